@@ -1,0 +1,158 @@
+import type { z } from 'zod';
+import {
+  LIMITS,
+  SignedManifestSchema,
+  ToolManifestSchema,
+  type Ed25519PrivateJwk,
+  type Ed25519PublicJwk,
+  type SignedManifest,
+  type ToolManifest,
+} from '../schemas/index.js';
+import { defaultBackend, type Ed25519Backend } from './ed25519.js';
+import { digestOf, sha256Digest } from './digest.js';
+import { fromBase64Url, toBase64Url } from './encoding.js';
+import { ProtocolError, type SchemaIssue } from './errors.js';
+import { canonicalBytes } from './jcs.js';
+import { jwkThumbprint, privateKeySeed, publicKeyBytes } from './jwk.js';
+import { parseStrictJson } from './strict-json.js';
+
+export function toSchemaIssues(error: z.ZodError): SchemaIssue[] {
+  return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+}
+
+/** Checks `value` against `schema`; SCHEMA_INVALID with every issue otherwise. Returns `value` itself. */
+export function checkSchema<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issues = toSchemaIssues(result.error);
+    const first = issues[0];
+    throw new ProtocolError('SCHEMA_INVALID', `${what} is invalid${first ? `: ${first.path || '(root)'}: ${first.message}` : ''}`, {
+      cause: result.error,
+      issues,
+    });
+  }
+  // The value as received, not zod's copy: what is signed must be exactly what was sent.
+  return value as T;
+}
+
+/**
+ * Decodes a signed manifest from JSON text, bytes or an already parsed value: strict I-JSON
+ * parsing, then the schema and size limits. It verifies no signature.
+ */
+export function decodeSignedManifest(input: string | Uint8Array | unknown): SignedManifest {
+  const value =
+    typeof input === 'string' || input instanceof Uint8Array
+      ? parseStrictJson(input, { maxBytes: LIMITS.maxManifestBytes })
+      : input;
+  const signed = checkSchema(SignedManifestSchema, value, 'signed manifest');
+  const defBytes = canonicalBytes(signed.manifest.definition).length;
+  if (defBytes > LIMITS.maxDefinitionBytes)
+    throw new ProtocolError('TOO_LARGE', `definition is ${defBytes} bytes, more than ${LIMITS.maxDefinitionBytes}`);
+  return signed;
+}
+
+/** Signs a manifest with one or more private keys (JCS bytes, Ed25519). */
+export async function signManifest(
+  manifest: ToolManifest,
+  keys: readonly Ed25519PrivateJwk[],
+  backend: Ed25519Backend = defaultBackend,
+): Promise<SignedManifest> {
+  if (keys.length === 0) throw new RangeError('signManifest: keys must hold at least one private key');
+  checkSchema(ToolManifestSchema, manifest, 'manifest');
+  const bytes = canonicalBytes(manifest);
+  const signatures = [];
+  for (const key of keys) {
+    const sig = await backend.sign(privateKeySeed(key), bytes);
+    signatures.push({ keyId: jwkThumbprint(key), alg: 'EdDSA' as const, sig: toBase64Url(sig) });
+  }
+  return decodeSignedManifest({ manifest, signatures });
+}
+
+export interface VerifiedManifest {
+  signedManifest: SignedManifest;
+  manifest: ToolManifest;
+  /** The key whose signature verified. */
+  keyId: string;
+  manifestDigest: string;
+  definitionDigest: string;
+}
+
+/** Where the verifier finds the public key for a key id; undefined when the key is not trusted. */
+export type KeyResolver = (keyId: string) => Ed25519PublicJwk | undefined;
+
+/**
+ * Verifies the signatures of a decoded signed manifest over JCS(manifest).
+ * - UNSIGNED: no signature at all;
+ * - UNKNOWN_SIGNER: signatures exist but none is by a key `resolveKey` knows;
+ * - BAD_SIGNATURE: a signature by a known key does not verify (one bad signature by a trusted
+ *   key rejects the document even when another verifies: it means the bytes were changed).
+ * Trust in the signer (namespace ownership, revocation) is the caller's next step.
+ */
+export async function verifyManifestSignature(
+  signed: SignedManifest,
+  resolveKey: KeyResolver,
+  backend: Ed25519Backend = defaultBackend,
+): Promise<VerifiedManifest> {
+  if (signed.signatures.length === 0) throw new ProtocolError('UNSIGNED', 'the manifest carries no signature');
+  const bytes = canonicalBytes(signed.manifest);
+  let verifiedBy: string | undefined;
+  for (const s of signed.signatures) {
+    const jwk = resolveKey(s.keyId);
+    if (jwk === undefined) continue;
+    if (jwkThumbprint(jwk) !== s.keyId)
+      throw new ProtocolError('INVALID_KEY', `key resolved for ${s.keyId} has thumbprint ${jwkThumbprint(jwk)}`);
+    let sig: Uint8Array;
+    try {
+      sig = fromBase64Url(s.sig);
+    } catch (cause) {
+      throw new ProtocolError('BAD_SIGNATURE', `signature by ${s.keyId} is not base64url`, { cause });
+    }
+    if (!(await backend.verify(publicKeyBytes(jwk), bytes, sig)))
+      throw new ProtocolError('BAD_SIGNATURE', `signature by ${s.keyId} does not verify over the manifest`);
+    verifiedBy ??= s.keyId;
+  }
+  if (verifiedBy === undefined)
+    throw new ProtocolError(
+      'UNKNOWN_SIGNER',
+      `no signature is by a known key (signed by ${signed.signatures.map((s) => s.keyId).join(', ')})`,
+    );
+  return {
+    signedManifest: signed,
+    manifest: signed.manifest,
+    keyId: verifiedBy,
+    manifestDigest: sha256Digest(bytes),
+    definitionDigest: digestOf(signed.manifest.definition),
+  };
+}
+
+/** `sha256:` digest of JCS(manifest). */
+export function manifestDigest(manifest: ToolManifest): string {
+  return digestOf(manifest);
+}
+
+/** Signs arbitrary bytes with a private JWK (challenges, key statements). */
+export async function signBytes(
+  key: Ed25519PrivateJwk,
+  message: Uint8Array,
+  backend: Ed25519Backend = defaultBackend,
+): Promise<string> {
+  return toBase64Url(await backend.sign(privateKeySeed(key), message));
+}
+
+/** Verifies a base64url Ed25519 signature over bytes with a public JWK; false on any malformed input. */
+export async function verifyBytes(
+  key: Ed25519PublicJwk,
+  message: Uint8Array,
+  signature: string,
+  backend: Ed25519Backend = defaultBackend,
+): Promise<boolean> {
+  let sig: Uint8Array;
+  let pk: Uint8Array;
+  try {
+    sig = fromBase64Url(signature);
+    pk = publicKeyBytes(key);
+  } catch {
+    return false;
+  }
+  return backend.verify(pk, message, sig);
+}
