@@ -45,3 +45,4 @@ export {
   type VerifiedManifest,
   type KeyResolver,
 } from './manifest.js';
+export { confusableSkeleton, findLookalike } from './confusables.js';
