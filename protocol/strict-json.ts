@@ -15,7 +15,7 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
  * Parses I-JSON (RFC 7493) strictly, refusing what JSON.parse would silently accept but that
  * cannot be canonicalised unambiguously (RFC 8785 section 3.1):
  * duplicate object keys (DUPLICATE_KEY: parsers disagree on which one wins), lone surrogates
- * (LONE_SURROGATE), integers beyond 2^53 and numbers that overflow to Infinity
+ * (LONE_SURROGATE), integers beyond 2^53 that a double cannot hold exactly and numbers that overflow to Infinity
  * (NUMBER_OUT_OF_RANGE), invalid UTF-8 and a byte order mark (INVALID_JSON).
  */
 export function parseStrictJson(input: string | Uint8Array, options: StrictJsonOptions = {}): JsonValue {
@@ -217,9 +217,14 @@ class Parser {
     }
     const value = Number(t.slice(start, p));
     if (!Number.isFinite(value)) this.fail('NUMBER_OUT_OF_RANGE', 'number overflows IEEE 754 double');
-    // I-JSON: an integer literal beyond 2^53 would silently lose precision.
-    if (integer && (value > MAX_SAFE || value < -MAX_SAFE))
-      this.fail('NUMBER_OUT_OF_RANGE', 'integer beyond 2^53 cannot be represented exactly (I-JSON)');
+    // I-JSON: an integer beyond 2^53 that names neither a double's exact value nor its shortest
+    // form (9007199254740993 becomes ...992) would silently change value. Integers RFC 8785
+    // itself writes (1e20 as 100000000000000000000, 36093630381789210) are kept.
+    if (integer && (value > MAX_SAFE || value < -MAX_SAFE)) {
+      const literal = t.slice(start, p);
+      if (String(value) !== literal && BigInt(literal) !== BigInt(value))
+        this.fail('NUMBER_OUT_OF_RANGE', 'integer beyond 2^53 cannot be represented exactly (I-JSON)');
+    }
     this.pos = p;
     return value;
   }
