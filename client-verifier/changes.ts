@@ -1,0 +1,149 @@
+import type { PinnedHints, ToolManifest } from '../schemas/index.js';
+import { canonicalize } from '../protocol/index.js';
+
+export type HintName = 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint';
+
+/**
+ * MCP defaults for absent hints (MCP spec, ToolAnnotations): a tool that says nothing is
+ * assumed to write, to be destructive, not idempotent and open-world. Comparing effective
+ * values means dropping `readOnlyHint: true` counts as becoming riskier.
+ */
+const HINT_DEFAULTS: Record<HintName, boolean> = {
+  readOnlyHint: false,
+  destructiveHint: true,
+  idempotentHint: false,
+  openWorldHint: true,
+};
+
+/** The value of each hint that is the risky one (DESIGN.md decision table, escalation row). */
+const RISKY_VALUE: Record<HintName, boolean> = {
+  readOnlyHint: false,
+  destructiveHint: true,
+  idempotentHint: false,
+  openWorldHint: true,
+};
+
+export interface HintChange {
+  hint: HintName;
+  from: boolean;
+  to: boolean;
+}
+
+/** What changed between an approved version and another one, field by field. */
+export interface ToolChanges {
+  permissionsAdded: string[];
+  permissionsRemoved: string[];
+  /** Hints whose effective value moved to the risky side. */
+  riskierAnnotations: HintChange[];
+  /** Hints whose effective value moved to the safe side. */
+  saferAnnotations: HintChange[];
+  /** Whether the previous definition was known (else the fields below are not computed). */
+  definitionCompared: boolean;
+  inputParamsAdded: string[];
+  inputParamsRemoved: string[];
+  inputParamsNewlyRequired: string[];
+  inputSchemaChanged: boolean;
+  descriptionChanged: boolean;
+  titleChanged: boolean;
+  outputSchemaChanged: boolean;
+  /** Top-level definition fields (other than the above) that were added, removed or changed. */
+  otherFieldsChanged: string[];
+  policyChanged: boolean;
+  /** More permissions or riskier annotations: needs re-approval as PERMISSION_ESCALATION. */
+  escalation: boolean;
+}
+
+/** What the classifier needs about the approved version: the pin always has these. */
+export interface PreviousVersion {
+  permissions: readonly string[];
+  hints: PinnedHints;
+  /** The approved definition, when known (registry or cache); enables the field-level diff. */
+  definition?: Record<string, unknown>;
+  /** The approved policy (compared only when `definition` is given: both come from the approved manifest). */
+  policy?: unknown;
+}
+
+/** The four hints as declared (absent ones stay absent). */
+export function hintsOf(definition: { annotations?: unknown }): PinnedHints {
+  const a = (definition.annotations ?? {}) as Record<string, unknown>;
+  const out: PinnedHints = {};
+  for (const hint of Object.keys(HINT_DEFAULTS) as HintName[]) if (typeof a[hint] === 'boolean') out[hint] = a[hint];
+  return out;
+}
+
+const same = (a: unknown, b: unknown): boolean => {
+  if (a === undefined || b === undefined) return a === b;
+  return canonicalize(a) === canonicalize(b);
+};
+
+function schemaParts(schema: unknown): { props: Set<string>; required: Set<string> } {
+  const s = (schema ?? {}) as { properties?: unknown; required?: unknown };
+  const props = new Set(s.properties !== null && typeof s.properties === 'object' ? Object.keys(s.properties) : []);
+  const required = new Set(Array.isArray(s.required) ? s.required.filter((r): r is string => typeof r === 'string') : []);
+  return { props, required };
+}
+
+const KNOWN_FIELDS = new Set(['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations']);
+
+/** Classifies the change from an approved version to `next` (DESIGN.md: "escalations need re-approval"). */
+export function classifyChanges(previous: PreviousVersion, next: Pick<ToolManifest, 'definition' | 'permissions' | 'policy'>): ToolChanges {
+  const before = new Set(previous.permissions);
+  const after = new Set(next.permissions);
+  const permissionsAdded = [...after].filter((p) => !before.has(p)).sort();
+  const permissionsRemoved = [...before].filter((p) => !after.has(p)).sort();
+
+  const nextHints = hintsOf(next.definition);
+  const riskierAnnotations: HintChange[] = [];
+  const saferAnnotations: HintChange[] = [];
+  for (const hint of Object.keys(HINT_DEFAULTS) as HintName[]) {
+    const from = previous.hints[hint] ?? HINT_DEFAULTS[hint];
+    const to = nextHints[hint] ?? HINT_DEFAULTS[hint];
+    if (from === to) continue;
+    (to === RISKY_VALUE[hint] ? riskierAnnotations : saferAnnotations).push({ hint, from, to });
+  }
+
+  const prev = previous.definition;
+  const def = next.definition as Record<string, unknown>;
+  let inputParamsAdded: string[] = [];
+  let inputParamsRemoved: string[] = [];
+  let inputParamsNewlyRequired: string[] = [];
+  const otherFieldsChanged: string[] = [];
+  if (prev !== undefined) {
+    const a = schemaParts(prev.inputSchema);
+    const b = schemaParts(def.inputSchema);
+    inputParamsAdded = [...b.props].filter((p) => !a.props.has(p)).sort();
+    inputParamsRemoved = [...a.props].filter((p) => !b.props.has(p)).sort();
+    inputParamsNewlyRequired = [...b.required].filter((p) => !a.required.has(p)).sort();
+    for (const key of new Set([...Object.keys(prev), ...Object.keys(def)]))
+      if (!KNOWN_FIELDS.has(key) && !same(prev[key], def[key])) otherFieldsChanged.push(key);
+    otherFieldsChanged.sort();
+  }
+  const annotationsChanged = prev !== undefined && !same(prev.annotations, def.annotations);
+  if (annotationsChanged && riskierAnnotations.length === 0 && saferAnnotations.length === 0) otherFieldsChanged.push('annotations');
+
+  return {
+    permissionsAdded,
+    permissionsRemoved,
+    riskierAnnotations,
+    saferAnnotations,
+    definitionCompared: prev !== undefined,
+    inputParamsAdded,
+    inputParamsRemoved,
+    inputParamsNewlyRequired,
+    inputSchemaChanged: prev !== undefined && !same(prev.inputSchema, def.inputSchema),
+    descriptionChanged: prev !== undefined && prev.description !== def.description,
+    titleChanged: prev !== undefined && prev.title !== def.title,
+    outputSchemaChanged: prev !== undefined && !same(prev.outputSchema, def.outputSchema),
+    otherFieldsChanged,
+    policyChanged: prev !== undefined && !same(previous.policy, next.policy),
+    escalation: permissionsAdded.length > 0 || riskierAnnotations.length > 0,
+  };
+}
+
+/** One line per growth, for PERMISSION_ESCALATION messages ("permission files:write added"). */
+export function describeEscalation(changes: ToolChanges): string[] {
+  return [
+    ...changes.permissionsAdded.map((p) => `permission ${p} added`),
+    ...changes.riskierAnnotations.map((h) => `${h.hint} ${h.from} -> ${h.to}`),
+  ];
+}

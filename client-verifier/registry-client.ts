@@ -1,0 +1,165 @@
+import { ConsistencyProofSchema, KeyStatusSchema, VersionBundleSchema, type ConsistencyProof, type KeyStatus, type VersionBundle } from '../schemas/index.js';
+import { ProtocolError, checkSchema, fromBase64, parseStrictJson, utf8 } from '../protocol/index.js';
+import { z } from 'zod';
+import { VerificationError } from './errors.js';
+
+export interface RegistryClientOptions {
+  /** The registry's base URL, e.g. `https://registry.example` (no trailing path needed). */
+  baseUrl: string;
+  /** Per-request timeout in ms (AbortSignal). Default 5000. */
+  timeoutMs?: number;
+  /** Largest response body accepted, in bytes. Default 256 KiB (a bundle is a few KB). */
+  maxResponseBytes?: number;
+  /** A fetch implementation (tests, proxies). Default: the global fetch. */
+  fetch?: typeof fetch;
+}
+
+const JwksSchema = z.looseObject({ keys: z.array(z.unknown()).max(64) });
+const KeyListSchema = z.array(KeyStatusSchema).max(1024);
+
+/**
+ * A small, hostile-response-proof client of the registry's read API: every request has a
+ * timeout, every body a size cap enforced while streaming (a server cannot make the host
+ * buffer gigabytes), every JSON body the strict I-JSON parser and a schema.
+ */
+export class RegistryClient {
+  readonly baseUrl: string;
+  private readonly timeoutMs: number;
+  private readonly maxBytes: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: RegistryClientOptions) {
+    if (typeof options?.baseUrl !== 'string') throw new TypeError('RegistryClient: baseUrl must be a URL string');
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.maxBytes = options.maxResponseBytes ?? 256 * 1024;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  /** The bundle (record + status) of one version, `latest` allowed. UNKNOWN_TOOL on 404. */
+  async getBundle(toolId: string, version: string): Promise<VersionBundle> {
+    const slash = toolId.indexOf('/');
+    const path = `/v1/tools/${encodeURIComponent(toolId.slice(0, slash))}/${encodeURIComponent(toolId.slice(slash + 1))}/versions/${encodeURIComponent(version)}/bundle`;
+    return this.getJson(path, VersionBundleSchema, `the bundle of ${toolId}@${version}`);
+  }
+
+  /** The registry's attestation keys (`/.well-known/jwks.json`); trust comes from the host's pins, not from this. */
+  async getJwks(): Promise<{ keys: unknown[] }> {
+    return this.getJson('/.well-known/jwks.json', JwksSchema, 'the registry JWKS');
+  }
+
+  /** Every key of a namespace with its status. */
+  async getNamespaceKeys(namespace: string): Promise<KeyStatus[]> {
+    return this.getJson(`/v1/namespaces/${encodeURIComponent(namespace)}/keys`, KeyListSchema, `the keys of ${namespace}`);
+  }
+
+  /** The newest signed checkpoint (C2SP note text, exactly as served). */
+  async getCheckpoint(): Promise<string> {
+    const body = await this.get('/v1/log/checkpoint', 'the log checkpoint');
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(body);
+    } catch (cause) {
+      throw new VerificationError('SCHEMA_INVALID', 'the log checkpoint is not UTF-8 text', {}, { cause });
+    }
+  }
+
+  /** A consistency proof between two tree sizes, hashes decoded. */
+  async getConsistencyProof(size1: number, size2: number): Promise<{ proof: ConsistencyProof; hashes: Uint8Array[] }> {
+    const proof = await this.getJson(`/v1/log/proof/consistency?from=${size1}&to=${size2}`, ConsistencyProofSchema, 'a consistency proof');
+    if (proof.size1 !== size1 || proof.size2 !== size2)
+      throw new VerificationError('SCHEMA_INVALID', `the registry answered a proof for ${proof.size1}->${proof.size2}, not ${size1}->${size2}`, {
+        expected: [size1, size2],
+        got: [proof.size1, proof.size2],
+      });
+    return { proof, hashes: proof.hashes.map((h) => fromBase64(h)) };
+  }
+
+  private async getJson<T>(path: string, schema: z.ZodType<T>, what: string): Promise<T> {
+    const body = await this.get(path, what);
+    let value: unknown;
+    try {
+      value = parseStrictJson(body, { maxBytes: this.maxBytes });
+    } catch (cause) {
+      throw new VerificationError('SCHEMA_INVALID', `${what} is not strict I-JSON: ${(cause as Error).message}`, { url: this.baseUrl + path }, { cause });
+    }
+    try {
+      // The value as received (checkSchema returns its input, not zod's copy): signatures are
+      // verified over exactly what the registry sent.
+      return checkSchema(schema, value, what);
+    } catch (cause) {
+      const issues = cause instanceof ProtocolError ? cause.issues : [];
+      throw new VerificationError('SCHEMA_INVALID', (cause as Error).message, { url: this.baseUrl + path, issues }, { cause });
+    }
+  }
+
+  private async get(path: string, what: string): Promise<Uint8Array> {
+    const url = this.baseUrl + path;
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, { signal, headers: { accept: 'application/json, text/plain' }, redirect: 'error' });
+    } catch (cause) {
+      const timedOut = (cause as Error).name === 'TimeoutError' || signal.aborted;
+      throw new VerificationError(
+        'REGISTRY_UNAVAILABLE',
+        timedOut ? `the registry did not answer ${what} within ${this.timeoutMs} ms` : `cannot reach the registry for ${what}: ${(cause as Error).message}`,
+        { url },
+        { cause },
+      );
+    }
+    if (response.status === 404) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new VerificationError('UNKNOWN_TOOL', `the registry has no ${what} (404)`, { url, got: 404 });
+    }
+    if (!response.ok) {
+      let problemCode: unknown;
+      try {
+        const text = await this.readCapped(response, url, what);
+        problemCode = (JSON.parse(new TextDecoder().decode(text)) as { code?: unknown }).code;
+      } catch {
+        problemCode = undefined;
+      }
+      throw new VerificationError('REGISTRY_UNAVAILABLE', `the registry answered ${response.status} for ${what}`, {
+        url,
+        got: response.status,
+        problemCode,
+      });
+    }
+    return this.readCapped(response, url, what);
+  }
+
+  /** Reads the body, stopping as soon as it passes the cap (Content-Length is checked first but not trusted). */
+  private async readCapped(response: Response, url: string, what: string): Promise<Uint8Array> {
+    const declared = Number(response.headers.get('content-length') ?? NaN);
+    if (Number.isFinite(declared) && declared > this.maxBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new VerificationError('RESPONSE_TOO_LARGE', `${what} is ${declared} bytes, more than ${this.maxBytes}`, { url, expected: this.maxBytes, got: declared });
+    }
+    if (response.body === null) return utf8('');
+    const reader = response.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        total += value.length;
+        if (total > this.maxBytes) {
+          await reader.cancel().catch(() => undefined);
+          throw new VerificationError('RESPONSE_TOO_LARGE', `${what} is more than ${this.maxBytes} bytes`, { url, expected: this.maxBytes, got: `> ${this.maxBytes}` });
+        }
+        chunks.push(value);
+      }
+    } catch (cause) {
+      if (cause instanceof VerificationError) throw cause;
+      throw new VerificationError('REGISTRY_UNAVAILABLE', `reading ${what} failed: ${(cause as Error).message}`, { url }, { cause });
+    }
+    const out = new Uint8Array(total);
+    let offset = 0;
+    for (const c of chunks) {
+      out.set(c, offset);
+      offset += c.length;
+    }
+    return out;
+  }
+}
