@@ -11,7 +11,12 @@ export type ProtocolErrorCode =
   | 'INVALID_KEY'
   | 'UNSIGNED'
   | 'UNKNOWN_SIGNER'
-  | 'BAD_SIGNATURE';
+  | 'BAD_SIGNATURE'
+  // transparency log (RFC 9162 proofs, C2SP signed-note and tlog-checkpoint)
+  | 'BAD_INCLUSION_PROOF'
+  | 'BAD_CONSISTENCY_PROOF'
+  | 'MALFORMED_NOTE'
+  | 'MALFORMED_CHECKPOINT';
 
 export interface SchemaIssue {
   path: string;
