@@ -46,3 +46,34 @@ export {
   type KeyResolver,
 } from './manifest.js';
 export { confusableSkeleton, findLookalike } from './confusables.js';
+export {
+  HASH_SIZE,
+  EMPTY_ROOT,
+  leafHash,
+  nodeHash,
+  largestPowerOfTwoBelow,
+  rootFromInclusionProof,
+  verifyInclusion,
+  verifyConsistency,
+  merkleRoot,
+} from './merkle.js';
+export {
+  NOTE_ED25519,
+  MAX_NOTE_SIGNATURES,
+  DEFAULT_MAX_NOTE_BYTES,
+  isValidKeyName,
+  noteKeyId,
+  formatVerifierKey,
+  parseVerifierKey,
+  decodeNote,
+  noteSignatureLine,
+  assembleNote,
+  signNote,
+  verifyNote,
+  type NoteVerifierKey,
+  type NoteSignature,
+  type DecodedNote,
+  type VerifiedNote,
+  type VerifyNoteOptions,
+} from './signed-note.js';
+export { formatCheckpoint, parseCheckpoint, type Checkpoint } from './checkpoint.js';
