@@ -1,0 +1,178 @@
+import semverCompare from 'semver/functions/compare.js';
+import type { Lockfile, LockfilePin, ToolManifest } from '../schemas/index.js';
+import { confusableSkeleton } from '../protocol/confusables.js';
+import { classifyChanges, describeEscalation, hintsOf, type ToolChanges } from './changes.js';
+import { VerificationError } from './errors.js';
+
+/** What the pin rows need besides the verified evidence. */
+export interface PinContext {
+  lockfile?: Lockfile;
+  /**
+   * A newer version without escalation: `reapprove` (default) asks the user again; `allow`
+   * accepts it (the host then re-pins it with the already approved permissions).
+   */
+  newVersion?: 'reapprove' | 'allow';
+  /** The approved manifest of a pin when known (cache or registry): enables the field-level diff. */
+  approvedManifest?: (toolId: string, version: string) => ToolManifest | undefined;
+}
+
+/** The subset of verified evidence the pin rows read. */
+export interface PinSubject {
+  toolId: string;
+  toolName: string;
+  version: string;
+  provider: string;
+  definitionDigest: string;
+  manifestDigest: string;
+  manifest: ToolManifest;
+}
+
+/** Outcomes that are not errors but still not an allow: the host must ask the user. */
+export type ApprovalCode = 'NEEDS_APPROVAL' | 'NEW_VERSION' | 'PERMISSION_ESCALATION';
+
+export type PinDecision =
+  | { status: 'approved'; pin: LockfilePin; upgrade?: { from: string; changes: ToolChanges } }
+  | { status: 'needs-approval'; code: ApprovalCode; message: string; pin?: LockfilePin; changes?: ToolChanges; grew?: string[] };
+
+const toolNameOf = (toolId: string): string => toolId.slice(toolId.indexOf('/') + 1);
+
+const skeletons = new Map<string, string>();
+function skeleton(s: string): string {
+  let k = skeletons.get(s);
+  if (k === undefined) {
+    if (skeletons.size > 10_000) skeletons.clear();
+    skeletons.set(s, (k = confusableSkeleton(s)));
+  }
+  return k;
+}
+
+/**
+ * Squatting and provider change against the pins of OTHER tool ids (DESIGN.md rows 11, 14): an
+ * unpinned tool whose namespace or tool name looks like a pinned one's, or whose exact tool
+ * name is pinned under another provider.
+ */
+function checkNames(subject: PinSubject, lockfile: Lockfile): void {
+  const ns = skeleton(subject.provider);
+  const name = skeleton(subject.toolName);
+  for (const pin of Object.values(lockfile.tools)) {
+    if (pin.provider === subject.provider) continue;
+    const pinnedName = toolNameOf(pin.toolId);
+    if (pinnedName === subject.toolName)
+      throw new VerificationError(
+        'PROVIDER_CHANGED',
+        `you approved "${subject.toolName}" from ${pin.provider}; this one is from ${subject.provider}. Refused: approve ${subject.toolId} explicitly if you really want both`,
+        { toolId: subject.toolId, toolName: subject.toolName, expected: pin.provider, got: subject.provider },
+      );
+    if (skeleton(pin.provider) === ns)
+      throw new VerificationError(
+        'SQUAT',
+        `namespace ${subject.provider} looks like ${pin.provider}, which you approved; it is a different provider (look-alike, TR39)`,
+        { toolId: subject.toolId, expected: pin.provider, got: subject.provider, kind: 'namespace' },
+      );
+    if (skeleton(pinnedName) === name)
+      throw new VerificationError(
+        'SQUAT',
+        `tool "${subject.toolName}" from ${subject.provider} looks like "${pinnedName}" from ${pin.provider}, which you approved (look-alike, TR39)`,
+        { toolId: subject.toolId, expected: pin.toolId, got: subject.toolId, kind: 'tool-name' },
+      );
+  }
+}
+
+/** The pin rows of the decision table (DESIGN.md rows 5-11, 14). Throws for the rejections. */
+export function decidePin(subject: PinSubject, ctx: PinContext): PinDecision {
+  const lockfile = ctx.lockfile;
+  const pin = lockfile?.tools[subject.toolId];
+  // Fast path of the re-check before every call: exactly what was approved.
+  if (
+    pin !== undefined &&
+    pin.version === subject.version &&
+    pin.provider === subject.provider &&
+    pin.definitionDigest === subject.definitionDigest &&
+    pin.manifestDigest === subject.manifestDigest
+  )
+    return { status: 'approved', pin };
+  if (pin === undefined) {
+    if (lockfile !== undefined) checkNames(subject, lockfile);
+    return {
+      status: 'needs-approval',
+      code: 'NEEDS_APPROVAL',
+      message: `${subject.toolId}@${subject.version} is verified but not approved yet; ask the user (permissions: ${subject.manifest.permissions.join(' ') || 'none'})`,
+    };
+  }
+  if (pin.provider !== subject.provider)
+    throw new VerificationError('PROVIDER_CHANGED', `${subject.toolId} was approved from ${pin.provider}, now comes from ${subject.provider}`, {
+      toolId: subject.toolId,
+      expected: pin.provider,
+      got: subject.provider,
+    });
+  const order = semverCompare(subject.version, pin.version);
+  if (order < 0)
+    // reject rollback: a lower version than the pinned one (TUF 5.3.5 style freeze/rollback defence)
+    throw new VerificationError(
+      'ROLLBACK',
+      `${subject.toolId} is at ${subject.version}, older than the approved ${pin.version}; the server rolled back, refuse it`,
+      { toolId: subject.toolId, expected: `>= ${pin.version}`, got: subject.version },
+    );
+  if (order === 0) {
+    if (pin.definitionDigest !== subject.definitionDigest || pin.manifestDigest !== subject.manifestDigest)
+      throw new VerificationError(
+        'RUG_PULL',
+        `${subject.toolId}@${subject.version} changed after you approved it (same version, different content); do not use it and report the provider`,
+        {
+          toolId: subject.toolId,
+          version: subject.version,
+          expected: { definitionDigest: pin.definitionDigest, manifestDigest: pin.manifestDigest },
+          got: { definitionDigest: subject.definitionDigest, manifestDigest: subject.manifestDigest },
+        },
+      );
+    return { status: 'approved', pin };
+  }
+  const approved = ctx.approvedManifest?.(pin.toolId, pin.version);
+  const changes = classifyChanges(
+    approved
+      ? { permissions: approved.permissions, hints: hintsOf(approved.definition), definition: approved.definition as Record<string, unknown>, policy: approved.policy }
+      : { permissions: pin.permissions, hints: pin.hints },
+    subject.manifest,
+  );
+  if (changes.escalation) {
+    const grew = describeEscalation(changes);
+    return {
+      status: 'needs-approval',
+      code: 'PERMISSION_ESCALATION',
+      message: `${subject.toolId} ${pin.version} -> ${subject.version} asks for more: ${grew.join('; ')}; re-approve or stay on ${pin.version}`,
+      pin,
+      changes,
+      grew,
+    };
+  }
+  if (ctx.newVersion === 'allow') return { status: 'approved', pin, upgrade: { from: pin.version, changes } };
+  return {
+    status: 'needs-approval',
+    code: 'NEW_VERSION',
+    message: `${subject.toolId} ${pin.version} -> ${subject.version} (no new permissions or riskier hints); re-approve to use it`,
+    pin,
+    changes,
+  };
+}
+
+/** The pin for a verified tool: `approvedPermissions` must be a subset of what it declares. */
+export function toPin(
+  subject: PinSubject & { signerKeyId: string },
+  approvedPermissions: readonly string[] = subject.manifest.permissions,
+  now: Date = new Date(),
+): LockfilePin {
+  const declared = new Set(subject.manifest.permissions);
+  for (const p of approvedPermissions) if (!declared.has(p)) throw new RangeError(`approvedPermissions: "${p}" is not declared by ${subject.toolId}`);
+  return {
+    toolId: subject.toolId,
+    version: subject.version,
+    provider: subject.provider,
+    definitionDigest: subject.definitionDigest,
+    manifestDigest: subject.manifestDigest,
+    signerKeyId: subject.signerKeyId,
+    permissions: [...subject.manifest.permissions].sort(),
+    approvedPermissions: [...new Set(approvedPermissions)].sort(),
+    hints: hintsOf(subject.manifest.definition),
+    approvedAt: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+}

@@ -1,0 +1,174 @@
+import semverCompare from 'semver/functions/compare.js';
+import type { Lockfile, LockfileCheckpoint, LockfilePin, ToolManifest, VersionBundle, VersionRecord } from '../schemas/index.js';
+import { digestOf } from '../protocol/index.js';
+import type { AttestationOptions } from './attestation.js';
+import { VerificationError } from './errors.js';
+import { emptyLockfile } from './lockfile.js';
+import { decidePin, toPin, type PinDecision } from './pins.js';
+import type { RegistryClient } from './registry-client.js';
+import { createTrustRoot, type TrustRoot, type TrustRootConfig } from './trust-root.js';
+import { bundleSource, verifyEvidence, type BundleSource, type LogChecker, type VerifiedEvidence, type VerifiedTool } from './verify-tool.js';
+
+/** A log checker that also reports the newest checkpoint it verified (for the lockfile). */
+export interface StatefulLogChecker extends LogChecker {
+  newestCheckpoint(): LockfileCheckpoint | undefined;
+}
+
+export interface ToolVerifierOptions {
+  trustRoot: TrustRoot | TrustRootConfig;
+  /** Log inclusion and consistency (createLogChecker in log-check.ts). */
+  log: StatefulLogChecker;
+  /** The approvals. Default: none (every tool needs approval). */
+  lockfile?: Lockfile;
+  registry?: RegistryClient;
+  /** Offline bundles (VersionBundle documents), consulted before the registry. */
+  bundles?: Iterable<VersionBundle>;
+  /** A newer version without escalation: ask again (default) or accept it. */
+  newVersion?: 'reapprove' | 'allow';
+  attestation?: AttestationOptions;
+  /** The clock (tests, offline hosts). */
+  now?: () => Date;
+  /** Called with the new lockfile after every change (approval, newer checkpoint): persist it. */
+  onLockfileChange?: (lockfile: Lockfile) => void | Promise<void>;
+  /** See VerifyContext.publishedActor. */
+  publishedActor?: (record: VersionRecord) => string;
+}
+
+export interface CheckOptions {
+  /** The provider this server's tools must come from (host configuration). */
+  provider?: string;
+}
+
+const isTrustRoot = (t: TrustRoot | TrustRootConfig): t is TrustRoot => 'attestationKeys' in t;
+
+/**
+ * The verifier a host keeps for a session: cold verification with a cache of verified
+ * evidence, the lockfile, and approvals. `check` is what runs before every call: on an
+ * unchanged tool it costs one digest of the live definition and a map lookup (no Ed25519, no
+ * JWT), because evidence is cached by the digest of exactly what the server sent.
+ */
+export class ToolVerifier {
+  readonly trustRoot: TrustRoot;
+  private lock: Lockfile;
+  private readonly options: ToolVerifierOptions;
+  private readonly offline: VersionBundle[] = [];
+  private source: BundleSource | undefined;
+  /** digest of the live tool as sent (incl. carried manifest) + provider -> evidence. */
+  private readonly cache = new Map<string, VerifiedEvidence>();
+  private readonly manifests = new Map<string, ToolManifest>();
+
+  constructor(options: ToolVerifierOptions) {
+    this.options = options;
+    this.trustRoot = isTrustRoot(options.trustRoot) ? options.trustRoot : createTrustRoot(options.trustRoot);
+    this.lock = options.lockfile ?? emptyLockfile();
+    if (options.bundles) this.addBundles(options.bundles);
+  }
+
+  /** The current approvals (a snapshot; change them with approve/revokeApproval). */
+  get lockfile(): Lockfile {
+    return this.lock;
+  }
+
+  /** Adds offline bundles (for example a host's bundle directory). */
+  addBundles(bundles: Iterable<VersionBundle>): void {
+    this.offline.push(...bundles);
+    this.source = bundleSource(this.offline, semverCompare);
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  private cacheKey(live: unknown, options: CheckOptions): string {
+    // The whole object as sent: a different carried manifest is a different entry.
+    return `${digestOf(live)}|${options.provider ?? ''}`;
+  }
+
+  private decide(evidence: VerifiedEvidence): PinDecision {
+    return decidePin(evidence, {
+      lockfile: this.lock,
+      newVersion: this.options.newVersion ?? 'reapprove',
+      approvedManifest: (toolId, version) => this.manifests.get(`${toolId}@${version}`),
+    });
+  }
+
+  /**
+   * Full verification of one live tool (every row of the decision table). Throws
+   * VerificationError for a rejection; returns the tool with its pin decision otherwise.
+   */
+  async verify(liveDefinition: unknown, options: CheckOptions = {}): Promise<VerifiedTool> {
+    const key = this.cacheKey(liveDefinition, options);
+    const before = this.options.log.newestCheckpoint()?.treeSize;
+    const evidence = await verifyEvidence(liveDefinition, {
+      trustRoot: this.trustRoot,
+      log: this.options.log,
+      lockfile: this.lock,
+      ...(this.options.registry ? { registry: this.options.registry } : {}),
+      ...(this.source ? { bundles: this.source } : {}),
+      ...(options.provider ? { provider: options.provider } : {}),
+      attestation: { ...this.options.attestation, now: this.now() },
+      ...(this.options.publishedActor ? { publishedActor: this.options.publishedActor } : {}),
+    });
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(key, evidence);
+    this.manifests.set(`${evidence.toolId}@${evidence.version}`, evidence.manifest);
+    const newest = this.options.log.newestCheckpoint();
+    if (newest !== undefined && newest.treeSize !== before) await this.setLockfile({ ...this.lock, checkpoint: newest });
+    return this.withDecision(evidence);
+  }
+
+  private async withDecision(evidence: VerifiedEvidence): Promise<VerifiedTool> {
+    const decision = this.decide(evidence);
+    if (decision.status === 'approved' && decision.upgrade !== undefined) {
+      // newVersion: 'allow': re-pin the newer version with the permissions already approved.
+      const kept = decision.pin.approvedPermissions.filter((p) => evidence.permissions.includes(p));
+      const pin = toPin(evidence, kept, this.now());
+      await this.setLockfile({ ...this.lock, tools: { ...this.lock.tools, [pin.toolId]: pin } });
+      return { ...evidence, decision: { status: 'approved', pin, upgrade: decision.upgrade } };
+    }
+    return { ...evidence, decision };
+  }
+
+  /**
+   * The re-check before a call, synchronous: the digest of the live tool, the cached evidence
+   * (unexpired attestation) and the pin rows. Returns undefined when there is no fresh cached
+   * evidence (call `verify`). Throws for a pin rejection (RUG_PULL, ROLLBACK, ...).
+   */
+  recheck(liveDefinition: unknown, options: CheckOptions = {}): VerifiedTool | undefined {
+    const evidence = this.cache.get(this.cacheKey(liveDefinition, options));
+    if (evidence === undefined || evidence.expiresAt <= this.now().getTime()) return undefined;
+    const decision = this.decide(evidence);
+    if (decision.status === 'approved' && decision.upgrade !== undefined) return undefined; // re-pin happens in verify
+    return { ...evidence, decision };
+  }
+
+  /** recheck, falling back to a full verification. */
+  async check(liveDefinition: unknown, options: CheckOptions = {}): Promise<VerifiedTool> {
+    return this.recheck(liveDefinition, options) ?? this.verify(liveDefinition, options);
+  }
+
+  /**
+   * Records the user's approval of a verified tool (the host asked them). `permissions`
+   * defaults to every declared permission; a subset is allowed. Returns the new pin.
+   */
+  async approve(tool: VerifiedTool | VerifiedEvidence, options: { permissions?: readonly string[] } = {}): Promise<LockfilePin> {
+    const cached = [...this.cache.values()].some((e) => e.toolId === tool.toolId && e.manifestDigest === tool.manifestDigest);
+    if (!cached) throw new VerificationError('UNKNOWN_TOOL', `approve: ${tool.toolId}@${tool.version} was not verified by this verifier`, { toolId: tool.toolId });
+    const pin = toPin(tool, options.permissions ?? tool.permissions, this.now());
+    const checkpoint = this.options.log.newestCheckpoint();
+    await this.setLockfile({ ...this.lock, tools: { ...this.lock.tools, [pin.toolId]: pin }, ...(checkpoint ? { checkpoint } : {}) });
+    return pin;
+  }
+
+  /** Removes an approval (the tool needs approval again). */
+  async revokeApproval(toolId: string): Promise<void> {
+    if (this.lock.tools[toolId] === undefined) return;
+    const { [toolId]: _removed, ...rest } = this.lock.tools;
+    await this.setLockfile({ ...this.lock, tools: rest });
+  }
+
+  private async setLockfile(next: Lockfile): Promise<void> {
+    this.lock = next;
+    await this.options.onLockfileChange?.(next);
+  }
+}

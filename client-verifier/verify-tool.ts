@@ -1,0 +1,380 @@
+import {
+  LOG_EVENT_TYPE,
+  MANIFEST_META_KEY,
+  ToolDefinitionSchema,
+  VersionBundleSchema,
+  type LockfilePin,
+  type LogEvidence,
+  type SignedManifest,
+  type ToolManifest,
+  type VersionBundle,
+  type VersionRecord,
+} from '../schemas/index.js';
+import {
+  ProtocolError,
+  canonicalBytes,
+  checkSchema,
+  decodeSignedManifest,
+  digestOf,
+  jwkThumbprint,
+  toSignedDefinition,
+  verifyManifestSignature,
+  type VerifiedManifest,
+} from '../protocol/index.js';
+import { verifyAttestation, type AttestationOptions } from './attestation.js';
+import { VerificationError, type VerificationErrorCode } from './errors.js';
+import type { TrustRoot } from './trust-root.js';
+import type { RegistryClient } from './registry-client.js';
+import { decidePin, type PinDecision, type PinContext } from './pins.js';
+
+/**
+ * How the verifier checks log inclusion: built from the log helper's functions by
+ * createLogChecker (log-check.ts). Throws VerificationError NOT_LOGGED / LOG_INCONSISTENT.
+ */
+export interface LogChecker {
+  checkInclusion(leafData: Uint8Array, evidence: LogEvidence): Promise<void>;
+}
+
+/** Where bundles come from when the host verifies offline (no registry at invocation time). */
+export interface BundleSource {
+  /** The bundle of `toolId` at `version`, or the newest one for `latest`; undefined when absent. */
+  get(toolId: string, version: string): VersionBundle | undefined;
+}
+
+/** Everything the cold verification needs. */
+export interface VerifyContext extends PinContext {
+  trustRoot: TrustRoot;
+  log: LogChecker;
+  /** Online resolution of bundles by tool id (and `latest`). */
+  registry?: RegistryClient;
+  /** Offline bundles; consulted before the registry. */
+  bundles?: BundleSource;
+  /**
+   * The provider (namespace) the host expects this server's tools from. Used to resolve a tool
+   * that carries no manifest, and checked against the one that signed (NAMESPACE_MISMATCH).
+   */
+  provider?: string;
+  attestation?: AttestationOptions;
+  /**
+   * The `actor` of the registry's `version.published` log event for a record, needed to rebuild
+   * the leaf the log proves (the bundle does not carry it). Default `key:<signerKeyId>`.
+   */
+  publishedActor?: (record: VersionRecord) => string;
+}
+
+/** The cryptographic part of a verification: independent of the lockfile, cacheable until `expiresAt`. */
+export interface VerifiedEvidence {
+  toolId: string;
+  toolName: string;
+  version: string;
+  provider: string;
+  signerKeyId: string;
+  /** `sha256:` digest of JCS(the signed definition): what pins hold and live servers are compared to. */
+  definitionDigest: string;
+  manifestDigest: string;
+  manifest: ToolManifest;
+  signedManifest: SignedManifest;
+  permissions: string[];
+  /** The definition exactly as the server sent it (including any carried manifest). */
+  definition: Record<string, unknown>;
+  /** The bundle the evidence came from (record, status, attestation, log proof). */
+  bundle: VersionBundle;
+  /** Milliseconds since the epoch at which the attestation expires: re-verify after it. */
+  expiresAt: number;
+  /** Whether the manifest came from the tool's `_meta` or was resolved from the registry/bundles. */
+  manifestSource: 'meta' | 'registry' | 'bundle';
+}
+
+/** A tool that passed every check; `decision` says whether it may be called now. */
+export interface VerifiedTool extends VerifiedEvidence {
+  decision: PinDecision;
+}
+
+const keyOfVersion = (toolId: string, version: string): string => `${toolId}@${version}`;
+
+/** Maps a ProtocolError of the signature step to the decision table's codes. */
+function fromProtocol(error: unknown, toolId: string, version: string): never {
+  if (error instanceof ProtocolError) {
+    const map: Partial<Record<string, VerificationErrorCode>> = {
+      UNSIGNED: 'UNSIGNED',
+      UNKNOWN_SIGNER: 'UNTRUSTED_SIGNER',
+      INVALID_KEY: 'UNTRUSTED_SIGNER',
+      BAD_SIGNATURE: 'BAD_SIGNATURE',
+    };
+    const code = map[error.code] ?? 'SCHEMA_INVALID';
+    const advice: Record<string, string> = {
+      UNSIGNED: 'the provider must sign and publish it',
+      UNTRUSTED_SIGNER: 'it is not signed by the key the registry lists for its namespace',
+      BAD_SIGNATURE: 'the manifest was altered after signing',
+      SCHEMA_INVALID: 'the manifest is malformed',
+    };
+    throw new VerificationError(code, `${toolId}@${version}: ${error.message} (${advice[code] ?? ''})`, { toolId, version, protocolCode: error.code }, { cause: error });
+  }
+  throw error;
+}
+
+/** The leaf the log must contain for a published version (schemas/log.ts, JCS bytes). */
+export function versionPublishedLeaf(record: VersionRecord, actor: string): Uint8Array {
+  return canonicalBytes({
+    type: LOG_EVENT_TYPE,
+    kind: 'version.published',
+    at: record.publishedAt,
+    actor,
+    namespace: record.provider,
+    toolId: record.toolId,
+    version: record.version,
+    manifestDigest: record.manifestDigest,
+    definitionDigest: record.definitionDigest,
+    signerKeyId: record.signerKeyId,
+  });
+}
+
+/** Reads the carried manifest from `_meta` without verifying it (decode, then verified below). */
+function decodeCarried(live: Record<string, unknown>, toolName: string): SignedManifest | undefined {
+  const meta = live._meta as Record<string, unknown> | undefined;
+  if (meta === undefined || !Object.hasOwn(meta, MANIFEST_META_KEY)) return undefined;
+  try {
+    return decodeSignedManifest(meta[MANIFEST_META_KEY]);
+  } catch (cause) {
+    throw new VerificationError(
+      'SCHEMA_INVALID',
+      `tool "${toolName}" carries a malformed signed manifest in _meta["${MANIFEST_META_KEY}"]: ${(cause as Error).message}`,
+      { toolName },
+      { cause },
+    );
+  }
+}
+
+async function fetchBundle(ctx: VerifyContext, toolId: string, version: string): Promise<{ bundle: VersionBundle; source: 'registry' | 'bundle' } | undefined> {
+  const offline = ctx.bundles?.get(toolId, version);
+  if (offline !== undefined) return { bundle: offline, source: 'bundle' };
+  if (ctx.registry === undefined) return undefined;
+  try {
+    return { bundle: await ctx.registry.getBundle(toolId, version), source: 'registry' };
+  } catch (error) {
+    if (error instanceof VerificationError && error.code === 'UNKNOWN_TOOL') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The cold verification of one live tool (DESIGN.md decision table, rows 1-4, 10-13, 16):
+ * manifest (carried or resolved), signature by the namespace's key, key revocation, live digest,
+ * version revocation, log inclusion and the attestation. Returns the evidence; the pin rows are
+ * decided separately (pins.ts) so that evidence can be cached.
+ */
+export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
+  let live: Record<string, unknown>;
+  try {
+    live = checkSchema(ToolDefinitionSchema, liveDefinition, 'tool definition') as Record<string, unknown>;
+  } catch (cause) {
+    throw new VerificationError('SCHEMA_INVALID', `the server listed an invalid tool: ${(cause as Error).message}`, {}, { cause });
+  }
+  const toolName = live.name as string;
+  const signedDefinition = toSignedDefinition(live);
+  const liveDigest = digestOf(signedDefinition);
+  const carried = decodeCarried(live, toolName);
+
+  // Which tool id: the carried manifest says; otherwise the host's provider for this server,
+  // or the provider of the single pin with this tool name.
+  let toolId: string;
+  let version: string;
+  if (carried !== undefined) {
+    toolId = carried.manifest.toolId;
+    version = carried.manifest.version;
+  } else {
+    const pinned = ctx.lockfile ? Object.values(ctx.lockfile.tools).filter((p) => p.toolId.endsWith(`/${toolName}`)) : [];
+    const provider = ctx.provider ?? (pinned.length === 1 ? pinned[0]!.provider : undefined);
+    if (provider === undefined)
+      throw new VerificationError(
+        'UNSIGNED',
+        `tool "${toolName}" carries no signed manifest and no provider is configured to resolve it from the registry; configure the server's provider or refuse the tool`,
+        { toolName, expected: `_meta["${MANIFEST_META_KEY}"] or a configured provider` },
+      );
+    toolId = `${provider}/${toolName}`;
+    version = 'latest';
+  }
+
+  let found = await fetchBundle(ctx, toolId, version);
+  // The server may still serve the pinned version while the registry has a newer one: use the
+  // pinned version's bundle when its digest is the live one (no silent upgrade, no false alarm).
+  const pin: LockfilePin | undefined = ctx.lockfile?.tools[toolId];
+  if (found !== undefined && carried === undefined && pin !== undefined && found.bundle.record.definitionDigest !== liveDigest && pin.version !== found.bundle.record.version) {
+    const pinnedBundle = await fetchBundle(ctx, toolId, pin.version);
+    if (pinnedBundle !== undefined && pinnedBundle.bundle.record.definitionDigest === liveDigest) found = pinnedBundle;
+  }
+  if (found === undefined)
+    throw new VerificationError(
+      'UNSIGNED',
+      `no signed manifest for ${toolId}@${version}: ${carried ? 'the registry never published the manifest the server carries' : 'the registry has no such tool'}${ctx.registry ? '' : ' (offline: no bundle given)'}`,
+      { toolId, version, toolName },
+    );
+  const bundle = checkBundle(found.bundle, toolId, carried === undefined ? undefined : version);
+  const { record, status } = bundle;
+
+  // A carried manifest must be the one the registry published for that version: otherwise it
+  // was never logged (a provider key used outside the registry, or a forged copy).
+  const signed = carried ?? record.signedManifest;
+  const signedDigest = carried === undefined ? record.manifestDigest : digestOf(carried.manifest);
+  if (signedDigest !== record.manifestDigest)
+    throw new VerificationError(
+      'NOT_LOGGED',
+      `the manifest "${toolName}" carries is not the one the registry published for ${toolId}@${record.version}; refuse it`,
+      { toolId, version: record.version, expected: record.manifestDigest, got: signedDigest },
+    );
+
+  // Signer: the key the registry's evidence names for this version, and only that key.
+  const signerKey = status.signerKey;
+  if (signerKey.keyId !== record.signerKeyId || jwkThumbprint(signerKey.jwk) !== signerKey.keyId)
+    throw new VerificationError('UNTRUSTED_SIGNER', `the key evidence for ${toolId}@${record.version} names another key than the record`, {
+      toolId,
+      expected: record.signerKeyId,
+      got: signerKey.keyId,
+    });
+  let verified: VerifiedManifest;
+  try {
+    verified = await verifyManifestSignature(signed, (kid) => (kid === signerKey.keyId ? signerKey.jwk : undefined));
+  } catch (error) {
+    fromProtocol(error, toolId, record.version);
+  }
+  const manifest = verified.manifest;
+
+  // Ownership: the manifest's provider owns the tool id (schema: toolId = provider/name), the
+  // record is for that namespace, and it is the provider the host expects for this server.
+  if (manifest.toolId !== toolId || manifest.provider !== record.provider || record.provider !== toolId.slice(0, toolId.indexOf('/')))
+    throw new VerificationError('NAMESPACE_MISMATCH', `the manifest of ${manifest.toolId} is not owned by namespace ${record.provider}`, {
+      toolId,
+      expected: record.provider,
+      got: manifest.provider,
+    });
+  if (ctx.provider !== undefined && manifest.provider !== ctx.provider)
+    throw new VerificationError(
+      'NAMESPACE_MISMATCH',
+      `tool "${toolName}" is signed by namespace ${manifest.provider}, but this server is configured as ${ctx.provider}; it is not the provider you connected to`,
+      { toolId, toolName, expected: ctx.provider, got: manifest.provider },
+    );
+  if (manifest.definition.name !== toolName)
+    throw new VerificationError('DEFINITION_MISMATCH', `the manifest signs tool "${manifest.definition.name}", the server lists "${toolName}"`, {
+      toolId,
+      expected: manifest.definition.name,
+      got: toolName,
+    });
+  if (verified.definitionDigest !== record.definitionDigest)
+    throw new VerificationError('NOT_LOGGED', `the registry record of ${toolId}@${record.version} names another definition digest`, {
+      toolId,
+      expected: verified.definitionDigest,
+      got: record.definitionDigest,
+    });
+
+  // Key revocation: a signature made at or after the revocation time is worthless (the key
+  // may have been compromised from then on). The registry's publication time bounds a
+  // back-dated issuedAt.
+  if (signerKey.status === 'revoked') {
+    const from = signerKey.revokedFrom;
+    if (from === undefined || Date.parse(from) <= Date.parse(manifest.issuedAt) || Date.parse(from) <= Date.parse(record.publishedAt))
+      throw new VerificationError(
+        'KEY_REVOKED',
+        `${toolId}@${record.version} is signed by key ${signerKey.keyId}, revoked from ${from ?? '(unknown time)'}${signerKey.reason ? ` (${signerKey.reason})` : ''}; the provider must re-sign with an active key`,
+        { toolId, version: record.version, keyId: signerKey.keyId, expected: `issuedAt < ${from}`, got: manifest.issuedAt },
+      );
+  }
+
+  // Rug pull before definition mismatch: the same version with another content than approved.
+  if (pin !== undefined && pin.version === manifest.version && pin.definitionDigest !== liveDigest)
+    throw new VerificationError(
+      'RUG_PULL',
+      `${toolId}@${manifest.version} changed after you approved it (same version, different definition); do not use it and report the provider`,
+      { toolId, version: manifest.version, expected: pin.definitionDigest, got: liveDigest },
+    );
+  if (liveDigest !== verified.definitionDigest)
+    throw new VerificationError(
+      'DEFINITION_MISMATCH',
+      `the server's "${toolName}" differs from the definition ${manifest.provider} signed for ${toolId}@${manifest.version}`,
+      { toolId, version: manifest.version, expected: verified.definitionDigest, got: liveDigest },
+    );
+
+  if (status.status === 'revoked')
+    throw new VerificationError(
+      'REVOKED',
+      `${toolId}@${record.version} was revoked${status.revocation ? ` on ${status.revocation.revokedAt}: ${status.revocation.reason}` : ''}; update to a version that is not revoked`,
+      { toolId, version: record.version, got: 'revoked', revocation: status.revocation },
+    );
+
+  // The record must be in the log the host trusts (split view / stealth publication defence).
+  const actor = (ctx.publishedActor ?? ((r: VersionRecord) => `key:${r.signerKeyId}`))(record);
+  if (status.log.leafIndex !== record.leafIndex || status.log.inclusionProof.leafIndex !== record.leafIndex)
+    throw new VerificationError('NOT_LOGGED', `the log evidence of ${toolId}@${record.version} is for leaf ${status.log.leafIndex}, the record says ${record.leafIndex}`, {
+      toolId,
+      expected: record.leafIndex,
+      got: status.log.leafIndex,
+    });
+  await ctx.log.checkInclusion(versionPublishedLeaf(record, actor), status.log);
+
+  const claims = await verifyAttestation(
+    status.attestation,
+    ctx.trustRoot,
+    {
+      toolId,
+      version: manifest.version,
+      provider: manifest.provider,
+      definitionDigest: verified.definitionDigest,
+      manifestDigest: verified.manifestDigest,
+      permissions: manifest.permissions,
+      leafIndex: record.leafIndex,
+    },
+    ctx.attestation,
+  );
+
+  return {
+    toolId,
+    toolName,
+    version: manifest.version,
+    provider: manifest.provider,
+    signerKeyId: verified.keyId,
+    definitionDigest: verified.definitionDigest,
+    manifestDigest: verified.manifestDigest,
+    manifest,
+    signedManifest: signed,
+    permissions: [...manifest.permissions],
+    definition: live,
+    bundle,
+    expiresAt: claims.exp * 1000,
+    manifestSource: carried !== undefined ? 'meta' : found.source,
+  };
+}
+
+/** Checks a bundle's shape and that it is the one asked for (an answer for another tool is refused). */
+function checkBundle(bundle: VersionBundle, toolId: string, version: string | undefined): VersionBundle {
+  try {
+    checkSchema(VersionBundleSchema, bundle, 'version bundle');
+  } catch (cause) {
+    throw new VerificationError('SCHEMA_INVALID', (cause as Error).message, { toolId }, { cause });
+  }
+  const { record, status } = bundle;
+  if (record.toolId !== toolId || status.toolId !== toolId || status.version !== record.version || (version !== undefined && record.version !== version))
+    throw new VerificationError('SCHEMA_INVALID', `the bundle answered for ${record.toolId}@${record.version}, not ${toolId}@${version ?? 'latest'}`, {
+      expected: keyOfVersion(toolId, version ?? 'latest'),
+      got: keyOfVersion(record.toolId, record.version),
+    });
+  return bundle;
+}
+
+/** Cold verification plus the pin rows: the full decision for one live tool. */
+export async function verifyTool(liveDefinition: unknown, ctx: VerifyContext): Promise<VerifiedTool> {
+  const evidence = await verifyEvidence(liveDefinition, ctx);
+  return { ...evidence, decision: decidePin(evidence, ctx) };
+}
+
+/** An offline bundle source over a list of bundles (`latest` = highest semver). */
+export function bundleSource(bundles: Iterable<VersionBundle>, compare: (a: string, b: string) => number): BundleSource {
+  const byKey = new Map<string, VersionBundle>();
+  const latest = new Map<string, VersionBundle>();
+  for (const b of bundles) {
+    byKey.set(keyOfVersion(b.record.toolId, b.record.version), b);
+    const current = latest.get(b.record.toolId);
+    if (current === undefined || compare(b.record.version, current.record.version) > 0) latest.set(b.record.toolId, b);
+  }
+  return {
+    get: (toolId, version) => (version === 'latest' ? latest.get(toolId) : byKey.get(keyOfVersion(toolId, version))),
+  };
+}
