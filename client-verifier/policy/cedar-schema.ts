@@ -1,0 +1,73 @@
+/**
+ * The Cedar entity model of an invocation (docs/POLICIES.md, "Entities"), as a Cedar JSON schema.
+ * It is what PolicyEngine sends to Cedar; a provider puts it (with the record type of its tool's
+ * arguments) in `policy.schema` so that the registry validates the tool's policies against it at
+ * publish. Evaluation itself runs without a schema: the engine builds the request from this
+ * model, and a schema mismatch must not turn into an unenforced forbid at call time.
+ */
+export function etdiCedarSchema(argumentsType?: Record<string, unknown>): Record<string, unknown> {
+  const stringSet = { type: 'Set', element: { type: 'String' } };
+  const long = { type: 'Long' };
+  return {
+    '': {
+      commonTypes: {
+        Arguments: argumentsType ?? { type: 'Record', attributes: {}, additionalAttributes: true },
+        Annotations: {
+          type: 'Record',
+          additionalAttributes: true,
+          attributes: {
+            title: { type: 'String', required: false },
+            readOnlyHint: { type: 'Boolean', required: false },
+            destructiveHint: { type: 'Boolean', required: false },
+            idempotentHint: { type: 'Boolean', required: false },
+            openWorldHint: { type: 'Boolean', required: false },
+          },
+        },
+        Now: {
+          type: 'Record',
+          attributes: { epochSeconds: long, year: long, month: long, day: long, hour: long, minute: long, minuteOfDay: long, dayOfWeek: long },
+        },
+        Context: {
+          type: 'Record',
+          attributes: {
+            arguments: { type: 'Arguments' },
+            session: { type: 'Record', attributes: { id: { type: 'String' } } },
+            callChain: stringSet,
+            caller: { type: 'String', required: false },
+            depth: long,
+            circular: { type: 'Boolean' },
+            requiredPermissions: stringSet,
+            callerPermissions: stringSet,
+            dataLabels: stringSet,
+            now: { type: 'Now' },
+          },
+        },
+      },
+      entityTypes: {
+        Agent: {},
+        User: {},
+        Provider: {},
+        Tool: {
+          memberOfTypes: ['Provider'],
+          shape: {
+            type: 'Record',
+            attributes: {
+              id: { type: 'String' },
+              name: { type: 'String' },
+              version: { type: 'String' },
+              provider: { type: 'String' },
+              permissions: stringSet,
+              approvedPermissions: stringSet,
+              annotations: { type: 'Annotations' },
+            },
+          },
+        },
+      },
+      actions: {
+        invoke: {
+          appliesTo: { principalTypes: ['Agent', 'User'], resourceTypes: ['Tool'], context: { type: 'Context' } },
+        },
+      },
+    },
+  };
+}
