@@ -37,6 +37,7 @@ export {
   checkSchema,
   toSchemaIssues,
   decodeSignedManifest,
+  canonicalManifest,
   signManifest,
   verifyManifestSignature,
   manifestDigest,

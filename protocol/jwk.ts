@@ -9,10 +9,22 @@ import { fromBase64Url, toBase64Url, utf8 } from './encoding.js';
 import { ProtocolError } from './errors.js';
 import { sha256 } from './hash.js';
 
+// Keys recur on the hot paths (every manifest of a provider is signed by one key): memoise the
+// thumbprint and decoded bytes per `x`, which is a plain string and so cannot change under us.
+const thumbprints = new Map<string, string>();
+const rawKeys = new Map<string, Uint8Array>();
+const remember = <V>(map: Map<string, V>, key: string, value: V): V => {
+  if (map.size >= 4096) map.clear();
+  map.set(key, value);
+  return value;
+};
+
 /** RFC 7638 thumbprint of an Ed25519 JWK: the key id used everywhere in the project. */
 export function jwkThumbprint(jwk: Pick<Ed25519PublicJwk, 'x'>): string {
+  const known = thumbprints.get(jwk.x);
+  if (known !== undefined) return known;
   // Required members only, in lexicographic order, no whitespace (RFC 7638 section 3.2).
-  return toBase64Url(sha256(utf8(`{"crv":"Ed25519","kty":"OKP","x":"${jwk.x}"}`)));
+  return remember(thumbprints, jwk.x, toBase64Url(sha256(utf8(`{"crv":"Ed25519","kty":"OKP","x":"${jwk.x}"}`))));
 }
 
 /** Checks a public JWK's shape and returns its 32 raw bytes; INVALID_KEY otherwise. */
@@ -21,7 +33,7 @@ export function publicKeyBytes(jwk: unknown): Uint8Array {
   if (!parsed.success) throw new ProtocolError('INVALID_KEY', 'not an Ed25519 public JWK', { cause: parsed.error });
   if (parsed.data.kid !== undefined && parsed.data.kid !== jwkThumbprint(parsed.data))
     throw new ProtocolError('INVALID_KEY', 'JWK kid is not its RFC 7638 thumbprint');
-  return fromBase64Url(parsed.data.x);
+  return rawKeys.get(parsed.data.x) ?? remember(rawKeys, parsed.data.x, fromBase64Url(parsed.data.x));
 }
 
 /** The 32-byte seed of a private JWK, after checking that `x` matches `d`. */

@@ -10,9 +10,9 @@ import {
 } from '../schemas/index.js';
 import { defaultBackend, type Ed25519Backend } from './ed25519.js';
 import { digestOf, sha256Digest } from './digest.js';
-import { fromBase64Url, toBase64Url } from './encoding.js';
+import { fromBase64Url, toBase64Url, utf8 } from './encoding.js';
 import { ProtocolError, type SchemaIssue } from './errors.js';
-import { canonicalBytes } from './jcs.js';
+import { canonicalize } from './jcs.js';
 import { jwkThumbprint, privateKeySeed, publicKeyBytes } from './jwk.js';
 import { parseStrictJson } from './strict-json.js';
 
@@ -44,11 +44,22 @@ export function decodeSignedManifest(input: string | Uint8Array | unknown): Sign
     typeof input === 'string' || input instanceof Uint8Array
       ? parseStrictJson(input, { maxBytes: LIMITS.maxManifestBytes })
       : input;
-  const signed = checkSchema(SignedManifestSchema, value, 'signed manifest');
-  const defBytes = canonicalBytes(signed.manifest.definition).length;
-  if (defBytes > LIMITS.maxDefinitionBytes)
-    throw new ProtocolError('TOO_LARGE', `definition is ${defBytes} bytes, more than ${LIMITS.maxDefinitionBytes}`);
-  return signed;
+  return checkSchema(SignedManifestSchema, value, 'signed manifest');
+}
+
+/**
+ * The canonical bytes of a manifest and of its definition, computed once: "definition" sorts
+ * before every other manifest member (the schema is strict), so JCS(manifest) is
+ * `{"definition":` + JCS(definition) + `,` + JCS(the other members) without its `{`.
+ */
+export function canonicalManifest(manifest: ToolManifest): { manifestBytes: Uint8Array; definitionBytes: Uint8Array } {
+  const { definition, ...rest } = manifest;
+  const definitionJcs = canonicalize(definition);
+  const definitionBytes = utf8(definitionJcs);
+  if (definitionBytes.length > LIMITS.maxDefinitionBytes)
+    throw new ProtocolError('TOO_LARGE', `definition is ${definitionBytes.length} bytes, more than ${LIMITS.maxDefinitionBytes}`);
+  const restJcs = canonicalize(rest);
+  return { manifestBytes: utf8(`{"definition":${definitionJcs},${restJcs.slice(1)}`), definitionBytes };
 }
 
 /** Signs a manifest with one or more private keys (JCS bytes, Ed25519). */
@@ -59,7 +70,7 @@ export async function signManifest(
 ): Promise<SignedManifest> {
   if (keys.length === 0) throw new RangeError('signManifest: keys must hold at least one private key');
   checkSchema(ToolManifestSchema, manifest, 'manifest');
-  const bytes = canonicalBytes(manifest);
+  const bytes = canonicalManifest(manifest).manifestBytes;
   const signatures = [];
   for (const key of keys) {
     const sig = await backend.sign(privateKeySeed(key), bytes);
@@ -94,7 +105,7 @@ export async function verifyManifestSignature(
   backend: Ed25519Backend = defaultBackend,
 ): Promise<VerifiedManifest> {
   if (signed.signatures.length === 0) throw new ProtocolError('UNSIGNED', 'the manifest carries no signature');
-  const bytes = canonicalBytes(signed.manifest);
+  const { manifestBytes, definitionBytes } = canonicalManifest(signed.manifest);
   let verifiedBy: string | undefined;
   for (const s of signed.signatures) {
     const jwk = resolveKey(s.keyId);
@@ -107,7 +118,7 @@ export async function verifyManifestSignature(
     } catch (cause) {
       throw new ProtocolError('BAD_SIGNATURE', `signature by ${s.keyId} is not base64url`, { cause });
     }
-    if (!(await backend.verify(publicKeyBytes(jwk), bytes, sig)))
+    if (!(await backend.verify(publicKeyBytes(jwk), manifestBytes, sig)))
       throw new ProtocolError('BAD_SIGNATURE', `signature by ${s.keyId} does not verify over the manifest`);
     verifiedBy ??= s.keyId;
   }
@@ -120,8 +131,8 @@ export async function verifyManifestSignature(
     signedManifest: signed,
     manifest: signed.manifest,
     keyId: verifiedBy,
-    manifestDigest: sha256Digest(bytes),
-    definitionDigest: digestOf(signed.manifest.definition),
+    manifestDigest: sha256Digest(manifestBytes),
+    definitionDigest: sha256Digest(definitionBytes),
   };
 }
 

@@ -30,7 +30,59 @@ export function parseStrictJson(input: string | Uint8Array, options: StrictJsonO
       throw new ProtocolError('INVALID_JSON', 'JSON text is not valid UTF-8', { cause });
     }
   }
-  return new Parser(text, options.maxDepth ?? 64).parseDocument();
+  const maxDepth = options.maxDepth ?? 64;
+  return fastParse(text, maxDepth) ?? new Parser(text, maxDepth).parseDocument();
+}
+
+/**
+ * The hot path: the native JSON.parse, then one walk over the result that proves the text held
+ * nothing the strict parser would refuse. Returns undefined (and the strict parser decides, with
+ * a precise error) whenever that proof fails, so it is never more lenient than the parser.
+ *
+ * Duplicate keys leave no trace in JSON.parse's result, so they are counted: outside strings,
+ * every ':' in JSON text follows exactly one key. With R the ':' characters in the text, S those
+ * inside the parsed strings and E the `\u003a` sequences in the text, a text without duplicate
+ * keys has R - (S - E) = K, the number of keys parsed. A duplicate drops a key, and with it its
+ * value's strings, from the result: R - (S - E) then exceeds K, so the fast path gives up.
+ */
+function fastParse(text: string, maxDepth: number): JsonValue | undefined {
+  let value: JsonValue;
+  try {
+    value = JSON.parse(text) as JsonValue;
+  } catch {
+    return undefined;
+  }
+  const tally = { keys: 0, colons: 0 };
+  if (!walkParsed(value, 0, maxDepth, tally)) return undefined;
+  const escapedColons = text.includes('\\u003') ? (text.match(/\\u003a/gi)?.length ?? 0) : 0;
+  return countColons(text) - (tally.colons - escapedColons) === tally.keys ? value : undefined;
+}
+
+function walkParsed(v: JsonValue, depth: number, maxDepth: number, tally: { keys: number; colons: number }): boolean {
+  if (typeof v === 'string') {
+    if (!v.isWellFormed()) return false;
+    if (v.includes(':')) tally.colons += countColons(v);
+    return true;
+  }
+  // Integers beyond 2^53 (and every double that large is one) go to the parser, which reads the literal.
+  if (typeof v === 'number') return Number.isSafeInteger(v) || (Number.isFinite(v) && !Number.isInteger(v));
+  if (v === null || typeof v !== 'object') return true;
+  if (depth >= maxDepth) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!walkParsed(v[i]!, depth + 1, maxDepth, tally)) return false;
+    return true;
+  }
+  for (const key in v) {
+    tally.keys++;
+    if (!walkParsed(key, depth, maxDepth, tally) || !walkParsed(v[key]!, depth + 1, maxDepth, tally)) return false;
+  }
+  return true;
+}
+
+function countColons(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf(':'); i !== -1; i = s.indexOf(':', i + 1)) n++;
+  return n;
 }
 
 class Parser {

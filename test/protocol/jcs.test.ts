@@ -49,6 +49,14 @@ describe('canonicalize (RFC 8785)', () => {
     });
   });
 
+  it('orders array-index-like keys by code unit, not numerically as JSON.stringify would', () => {
+    expect(canonicalize({ b: 1, 10: 2, 9: 3, a: { 2: 0, 1: 0 } })).toBe('{"10":2,"9":3,"a":{"1":0,"2":0},"b":1}');
+  });
+
+  it('keeps a "__proto__" key as data', () => {
+    expect(canonicalize(parseStrictJson('{"z":1,"__proto__":{"x":1}}'))).toBe('{"__proto__":{"x":1},"z":1}');
+  });
+
   describe('when the value has no canonical form', () => {
     it.each([
       ['a lone high surrogate', { s: '\uD800' }, 'LONE_SURROGATE'],

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseStrictJson, ProtocolError } from '../../protocol/index.js';
 
@@ -22,6 +23,11 @@ describe('parseStrictJson', () => {
       ['two documents', '{} {}', 'INVALID_JSON'],
       ['an empty text', '', 'INVALID_JSON'],
       ['a comment', '{/*x*/}', 'INVALID_JSON'],
+      // The fast path counts ':' to see dropped keys; these try to balance the count.
+      ['a duplicate balanced by an escaped colon', '{"a":"\\u003a","a":"x"}', 'DUPLICATE_KEY'],
+      ['a duplicate balanced by colons in the kept value', '{"a":1,"a":":"}', 'DUPLICATE_KEY'],
+      ['a duplicate whose key holds a colon', '{"a:b":1,"a:b":2}', 'DUPLICATE_KEY'],
+      ['a duplicate "__proto__"', '{"__proto__":1,"__proto__":2}', 'DUPLICATE_KEY'],
     ])('refuses %s', (_name, text, code) => {
       expect(() => parseStrictJson(text)).toThrowError(ProtocolError);
       expect(() => parseStrictJson(text)).toThrowError(expect.objectContaining({ code }));
@@ -50,6 +56,21 @@ describe('parseStrictJson', () => {
     expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
     expect(Object.hasOwn(v, '__proto__')).toBe(true);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('refuses any document into which a duplicate key was injected', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue(), { minKeys: 1 }), fc.jsonValue(), (obj, extra) => {
+        const key = Object.keys(obj)[0]!;
+        const text = `{${JSON.stringify(key)}:${JSON.stringify(extra)},${JSON.stringify(obj).slice(1)}`;
+        expect(() => parseStrictJson(text)).toThrowError(expect.objectContaining({ code: 'DUPLICATE_KEY' }));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('accepts colons and escaped colons that are not keys', () => {
+    expect(parseStrictJson('{"a":"x:\\u003a","b":["\\\\u003a"]}')).toEqual({ a: 'x::', b: ['\\u003a'] });
   });
 
   it('accepts well-formed surrogate pairs and escapes', () => {
