@@ -3,7 +3,9 @@
  * It is what PolicyEngine sends to Cedar; a provider puts it (with the record type of its tool's
  * arguments) in `policy.schema` so that the registry validates the tool's policies against it at
  * publish. Evaluation itself runs without a schema: the engine builds the request from this
- * model, and a schema mismatch must not turn into an unenforced forbid at call time.
+ * model, and a schema mismatch must not turn into an unenforced forbid at call time. Cedar 4
+ * validates records as closed (`additionalAttributes` is experimental), so a policy may read only
+ * the argument and annotation attributes the schema declares; the request may carry more.
  */
 export function etdiCedarSchema(argumentsType?: Record<string, unknown>): Record<string, unknown> {
   const stringSet = { type: 'Set', element: { type: 'String' } };
@@ -11,10 +13,9 @@ export function etdiCedarSchema(argumentsType?: Record<string, unknown>): Record
   return {
     '': {
       commonTypes: {
-        Arguments: argumentsType ?? { type: 'Record', attributes: {}, additionalAttributes: true },
+        Arguments: argumentsType ?? { type: 'Record', attributes: {} },
         Annotations: {
           type: 'Record',
-          additionalAttributes: true,
           attributes: {
             title: { type: 'String', required: false },
             readOnlyHint: { type: 'Boolean', required: false },
