@@ -21,7 +21,7 @@ export async function run(): Promise<BenchReport> {
   const key = generateKeyPair();
   // sequentialthinking is the largest real tool; trimmed to a manifest of about 2 KB.
   const def = realToolsFixture('sequential-thinking')[0] as ToolDefinition;
-  const definition = { ...def, description: def.description!.slice(0, 700) };
+  const definition = { ...def, description: def.description!.slice(0, 80) };
   const signed = await signManifest(
     {
       type: MANIFEST_TYPE,

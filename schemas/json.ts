@@ -2,38 +2,39 @@
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
-/** Depth of nested objects/arrays (a scalar has depth 0). Iterative: hostile depth cannot overflow the stack. */
-export function jsonDepth(value: unknown): number {
-  let max = 0;
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop()!;
-    if (v !== null && typeof v === 'object') {
-      const depth = d + 1;
-      if (depth > max) max = depth;
-      for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth]);
-    }
-  }
-  return max;
+export interface JsonShape {
+  /** Deepest nesting of objects/arrays (a scalar has depth 0). */
+  depth: number;
+  /** Longest string, value or key, in UTF-16 units. */
+  longestString: number;
 }
 
-/** Longest string (value or key) anywhere inside `value`. */
-export function longestString(value: unknown): number {
-  let max = 0;
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'string') {
-      if (v.length > max) max = v.length;
-    } else if (v !== null && typeof v === 'object') {
-      if (Array.isArray(v)) stack.push(...v);
-      else
-        for (const [k, child] of Object.entries(v)) {
-          if (k.length > max) max = k.length;
-          stack.push(child);
-        }
-    }
-  }
-  return max;
+/**
+ * Depth and longest string of a JSON value in one walk. The walk stops descending past
+ * `stopAt` levels, so hostile nesting cannot overflow the stack: the result then reports
+ * a depth above the limit, which is all a caller needs to refuse it.
+ */
+export function jsonShape(value: unknown, stopAt = 256): JsonShape {
+  const shape: JsonShape = { depth: 0, longestString: 0 };
+  walk(value, 0, stopAt, shape);
+  return shape;
 }
 
+function walk(v: unknown, depth: number, stopAt: number, shape: JsonShape): void {
+  if (typeof v === 'string') {
+    if (v.length > shape.longestString) shape.longestString = v.length;
+    return;
+  }
+  if (v === null || typeof v !== 'object') return;
+  const d = depth + 1;
+  if (d > shape.depth) shape.depth = d;
+  if (d > stopAt) return;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) walk(v[i], d, stopAt, shape);
+    return;
+  }
+  for (const key in v) {
+    if (key.length > shape.longestString) shape.longestString = key.length;
+    walk((v as Record<string, unknown>)[key], d, stopAt, shape);
+  }
+}

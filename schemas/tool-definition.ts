@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jsonDepth, longestString } from './json.js';
+import { jsonShape } from './json.js';
 import { LIMITS, TOOL_NAME_PATTERN } from './limits.js';
 
 /**
@@ -50,9 +50,10 @@ export const ToolDefinitionSchema = z
     _meta: z.record(z.string(), z.unknown()).optional(),
   })
   .superRefine((def, ctx) => {
-    if (jsonDepth(def) > LIMITS.maxDepth)
+    const shape = jsonShape(def, LIMITS.maxDepth);
+    if (shape.depth > LIMITS.maxDepth)
       ctx.addIssue({ code: 'custom', message: `definition nests deeper than ${LIMITS.maxDepth} levels` });
-    if (longestString(def) > LIMITS.maxStringLength)
+    if (shape.longestString > LIMITS.maxStringLength)
       ctx.addIssue({ code: 'custom', message: `a string is longer than ${LIMITS.maxStringLength} characters` });
   });
 
