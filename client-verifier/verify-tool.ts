@@ -212,16 +212,7 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
   const bundle = checkBundle(found.bundle, toolId, carried === undefined ? undefined : version);
   const { record, status } = bundle;
 
-  // A carried manifest must be the one the registry published for that version: otherwise it
-  // was never logged (a provider key used outside the registry, or a forged copy).
   const signed = carried ?? record.signedManifest;
-  const signedDigest = carried === undefined ? record.manifestDigest : digestOf(carried.manifest);
-  if (signedDigest !== record.manifestDigest)
-    throw new VerificationError(
-      'NOT_LOGGED',
-      `the manifest "${toolName}" carries is not the one the registry published for ${toolId}@${record.version}; refuse it`,
-      { toolId, version: record.version, expected: record.manifestDigest, got: signedDigest },
-    );
 
   // Signer: the key the registry's evidence names for this version, and only that key.
   const signerKey = status.signerKey;
@@ -238,6 +229,14 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
     fromProtocol(error, toolId, record.version);
   }
   const manifest = verified.manifest;
+  // A carried manifest must be the one the registry published for that version: otherwise it
+  // was never logged (a provider key used outside the registry, or a forged copy).
+  if (verified.manifestDigest !== record.manifestDigest)
+    throw new VerificationError(
+      'NOT_LOGGED',
+      `the manifest "${toolName}" carries is not the one the registry published for ${toolId}@${record.version}; refuse it`,
+      { toolId, version: record.version, expected: record.manifestDigest, got: verified.manifestDigest },
+    );
 
   // Ownership: the manifest's provider owns the tool id (schema: toolId = provider/name), the
   // record is for that namespace, and it is the provider the host expects for this server.
