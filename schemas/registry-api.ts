@@ -74,3 +74,167 @@ export const AttestationClaimsSchema = z.looseObject({
 });
 export type AttestationClaims = z.infer<typeof AttestationClaimsSchema>;
 export const ATTESTATION_JWT_TYPE = 'etdi-attestation+jwt';
+
+// ---------------------------------------------------------------------------------------------
+// Request and response bodies of the registry's REST API (docs/REST-API.md).
+// ---------------------------------------------------------------------------------------------
+
+/** base64url of a 64-byte Ed25519 signature. */
+export const StatementSignatureSchema = z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'signature must be 64 bytes, base64url');
+
+const StatementBase = {
+  /** The registry's origin (its `iss`): a statement for one registry is worthless at another. */
+  registry: z.string().min(1).max(512),
+  namespace: NamespaceSchema,
+  /** Fresh time: the registry refuses statements outside its clock-skew window, and each statement once. */
+  issuedAt: Iso,
+  /** Client randomness so that two statements made in the same millisecond differ. */
+  nonce: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'nonce must be 16-64 base64url chars'),
+};
+
+export const REGISTRATION_STATEMENT_TYPE = 'etdi.namespace-registration/v1';
+export const KEY_ADD_STATEMENT_TYPE = 'etdi.key-add/v1';
+export const TOKEN_STATEMENT_TYPE = 'etdi.token-request/v1';
+export const PUBLISHER_JWT_TYPE = 'etdi-publisher+jwt';
+
+/** What the first key signs (proof of possession): names the namespace, the key and the registry. */
+export const RegistrationStatementSchema = z.strictObject({
+  type: z.literal(REGISTRATION_STATEMENT_TYPE),
+  ...StatementBase,
+  keyId: KeyIdSchema,
+});
+export type RegistrationStatement = z.infer<typeof RegistrationStatementSchema>;
+
+/** POST /v1/namespaces. `signature` is Ed25519 by `jwk` over JCS(statement). */
+export const RegisterNamespaceRequestSchema = z.strictObject({
+  statement: RegistrationStatementSchema,
+  jwk: Ed25519PublicJwkSchema,
+  signature: StatementSignatureSchema,
+  /** `well-known`: the registry fetches https://<reversed namespace>/.well-known/etdi-namespace.json; `admin-grant`: admin token required. */
+  verification: z.enum(['well-known', 'admin-grant']),
+});
+export type RegisterNamespaceRequest = z.infer<typeof RegisterNamespaceRequestSchema>;
+
+/** The domain-control document served at https://<domain>/.well-known/etdi-namespace.json. */
+export const NamespaceWellKnownSchema = z.looseObject({
+  namespace: NamespaceSchema,
+  keys: z.array(KeyIdSchema).min(1).max(64),
+});
+export type NamespaceWellKnown = z.infer<typeof NamespaceWellKnownSchema>;
+
+/** A new key, authorised by an active key of the namespace. */
+export const KeyAddStatementSchema = z.strictObject({
+  type: z.literal(KEY_ADD_STATEMENT_TYPE),
+  ...StatementBase,
+  keyId: KeyIdSchema,
+  jwk: Ed25519PublicJwkSchema,
+  authorizedBy: KeyIdSchema,
+});
+export type KeyAddStatement = z.infer<typeof KeyAddStatementSchema>;
+
+/** POST /v1/namespaces/:namespace/keys: `signature` by `authorizedBy`, `proof` by the new key (possession). */
+export const AddKeyRequestSchema = z.strictObject({
+  statement: KeyAddStatementSchema,
+  signature: StatementSignatureSchema,
+  proof: StatementSignatureSchema,
+});
+export type AddKeyRequest = z.infer<typeof AddKeyRequestSchema>;
+
+/** POST /v1/namespaces/:namespace/keys/:keyId/revoke */
+export const RevokeKeyRequestSchema = z.strictObject({
+  /** Signatures made at or after this time are invalid; default: now. May be in the past (compromise time). */
+  revokedFrom: Iso.optional(),
+  reason: z.string().min(1).max(1024),
+});
+export type RevokeKeyRequest = z.infer<typeof RevokeKeyRequestSchema>;
+
+/** POST /v1/tools/:namespace/:name/versions/:version/revoke */
+export const RevokeVersionRequestSchema = z.strictObject({
+  reason: z.string().min(1).max(1024),
+});
+export type RevokeVersionRequest = z.infer<typeof RevokeVersionRequestSchema>;
+
+/** What an active key signs to obtain a publisher token. */
+export const TokenStatementSchema = z.strictObject({
+  type: z.literal(TOKEN_STATEMENT_TYPE),
+  ...StatementBase,
+  keyId: KeyIdSchema,
+});
+export type TokenStatement = z.infer<typeof TokenStatementSchema>;
+
+/** POST /v1/tokens */
+export const TokenRequestSchema = z.strictObject({
+  statement: TokenStatementSchema,
+  signature: StatementSignatureSchema,
+});
+export type TokenRequest = z.infer<typeof TokenRequestSchema>;
+
+export const TokenResponseSchema = z.strictObject({
+  token_type: z.literal('Bearer'),
+  access_token: z.string(),
+  expires_in: z.number().int().positive(),
+  namespace: NamespaceSchema,
+});
+export type TokenResponse = z.infer<typeof TokenResponseSchema>;
+
+/** Claims of a publisher token (header typ `etdi-publisher+jwt`, alg EdDSA, signed by the registry). */
+export const PublisherTokenClaimsSchema = z.looseObject({
+  iss: z.string(),
+  aud: z.union([z.string(), z.array(z.string())]),
+  sub: NamespaceSchema,
+  key_id: KeyIdSchema,
+  iat: z.number().int(),
+  exp: z.number().int(),
+  jti: z.string(),
+});
+export type PublisherTokenClaims = z.infer<typeof PublisherTokenClaimsSchema>;
+
+export const NamespaceInfoSchema = z.strictObject({
+  namespace: NamespaceSchema,
+  verification: z.enum(['well-known', 'admin-grant']),
+  registeredAt: Iso,
+  leafIndex: z.number().int().min(0),
+  activeKeys: z.number().int().min(0),
+  tools: z.number().int().min(0),
+});
+export type NamespaceInfo = z.infer<typeof NamespaceInfoSchema>;
+
+export const KeyListResponseSchema = z.array(KeyStatusSchema);
+
+export const ToolSummarySchema = z.strictObject({
+  toolId: ToolIdSchema,
+  provider: NamespaceSchema,
+  name: z.string(),
+  latestVersion: VersionSchema,
+  title: z.string().optional(),
+  description: z.string().optional(),
+  updatedAt: Iso,
+});
+export type ToolSummary = z.infer<typeof ToolSummarySchema>;
+
+export const ToolListResponseSchema = z.strictObject({
+  items: z.array(ToolSummarySchema),
+  /** Opaque; pass back as `cursor` for the next page. Absent on the last page. */
+  nextCursor: z.string().optional(),
+});
+export type ToolListResponse = z.infer<typeof ToolListResponseSchema>;
+
+export const VersionSummarySchema = z.strictObject({
+  version: VersionSchema,
+  status: z.enum(['active', 'revoked']),
+  publishedAt: Iso,
+  manifestDigest: DigestSchema,
+});
+export type VersionSummary = z.infer<typeof VersionSummarySchema>;
+
+export const VersionListResponseSchema = z.strictObject({
+  toolId: ToolIdSchema,
+  /** Newest first (semver order). */
+  versions: z.array(VersionSummarySchema),
+});
+export type VersionListResponse = z.infer<typeof VersionListResponseSchema>;
+
+export const JwksSchema = z.strictObject({ keys: z.array(Ed25519PublicJwkSchema) });
+export type Jwks = z.infer<typeof JwksSchema>;
+
+export const RegistryKeyRotationResponseSchema = z.strictObject({ kid: z.string(), previous: z.array(z.string()) });

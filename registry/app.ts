@@ -1,0 +1,88 @@
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import { resolveConfig, type RegistryConfig, type RegistryConfigInput } from './config.js';
+import { RegistryError, toRegistryError } from './errors.js';
+import { sendProblem } from './http/problem.js';
+import { rateLimit, TokenBucketLimiter } from './http/rate-limit.js';
+import { requestLog } from './http/request-log.js';
+import { buildOpenApi } from './openapi.js';
+import { namespacesRouter } from './routes/namespaces.js';
+import type { Services } from './routes/services.js';
+import { toolsRouter } from './routes/tools.js';
+import { authenticate } from './services/auth.js';
+import type { RegistryContext } from './services/context.js';
+import { ReadService } from './services/reads.js';
+import { RegistrySigningKeys } from './services/signing-keys.js';
+import { WriteQueue } from './services/write-queue.js';
+import type { RegistryStore } from './store/store.js';
+
+export interface CreateAppOptions {
+  store: RegistryStore;
+  config?: RegistryConfigInput | RegistryConfig;
+  /** Milliseconds since the epoch (tests move time). */
+  now?: () => number;
+}
+
+/** The Express app with the registry's services attached (tests and the server use them). */
+export interface RegistryApp extends Express {
+  readonly registry: {
+    ctx: RegistryContext;
+    reads: ReadService;
+    /** Set by the server on shutdown: new requests get 503 SHUTTING_DOWN. */
+    closing: boolean;
+  };
+}
+
+/** Builds the registry's Express app without listening (supertest and registry/server.ts use it). */
+export function createApp(options: CreateAppOptions): RegistryApp {
+  const config = resolveConfig(options.config);
+  const now = options.now ?? Date.now;
+  const store = options.store;
+  const ctx = {} as RegistryContext;
+  Object.assign(ctx, {
+    store,
+    config,
+    now,
+    keys: new RegistrySigningKeys(store, config, () => Math.floor(now() / 1000)),
+    queue: new WriteQueue(store, () => store.log.checkpoint()),
+    invalidate: () => reads.invalidate(),
+  });
+  const reads = new ReadService(ctx);
+  const services: Services = { ctx, reads, authenticate: (req) => authenticate(ctx, req.headers.authorization) };
+
+  const app = express() as unknown as RegistryApp;
+  Object.defineProperty(app, 'registry', { value: { ctx, reads, closing: false }, enumerable: false });
+  app.disable('x-powered-by');
+  app.set('etag', false); // records carry their own strong ETag; nothing else is cached by ETag
+  app.set('query parser', 'simple');
+
+  if (config.requestLog !== false) app.use(requestLog(config.requestLog));
+  app.use((_req, res, next) => {
+    if (app.registry.closing) {
+      res.setHeader('Connection', 'close');
+      return sendProblem(res, new RegistryError(503, 'SHUTTING_DOWN', 'the registry is shutting down', { headers: { 'Retry-After': '1' } }));
+    }
+    next();
+  });
+  if (config.rateLimit !== false) app.use(rateLimit(new TokenBucketLimiter(config.rateLimit, now)));
+
+  app.use(toolsRouter(services));
+  app.use(namespacesRouter(services));
+  const openapi = JSON.stringify(buildOpenApi(config.origin));
+  app.get('/openapi.json', (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(openapi), 'Cache-Control': 'public, max-age=300' }).end(openapi);
+  });
+
+  app.use((req, res) => sendProblem(res, new RegistryError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`)));
+  const onError: ErrorRequestHandler = (error, req, res, _next) => {
+    const known = toRegistryError(error);
+    if (known !== undefined) return sendProblem(res, known);
+    // express's own body/URI errors carry a 4xx status
+    const status = typeof error?.status === 'number' ? error.status : 500;
+    if (status >= 400 && status < 500) return sendProblem(res, new RegistryError(400, 'BAD_REQUEST', 'the request is malformed'));
+    // unknown: log it with its stack, answer with nothing an attacker can use
+    config.errorLog(JSON.stringify({ t: new Date().toISOString(), level: 'error', method: req.method, path: req.path, error: String(error?.stack ?? error) }));
+    sendProblem(res, new RegistryError(500, 'INTERNAL', 'internal error'));
+  };
+  app.use(onError);
+  return app;
+}

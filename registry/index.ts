@@ -1,0 +1,29 @@
+export { createApp, type CreateAppOptions, type RegistryApp } from './app.js';
+export { startServer, type StartServerOptions, type RunningRegistry } from './server.js';
+export {
+  DEFAULT_CONFIG,
+  resolveConfig,
+  configFromEnv,
+  type RegistryConfig,
+  type RegistryConfigInput,
+  type RateLimitConfig,
+  type WellKnownConfig,
+} from './config.js';
+export { RegistryError, toRegistryError, type RegistryErrorCode, type RegistryErrorOptions } from './errors.js';
+export {
+  RegistryStore,
+  DEFAULT_DB_PATH,
+  type OpenStoreOptions,
+  type StoreCounts,
+  type NamespaceRow,
+  type KeyRow,
+  type ToolRow,
+  type VersionRow,
+} from './store/store.js';
+export { MIGRATIONS } from './store/migrations.js';
+export { WriteQueue, type WriteQueueStats } from './services/write-queue.js';
+export { ROUTES, buildOpenApi, type RouteSpec } from './openapi.js';
+export { problemType, toProblem } from './http/problem.js';
+export { namespaceDomain, wellKnownUrl, WELL_KNOWN_PATH } from './services/well-known.js';
+export { validateManifestPolicy } from './services/publish.js';
+export type { Principal, RegistryContext } from './services/context.js';

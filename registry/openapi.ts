@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import {
+  AddKeyRequestSchema,
+  JwksSchema,
+  KeyListResponseSchema,
+  KeyStatusSchema,
+  NamespaceInfoSchema,
+  ProblemSchema,
+  RegisterNamespaceRequestSchema,
+  RegistryKeyRotationResponseSchema,
+  RevokeKeyRequestSchema,
+  RevokeVersionRequestSchema,
+  SignedManifestSchema,
+  TokenRequestSchema,
+  TokenResponseSchema,
+  ToolListResponseSchema,
+  VersionBundleSchema,
+  VersionListResponseSchema,
+  VersionRecordSchema,
+  VersionStatusSchema,
+} from '../schemas/index.js';
+
+export interface RouteSpec {
+  method: 'get' | 'post';
+  /** OpenAPI path template. */
+  path: string;
+  summary: string;
+  auth: 'none' | 'publisher-or-admin' | 'admin' | 'optional-admin';
+  request?: z.ZodType;
+  response?: z.ZodType;
+  status: number;
+  query?: string[];
+  /** Problem codes this route can answer with (besides 429 and 500). */
+  errors: string[];
+}
+
+/** The route table: the single description of the API that /openapi.json is generated from. */
+export const ROUTES: readonly RouteSpec[] = [
+  { method: 'get', path: '/.well-known/jwks.json', summary: "The registry's JWT signing keys (attestations, publisher tokens)", auth: 'none', response: JwksSchema, status: 200, errors: [] },
+  { method: 'post', path: '/v1/namespaces', summary: 'Register a namespace with its first key (proof of possession; domain control or admin grant)', auth: 'optional-admin', request: RegisterNamespaceRequestSchema, response: NamespaceInfoSchema, status: 201, errors: ['SCHEMA_INVALID', 'WRONG_REGISTRY', 'STATEMENT_STALE', 'STATEMENT_REPLAYED', 'BAD_PROOF', 'DOMAIN_NOT_VERIFIED', 'NAMESPACE_EXISTS', 'NAMESPACE_LOOKALIKE', 'UNAUTHENTICATED', 'FORBIDDEN'] },
+  { method: 'get', path: '/v1/namespaces/{namespace}', summary: 'A namespace', auth: 'none', response: NamespaceInfoSchema, status: 200, errors: ['NAMESPACE_NOT_FOUND'] },
+  { method: 'get', path: '/v1/namespaces/{namespace}/keys', summary: "A namespace's keys with their status", auth: 'none', response: KeyListResponseSchema, status: 200, errors: ['NAMESPACE_NOT_FOUND'] },
+  { method: 'post', path: '/v1/namespaces/{namespace}/keys', summary: 'Add a key (signed by an active key, and by the new key)', auth: 'publisher-or-admin', request: AddKeyRequestSchema, response: KeyStatusSchema, status: 201, errors: ['SCHEMA_INVALID', 'WRONG_REGISTRY', 'STATEMENT_STALE', 'STATEMENT_REPLAYED', 'BAD_PROOF', 'UNTRUSTED_SIGNER', 'KEY_REVOKED', 'KEY_EXISTS', 'NAMESPACE_MISMATCH', 'UNAUTHENTICATED', 'FORBIDDEN'] },
+  { method: 'post', path: '/v1/namespaces/{namespace}/keys/{keyId}/revoke', summary: 'Revoke a key from a time on', auth: 'publisher-or-admin', request: RevokeKeyRequestSchema, response: KeyStatusSchema, status: 200, errors: ['SCHEMA_INVALID', 'KEY_NOT_FOUND', 'KEY_REVOKED', 'UNAUTHENTICATED', 'FORBIDDEN'] },
+  { method: 'post', path: '/v1/tokens', summary: 'Obtain a publisher token (statement signed by an active key)', auth: 'none', request: TokenRequestSchema, response: TokenResponseSchema, status: 201, errors: ['SCHEMA_INVALID', 'WRONG_REGISTRY', 'STATEMENT_STALE', 'STATEMENT_REPLAYED', 'BAD_PROOF', 'UNTRUSTED_SIGNER', 'KEY_REVOKED'] },
+  { method: 'get', path: '/v1/tools', summary: 'List and search tools (cursor pagination)', auth: 'none', query: ['q', 'cursor', 'limit'], response: ToolListResponseSchema, status: 200, errors: ['BAD_REQUEST'] },
+  { method: 'post', path: '/v1/tools', summary: 'Publish a signed manifest (201 new, 200 identical republish)', auth: 'publisher-or-admin', request: SignedManifestSchema, response: VersionRecordSchema, status: 201, errors: ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'INVALID_JSON', 'DUPLICATE_KEY', 'SCHEMA_INVALID', 'TOO_LARGE', 'NAMESPACE_NOT_FOUND', 'NAMESPACE_MISMATCH', 'UNSIGNED', 'BAD_SIGNATURE', 'UNTRUSTED_SIGNER', 'KEY_REVOKED', 'ISSUED_IN_FUTURE', 'POLICY_INVALID', 'VERSION_EXISTS', 'VERSION_NOT_HIGHER', 'UNAUTHENTICATED'] },
+  { method: 'get', path: '/v1/tools/{namespace}/{name}/versions', summary: "A tool's versions, newest first", auth: 'none', response: VersionListResponseSchema, status: 200, errors: ['TOOL_NOT_FOUND'] },
+  { method: 'get', path: '/v1/tools/{namespace}/{name}/versions/{version}', summary: 'The immutable version record (strong ETag; `latest` allowed, short-lived)', auth: 'none', response: VersionRecordSchema, status: 200, errors: ['TOOL_NOT_FOUND', 'VERSION_NOT_FOUND'] },
+  { method: 'get', path: '/v1/tools/{namespace}/{name}/versions/{version}/status', summary: 'Revocation status, signer key, attestation token, log inclusion proof', auth: 'none', response: VersionStatusSchema, status: 200, errors: ['TOOL_NOT_FOUND', 'VERSION_NOT_FOUND'] },
+  { method: 'get', path: '/v1/tools/{namespace}/{name}/versions/{version}/bundle', summary: 'Record and status together (offline verification)', auth: 'none', response: VersionBundleSchema, status: 200, errors: ['TOOL_NOT_FOUND', 'VERSION_NOT_FOUND'] },
+  { method: 'post', path: '/v1/tools/{namespace}/{name}/versions/{version}/revoke', summary: 'Revoke a version (provider with a reason, or admin)', auth: 'publisher-or-admin', request: RevokeVersionRequestSchema, response: VersionStatusSchema, status: 200, errors: ['SCHEMA_INVALID', 'VERSION_NOT_FOUND', 'VERSION_ALREADY_REVOKED', 'UNAUTHENTICATED', 'FORBIDDEN'] },
+  { method: 'post', path: '/v1/admin/registry-keys/rotate', summary: "Rotate the registry's JWT signing key (old key stays in the JWKS until its tokens expire)", auth: 'admin', response: RegistryKeyRotationResponseSchema, status: 200, errors: ['UNAUTHENTICATED', 'FORBIDDEN'] },
+  { method: 'get', path: '/openapi.json', summary: 'This document', auth: 'none', status: 200, errors: [] },
+];
+
+const schema = (s: z.ZodType): unknown => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+
+/** OpenAPI 3.1 generated from the route table and the zod schemas (never hand-kept). */
+export function buildOpenApi(origin: string, version = '0.1.0'): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  const problem = { 'application/problem+json': { schema: schema(ProblemSchema) } };
+  for (const route of ROUTES) {
+    const parameters = [
+      ...[...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
+      ...(route.query ?? []).map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+    ];
+    const responses: Record<string, unknown> = {
+      [String(route.status)]: {
+        description: route.summary,
+        ...(route.response ? { content: { 'application/json': { schema: schema(route.response) } } } : {}),
+      },
+      default: { description: `Problem document; codes: ${[...route.errors, 'RATE_LIMITED', 'INTERNAL'].join(', ')}`, content: problem },
+    };
+    const operation: Record<string, unknown> = {
+      summary: route.summary,
+      parameters,
+      responses,
+      'x-etdi-auth': route.auth,
+      'x-etdi-error-codes': route.errors,
+    };
+    if (route.auth === 'publisher-or-admin' || route.auth === 'admin') operation.security = [{ bearer: [] }];
+    if (route.auth === 'optional-admin') operation.security = [{}, { bearer: [] }];
+    if (route.request) operation.requestBody = { required: true, content: { 'application/json': { schema: schema(route.request) } } };
+    (paths[route.path] ??= {})[route.method] = operation;
+  }
+  paths['/v1/log/{path}'] = {
+    get: { summary: 'Transparency log (checkpoint, proofs, entries): see docs/REST-API.md', parameters: [{ name: 'path', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'log data' } } },
+  };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'ETDI tool registry', version },
+    servers: [{ url: origin }],
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    paths,
+  };
+}

@@ -1,0 +1,55 @@
+import { Router } from 'express';
+import { readJsonBody } from '../http/body.js';
+import { issuePublisherToken, requireAdmin } from '../services/auth.js';
+import { addKey, getNamespaceInfo, listNamespaceKeys, registerNamespace, revokeKey } from '../services/namespaces.js';
+import type { Services } from './services.js';
+import { sendJson } from './tools.js';
+
+export function namespacesRouter(services: Services): Router {
+  const { ctx } = services;
+  const router = Router();
+  const body = (req: Parameters<typeof readJsonBody>[0]): Promise<unknown> => readJsonBody(req, ctx.config.maxBodyBytes);
+
+  router.post('/v1/namespaces', async (req, res) => {
+    const principal = await services.authenticate(req);
+    const info = await registerNamespace(ctx, principal, await body(req));
+    res.setHeader('Location', `/v1/namespaces/${info.namespace}`);
+    sendJson(res, 201, info);
+  });
+
+  router.get('/v1/namespaces/:namespace', (req, res) => {
+    sendJson(res, 200, getNamespaceInfo(ctx, req.params.namespace), 'public, max-age=5');
+  });
+
+  router.get('/v1/namespaces/:namespace/keys', (req, res) => {
+    // short-lived: a key revocation must reach verifiers quickly
+    sendJson(res, 200, listNamespaceKeys(ctx, req.params.namespace), 'public, max-age=30');
+  });
+
+  router.post('/v1/namespaces/:namespace/keys', async (req, res) => {
+    const principal = await services.authenticate(req);
+    sendJson(res, 201, await addKey(ctx, principal, req.params.namespace, await body(req)));
+  });
+
+  router.post('/v1/namespaces/:namespace/keys/:keyId/revoke', async (req, res) => {
+    const principal = await services.authenticate(req);
+    sendJson(res, 200, await revokeKey(ctx, principal, req.params.namespace, req.params.keyId, await body(req)));
+  });
+
+  router.post('/v1/tokens', async (req, res) => {
+    sendJson(res, 201, await issuePublisherToken(ctx, await body(req)));
+  });
+
+  router.get('/.well-known/jwks.json', (_req, res) => {
+    sendJson(res, 200, ctx.keys.jwks(), 'public, max-age=300');
+  });
+
+  router.post('/v1/admin/registry-keys/rotate', async (req, res) => {
+    requireAdmin(await services.authenticate(req));
+    const rotated = ctx.keys.rotate();
+    services.reads.invalidate();
+    sendJson(res, 200, rotated);
+  });
+
+  return router;
+}

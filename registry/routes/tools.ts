@@ -1,0 +1,118 @@
+import { Router, type Request, type Response } from 'express';
+import { checkSchema } from '../../protocol/index.js';
+import { RevokeVersionRequestSchema, VersionSchema } from '../../schemas/index.js';
+import { RegistryError } from '../errors.js';
+import { readJsonBody, readRawBody } from '../http/body.js';
+import { publish, revokeVersion } from '../services/publish.js';
+import type { Services } from './services.js';
+
+/** Version records never change: cache them for a year, everywhere. */
+export const IMMUTABLE = 'public, max-age=31536000, immutable';
+/** Statuses carry revocations and fresh attestations: keep them short-lived. */
+export const SHORT_LIVED = 'public, max-age=30';
+
+const toolIdOf = (req: Request): string => `${String(req.params.namespace)}/${String(req.params.name)}`;
+
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header === etag || header === '*') return true;
+  return header.split(',').some((t) => t.trim() === etag);
+}
+
+function sendJson(res: Response, status: number, value: unknown, cacheControl = 'no-store'): void {
+  const body = JSON.stringify(value);
+  res
+    .writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': cacheControl })
+    .end(body);
+}
+
+export function toolsRouter(services: Services): Router {
+  const { ctx, reads } = services;
+  const router = Router();
+
+  router.get('/v1/tools', (req, res) => {
+    const q = typeof req.query.q === 'string' ? req.query.q : undefined;
+    const cursor = typeof req.query.cursor === 'string' ? req.query.cursor : undefined;
+    const limitText = typeof req.query.limit === 'string' ? req.query.limit : '50';
+    const limit = Number(limitText);
+    if (!/^\d{1,3}$/.test(limitText) || limit < 1 || limit > 200)
+      throw new RegistryError(400, 'BAD_REQUEST', 'limit must be an integer from 1 to 200');
+    if (q !== undefined && q.length > 128) throw new RegistryError(400, 'BAD_REQUEST', 'q must be at most 128 characters');
+    sendJson(res, 200, reads.tools(q, cursor, limit), 'public, max-age=5');
+  });
+
+  router.post('/v1/tools', async (req, res) => {
+    const principal = await services.authenticate(req);
+    // body limit (413) before any parsing; then strict parse inside publish
+    const raw = await readRawBody(req, ctx.config.maxBodyBytes);
+    const result = await publish(ctx, principal, raw);
+    const record = reads.remember(result.row);
+    res
+      .writeHead(result.created ? 201 : 200, {
+        'Content-Type': 'application/json',
+        'Content-Length': record.body.length,
+        ETag: record.etag,
+        Location: `/v1/tools/${result.row.tool_id}/versions/${encodeURIComponent(result.row.version)}`,
+        'Cache-Control': 'no-store',
+      })
+      .end(record.body);
+  });
+
+  router.get('/v1/tools/:namespace/:name/versions', (req, res) => {
+    sendJson(res, 200, reads.versions(toolIdOf(req)), 'public, max-age=5');
+  });
+
+  // the hot read path: a cache lookup and the stored bytes
+  router.get('/v1/tools/:namespace/:name/versions/:version', (req, res) => {
+    const toolId = toolIdOf(req);
+    let version = req.params.version as string;
+    const latest = version === 'latest';
+    if (latest) version = reads.resolveVersion(toolId, version);
+    const record = reads.record(toolId, version);
+    // `latest` moves: never cache it as immutable
+    const cacheControl = latest ? SHORT_LIVED : IMMUTABLE;
+    if (!latest && etagMatches(req.headers['if-none-match'], record.etag)) {
+      res.writeHead(304, { ETag: record.etag, 'Cache-Control': cacheControl }).end();
+      return;
+    }
+    res
+      .writeHead(200, {
+        'Content-Type': 'application/json',
+        'Content-Length': record.body.length,
+        ETag: record.etag,
+        'Cache-Control': cacheControl,
+      })
+      .end(record.body);
+  });
+
+  router.get('/v1/tools/:namespace/:name/versions/:version/status', async (req, res) => {
+    const toolId = toolIdOf(req);
+    const version = reads.resolveVersion(toolId, req.params.version as string);
+    sendJson(res, 200, await reads.status(toolId, version), SHORT_LIVED);
+  });
+
+  router.get('/v1/tools/:namespace/:name/versions/:version/bundle', async (req, res) => {
+    const toolId = toolIdOf(req);
+    const version = reads.resolveVersion(toolId, req.params.version as string);
+    const record = reads.record(toolId, version);
+    const status = await reads.status(toolId, version);
+    // splice the cached record bytes in: no re-serialisation of the signed manifest
+    const body = `{"type":"etdi.bundle/v1","record":${record.body.toString('utf8')},"status":${JSON.stringify(status)}}`;
+    res
+      .writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': SHORT_LIVED })
+      .end(body);
+  });
+
+  router.post('/v1/tools/:namespace/:name/versions/:version/revoke', async (req, res) => {
+    const principal = await services.authenticate(req);
+    const body = checkSchema(RevokeVersionRequestSchema, await readJsonBody(req, ctx.config.maxBodyBytes), 'version revocation');
+    const version = req.params.version as string;
+    if (!VersionSchema.safeParse(version).success) throw new RegistryError(404, 'VERSION_NOT_FOUND', `${version} is not a version`);
+    await revokeVersion(ctx, principal, toolIdOf(req), version, body.reason);
+    sendJson(res, 200, await reads.status(toolIdOf(req), version));
+  });
+
+  return router;
+}
+
+export { sendJson };

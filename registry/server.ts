@@ -1,0 +1,47 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp, type RegistryApp } from './app.js';
+import { resolveConfig, type RegistryConfigInput } from './config.js';
+import type { RegistryStore } from './store/store.js';
+
+export interface StartServerOptions {
+  store: RegistryStore;
+  config?: RegistryConfigInput;
+  /** 127.0.0.1 by default: exposing the registry is a deliberate choice. */
+  host?: string;
+  /** 8080 by default; 0 picks a free port. */
+  port?: number;
+}
+
+export interface RunningRegistry {
+  app: RegistryApp;
+  server: Server;
+  url: string;
+  /** Graceful shutdown: stop accepting, finish in-flight requests and writes, close the store. */
+  close(): Promise<void>;
+}
+
+export async function startServer(options: StartServerOptions): Promise<RunningRegistry> {
+  const config = resolveConfig(options.config);
+  const app = createApp({ store: options.store, config });
+  const host = options.host ?? '127.0.0.1';
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(options.port ?? 8080, host, (error?: Error) => (error ? reject(error) : resolve(s)));
+  });
+  server.keepAliveTimeout = 5_000;
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      app.registry.closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+      await closed;
+      clearTimeout(grace);
+      await app.registry.ctx.queue.idle();
+      options.store.close();
+    })());
+  return { app, server, url, close };
+}

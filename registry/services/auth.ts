@@ -1,0 +1,115 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { jwtVerify, SignJWT } from 'jose';
+import { checkSchema, parseStrictJson } from '../../protocol/index.js';
+import {
+  PUBLISHER_JWT_TYPE,
+  PublisherTokenClaimsSchema,
+  TokenRequestSchema,
+  type Ed25519PublicJwk,
+  type TokenResponse,
+} from '../../schemas/index.js';
+import { RegistryError } from '../errors.js';
+import type { KeyRow } from '../store/store.js';
+import type { Principal, RegistryContext } from './context.js';
+import { checkStatementFrame, consumeStatement, verifyStatementSignature } from './statements.js';
+
+const ANONYMOUS: Principal = { role: 'anonymous', actor: 'anonymous' };
+
+const unauthenticated = (message: string, cause?: unknown): RegistryError =>
+  new RegistryError(401, 'UNAUTHENTICATED', message, {
+    cause,
+    headers: { 'WWW-Authenticate': 'Bearer realm="etdi-registry", error="invalid_token"' },
+  });
+
+/** Is `key` untrusted at `atMs` (revoked from a time at or before it)? */
+export function isRevokedAt(key: Pick<KeyRow, 'revoked_from'>, atMs: number): boolean {
+  return key.revoked_from !== null && Date.parse(key.revoked_from) <= atMs;
+}
+
+/**
+ * Establishes the caller from the Authorization header. No header: anonymous. A header that does
+ * not authenticate is 401 (never silently anonymous). Admin: the configured token, compared in
+ * constant time (over SHA-256 digests, so lengths leak nothing). Publisher: a JWT this registry
+ * issued (EdDSA only, typ, iss, aud, exp), whose key is still active now.
+ */
+export async function authenticate(ctx: RegistryContext, authorization: string | undefined): Promise<Principal> {
+  if (authorization === undefined || authorization === '') return ANONYMOUS;
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization);
+  if (match === null) throw unauthenticated('Authorization must be "Bearer <token>"');
+  const token = match[1]!;
+  const admin = ctx.config.adminToken;
+  if (admin !== undefined) {
+    const a = createHash('sha256').update(token).digest();
+    const b = createHash('sha256').update(admin).digest();
+    if (timingSafeEqual(a, b)) return { role: 'admin', actor: 'admin:config' };
+  }
+  let payload: unknown;
+  try {
+    ({ payload } = await jwtVerify(token, (header) => {
+      const key = ctx.keys.verificationKey(header.kid);
+      if (key === undefined) throw new Error(`unknown kid ${String(header.kid)}`);
+      return key;
+    }, {
+      algorithms: ['EdDSA'], // alg none / HS256-with-the-public-key are refused here
+      issuer: ctx.config.origin,
+      audience: ctx.config.origin,
+      typ: PUBLISHER_JWT_TYPE,
+      requiredClaims: ['exp', 'iat', 'sub'],
+      currentDate: new Date(ctx.now()),
+    }));
+  } catch (cause) {
+    throw unauthenticated('the bearer token is not a valid publisher token of this registry', cause);
+  }
+  const claims = PublisherTokenClaimsSchema.safeParse(payload);
+  if (!claims.success) throw unauthenticated('the bearer token lacks the publisher claims');
+  const key = ctx.store.getKey(claims.data.sub, claims.data.key_id);
+  // a token dies with its key: revoking a key revokes the sessions it opened
+  if (key === undefined || isRevokedAt(key, ctx.now()))
+    throw unauthenticated(`the key ${claims.data.key_id} that obtained this token is revoked`);
+  return { role: 'publisher', namespace: claims.data.sub, keyId: claims.data.key_id, actor: `key:${claims.data.key_id}` };
+}
+
+/** The caller may write to `namespace`: its publisher, or an administrator. */
+export function requireWriter(principal: Principal, namespace: string): void {
+  if (principal.role === 'admin') return;
+  if (principal.role === 'anonymous') throw unauthenticated('this operation needs a bearer token');
+  if (principal.namespace !== namespace)
+    throw new RegistryError(403, 'FORBIDDEN', `a publisher of ${principal.namespace} cannot write to ${namespace}`, {
+      evidence: { tokenNamespace: principal.namespace, namespace },
+    });
+}
+
+export function requireAdmin(principal: Principal): void {
+  if (principal.role === 'admin') return;
+  if (principal.role === 'anonymous') throw unauthenticated('this operation needs the administrator token');
+  throw new RegistryError(403, 'FORBIDDEN', 'this operation is for the administrator');
+}
+
+/**
+ * POST /v1/tokens: a short-lived publisher token against a fresh statement signed by an active
+ * key of the namespace (so no long-lived shared secret exists for publishers).
+ */
+export async function issuePublisherToken(ctx: RegistryContext, body: unknown): Promise<TokenResponse> {
+  const request = checkSchema(TokenRequestSchema, body, 'token request');
+  const statement = request.statement;
+  checkStatementFrame(ctx, statement);
+  const key = ctx.store.getKey(statement.namespace, statement.keyId);
+  if (key === undefined)
+    throw new RegistryError(403, 'UNTRUSTED_SIGNER', `${statement.keyId} is not a key of ${statement.namespace}`);
+  if (isRevokedAt(key, ctx.now())) throw new RegistryError(403, 'KEY_REVOKED', `key ${statement.keyId} is revoked`);
+  await verifyStatementSignature(parseStrictJson(key.jwk) as Ed25519PublicJwk, statement, request.signature, 'the token request signature');
+  await ctx.queue.submit(() => consumeStatement(ctx, statement));
+  const signer = ctx.keys.current();
+  const nowS = Math.floor(ctx.now() / 1000);
+  const ttl = ctx.config.publisherTokenTtlSeconds;
+  const token = await new SignJWT({ key_id: statement.keyId })
+    .setProtectedHeader({ alg: 'EdDSA', typ: PUBLISHER_JWT_TYPE, kid: signer.kid })
+    .setIssuer(ctx.config.origin)
+    .setAudience(ctx.config.origin)
+    .setSubject(statement.namespace)
+    .setIssuedAt(nowS)
+    .setExpirationTime(nowS + ttl)
+    .setJti(randomBytes(16).toString('base64url'))
+    .sign(signer.privateKey);
+  return { token_type: 'Bearer', access_token: token, expires_in: ttl, namespace: statement.namespace };
+}

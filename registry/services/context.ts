@@ -1,0 +1,23 @@
+import type { RegistryConfig } from '../config.js';
+import type { RegistryStore } from '../store/store.js';
+import type { RegistrySigningKeys } from './signing-keys.js';
+import type { WriteQueue } from './write-queue.js';
+
+/** Who is calling, as established by services/auth.ts. `actor` is what the audit trail records. */
+export type Principal =
+  | { role: 'admin'; actor: string }
+  | { role: 'publisher'; namespace: string; keyId: string; actor: string }
+  | { role: 'anonymous'; actor: string };
+
+export interface RegistryContext {
+  store: RegistryStore;
+  config: RegistryConfig;
+  queue: WriteQueue;
+  keys: RegistrySigningKeys;
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Called whenever something changes what a served status says (revocations). */
+  invalidate(): void;
+}
+
+export const isoNow = (ctx: RegistryContext): string => new Date(ctx.now()).toISOString();

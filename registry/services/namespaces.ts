@@ -1,0 +1,166 @@
+import { checkSchema, jwkThumbprint, parseStrictJson } from '../../protocol/index.js';
+import {
+  AddKeyRequestSchema,
+  LOG_EVENT_TYPE,
+  RegisterNamespaceRequestSchema,
+  RevokeKeyRequestSchema,
+  type Ed25519PublicJwk,
+  type KeyStatus,
+  type NamespaceInfo,
+} from '../../schemas/index.js';
+import { RegistryError } from '../errors.js';
+import type { KeyRow } from '../store/store.js';
+import { isRevokedAt, requireAdmin, requireWriter } from './auth.js';
+import { isoNow, type Principal, type RegistryContext } from './context.js';
+import { checkStatementFrame, consumeStatement, verifyStatementSignature } from './statements.js';
+import { verifyDomainControl } from './well-known.js';
+
+export function toKeyStatus(row: KeyRow, nowMs: number): KeyStatus {
+  const status: KeyStatus = {
+    keyId: row.key_id,
+    jwk: parseStrictJson(row.jwk) as Ed25519PublicJwk,
+    status: isRevokedAt(row, nowMs) ? 'revoked' : 'active',
+    addedAt: row.added_at,
+  };
+  // a future revokedFrom is served too: clients must refuse signatures made after it
+  if (row.revoked_from !== null) status.revokedFrom = row.revoked_from;
+  if (row.revoked_reason !== null) status.reason = row.revoked_reason;
+  return status;
+}
+
+function refuseTakenOrLookalike(ctx: RegistryContext, namespace: string): void {
+  if (ctx.store.getNamespace(namespace) !== undefined)
+    throw new RegistryError(409, 'NAMESPACE_EXISTS', `namespace ${namespace} is already registered`);
+  // squatting: a namespace whose TR39 skeleton equals an existing one's (index lookup)
+  const existing = ctx.store.lookalikesOf(namespace).find((n) => n !== namespace);
+  if (existing !== undefined)
+    throw new RegistryError(409, 'NAMESPACE_LOOKALIKE', `namespace ${namespace} is a look-alike of the registered namespace ${existing}`, {
+      evidence: { namespace, existing },
+    });
+}
+
+/** POST /v1/namespaces: first key + proof of possession + domain control (or an admin grant). */
+export async function registerNamespace(ctx: RegistryContext, principal: Principal, body: unknown): Promise<NamespaceInfo> {
+  const request = checkSchema(RegisterNamespaceRequestSchema, body, 'registration request');
+  const { statement, jwk } = request;
+  checkStatementFrame(ctx, statement);
+  if (jwkThumbprint(jwk) !== statement.keyId)
+    throw new RegistryError(422, 'BAD_PROOF', `the statement names key ${statement.keyId}, the JWK is ${jwkThumbprint(jwk)}`);
+  await verifyStatementSignature(jwk, statement, request.signature, 'the proof of possession');
+  if (request.verification === 'admin-grant') requireAdmin(principal);
+  refuseTakenOrLookalike(ctx, statement.namespace); // cheap early answer before any network call
+  if (request.verification === 'well-known') await verifyDomainControl(statement.namespace, statement.keyId, ctx.config.wellKnown);
+  const actor = principal.role === 'admin' ? principal.actor : `key:${statement.keyId}`;
+  return ctx.queue.submit(() => {
+    consumeStatement(ctx, statement);
+    refuseTakenOrLookalike(ctx, statement.namespace); // again: another registration may have won the race
+    const at = isoNow(ctx);
+    const publicJwk: Ed25519PublicJwk = { kty: 'OKP', crv: 'Ed25519', x: jwk.x };
+    const leafIndex = ctx.store.appendEvent(
+      {
+        type: LOG_EVENT_TYPE,
+        kind: 'namespace.registered',
+        at,
+        actor,
+        namespace: statement.namespace,
+        keyId: statement.keyId,
+        jwk: publicJwk,
+        verification: request.verification,
+      },
+      statement.namespace,
+    );
+    ctx.store.insertNamespace({
+      namespace: statement.namespace,
+      verification: request.verification,
+      registered_at: at,
+      registered_by: actor,
+      leaf_index: leafIndex,
+    });
+    ctx.store.insertKey({ namespace: statement.namespace, key_id: statement.keyId, jwk: publicJwk, added_at: at, added_by: actor, leaf_index: leafIndex });
+    return { namespace: statement.namespace, verification: request.verification, registeredAt: at, leafIndex, activeKeys: 1, tools: 0 };
+  });
+}
+
+export function getNamespaceInfo(ctx: RegistryContext, namespace: string): NamespaceInfo {
+  const row = ctx.store.getNamespace(namespace);
+  if (row === undefined) throw new RegistryError(404, 'NAMESPACE_NOT_FOUND', `namespace ${namespace} is not registered`);
+  const now = ctx.now();
+  return {
+    namespace,
+    verification: row.verification,
+    registeredAt: row.registered_at,
+    leafIndex: row.leaf_index,
+    activeKeys: ctx.store.listKeys(namespace).filter((k) => !isRevokedAt(k, now)).length,
+    tools: ctx.store.countToolsOf(namespace),
+  };
+}
+
+export function listNamespaceKeys(ctx: RegistryContext, namespace: string): KeyStatus[] {
+  getNamespaceInfo(ctx, namespace);
+  const now = ctx.now();
+  return ctx.store.listKeys(namespace).map((k) => toKeyStatus(k, now));
+}
+
+function activeKey(ctx: RegistryContext, namespace: string, keyId: string): KeyRow {
+  const key = ctx.store.getKey(namespace, keyId);
+  if (key === undefined) throw new RegistryError(403, 'UNTRUSTED_SIGNER', `${keyId} is not a key of ${namespace}`);
+  if (isRevokedAt(key, ctx.now())) throw new RegistryError(403, 'KEY_REVOKED', `key ${keyId} of ${namespace} is revoked`);
+  return key;
+}
+
+/** POST /v1/namespaces/:namespace/keys: a new key, signed by an active key and by itself. */
+export async function addKey(ctx: RegistryContext, principal: Principal, namespace: string, body: unknown): Promise<KeyStatus> {
+  requireWriter(principal, namespace);
+  const request = checkSchema(AddKeyRequestSchema, body, 'key-add request');
+  const { statement } = request;
+  if (statement.namespace !== namespace)
+    throw new RegistryError(422, 'NAMESPACE_MISMATCH', `the statement is for ${statement.namespace}, the path for ${namespace}`);
+  checkStatementFrame(ctx, statement);
+  if (jwkThumbprint(statement.jwk) !== statement.keyId)
+    throw new RegistryError(422, 'BAD_PROOF', `the statement names key ${statement.keyId}, the JWK is ${jwkThumbprint(statement.jwk)}`);
+  getNamespaceInfo(ctx, namespace);
+  const authorizer = activeKey(ctx, namespace, statement.authorizedBy);
+  await verifyStatementSignature(parseStrictJson(authorizer.jwk) as Ed25519PublicJwk, statement, request.signature, 'the authorising signature');
+  await verifyStatementSignature(statement.jwk, statement, request.proof, "the new key's proof of possession");
+  const actor = principal.actor;
+  return ctx.queue.submit(() => {
+    consumeStatement(ctx, statement);
+    activeKey(ctx, namespace, statement.authorizedBy); // may have been revoked meanwhile
+    if (ctx.store.getKey(namespace, statement.keyId) !== undefined)
+      throw new RegistryError(409, 'KEY_EXISTS', `key ${statement.keyId} is already a key of ${namespace}`);
+    const at = isoNow(ctx);
+    const publicJwk: Ed25519PublicJwk = { kty: 'OKP', crv: 'Ed25519', x: statement.jwk.x };
+    const leafIndex = ctx.store.appendEvent(
+      { type: LOG_EVENT_TYPE, kind: 'key.added', at, actor, namespace, keyId: statement.keyId, jwk: publicJwk, authorizedBy: statement.authorizedBy },
+      `${namespace}#${statement.keyId}`,
+    );
+    ctx.store.insertKey({ namespace, key_id: statement.keyId, jwk: publicJwk, added_at: at, added_by: actor, leaf_index: leafIndex });
+    return toKeyStatus(ctx.store.getKey(namespace, statement.keyId)!, ctx.now());
+  });
+}
+
+/** POST /v1/namespaces/:namespace/keys/:keyId/revoke: untrusted from `revokedFrom` (default now). */
+export async function revokeKey(
+  ctx: RegistryContext,
+  principal: Principal,
+  namespace: string,
+  keyId: string,
+  body: unknown,
+): Promise<KeyStatus> {
+  requireWriter(principal, namespace);
+  const request = checkSchema(RevokeKeyRequestSchema, body, 'key revocation');
+  return ctx.queue.submit(() => {
+    const key = ctx.store.getKey(namespace, keyId);
+    if (key === undefined) throw new RegistryError(404, 'KEY_NOT_FOUND', `${keyId} is not a key of ${namespace}`);
+    if (key.revoked_from !== null) throw new RegistryError(409, 'KEY_REVOKED', `key ${keyId} is already revoked`);
+    const at = isoNow(ctx);
+    const revokedFrom = request.revokedFrom ?? at;
+    ctx.store.appendEvent(
+      { type: LOG_EVENT_TYPE, kind: 'key.revoked', at, actor: principal.actor, namespace, keyId, revokedFrom, reason: request.reason },
+      `${namespace}#${keyId}`,
+    );
+    ctx.store.revokeKey(namespace, keyId, revokedFrom, at, request.reason);
+    ctx.invalidate();
+    return toKeyStatus(ctx.store.getKey(namespace, keyId)!, ctx.now());
+  });
+}
