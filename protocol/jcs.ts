@@ -17,6 +17,8 @@ const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
  * objects with such keys take the slower writer below.
  */
 export function canonicalize(value: unknown): string {
+  // Already in canonical key order (what this library's signers emit): serialise as is.
+  if (isCanonicalOrder(value, 0)) return JSON.stringify(value);
   const copy = sortedCopy(value, 0);
   return copy === INDEX_KEYS ? write(value, 0) : JSON.stringify(copy);
 }
@@ -65,6 +67,42 @@ function sortedCopy(value: unknown, depth: number): unknown {
     }
     default:
       throw new ProtocolError('NOT_CANONICALIZABLE', `a ${typeof value} value has no JSON form`);
+  }
+}
+
+/**
+ * True when JSON.stringify(value) is already JCS: every object's keys are in strictly increasing
+ * code-unit order, none is an array index or "__proto__", and every scalar is one JCS accepts.
+ * False sends the value down the copying path, which also produces the precise error.
+ */
+function isCanonicalOrder(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      return value.isWellFormed();
+    case 'number':
+      return Number.isFinite(value);
+    case 'boolean':
+      return true;
+    case 'object': {
+      if (value === null) return true;
+      if (depth >= MAX_DEPTH) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!isCanonicalOrder(value[i], depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      let previous: string | undefined;
+      for (const key in value) {
+        if ((previous !== undefined && !(previous < key)) || !key.isWellFormed() || ARRAY_INDEX.test(key) || key === '__proto__')
+          return false;
+        if (!isCanonicalOrder((value as Record<string, unknown>)[key], depth + 1)) return false;
+        previous = key;
+      }
+      return true;
+    }
+    default:
+      return false;
   }
 }
 

@@ -10,7 +10,7 @@ import {
 } from '../schemas/index.js';
 import { defaultBackend, type Ed25519Backend } from './ed25519.js';
 import { digestOf, sha256Digest } from './digest.js';
-import { fromBase64Url, toBase64Url, utf8 } from './encoding.js';
+import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding.js';
 import { ProtocolError, type SchemaIssue } from './errors.js';
 import { canonicalize } from './jcs.js';
 import { jwkThumbprint, privateKeySeed, publicKeyBytes } from './jwk.js';
@@ -76,7 +76,9 @@ export async function signManifest(
     const sig = await backend.sign(privateKeySeed(key), bytes);
     signatures.push({ keyId: jwkThumbprint(key), alg: 'EdDSA' as const, sig: toBase64Url(sig) });
   }
-  return decodeSignedManifest({ manifest, signatures });
+  // Hand back the manifest in canonical key order: serialised with JSON.stringify it is then
+  // JCS already, which is the verifier's fast path (protocol/jcs.ts).
+  return decodeSignedManifest({ manifest: JSON.parse(fromUtf8(bytes)) as ToolManifest, signatures });
 }
 
 export interface VerifiedManifest {
