@@ -96,6 +96,10 @@ export class FixtureRegistry {
     return pair;
   }
 
+  hasNamespace(namespace: string): boolean {
+    return this.keys.has(namespace);
+  }
+
   keyOf(namespace: string): GeneratedKeyPair {
     const k = this.keys.get(namespace)?.[0];
     if (k === undefined) throw new Error(`no namespace ${namespace}`);
