@@ -125,7 +125,6 @@ export async function publish(ctx: RegistryContext, principal: Principal, raw: U
       revoked_reason: null,
       revoked_by: null,
     };
-    ctx.store.insertVersion(row);
     const summary = {
       tool_id: manifest.toolId,
       latest_version: manifest.version,
@@ -136,6 +135,7 @@ export async function publish(ctx: RegistryContext, principal: Principal, raw: U
     if (tool === undefined)
       ctx.store.insertTool({ ...summary, namespace, name: manifest.definition.name, created_at: publishedAt });
     else ctx.store.updateTool(summary);
+    ctx.store.insertVersion(row);
     return { created: true, row };
   });
 }

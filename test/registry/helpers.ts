@@ -1,0 +1,156 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import request from 'supertest';
+import { canonicalBytes, generateKeyPair, signBytes, signManifest, toHex, type GeneratedKeyPair } from '../../protocol/index.js';
+import {
+  KEY_ADD_STATEMENT_TYPE,
+  MANIFEST_TYPE,
+  REGISTRATION_STATEMENT_TYPE,
+  TOKEN_STATEMENT_TYPE,
+  type SignedManifest,
+  type ToolDefinition,
+  type ToolManifest,
+} from '../../schemas/index.js';
+import { createApp, RegistryStore, type RegistryApp, type RegistryConfigInput, type StoreCounts } from '../../registry/index.js';
+
+export const ORIGIN = 'https://registry.test';
+export const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
+
+export const realTools = (server: string): ToolDefinition[] =>
+  JSON.parse(readFileSync(new URL(`../fixtures/real-tools/${server}.json`, import.meta.url), 'utf8')) as ToolDefinition[];
+
+export interface Harness {
+  app: RegistryApp;
+  store: RegistryStore;
+  dir: string;
+  clock: { now: number };
+  close(): void;
+}
+
+/** A registry app on a real SQLite file in a fresh temp dir. */
+export function harness(config: RegistryConfigInput = {}): Harness {
+  const dir = mkdtempSync(join(tmpdir(), 'etdi-registry-'));
+  const store = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: 'registry.test/log' });
+  const clock = { now: Date.now() };
+  const app = createApp({
+    store,
+    now: () => clock.now,
+    config: { origin: ORIGIN, adminToken: ADMIN_TOKEN, requestLog: false, rateLimit: false, errorLog: process.env.ETDI_TEST_ERRORS ? (l) => console.error(l) : () => undefined, ...config },
+  });
+  return {
+    app,
+    store,
+    dir,
+    clock,
+    close: () => {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const nonce = (): string => randomBytes(12).toString('base64url');
+
+/** Everything a refused request must leave as it was. */
+export function snapshot(h: Harness): { counts: StoreCounts; logSize: number; root: string } {
+  const log = h.store.log;
+  return { counts: h.store.counts(), logSize: log.size, root: toHex(log.rootHash()) };
+}
+
+export async function registrationBody(
+  h: Harness,
+  namespace: string,
+  key: GeneratedKeyPair,
+  overrides: { registry?: string; issuedAt?: string; verification?: 'well-known' | 'admin-grant' } = {},
+): Promise<Record<string, unknown>> {
+  const statement = {
+    type: REGISTRATION_STATEMENT_TYPE,
+    registry: overrides.registry ?? ORIGIN,
+    namespace,
+    keyId: key.keyId,
+    issuedAt: overrides.issuedAt ?? new Date(h.clock.now).toISOString(),
+    nonce: nonce(),
+  };
+  return {
+    statement,
+    jwk: key.publicJwk,
+    signature: await signBytes(key.privateJwk, canonicalBytes(statement)),
+    verification: overrides.verification ?? 'admin-grant',
+  };
+}
+
+/** Registers `namespace` by admin grant and returns a publisher token for its first key. */
+export async function provider(h: Harness, namespace: string, key = generateKeyPair()): Promise<{ key: GeneratedKeyPair; token: string }> {
+  const res = await request(h.app)
+    .post('/v1/namespaces')
+    .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+    .send(await registrationBody(h, namespace, key));
+  if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { key, token: await publisherToken(h, namespace, key) };
+}
+
+export async function tokenBody(h: Harness, namespace: string, key: GeneratedKeyPair, registry = ORIGIN): Promise<Record<string, unknown>> {
+  const statement = {
+    type: TOKEN_STATEMENT_TYPE,
+    registry,
+    namespace,
+    keyId: key.keyId,
+    issuedAt: new Date(h.clock.now).toISOString(),
+    nonce: nonce(),
+  };
+  return { statement, signature: await signBytes(key.privateJwk, canonicalBytes(statement)) };
+}
+
+export async function publisherToken(h: Harness, namespace: string, key: GeneratedKeyPair): Promise<string> {
+  const res = await request(h.app).post('/v1/tokens').send(await tokenBody(h, namespace, key));
+  if (res.status !== 201) throw new Error(`token failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.access_token as string;
+}
+
+export async function keyAddBody(
+  h: Harness,
+  namespace: string,
+  authorizer: GeneratedKeyPair,
+  fresh: GeneratedKeyPair,
+  signer: GeneratedKeyPair = authorizer,
+): Promise<Record<string, unknown>> {
+  const statement = {
+    type: KEY_ADD_STATEMENT_TYPE,
+    registry: ORIGIN,
+    namespace,
+    keyId: fresh.keyId,
+    jwk: fresh.publicJwk,
+    authorizedBy: authorizer.keyId,
+    issuedAt: new Date(h.clock.now).toISOString(),
+    nonce: nonce(),
+  };
+  const bytes = canonicalBytes(statement);
+  return { statement, signature: await signBytes(signer.privateJwk, bytes), proof: await signBytes(fresh.privateJwk, bytes) };
+}
+
+export function manifestOf(namespace: string, definition: ToolDefinition, version: string, extra: Partial<ToolManifest> = {}): ToolManifest {
+  return {
+    type: MANIFEST_TYPE,
+    toolId: `${namespace}/${definition.name}`,
+    version,
+    provider: namespace,
+    definition,
+    permissions: ['files:read'],
+    issuedAt: new Date().toISOString(),
+    ...extra,
+  };
+}
+
+export async function signed(key: GeneratedKeyPair, manifest: ToolManifest): Promise<SignedManifest> {
+  return signManifest(manifest, [key.privateJwk]);
+}
+
+export function publishReq(h: Harness, token: string, body: unknown): request.Test {
+  return request(h.app)
+    .post('/v1/tools')
+    .set('Authorization', `Bearer ${token}`)
+    .set('Content-Type', 'application/json')
+    .send(typeof body === 'string' ? body : JSON.stringify(body));
+}
