@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ProtocolError, fromBase64, rootFromInclusionProof, verifyConsistency, verifyInclusion } from '../../protocol/index.js';
+import { verifyConsistency, verifyInclusion } from '../../client-verifier/log/index.js';
+import { ProtocolError, fromBase64, rootFromInclusionProof } from '../../protocol/index.js';
 
 const ROOT = join(import.meta.dirname, '../fixtures/merkle');
 

@@ -1,0 +1,30 @@
+/**
+ * Codes of the client-side log checks (DESIGN.md decision table: "record not in the log, or bad
+ * inclusion proof" and "new checkpoint inconsistent with the stored one"). The client verifier
+ * maps them into its own VerificationError with the same code names.
+ */
+export type LogVerificationErrorCode =
+  /** The record has no valid inclusion proof in a checkpoint the log signed. */
+  | 'NOT_LOGGED'
+  /** Two checkpoints of the log cannot both be true: a fork, a split view or a rollback. */
+  | 'LOG_INCONSISTENT'
+  /** The checkpoint note is malformed, of another log, or not signed by the trusted log key. */
+  | 'BAD_CHECKPOINT';
+
+export interface LogVerificationEvidence {
+  expected?: unknown;
+  got?: unknown;
+  [key: string]: unknown;
+}
+
+export class LogVerificationError extends Error {
+  override readonly name = 'LogVerificationError';
+  readonly code: LogVerificationErrorCode;
+  readonly evidence: LogVerificationEvidence;
+
+  constructor(code: LogVerificationErrorCode, message: string, evidence: LogVerificationEvidence = {}, options: { cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.evidence = evidence;
+  }
+}
