@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import {
+  REGISTRATION_STATEMENT_TYPE,
+  TOKEN_STATEMENT_TYPE,
+  type Ed25519PrivateJwk,
+} from '../../schemas/index.js';
+import { canonicalBytes, jwkThumbprint, signBytes, toBase64Url, toPublicJwk } from '../../protocol/index.js';
+import { CliError } from './errors.js';
+
+/** A registry answer: status and parsed JSON body (problem documents included). */
+export interface HttpAnswer {
+  status: number;
+  body: unknown;
+}
+
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/** POST JSON (or raw bytes) with an optional bearer token; network failures are OPERATIONAL. */
+export async function postJson(url: string, body: string | Uint8Array, token?: string): Promise<HttpAnswer> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      body: typeof body === 'string' ? body : Buffer.from(body),
+      redirect: 'error',
+      signal: AbortSignal.timeout(15_000),
+      headers: { 'content-type': 'application/json', accept: 'application/json, application/problem+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    });
+  } catch (cause) {
+    throw new CliError('OPERATIONAL', `cannot reach the registry (${url}): ${(cause as Error).message}`, { url }, { cause });
+  }
+  const text = await response.text();
+  if (text.length > MAX_ANSWER_BYTES) throw new CliError('OPERATIONAL', `the registry's answer to ${url} is larger than 1 MiB`, { url });
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = text;
+  }
+  return { status: response.status, body: parsed };
+}
+
+const nonce = (): string => toBase64Url(randomBytes(18));
+const nowIso = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * The registry's origin as it names itself in statements (its `iss`): statements name the
+ * registry so that one made for another registry is refused there (replay across registries).
+ */
+export async function registryOrigin(registry: string): Promise<string> {
+  try {
+    const response = await fetch(`${registry.replace(/\/+$/, '')}/openapi.json`, { signal: AbortSignal.timeout(5000), redirect: 'error' });
+    const doc = (await response.json()) as { servers?: { url?: unknown }[] };
+    const url = doc.servers?.[0]?.url;
+    if (typeof url === 'string') return url;
+  } catch {
+    // fall through: the URL the user gave is the best guess
+  }
+  return registry.replace(/\/+$/, '');
+}
+
+/** A publisher token for the key's namespace: POST /v1/tokens with a signed token statement. */
+export async function requestToken(registry: string, namespace: string, key: Ed25519PrivateJwk): Promise<{ token: string; expiresIn: number }> {
+  const base = registry.replace(/\/+$/, '');
+  const statement = { type: TOKEN_STATEMENT_TYPE, registry: await registryOrigin(base), namespace, issuedAt: nowIso(), nonce: nonce(), keyId: jwkThumbprint(key) };
+  const signature = await signBytes(key, canonicalBytes(statement));
+  const answer = await postJson(`${base}/v1/tokens`, JSON.stringify({ statement, signature }));
+  const body = answer.body as { access_token?: unknown; expires_in?: unknown; detail?: unknown; code?: unknown };
+  if (answer.status !== 200 || typeof body.access_token !== 'string')
+    throw new CliError('REFUSED', `the registry refused the token request (${answer.status} ${String(body.code ?? '')}): ${String(body.detail ?? '')}`, { status: answer.status, problem: answer.body });
+  return { token: body.access_token, expiresIn: typeof body.expires_in === 'number' ? body.expires_in : 0 };
+}
+
+/** Registers a namespace with its first key (proof of possession); admin grant or well-known document. */
+export async function registerNamespace(
+  registry: string,
+  namespace: string,
+  key: Ed25519PrivateJwk,
+  verification: 'admin-grant' | 'well-known',
+  adminToken?: string,
+): Promise<HttpAnswer> {
+  const base = registry.replace(/\/+$/, '');
+  const statement = { type: REGISTRATION_STATEMENT_TYPE, registry: await registryOrigin(base), namespace, issuedAt: nowIso(), nonce: nonce(), keyId: jwkThumbprint(key) };
+  const signature = await signBytes(key, canonicalBytes(statement));
+  return postJson(`${base}/v1/namespaces`, JSON.stringify({ statement, jwk: toPublicJwk(key), signature, verification }), adminToken);
+}
+
+/** The publisher token: `--token-file` (first line) or `ETDI_TOKEN`; never printed. */
+export async function readToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv): Promise<string> {
+  if (tokenFile !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(tokenFile, 'utf8');
+    } catch (cause) {
+      throw new CliError('OPERATIONAL', `cannot read the token file ${tokenFile}: ${(cause as Error).message}`, { path: tokenFile }, { cause });
+    }
+    const token = text.split(/\r?\n/)[0]?.trim() ?? '';
+    if (token.length === 0) throw new CliError('USAGE', `the token file ${tokenFile} is empty`);
+    return token;
+  }
+  const token = env.ETDI_TOKEN?.trim();
+  if (!token) throw new CliError('USAGE', 'no publisher token: set ETDI_TOKEN or pass --token-file (etdi token writes one)');
+  return token;
+}

@@ -1,0 +1,9 @@
+// The `etdi` verbs this folder provides (scripts/cli.ts dispatches to them). Public on purpose.
+export { keygenCommand } from './keygen.js';
+export { signCommand } from './sign.js';
+export { publishCommand } from './publish.js';
+export { tokenCommand } from './token.js';
+export { registerCommand } from './register.js';
+export { runCommand, type Command } from '../cli-support/command.js';
+export { processIo, type CliIo } from '../cli-support/output.js';
+export { EXIT, CliError, type ExitCode, type CliErrorCode } from '../cli-support/errors.js';

@@ -1,0 +1,84 @@
+import { decodeSignedManifest } from '../../protocol/index.js';
+import type { SignedManifest } from '../../schemas/index.js';
+import { optional, parse, required } from '../cli-support/args.js';
+import type { Command } from '../cli-support/command.js';
+import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
+import { readJsonFile } from '../cli-support/files.js';
+import { Output, type CliIo } from '../cli-support/output.js';
+import { postJson, readToken } from '../cli-support/registry-http.js';
+
+const help = `etdi publish <signed.json...> --registry <url> [--token-file <file>] [--json]
+
+Publishes signed manifests (files written by etdi sign; a file may hold one manifest or an
+array) to the registry, one POST /v1/tools each, and reports each result: created (201),
+unchanged (200: the same content was already published) or refused with the registry's
+problem code (VERSION_EXISTS, VERSION_NOT_HIGHER, UNTRUSTED_SIGNER, ...).
+
+  --registry <url>      the registry's base URL
+  --token-file <file>   a publisher token (first line); default: the ETDI_TOKEN variable
+                        (etdi token --out <file> gets one)
+  --json                {"ok":bool,"results":[{"file","toolId","version","status","result","code"?,"detail"?,"definitionDigest"?}]}
+
+Example:
+  ETDI_TOKEN=$(cat token) etdi publish signed/*.signed.json --registry http://127.0.0.1:8080
+
+Exit codes: 0 every manifest published or unchanged, 1 at least one refused,
+2 usage, unreadable file, no token or registry unreachable.`;
+
+interface PublishResult {
+  file: string;
+  toolId?: string;
+  version?: string;
+  status: number;
+  result: 'created' | 'unchanged' | 'refused';
+  code?: string;
+  detail?: string;
+  definitionDigest?: string;
+}
+
+export const publishCommand: Command = {
+  name: 'publish',
+  summary: 'publish signed manifests to a registry, reporting each result',
+  help,
+  async run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+    const { values, positionals } = parse('publish', argv, { registry: { type: 'string' }, 'token-file': { type: 'string' } });
+    const out = new Output(io, values.json === true);
+    const registry = required('publish', values, 'registry').replace(/\/+$/, '');
+    if (positionals.length === 0) throw usage('publish', 'give at least one signed manifest file');
+    const token = await readToken(optional(values, 'token-file'), io.env);
+
+    const items: { file: string; manifest: SignedManifest | undefined; error?: string }[] = [];
+    for (const file of positionals) {
+      const value = await readJsonFile(file, 'the signed manifest');
+      for (const v of Array.isArray(value) ? value : [value]) {
+        try {
+          items.push({ file, manifest: decodeSignedManifest(v) });
+        } catch (error) {
+          items.push({ file, manifest: undefined, error: (error as Error).message });
+        }
+      }
+    }
+    const results: PublishResult[] = [];
+    for (const item of items) {
+      if (item.manifest === undefined) {
+        results.push({ file: item.file, status: 0, result: 'refused', code: 'SCHEMA_INVALID', detail: item.error ?? 'not a signed manifest' });
+        continue;
+      }
+      const { manifest } = item.manifest;
+      // The manifest goes out exactly as it was signed (the file's JSON), one request each.
+      const answer = await postJson(`${registry}/v1/tools`, JSON.stringify(item.manifest), token);
+      const body = answer.body as { code?: unknown; detail?: unknown; definitionDigest?: unknown };
+      const base = { file: item.file, toolId: manifest.toolId, version: manifest.version, status: answer.status };
+      if (answer.status === 201 || answer.status === 200)
+        results.push({ ...base, result: answer.status === 201 ? 'created' : 'unchanged', ...(typeof body.definitionDigest === 'string' ? { definitionDigest: body.definitionDigest } : {}) });
+      else results.push({ ...base, result: 'refused', code: typeof body.code === 'string' ? body.code : `HTTP_${answer.status}`, detail: typeof body.detail === 'string' ? body.detail : '' });
+    }
+    const ok = results.every((r) => r.result !== 'refused');
+    out.result({ ok, results });
+    out.table(
+      ['TOOL', 'VERSION', 'RESULT', 'DETAIL'],
+      results.map((r) => [r.toolId ?? r.file, r.version ?? '', r.result === 'refused' ? out.paint('red', `refused ${r.code ?? ''}`) : out.paint('green', r.result), r.detail ?? '']),
+    );
+    return ok ? EXIT.OK : EXIT.FINDINGS;
+  },
+};

@@ -1,0 +1,49 @@
+import { readFile } from 'node:fs/promises';
+import { jwkThumbprint } from '../../protocol/index.js';
+import { readPrivateKeyFile } from '../../protocol/key-file.js';
+import { optional, parse, required } from '../cli-support/args.js';
+import type { Command } from '../cli-support/command.js';
+import { CliError, EXIT, type ExitCode } from '../cli-support/errors.js';
+import { Output, type CliIo } from '../cli-support/output.js';
+import { registerNamespace } from '../cli-support/registry-http.js';
+
+const help = `etdi register --registry <url> --key <file> --namespace <ns>
+              [--admin-token-file <file>] [--json]
+
+Registers a namespace with its first key: a registration statement (namespace, key id, registry,
+fresh time, nonce) signed by the key (proof of possession). Domain control is proven by the
+document https://<reversed namespace>/.well-known/etdi-namespace.json listing the key id, or,
+with an administrator token (--admin-token-file or ETDI_ADMIN_TOKEN), by an admin grant.
+
+Example:
+  etdi register --registry http://127.0.0.1:8080 --key acme.jwk --namespace com.acme
+
+Exit codes: 0 registered, 1 refused by the registry, 2 usage, key file or network error.`;
+
+export const registerCommand: Command = {
+  name: 'register',
+  summary: 'register a namespace with its first key (well-known document or admin grant)',
+  help,
+  async run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+    const { values } = parse('register', argv, { registry: { type: 'string' }, key: { type: 'string' }, namespace: { type: 'string' }, 'admin-token-file': { type: 'string' } }, false);
+    const out = new Output(io, values.json === true);
+    const registry = required('register', values, 'registry');
+    const keyPath = required('register', values, 'key');
+    const namespace = required('register', values, 'namespace');
+    const adminFile = optional(values, 'admin-token-file');
+    const admin = adminFile !== undefined ? (await readFile(adminFile, 'utf8')).split(/\r?\n/)[0]?.trim() : io.env.ETDI_ADMIN_TOKEN?.trim() || undefined;
+    let key;
+    try {
+      key = await readPrivateKeyFile(keyPath);
+    } catch (cause) {
+      throw new CliError('OPERATIONAL', `cannot use the key ${keyPath}: ${(cause as Error).message}`, { path: keyPath }, { cause });
+    }
+    const answer = await registerNamespace(registry, namespace, key, admin ? 'admin-grant' : 'well-known', admin);
+    const body = answer.body as { code?: unknown; detail?: unknown };
+    if (answer.status !== 200 && answer.status !== 201)
+      throw new CliError('REFUSED', `the registry refused ${namespace} (${answer.status} ${String(body.code ?? '')}): ${String(body.detail ?? '')}`, { status: answer.status, problem: answer.body });
+    out.result({ ok: true, namespace, keyId: jwkThumbprint(key), verification: admin ? 'admin-grant' : 'well-known' });
+    out.line(`registered ${namespace} with key ${jwkThumbprint(key)}`);
+    return EXIT.OK;
+  },
+};
