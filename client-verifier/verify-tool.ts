@@ -171,8 +171,13 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
     throw new VerificationError('SCHEMA_INVALID', `the server listed an invalid tool: ${(cause as Error).message}`, {}, { cause });
   }
   const toolName = live.name as string;
-  const signedDefinition = toSignedDefinition(live);
-  const liveDigest = digestOf(signedDefinition);
+  let liveDigest: string;
+  try {
+    liveDigest = digestOf(toSignedDefinition(live));
+  } catch (cause) {
+    // not canonicalisable (RFC 8785 3.1: lone surrogates, non-finite numbers, undefined members)
+    throw new VerificationError('SCHEMA_INVALID', `tool "${toolName}" is not canonical JSON: ${(cause as Error).message}`, { toolName }, { cause });
+  }
   const carried = decodeCarried(live, toolName);
 
   // Which tool id: the carried manifest says; otherwise the host's provider for this server,

@@ -2,7 +2,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { LockfilePin, ToolPolicy } from '../../schemas/index.js';
-import { toSignedDefinition } from '../../protocol/index.js';
+import { parseStrictJson, toSignedDefinition } from '../../protocol/index.js';
 import { VerificationError, type VerificationErrorCode, type VerificationEvidence } from '../errors.js';
 import type { ToolVerifier } from '../verifier.js';
 import type { VerifiedTool } from '../verify-tool.js';
@@ -82,6 +82,20 @@ interface Entry {
   result: VerifiedTool | VerificationError;
 }
 
+/**
+ * The tools as JSON text would carry them. Over stdio and HTTP this changes nothing; an
+ * in-process transport hands objects over without serialising, so members set to `undefined`
+ * (absent in JSON) are dropped here, and the strict I-JSON parser refuses what JCS cannot
+ * canonicalise (lone surrogates, unsafe integers) for the whole list.
+ */
+function toJsonValues(tools: unknown[], serverId: string): unknown[] {
+  try {
+    return parseStrictJson(JSON.stringify(tools), { maxBytes: 16 * 1024 * 1024 }) as unknown[];
+  } catch (cause) {
+    throw new VerificationError('SCHEMA_INVALID', `server ${serverId} sent a tools/list that is not I-JSON: ${(cause as Error).message}`, { serverId }, { cause });
+  }
+}
+
 const asError = (error: unknown, name: string): VerificationError =>
   error instanceof VerificationError
     ? error
@@ -149,7 +163,7 @@ export class VerifiedClient {
     const maxPages = this.options.maxPages ?? 50;
     for (let page = 0; page < maxPages; page++) {
       const result = await this.client.request({ method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, RawToolListSchema);
-      raw.push(...result.tools);
+      raw.push(...toJsonValues(result.tools, this.serverId));
       cursor = result.nextCursor;
       if (cursor === undefined) break;
     }
