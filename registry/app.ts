@@ -5,6 +5,7 @@ import { sendProblem } from './http/problem.js';
 import { rateLimit, TokenBucketLimiter } from './http/rate-limit.js';
 import { requestLog } from './http/request-log.js';
 import { buildOpenApi } from './openapi.js';
+import { createLogRouter } from './routes/log.js';
 import { namespacesRouter } from './routes/namespaces.js';
 import type { Services } from './routes/services.js';
 import { toolsRouter } from './routes/tools.js';
@@ -67,6 +68,7 @@ export function createApp(options: CreateAppOptions): RegistryApp {
 
   app.use(toolsRouter(services));
   app.use(namespacesRouter(services));
+  app.use('/v1/log', createLogRouter(store.log));
   const openapi = JSON.stringify(buildOpenApi(config.origin));
   app.get('/openapi.json', (_req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(openapi), 'Cache-Control': 'public, max-age=300' }).end(openapi);

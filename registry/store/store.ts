@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { canonicalBytes, canonicalize, confusableSkeleton, generateKeyPair, parseStrictJson } from '../../protocol/index.js';
+import { canonicalize, confusableSkeleton, generateKeyPair, parseStrictJson } from '../../protocol/index.js';
 import type { Ed25519PrivateJwk, Ed25519PublicJwk, LogEvent } from '../../schemas/index.js';
 import { TransparencyLog } from '../log/transparency-log.js';
+import { toLeafData } from '../log/leaf.js';
 import { migrate } from './migrations.js';
 
 export const DEFAULT_DB_PATH = './data/registry.db';
@@ -205,7 +206,8 @@ export class RegistryStore {
   /** Appends `event` to the transparency log and the audit trail; returns its leaf index. */
   appendEvent(event: LogEvent, subject: string): number {
     if (!this.db.inTransaction) throw new Error('appendEvent must run inside a transaction');
-    const leafIndex = this.currentLog.append(canonicalBytes(event));
+    // toLeafData checks the event against its schema: a malformed event fails the transaction
+    const leafIndex = this.currentLog.append(toLeafData(event));
     this.s.insertAudit.run({
       leaf_index: leafIndex,
       at: event.at,

@@ -61,7 +61,7 @@ describe('keys', () => {
     it.each(cases)('refuses %s, store and log unchanged', async (_n, make, status, code) => {
       const { body, token } = await make();
       const before = snapshot(h);
-      const res = await request(h.app).post('/v1/namespaces/com.acme/keys').set('Authorization', `Bearer ${token}`).send(body);
+      const res = await request(h.app).post('/v1/namespaces/com.acme/keys').set('Authorization', `Bearer ${token}`).send(body as object);
       expect(res.status, JSON.stringify(res.body)).toBe(status);
       expect(res.body.code).toBe(code);
       expect(snapshot(h)).toEqual(before);

@@ -1,0 +1,165 @@
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegistryStore, ROUTES, startServer } from '../../registry/index.js';
+import { fsckRegistry } from '../../registry/store/fsck.js';
+import { ProblemSchema } from '../../schemas/index.js';
+import { harness, manifestOf, provider, publishReq, realTools, signed, snapshot, type Harness } from './helpers.js';
+
+describe('hardening', () => {
+  describe('when the body is too large', () => {
+    let h: Harness;
+    let token: string;
+    beforeAll(async () => {
+      h = harness({ maxBodyBytes: 4096 });
+      token = (await provider(h, 'com.acme')).token;
+    });
+    afterAll(() => h.close());
+
+    it('refuses a declared Content-Length over the limit with 413 before parsing', async () => {
+      const before = snapshot(h);
+      const res = await publishReq(h, token, `{"x":"${'a'.repeat(10_000)}", dup keys are never parsed`);
+      expect(res.status).toBe(413);
+      expect(res.body.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(snapshot(h)).toEqual(before);
+    });
+    it('refuses a chunked body that grows past the limit', async () => {
+      const app = h.app;
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((r) => server.once('listening', r));
+      const port = (server.address() as { port: number }).port;
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/v1/tools', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'transfer-encoding': 'chunked' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        req.on('error', reject);
+        for (let i = 0; i < 10; i++) req.write('a'.repeat(1000));
+        req.end();
+      });
+      server.close();
+      expect(status).toBe(413);
+    });
+    it('refuses a body that is not application/json with 415', async () => {
+      const res = await request(h.app).post('/v1/tools').set('Authorization', `Bearer ${token}`).set('Content-Type', 'text/plain').send('{}');
+      expect(res.status).toBe(415);
+      expect(res.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    });
+  });
+
+  describe('when a client sends too many requests', () => {
+    it('answers 429 with Retry-After', async () => {
+      const h = harness({ rateLimit: { capacity: 3, refillPerSecond: 0.5 } });
+      try {
+        const statuses = [];
+        for (let i = 0; i < 5; i++) statuses.push(await request(h.app).get('/v1/tools'));
+        expect(statuses.map((r) => r.status)).toEqual([200, 200, 200, 429, 429]);
+        expect(statuses[3]!.headers['retry-after']).toBe('2');
+        expect(statuses[3]!.body.code).toBe('RATE_LIMITED');
+      } finally {
+        h.close();
+      }
+    });
+  });
+
+  describe('when an unexpected error happens', () => {
+    it('logs it and answers an opaque 500 problem', async () => {
+      const logged: string[] = [];
+      const h = harness({ errorLog: (l) => logged.push(l) });
+      h.store.db.exec('DROP TABLE tools'); // a broken store: SqliteError inside a read
+      const res = await request(h.app).get('/v1/tools');
+      expect(res.status).toBe(500);
+      expect(res.body).toEqual({ type: 'urn:etdi:problem:internal', title: 'Internal Server Error', status: 500, detail: 'internal error', code: 'INTERNAL' });
+      expect(JSON.stringify(res.body)).not.toMatch(/tools|sqlite/i);
+      expect(logged.join('\n')).toMatch(/no such table: tools/);
+      h.close();
+    });
+  });
+
+  describe('every error', () => {
+    it('is an RFC 9457 problem document', async () => {
+      const h = harness();
+      const res = await request(h.app).get('/nope');
+      expect(res.status).toBe(404);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(ProblemSchema.parse(res.body).code).toBe('NOT_FOUND');
+      h.close();
+    });
+  });
+
+  describe('request logs', () => {
+    it('write one JSON line per request without the Authorization header', async () => {
+      const lines: string[] = [];
+      const h = harness({ requestLog: (l) => lines.push(l) });
+      const { token } = await provider(h, 'com.acme');
+      lines.length = 0;
+      await request(h.app).get('/v1/tools?q=secret-query').set('Authorization', `Bearer ${token}`);
+      expect(lines).toHaveLength(1);
+      const line = JSON.parse(lines[0]!);
+      expect(line).toMatchObject({ method: 'GET', path: '/v1/tools', status: 200 });
+      expect(lines[0]).not.toContain(token);
+      expect(lines[0]).not.toContain('secret-query');
+      h.close();
+    });
+  });
+
+  describe('/openapi.json', () => {
+    it('is generated from the route table and the zod schemas', async () => {
+      const h = harness();
+      const res = await request(h.app).get('/openapi.json');
+      expect(res.body.openapi).toBe('3.1.0');
+      for (const r of ROUTES) expect(res.body.paths[r.path][r.method]).toBeDefined();
+      expect(res.body.paths['/v1/tools'].post.requestBody.content['application/json'].schema.properties.manifest).toBeDefined();
+      h.close();
+    });
+  });
+
+  describe('the audit trail and the log', () => {
+    it('agree entry by entry (fsck cross-check)', async () => {
+      const h = harness();
+      const { key, token } = await provider(h, 'com.acme');
+      const def = realTools('memory')[0]!;
+      await publishReq(h, token, await signed(key, manifestOf('com.acme', def, '1.0.0')));
+      const report = await fsckRegistry(h.store);
+      expect(report.problems).toEqual([]);
+      expect(report.ok).toBe(true);
+      expect(report.size).toBe(2);
+      h.close();
+    });
+  });
+
+  describe('graceful shutdown', () => {
+    it('finishes in-flight publishes, refuses new connections and closes the store', async () => {
+      const h = harness();
+      h.store.close();
+      const store = RegistryStore.open({ path: join(h.dir, 'registry.db'), logOrigin: 'registry.test/log' });
+      const running = await startServer({ store, port: 0, config: { origin: 'https://registry.test', adminToken: 'admin-token-0123456789abcdef', requestLog: false } });
+      const keyHolder = await provider({ ...h, app: running.app, store }, 'com.acme');
+      const def = realTools('memory')[1]!;
+      const body = JSON.stringify(await signed(keyHolder.key, manifestOf('com.acme', def, '1.0.0')));
+      // an in-flight request: headers and half the body sent when shutdown starts
+      const arrived = new Promise((r) => running.server.once('request', r));
+      const port = Number(new URL(running.url).port);
+      let req!: ReturnType<typeof httpRequest>;
+      const inFlight = new Promise<number>((resolve, reject) => {
+        req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/v1/tools', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${keyHolder.token}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        req.on('error', reject);
+        req.write(body.slice(0, 100));
+      });
+      await arrived;
+      const closing = running.close();
+      req.end(body.slice(100));
+      expect(await inFlight).toBe(201);
+      await closing;
+      expect(store.db.open).toBe(false);
+      await expect(fetch(`${running.url}/v1/tools`)).rejects.toThrow();
+      const reopened = RegistryStore.open({ path: join(h.dir, 'registry.db'), logOrigin: 'registry.test/log' });
+      expect(reopened.counts().versions).toBe(1);
+      reopened.close();
+    });
+  });
+});
