@@ -46,7 +46,7 @@ export class MerkleTreeStore {
   private readonly stmt: {
     size: Database.Statement<[], { n: number | null }>;
     node: Database.Statement<[number, number], { hash: Buffer }>;
-    insertLeaf: Database.Statement<[number, Uint8Array]>;
+    insertLeaf: Database.Statement<[Uint8Array], { idx: number }>;
     insertNode: Database.Statement<[number, number, Uint8Array]>;
     leafByHash: Database.Statement<[Uint8Array], { idx: number }>;
     entries: Database.Statement<[number, number], { idx: number; data: Buffer }>;
@@ -60,7 +60,10 @@ export class MerkleTreeStore {
     this.stmt = {
       size: db.prepare<[], { n: number | null }>('SELECT MAX(idx) AS n FROM log_leaves'),
       node: db.prepare<[number, number], { hash: Buffer }>('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?'),
-      insertLeaf: db.prepare<[number, Uint8Array]>('INSERT INTO log_leaves (idx, data) VALUES (?, ?)'),
+      // The next index is computed by SQLite in the same statement (one B-tree lookup, no round trip).
+      insertLeaf: db.prepare<[Uint8Array], { idx: number }>(
+        'INSERT INTO log_leaves (idx, data) VALUES ((SELECT COALESCE(MAX(idx) + 1, 0) FROM log_leaves), ?) RETURNING idx',
+      ),
       insertNode: db.prepare<[number, number, Uint8Array]>('INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)'),
       leafByHash: db.prepare<[Uint8Array], { idx: number }>(
         'SELECT idx FROM log_nodes WHERE level = 0 AND hash = ? ORDER BY idx LIMIT 1',
@@ -96,9 +99,8 @@ export class MerkleTreeStore {
     // Outside a transaction each INSERT would commit alone and a crash could leave a leaf
     // without its subtree hashes, or an event without its leaf.
     if (!this.db.inTransaction) throw new TypeError('append must be called inside a database transaction');
-    const index = this.size;
     let hash = hashLeaf(leafData);
-    this.stmt.insertLeaf.run(index, leafData);
+    const index = this.stmt.insertLeaf.get(leafData)!.idx;
     this.stmt.insertNode.run(0, index, hash);
     // An odd node index closes its parent subtree: hash it with its left sibling and go up.
     let level = 0;
