@@ -1,0 +1,167 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { canonicalBytes, generateKeyPair, signBytes, signManifest } from '../protocol/index.js';
+import { readPrivateKeyFile, writePrivateKeyFile } from '../protocol/key-file.js';
+import { configFromEnv, RegistryStore, startServer, type RunningRegistry } from '../registry/index.js';
+import { registerNamespace } from '../registry/services/namespaces.js';
+import { publish } from '../registry/services/publish.js';
+import type { Principal } from '../registry/services/context.js';
+import { MANIFEST_TYPE, REGISTRATION_STATEMENT_TYPE, type Ed25519PrivateJwk, type ToolDefinition } from '../schemas/index.js';
+import { optional, parse } from './cli-support/args.js';
+import type { Command } from './cli-support/command.js';
+import { CliError, EXIT, type ExitCode } from './cli-support/errors.js';
+import type { CliIo } from './cli-support/output.js';
+
+const help = `etdi serve [--demo] [--port <n>] [--host <addr>] [--data <dir>] [--origin <url>] [--log-origin <name>]
+
+Starts the registry (Express over SQLite, WAL, synchronous=FULL) on 127.0.0.1. Ctrl-C shuts it
+down gracefully (in-flight requests and writes finish, the database is closed).
+
+  --demo               on first start, register demo namespaces (administrator grant), sign the
+                       real MCP tools in test/fixtures/real-tools with a demo key (0600 file in the
+                       data dir) and publish them. Idempotent on restart.
+  --port <n>           default 8080 (env PORT)
+  --host <addr>        default 127.0.0.1
+  --data <dir>         default ./data (the database is <dir>/registry.db)
+  --origin <url>       the registry's origin (JWT iss, statements' registry); default http://<host>:<port>
+  --log-origin <name>  the transparency log's checkpoint origin; default etdi-registry.local/log
+
+Environment: ETDI_ADMIN_TOKEN (administrator bearer token, >= 16 chars), ETDI_ORIGIN,
+ETDI_ATTESTATION_AUDIENCE, ETDI_ATTESTATION_TTL (seconds), ETDI_REQUEST_LOG=off.
+
+Exit codes: 0 after a clean shutdown, 2 when the registry cannot start.`;
+
+const DEMO_SERVERS = ['filesystem', 'memory', 'sequential-thinking', 'everything-allcaps'] as const;
+
+/** test/fixtures/real-tools, from the sources (scripts/) or the build (dist/scripts/). */
+function realToolsDir(): string {
+  for (const up of ['..', '../..']) {
+    const dir = fileURLToPath(new URL(`${up}/test/fixtures/real-tools/`, import.meta.url));
+    if (existsSync(dir)) return dir;
+  }
+  throw new CliError('OPERATIONAL', 'test/fixtures/real-tools not found (run from the project checkout)');
+}
+
+const demoNamespace = (server: string): string => `dev.etdi.demo.${server.replace('-allcaps', '')}`;
+
+/** Registers the demo namespaces and publishes the real tools once; a restart finds them and skips. */
+export async function seedDemo(running: RunningRegistry, dataDir: string): Promise<{ published: number; namespaces: string[]; example: string }> {
+  const { ctx } = running.app.registry;
+  const keyPath = join(dataDir, 'demo-key.jwk');
+  let key: Ed25519PrivateJwk;
+  if (existsSync(keyPath)) key = await readPrivateKeyFile(keyPath);
+  else {
+    key = generateKeyPair().privateJwk;
+    await writePrivateKeyFile(keyPath, key);
+  }
+  const keyId = key.kid!;
+  const admin: Principal = { role: 'admin', actor: 'admin:demo-seed' };
+  let published = 0;
+  let example = '';
+  const dir = realToolsDir();
+  for (const server of DEMO_SERVERS) {
+    const namespace = demoNamespace(server);
+    if (ctx.store.getNamespace(namespace) === undefined) {
+      const statement = {
+        type: REGISTRATION_STATEMENT_TYPE,
+        registry: ctx.config.origin,
+        namespace,
+        keyId,
+        issuedAt: new Date().toISOString(),
+        nonce: randomBytes(12).toString('base64url'),
+      };
+      await registerNamespace(ctx, admin, {
+        statement,
+        jwk: { kty: 'OKP', crv: 'Ed25519', x: key.x },
+        signature: await signBytes(key, canonicalBytes(statement)),
+        verification: 'admin-grant',
+      });
+    }
+    const tools = JSON.parse(await readFile(join(dir, `${server}.json`), 'utf8')) as ToolDefinition[];
+    for (const definition of tools) {
+      const toolId = `${namespace}/${definition.name}`;
+      example ||= toolId;
+      if (ctx.store.getVersion(toolId, '1.0.0') !== undefined) continue;
+      const readOnly = definition.annotations?.readOnlyHint === true;
+      const manifest = await signManifest(
+        {
+          type: MANIFEST_TYPE,
+          toolId,
+          version: '1.0.0',
+          provider: namespace,
+          definition,
+          permissions: [`${server.replace('-allcaps', '')}:${readOnly ? 'read' : 'write'}`],
+          issuedAt: new Date().toISOString(),
+        },
+        [key],
+      );
+      await publish(ctx, admin, canonicalBytes(manifest));
+      published++;
+    }
+  }
+  return { published, namespaces: DEMO_SERVERS.map(demoNamespace), example };
+}
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'run the registry (--demo seeds signed real MCP tools)',
+  help,
+  async run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+    const { values } = parse(
+      'serve',
+      argv,
+      {
+        demo: { type: 'boolean' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        data: { type: 'string' },
+        origin: { type: 'string' },
+        'log-origin': { type: 'string' },
+      },
+      false,
+    );
+    const host = optional(values, 'host') ?? '127.0.0.1';
+    const portText = optional(values, 'port') ?? io.env.PORT ?? '8080';
+    const port = Number(portText);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('USAGE', `--port must be 0-65535, got ${portText}`);
+    const dataDir = optional(values, 'data') ?? './data';
+    const env = configFromEnv(io.env);
+    const store = RegistryStore.open({ path: join(dataDir, 'registry.db'), logOrigin: optional(values, 'log-origin') ?? 'etdi-registry.local/log' });
+    let running: RunningRegistry;
+    try {
+      running = await startServer({
+        store,
+        host,
+        port,
+        config: { ...env, origin: optional(values, 'origin') ?? env.origin ?? `http://${host}:${port}` },
+      });
+    } catch (cause) {
+      store.close();
+      throw new CliError('OPERATIONAL', `cannot start the registry: ${(cause as Error).message}`, {}, { cause });
+    }
+    const say = (line: string): void => void io.stderr.write(line + '\n');
+    if (values.demo === true) {
+      const seeded = await seedDemo(running, dataDir);
+      const [ns, name] = [seeded.example.slice(0, seeded.example.indexOf('/')), seeded.example.slice(seeded.example.indexOf('/') + 1)];
+      say(`demo: ${seeded.published} tools published now in ${seeded.namespaces.join(', ')} (signed with ${join(dataDir, 'demo-key.jwk')})`);
+      say(`registry listening on ${running.url}`);
+      say('fetch a signed version record:');
+      say(`  curl -s ${running.url}/v1/tools/${ns}/${name}/versions/1.0.0`);
+      say('check it (revocation status, attestation JWT, log inclusion proof against the signed checkpoint):');
+      say(`  curl -s ${running.url}/v1/tools/${ns}/${name}/versions/1.0.0/status`);
+    } else say(`registry listening on ${running.url}`);
+    await new Promise<void>((resolve) => {
+      const stop = (): void => {
+        say('shutting down…');
+        void running.close().then(resolve);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    return EXIT.OK;
+  },
+};
+
