@@ -3,6 +3,7 @@ import { VerificationError } from '../errors.js';
 import { loadCedar, type CedarModule, type CedarSchema } from './cedar.js';
 import { CallChainChecker, RateLimiter, isCircular, type Denial } from './constraints.js';
 import { splitPolicySet, type PolicyDiagnostic, type PolicyEffect } from './policy-set.js';
+import { emptyReadSet, fullReadSet, mergeReadSets, type ReadSet } from './reads.js';
 import { Calendar, UnrepresentableError, toCedarRequest, type ConversionLimits } from './request.js';
 import type { InvocationRequest, PolicyDecision, PolicyEngineOptions } from './types.js';
 import { checkPolicySet } from './validate.js';
@@ -15,6 +16,8 @@ interface Prepared {
   effects: Map<string, PolicyEffect>;
   hasTool: boolean;
   hasHost: boolean;
+  /** What the set's policies can read: the request Cedar gets holds only that. */
+  reads: ReadSet;
 }
 
 /** A tool policy text that does not parse: every call to the tool is denied with these diagnostics. */
@@ -23,6 +26,12 @@ interface Broken {
 }
 
 let engineSerial = 0;
+
+interface HostSet {
+  policies: Map<string, string>;
+  effects: Map<string, PolicyEffect>;
+  reads: ReadSet;
+}
 
 /**
  * Decides, before each tool call, whether the call may go ahead (docs/POLICIES.md). In order:
@@ -38,7 +47,7 @@ export class PolicyEngine {
   private constructor(
     private readonly cedar: CedarModule,
     private readonly serial: number,
-    private readonly host: { policies: Map<string, string>; effects: Map<string, PolicyEffect> } | undefined,
+    private readonly host: HostSet | undefined,
     private readonly hostPrepared: Prepared | undefined,
     private readonly chain: CallChainChecker,
     private readonly rates: RateLimiter,
@@ -46,6 +55,7 @@ export class PolicyEngine {
     private readonly clock: () => Date,
     private readonly limits: ConversionLimits,
     private readonly maxCachedToolPolicies: number,
+    private readonly projectRequests: boolean,
   ) {}
 
   /**
@@ -54,7 +64,7 @@ export class PolicyEngine {
    * diagnostics as evidence, for a configuration that would not be enforced as written.
    */
   static async create(options: PolicyEngineOptions = {}): Promise<PolicyEngine> {
-    const { cedar: given, clock, maxCachedToolPolicies, maxRateLimitKeys, maxArgumentDepth, maxArgumentValues, ...config } = options;
+    const { cedar: given, clock, maxCachedToolPolicies, maxRateLimitKeys, maxArgumentDepth, maxArgumentValues, projectRequests, ...config } = options;
     const parsed = HostPolicyConfigSchema.safeParse(config);
     if (!parsed.success)
       throw new VerificationError('SCHEMA_INVALID', `host policy configuration is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
@@ -69,10 +79,10 @@ export class PolicyEngine {
       throw new VerificationError('SCHEMA_INVALID', `host policy configuration: unknown time zone "${hostConfig.timeZone}"`, { got: hostConfig.timeZone }, { cause });
     }
     const serial = ++engineSerial;
-    const host = PolicyEngine.loadHostPolicies(cedar, hostConfig);
+    const host = PolicyEngine.loadHostPolicies(cedar, hostConfig, projectRequests ?? true);
     let hostPrepared: Prepared | undefined;
     if (host !== undefined) {
-      const prepared = PolicyEngine.preparse(cedar, `etdi-${serial}-host`, host.policies, host.effects, false, true);
+      const prepared = PolicyEngine.preparse(cedar, `etdi-${serial}-host`, host, false, true);
       if ('diagnostics' in prepared)
         throw new VerificationError('SCHEMA_INVALID', 'host policies could not be pre-parsed by Cedar', { diagnostics: prepared.diagnostics });
       hostPrepared = prepared;
@@ -88,16 +98,15 @@ export class PolicyEngine {
       clock ?? (() => new Date()),
       { maxDepth: maxArgumentDepth ?? 32, maxValues: maxArgumentValues ?? 100_000 },
       maxCachedToolPolicies ?? 256,
+      projectRequests ?? true,
     );
   }
 
-  private static loadHostPolicies(
-    cedar: CedarModule,
-    config: HostPolicyConfig,
-  ): { policies: Map<string, string>; effects: Map<string, PolicyEffect> } | undefined {
+  private static loadHostPolicies(cedar: CedarModule, config: HostPolicyConfig, project: boolean): HostSet | undefined {
     if (config.policies === undefined || config.policies.length === 0) return undefined;
     const policies = new Map<string, string>();
     const effects = new Map<string, PolicyEffect>();
+    const reads = project ? emptyReadSet() : fullReadSet();
     config.policies.forEach((source, index) => {
       const name = source.id ?? `policies[${index}]`;
       const checked = checkPolicySet(cedar, source.text, config.schema as CedarSchema | undefined);
@@ -114,26 +123,20 @@ export class PolicyEngine {
           throw new VerificationError('SCHEMA_INVALID', `host policy id ${key} is used twice; policy ids must be unique`, { source: name, policyId: key });
         policies.set(key, p.text);
         effects.set(key, p.effect);
+        mergeReadSets(reads, p.reads);
       }
     });
-    return { policies, effects };
+    return { policies, effects, reads };
   }
 
-  private static preparse(
-    cedar: CedarModule,
-    psetId: string,
-    policies: Map<string, string>,
-    effects: Map<string, PolicyEffect>,
-    hasTool: boolean,
-    hasHost: boolean,
-  ): Prepared | Broken {
+  private static preparse(cedar: CedarModule, psetId: string, set: HostSet, hasTool: boolean, hasHost: boolean): Prepared | Broken {
     try {
-      const answer = cedar.preparsePolicySet(psetId, { staticPolicies: Object.fromEntries(policies) });
+      const answer = cedar.preparsePolicySet(psetId, { staticPolicies: Object.fromEntries(set.policies) });
       if (answer.type === 'failure') return { diagnostics: answer.errors.map((e) => ({ message: e.message })) };
     } catch (cause) {
       return { diagnostics: [{ message: `Cedar could not pre-parse the policy set: ${String(cause)}` }] };
     }
-    return { psetId, effects, hasTool, hasHost };
+    return { psetId, effects: set.effects, reads: set.reads, hasTool, hasHost };
   }
 
   /** The pre-parsed set for this tool policy combined with the host's (cached by policy text, LRU). */
@@ -159,12 +162,14 @@ export class PolicyEngine {
     else {
       const policies = new Map(this.host?.policies);
       const effects = new Map(this.host?.effects);
+      const reads = this.projectRequests ? mergeReadSets(emptyReadSet(), this.host?.reads ?? emptyReadSet()) : fullReadSet();
       for (const p of split.policies) {
         policies.set(`tool:${p.id}`, p.text);
         effects.set(`tool:${p.id}`, p.effect);
+        if (this.projectRequests) mergeReadSets(reads, p.reads);
       }
       const psetId = this.freeSlots.pop() ?? `etdi-${this.serial}-tool-${this.slotCount++}`;
-      entry = PolicyEngine.preparse(this.cedar, psetId, policies, effects, true, this.host !== undefined);
+      entry = PolicyEngine.preparse(this.cedar, psetId, { policies, effects, reads }, true, this.host !== undefined);
     }
     this.toolSets.set(text, entry);
     return entry;
@@ -234,6 +239,7 @@ export class PolicyEngine {
         request,
         { depth: derived.depth, circular: derived.circular, requiredPermissions: derived.required, now: this.calendar.at(derived.now) },
         this.limits,
+        prepared.reads,
       );
     } catch (cause) {
       const why = cause instanceof UnrepresentableError || cause instanceof RangeError ? cause.message : String(cause);

@@ -1,4 +1,5 @@
 import type { CedarDetailedError, CedarModule } from './cedar.js';
+import { readSetOf, type ReadSet } from './reads.js';
 
 /** One finding about a policy text: what is wrong, where, and which policy. */
 export interface PolicyDiagnostic {
@@ -14,6 +15,8 @@ export interface NamedPolicy {
   id: string;
   text: string;
   effect: PolicyEffect;
+  /** The request attributes the policy can read (reads.ts). */
+  reads: ReadSet;
 }
 
 export type SplitResult = { ok: true; policies: NamedPolicy[] } | { ok: false; diagnostics: PolicyDiagnostic[] };
@@ -78,7 +81,7 @@ export function splitPolicySet(cedar: CedarModule, text: string): SplitResult {
     const id = json.json.annotations?.['id'] ?? defaultIds[k]!;
     if (seen.has(id)) diagnostics.push({ message: `two policies have the id "${id}"; policy ids must be unique`, policyId: id });
     seen.add(id);
-    policies.push({ id, text: policyText, effect: json.json.effect });
+    policies.push({ id, text: policyText, effect: json.json.effect, reads: readSetOf(json.json) });
   });
   return diagnostics.length > 0 ? { ok: false, diagnostics } : { ok: true, policies };
 }

@@ -1,4 +1,5 @@
 import type { CedarEntityJson, CedarValueJson } from './cedar.js';
+import type { ReadSet } from './reads.js';
 import type { InvocationRequest } from './types.js';
 
 /** A call whose data cannot be put before Cedar faithfully; the engine denies it (fail closed). */
@@ -156,47 +157,59 @@ export function toCedarRequest(
   request: InvocationRequest,
   derived: { depth: number; circular: boolean; requiredPermissions: readonly string[]; now: CalendarTime },
   limits: ConversionLimits,
+  reads: ReadSet,
 ): CedarRequest {
   const principalType = request.principal.type ?? 'Agent';
   if (!ENTITY_TYPE.test(principalType)) throw new UnrepresentableError(`principal type "${principalType}" is not a Cedar entity type name`);
   const { tool } = request;
-  const callerPermissions = new Set<string>();
-  for (const caller of request.callChain) for (const p of request.callerPermissions?.[caller] ?? []) callerPermissions.add(p);
-  const arguments_ = toCedarValue(request.arguments ?? {}, limits) ?? {};
-  const annotations = tool.annotations === undefined ? {} : (toCedarValue(tool.annotations, limits) ?? {});
-  const context: Record<string, CedarValueJson> = {
-    arguments: arguments_,
-    session: { id: request.session.id },
-    callChain: request.callChain,
-    depth: derived.depth,
-    circular: derived.circular,
-    requiredPermissions: derived.requiredPermissions as string[],
-    callerPermissions: [...callerPermissions],
-    dataLabels: request.dataLabels ?? [],
-    now: { ...derived.now },
-  };
+  // only what some policy can read goes to Cedar (reads.ts): converting values is most of the cost
+  const wants = (key: string): boolean => reads.contextAll || reads.context.has(key);
+  const context: Record<string, CedarValueJson> = {};
+  if (wants('arguments')) context['arguments'] = projectArguments(request.arguments ?? {}, reads, limits);
+  if (wants('session')) context['session'] = { id: request.session.id };
+  if (wants('callChain')) context['callChain'] = request.callChain;
+  if (wants('depth')) context['depth'] = derived.depth;
+  if (wants('circular')) context['circular'] = derived.circular;
+  if (wants('requiredPermissions')) context['requiredPermissions'] = derived.requiredPermissions as string[];
+  if (wants('callerPermissions')) {
+    const callerPermissions = new Set<string>();
+    for (const caller of request.callChain) for (const p of request.callerPermissions?.[caller] ?? []) callerPermissions.add(p);
+    context['callerPermissions'] = [...callerPermissions];
+  }
+  if (wants('dataLabels')) context['dataLabels'] = request.dataLabels ?? [];
+  if (wants('now')) context['now'] = { ...derived.now };
   const caller = request.callChain[request.callChain.length - 1];
-  if (caller !== undefined) context['caller'] = caller;
+  if (caller !== undefined && wants('caller')) context['caller'] = caller;
+
+  const has = (attr: string): boolean => reads.resourceAll || reads.resource.has(attr);
   const slash = tool.toolId.indexOf('/');
+  const attrs: Record<string, CedarValueJson> = {};
+  if (has('id')) attrs['id'] = tool.toolId;
+  if (has('name')) attrs['name'] = slash >= 0 ? tool.toolId.slice(slash + 1) : tool.toolId;
+  if (has('version')) attrs['version'] = tool.version;
+  if (has('provider')) attrs['provider'] = tool.provider;
+  if (has('permissions')) attrs['permissions'] = tool.permissions;
+  if (has('approvedPermissions')) attrs['approvedPermissions'] = tool.approvedPermissions;
+  if (has('annotations')) attrs['annotations'] = tool.annotations === undefined ? {} : (toCedarValue(tool.annotations, limits) ?? {});
   return {
     principal: { type: principalType, id: request.principal.id },
     action: { type: 'Action', id: 'invoke' },
     resource: { type: 'Tool', id: tool.toolId },
     context,
-    entities: [
-      {
-        uid: { type: 'Tool', id: tool.toolId },
-        attrs: {
-          id: tool.toolId,
-          name: slash >= 0 ? tool.toolId.slice(slash + 1) : tool.toolId,
-          version: tool.version,
-          provider: tool.provider,
-          permissions: tool.permissions,
-          approvedPermissions: tool.approvedPermissions,
-          annotations,
-        },
-        parents: [{ type: 'Provider', id: tool.provider }],
-      },
-    ],
+    entities: [{ uid: { type: 'Tool', id: tool.toolId }, attrs, parents: [{ type: 'Provider', id: tool.provider }] }],
   };
+}
+
+/** The argument record with only the top-level keys some policy reads (all of them if one reads it whole). */
+function projectArguments(args: Record<string, unknown>, reads: ReadSet, limits: ConversionLimits): CedarValueJson {
+  if (reads.contextAll || reads.argumentsAll) return toCedarValue(args, limits) ?? {};
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new UnrepresentableError('the arguments are not an object');
+  const budget = { values: 1 };
+  const out: Record<string, CedarValueJson> = {};
+  for (const key of reads.arguments) {
+    if (!Object.prototype.hasOwnProperty.call(args, key)) continue;
+    const v = toCedarValue(args[key], limits, budget, 1);
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
 }

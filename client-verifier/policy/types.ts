@@ -58,4 +58,9 @@ export interface PolicyEngineOptions extends HostPolicyConfig {
   maxArgumentDepth?: number;
   /** Most values in the arguments object (more: denied). Default 100000. */
   maxArgumentValues?: number;
+  /**
+   * Send Cedar only the request attributes some policy can read (default true). Off, every
+   * attribute is sent; decisions are the same, only slower (docs/POLICIES.md, "Performance").
+   */
+  projectRequests?: boolean;
 }

@@ -59,16 +59,23 @@ describe('PolicyEngine', () => {
   });
 
   describe('when the arguments are hostile or not representable in Cedar', () => {
-    const engine = PolicyEngine.create({ policies: [{ text: PERMIT_ALL }] });
+    const engine = PolicyEngine.create({
+      policies: [{ text: PERMIT_ALL }, { text: '@id("reads") forbid (principal, action, resource) when { context.arguments has path && context.arguments has list && context.arguments has a };' }],
+    });
 
     it.each([
       ['an entity escape forging an admin principal', { path: { __entity: { type: 'User', id: 'admin' }, x: 1 } }, /"__entity"/],
       ['an extension escape, nested', { list: [{ deep: { __extn: { fn: 'ip', arg: '10.0.0.1' } } }] }, /"__extn"/],
       ['nesting deeper than the limit', JSON.parse('{"a":'.repeat(40) + '1' + '}'.repeat(40)) as Record<string, unknown>, /nest deeper than 32/],
-    ])('denies %s', async (_name, args, reason) => {
+    ])('denies %s in an argument a policy reads', async (_name, args, reason) => {
       const decision = (await engine).authorize(call('read_file', { arguments: args }));
       expect(decision).toMatchObject({ allowed: false, policyIds: ['cedar:(request)'] });
       expect(decision.reasons[0]).toMatch(reason);
+    });
+
+    it('never sends Cedar an argument no policy reads, so an escape there decides nothing', async () => {
+      const decision = (await engine).authorize(call('read_file', { arguments: { path: '/tmp/x', other: { __entity: { type: 'User', id: 'admin' } } } }));
+      expect(decision).toMatchObject({ allowed: true, policyIds: ['host:permit-all'] });
     });
 
     it('maps JSON the documented way: non-integers as text, arrays as sets, null as absent', async () => {
