@@ -1,0 +1,86 @@
+/**
+ * The project's real registry (createApp over a RegistryStore on a temp SQLite file) served on
+ * 127.0.0.1:0, and the few provider actions the verifier's end-to-end tests need.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { canonicalBytes, generateKeyPair, signBytes, signManifest, type GeneratedKeyPair } from '../../../protocol/index.js';
+import { MANIFEST_TYPE, REGISTRATION_STATEMENT_TYPE, TOKEN_STATEMENT_TYPE, type SignedManifest, type ToolManifest } from '../../../schemas/index.js';
+import { createApp, RegistryStore } from '../../../registry/index.js';
+
+export const ORIGIN = 'https://registry.test';
+const ADMIN = 'admin-token-for-verifier-tests-0123';
+const nonce = (): string => randomBytes(12).toString('base64url');
+
+export interface RunningRegistry {
+  url: string;
+  store: RegistryStore;
+  close(): Promise<void>;
+  register(namespace: string): Promise<{ key: GeneratedKeyPair; token: string }>;
+  publish(token: string, key: GeneratedKeyPair, namespace: string, definition: Record<string, unknown>, version: string, permissions: string[]): Promise<SignedManifest>;
+  revokeVersion(toolId: string, version: string): Promise<void>;
+  revokeKey(namespace: string, keyId: string, revokedFrom: string): Promise<void>;
+}
+
+async function call(url: string, method: string, path: string, body: unknown, token?: string): Promise<Record<string, unknown>> {
+  const res = await fetch(url + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+export async function startRegistry(): Promise<RunningRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), 'etdi-verifier-registry-'));
+  const store = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: 'registry.test/log' });
+  const app = createApp({ store, config: { origin: ORIGIN, adminToken: ADMIN, requestLog: false, rateLimit: false, errorLog: () => undefined } });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const now = (): string => new Date().toISOString();
+  return {
+    url,
+    store,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async register(namespace) {
+      const key = generateKeyPair();
+      const statement = { type: REGISTRATION_STATEMENT_TYPE, registry: ORIGIN, namespace, keyId: key.keyId, issuedAt: now(), nonce: nonce() };
+      await call(url, 'POST', '/v1/namespaces', { statement, jwk: key.publicJwk, signature: await signBytes(key.privateJwk, canonicalBytes(statement)), verification: 'admin-grant' }, ADMIN);
+      const tokenStatement = { type: TOKEN_STATEMENT_TYPE, registry: ORIGIN, namespace, keyId: key.keyId, issuedAt: now(), nonce: nonce() };
+      const token = await call(url, 'POST', '/v1/tokens', { statement: tokenStatement, signature: await signBytes(key.privateJwk, canonicalBytes(tokenStatement)) });
+      return { key, token: token.access_token as string };
+    },
+    async publish(token, key, namespace, definition, version, permissions) {
+      const manifest: ToolManifest = {
+        type: MANIFEST_TYPE,
+        toolId: `${namespace}/${definition.name as string}`,
+        version,
+        provider: namespace,
+        definition: definition as ToolManifest['definition'],
+        permissions,
+        issuedAt: new Date(Date.now() - 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      };
+      const signed = await signManifest(manifest, [key.privateJwk]);
+      await call(url, 'POST', '/v1/tools', signed, token);
+      return signed;
+    },
+    async revokeVersion(toolId, version) {
+      await call(url, 'POST', `/v1/tools/${toolId}/versions/${version}/revoke`, { reason: 'vulnerable' }, ADMIN);
+    },
+    async revokeKey(namespace, keyId, revokedFrom) {
+      await call(url, 'POST', `/v1/namespaces/${namespace}/keys/${keyId}/revoke`, { revokedFrom, reason: 'compromised' }, ADMIN);
+    },
+  };
+}
