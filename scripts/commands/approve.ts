@@ -1,0 +1,126 @@
+import { createInterface } from 'node:readline/promises';
+import { isVerificationError, type ToolChanges, type VerifiedTool } from '../../client-verifier/index.js';
+import { list, optional, parse, required } from '../cli-support/args.js';
+import type { Command } from '../cli-support/command.js';
+import { CliError, EXIT, usage, type ExitCode } from '../cli-support/errors.js';
+import { Output, type CliIo } from '../cli-support/output.js';
+import { openVerifier } from '../cli-support/trust.js';
+import { carriedDefinition, describeChanges } from '../cli-support/tools.js';
+
+const help = `etdi approve <toolId>[@version] --registry <url> --lockfile <file>
+             [--permissions a,b] [--yes] [--trust <file>] [--json]
+
+Pins a tool version into the lockfile after verifying it completely against the registry
+(signature, key, revocation, log inclusion, attestation, and the pin rows: a look-alike of a
+pinned tool, a provider change or a rollback is refused). When an older version is pinned, shows
+what changed since it (permissions, annotations, input schema, description) before approving.
+Without @version the registry's latest version is approved. On a terminal the approval is
+confirmed interactively unless --yes; otherwise running the command is the approval.
+
+  --permissions a,b   approve only this subset of the declared permissions
+  --yes               do not ask
+  --trust <file>      pinned registry keys (default <lockfile>.trust.json, written on first use)
+  --json              {"ok":true,"toolId","version","previousVersion"?,"changes"?,"escalation":bool,"pin":{...}}
+
+Example:
+  etdi approve com.acme/read_file@1.1.0 --registry http://127.0.0.1:8080 \\
+    --lockfile etdi.lock.json --permissions files:read
+
+Exit codes: 0 approved (or already approved), 1 refused (rejected tool, declined),
+2 usage, registry unreachable or corrupt lockfile.`;
+
+/** `com.acme/tool@1.2.3` -> ['com.acme/tool', '1.2.3']; the version is optional. */
+export function splitToolRef(verb: string, ref: string | undefined): { toolId: string; version: string | undefined } {
+  if (ref === undefined) throw usage(verb, 'give a tool id (namespace/tool-name[@version])');
+  const at = ref.lastIndexOf('@');
+  const toolId = at > 0 ? ref.slice(0, at) : ref;
+  const version = at > 0 ? ref.slice(at + 1) : undefined;
+  if (!/^[a-z0-9.-]+\/[A-Za-z0-9_.-]{1,128}$/.test(toolId)) throw usage(verb, `"${toolId}" is not a tool id (namespace/tool-name)`);
+  return { toolId, version };
+}
+
+async function confirm(io: CliIo, question: string): Promise<boolean> {
+  const rl = createInterface({ input: io.stdin, output: io.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export const approveCommand: Command = {
+  name: 'approve',
+  summary: 'verify a tool version and pin it in the lockfile (shows what changed first)',
+  help,
+  async run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+    const { values, positionals } = parse('approve', argv, {
+      registry: { type: 'string' },
+      lockfile: { type: 'string' },
+      permissions: { type: 'string' },
+      yes: { type: 'boolean' },
+      trust: { type: 'string' },
+    });
+    const out = new Output(io, values.json === true);
+    const registry = required('approve', values, 'registry');
+    const lockfilePath = required('approve', values, 'lockfile');
+    if (positionals.length !== 1) throw usage('approve', 'give exactly one tool id');
+    const { toolId, version } = splitToolRef('approve', positionals[0]);
+    const trustPath = optional(values, 'trust');
+    const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out });
+    const { verifier } = opened;
+
+    const bundle = await opened.registry.getBundle(toolId, version ?? 'latest');
+    const pin = verifier.lockfile.tools[toolId];
+    let before: string | undefined;
+    if (pin !== undefined && pin.version !== bundle.record.version) {
+      // Verify the approved version too, so the diff is field by field (not only permissions).
+      try {
+        const pinned = await opened.registry.getBundle(toolId, pin.version);
+        const tool = await verifier.verify(carriedDefinition(pinned.record.signedManifest));
+        before = tool.manifest.definition.description;
+      } catch (error) {
+        if (!isVerificationError(error)) throw error;
+        out.note(`note: the approved version ${pin.version} no longer verifies (${error.code}); comparing with the lockfile's record only`);
+      }
+    }
+    const tool: VerifiedTool = await verifier.verify(carriedDefinition(bundle.record.signedManifest));
+    const decision = tool.decision;
+    if (decision.status === 'approved' && decision.upgrade === undefined) {
+      out.result({ ok: true, toolId, version: tool.version, escalation: false, alreadyApproved: true, pin: decision.pin });
+      out.line(`${toolId}@${tool.version} is already approved`);
+      if (!opened.lockfileExists) await opened.save();
+      return EXIT.OK;
+    }
+    const changes: ToolChanges | undefined = decision.status === 'needs-approval' ? decision.changes : decision.upgrade?.changes;
+    const permissions = list(values.permissions);
+    if (permissions !== undefined)
+      for (const p of permissions)
+        if (!tool.permissions.includes(p)) throw usage('approve', `--permissions: "${p}" is not declared by ${toolId}@${tool.version} (declared: ${tool.permissions.join(', ') || 'none'})`);
+
+    if (!out.json) {
+      out.line(`${out.paint('bold', `${toolId}@${tool.version}`)} from ${tool.provider}, signed by ${tool.signerKeyId}`);
+      out.line(`  declared permissions: ${tool.permissions.join(', ') || '(none)'}${permissions ? `; approving: ${permissions.join(', ') || '(none)'}` : ''}`);
+      if (pin !== undefined && changes !== undefined) {
+        out.line(`  changes since the approved ${pin.version}${changes.escalation ? out.paint('red', ' (ESCALATION: it asks for more)') : ''}:`);
+        for (const l of describeChanges(changes, { ...(before !== undefined ? { before } : {}), ...(tool.manifest.definition.description !== undefined ? { after: tool.manifest.definition.description } : {}) })) out.line(`    ${l}`);
+      }
+    }
+    if (io.stdin.isTTY === true && values.yes !== true && !out.json) {
+      if (!(await confirm(io, `approve ${toolId}@${tool.version}? [y/N] `))) {
+        out.line('not approved');
+        return EXIT.FINDINGS;
+      }
+    }
+    let newPin;
+    try {
+      newPin = await verifier.approve(tool, permissions ? { permissions } : {});
+    } catch (cause) {
+      if (cause instanceof RangeError) throw new CliError('USAGE', cause.message, {}, { cause });
+      throw cause;
+    }
+    await opened.save();
+    out.result({ ok: true, toolId, version: tool.version, ...(pin ? { previousVersion: pin.version } : {}), ...(changes ? { changes } : {}), escalation: changes?.escalation ?? false, pin: newPin });
+    out.line(`approved ${toolId}@${tool.version} (${newPin.approvedPermissions.join(', ') || 'no permissions'}) in ${lockfilePath}`);
+    return EXIT.OK;
+  },
+};

@@ -1,0 +1,164 @@
+import semverGt from 'semver/functions/gt.js';
+import { isVerificationError } from '../../client-verifier/index.js';
+import type { LockfilePin } from '../../schemas/index.js';
+import { optional, parse, required } from '../cli-support/args.js';
+import type { Command } from '../cli-support/command.js';
+import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
+import { Output, Progress, type CliIo } from '../cli-support/output.js';
+import { openVerifier } from '../cli-support/trust.js';
+import { carriedDefinition, describeChanges } from '../cli-support/tools.js';
+import { OPERATIONAL_CODES } from './verify.js';
+
+const help = `etdi audit --lockfile <file> --registry <url> [--json | --sarif] [--trust <file>]
+
+Re-checks every pin of a lockfile against the registry, for a CI job to gate on:
+  - the pinned version still verifies: not revoked (REVOKED), signer key not revoked
+    (KEY_REVOKED), still in the transparency log and consistent with the lockfile's checkpoint
+    (NOT_LOGGED, LOG_INCONSISTENT), same digests as approved (RUG_PULL), valid attestation;
+  - a newer version exists (NEW_VERSION, note) and whether it asks for more permissions or
+    riskier annotations (PERMISSION_ESCALATION, warning).
+A progress bar is drawn on stderr only when stdout is a terminal and there are many pins.
+
+  --json    {"ok":bool,"lockfile","registry","pins":n,"findings":[{"toolId","pinnedVersion",
+             "code","level":"error"|"warning"|"note","message","latestVersion"?,"evidence"?}],
+             "checked":[{"toolId","pinnedVersion","latestVersion"?,"status":"ok"|"findings"}]}
+  --sarif   the same findings as SARIF 2.1.0 (one result per finding, ruleId = code)
+
+Example:
+  etdi audit --lockfile etdi.lock.json --registry https://registry.example --sarif > etdi.sarif
+
+Exit codes: 0 clean (notes only: a newer version without escalation), 1 an error or warning
+finding, 2 usage, registry unreachable or corrupt lockfile.`;
+
+export interface AuditFinding {
+  toolId: string;
+  pinnedVersion: string;
+  code: string;
+  level: 'error' | 'warning' | 'note';
+  message: string;
+  latestVersion?: string;
+  evidence?: unknown;
+}
+
+const RULES: Record<string, string> = {
+  REVOKED: 'The pinned tool version was revoked by its provider or the registry',
+  KEY_REVOKED: 'The key that signed the pinned version is revoked',
+  RUG_PULL: 'The pinned version changed after approval',
+  NOT_LOGGED: 'The pinned version is not proven to be in the transparency log',
+  LOG_INCONSISTENT: 'The registry log is inconsistent with the checkpoint in the lockfile (fork or split view)',
+  PERMISSION_ESCALATION: 'A newer version asks for more permissions or riskier annotations',
+  NEW_VERSION: 'A newer version is available',
+  UNKNOWN_TOOL: 'The registry no longer serves the pinned version',
+};
+
+/** SARIF 2.1.0 (OASIS) log of audit findings: what code-scanning UIs ingest. */
+export function toSarif(findings: readonly AuditFinding[], lockfilePath: string): unknown {
+  const codes = [...new Set(findings.map((f) => f.code))].sort();
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'etdi',
+            informationUri: 'https://arxiv.org/abs/2506.01333',
+            rules: codes.map((id) => ({ id, shortDescription: { text: RULES[id] ?? id } })),
+          },
+        },
+        results: findings.map((f) => ({
+          ruleId: f.code,
+          level: f.level,
+          message: { text: `${f.toolId}@${f.pinnedVersion}: ${f.message}` },
+          locations: [{ physicalLocation: { artifactLocation: { uri: lockfilePath } }, logicalLocations: [{ fullyQualifiedName: f.toolId, kind: 'module' }] }],
+          properties: { toolId: f.toolId, pinnedVersion: f.pinnedVersion, ...(f.latestVersion ? { latestVersion: f.latestVersion } : {}) },
+        })),
+      },
+    ],
+  };
+}
+
+export const auditCommand: Command = {
+  name: 'audit',
+  summary: 'audit every pin of a lockfile (revocations, newer versions, escalations, log); --json, --sarif',
+  help,
+  async run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+    const { values } = parse('audit', argv, { registry: { type: 'string' }, lockfile: { type: 'string' }, sarif: { type: 'boolean' }, trust: { type: 'string' } }, false);
+    if (values.json === true && values.sarif === true) throw usage('audit', 'give --json or --sarif, not both');
+    const machine = values.json === true || values.sarif === true;
+    const out = new Output(io, machine);
+    const registry = required('audit', values, 'registry');
+    const lockfilePath = required('audit', values, 'lockfile');
+    const trustPath = optional(values, 'trust');
+    const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out, allowMissingLockfile: false });
+    const { verifier } = opened;
+    const pins: LockfilePin[] = Object.values(verifier.lockfile.tools).sort((a, b) => a.toolId.localeCompare(b.toolId));
+    const findings: AuditFinding[] = [];
+    const checked: { toolId: string; pinnedVersion: string; latestVersion?: string; status: 'ok' | 'findings' }[] = [];
+    const progress = new Progress(out, pins.length, 'auditing');
+    let operational = false;
+
+    for (const pin of pins) {
+      const before = findings.length;
+      const add = (f: Omit<AuditFinding, 'toolId' | 'pinnedVersion'>): void => {
+        findings.push({ toolId: pin.toolId, pinnedVersion: pin.version, ...f });
+      };
+      const fromError = (error: unknown, prefix = ''): void => {
+        if (!isVerificationError(error)) throw error;
+        if (OPERATIONAL_CODES.has(error.code)) operational = true;
+        add({ code: error.code, level: error.code === 'UNKNOWN_TOOL' ? 'warning' : 'error', message: prefix + error.message, evidence: error.evidence });
+      };
+      // 1. The pinned version itself, verified like a live tool against the pin.
+      try {
+        const pinned = await opened.registry.getBundle(pin.toolId, pin.version);
+        await verifier.verify(carriedDefinition(pinned.record.signedManifest));
+      } catch (error) {
+        fromError(error);
+      }
+      // 2. The newest version: newer? asks for more?
+      let latestVersion: string | undefined;
+      try {
+        const latest = await opened.registry.getBundle(pin.toolId, 'latest');
+        latestVersion = latest.record.version;
+        if (semverGt(latestVersion, pin.version)) {
+          try {
+            const tool = await verifier.verify(carriedDefinition(latest.record.signedManifest));
+            const d = tool.decision;
+            const changes = d.status === 'needs-approval' ? d.changes : d.upgrade?.changes;
+            const escalation = changes?.escalation === true;
+            add({
+              code: escalation ? 'PERMISSION_ESCALATION' : 'NEW_VERSION',
+              level: escalation ? 'warning' : 'note',
+              message: `${latestVersion} is available${changes ? `: ${describeChanges(changes).map((l) => l.trim()).join('; ')}` : ''}`,
+              latestVersion,
+              ...(changes ? { evidence: { changes } } : {}),
+            });
+          } catch (error) {
+            fromError(error, `newer version ${latestVersion}: `);
+          }
+        }
+      } catch (error) {
+        fromError(error);
+      }
+      checked.push({ toolId: pin.toolId, pinnedVersion: pin.version, ...(latestVersion ? { latestVersion } : {}), status: findings.length > before ? 'findings' : 'ok' });
+      progress.tick();
+    }
+    progress.end();
+    const ok = !findings.some((f) => f.level !== 'note');
+    if (values.sarif === true) io.stdout.write(JSON.stringify(toSarif(findings, lockfilePath), null, 2) + '\n');
+    else out.result({ ok, lockfile: lockfilePath, registry, pins: pins.length, findings, checked });
+    if (!machine) {
+      if (findings.length === 0) out.line(`${pins.length} pin(s) checked: clean`);
+      else {
+        out.table(
+          ['TOOL', 'PINNED', 'LATEST', 'LEVEL', 'FINDING'],
+          findings.map((f) => [f.toolId, f.pinnedVersion, f.latestVersion ?? '', out.paint(f.level === 'error' ? 'red' : f.level === 'warning' ? 'yellow' : 'dim', f.level), f.code]),
+        );
+        out.line();
+        for (const f of findings) out.line(`${f.toolId}: ${f.message}`);
+      }
+    }
+    if (operational) return EXIT.ERROR;
+    return ok ? EXIT.OK : EXIT.FINDINGS;
+  },
+};

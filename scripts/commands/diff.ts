@@ -1,0 +1,63 @@
+import { classifyChanges, hintsOf, type VerifiedTool } from '../../client-verifier/index.js';
+import { optional, parse, required } from '../cli-support/args.js';
+import type { Command } from '../cli-support/command.js';
+import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
+import { Output, type CliIo } from '../cli-support/output.js';
+import { defaultTrustPath, openVerifier } from '../cli-support/trust.js';
+import { carriedDefinition, describeChanges } from '../cli-support/tools.js';
+import { splitToolRef } from './approve.js';
+
+const help = `etdi diff <toolId> <v1> <v2> --registry <url> [--lockfile <file> | --trust <file>] [--json]
+
+What changed between two versions of a tool, the way a reviewer reads it: permissions added
+and removed, annotation hints that became riskier or safer, input parameters added, removed or
+newly required, schema, title and description changes (old and new text), other fields, policy.
+Both versions are verified first (signature, key, log, attestation); the change classification
+is the client verifier's (the same one that decides PERMISSION_ESCALATION).
+
+  --lockfile <file>   only to find its pinned registry keys (<lockfile>.trust.json)
+  --trust <file>      pinned registry keys; without either, the registry's own keys are used
+  --json              {"ok":true,"toolId","from","to","escalation":bool,"changes":{...ToolChanges},
+                       "description"?:{"from","to"}}
+
+Example:
+  etdi diff com.acme/read_file 1.0.0 1.1.0 --registry http://127.0.0.1:8080
+
+Exit codes: 0 no escalation, 1 the second version asks for more (permissions or riskier hints),
+2 usage, unknown version, a version that does not verify, or registry unreachable.`;
+
+export const diffCommand: Command = {
+  name: 'diff',
+  summary: 'what changed between two versions of a tool (permissions, annotations, schema, description)',
+  help,
+  async run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+    const { values, positionals } = parse('diff', argv, { registry: { type: 'string' }, lockfile: { type: 'string' }, trust: { type: 'string' } });
+    const out = new Output(io, values.json === true);
+    const registry = required('diff', values, 'registry');
+    if (positionals.length !== 3) throw usage('diff', 'give <toolId> <v1> <v2>');
+    const { toolId } = splitToolRef('diff', positionals[0]);
+    const [from, to] = [positionals[1]!, positionals[2]!];
+    const lockfile = optional(values, 'lockfile');
+    const trustPath = optional(values, 'trust') ?? (lockfile ? defaultTrustPath(lockfile) : undefined);
+    // No lockfile: the diff is about two registry versions, not about what this host approved.
+    const opened = await openVerifier({ registry, ...(trustPath ? { trustPath } : {}), save: false, out });
+    const verified: VerifiedTool[] = [];
+    for (const version of [from, to]) {
+      const bundle = await opened.registry.getBundle(toolId, version);
+      verified.push(await opened.verifier.verify(carriedDefinition(bundle.record.signedManifest)));
+    }
+    const [a, b] = verified as [VerifiedTool, VerifiedTool];
+    const changes = classifyChanges(
+      { permissions: a.manifest.permissions, hints: hintsOf(a.manifest.definition), definition: a.manifest.definition as Record<string, unknown>, policy: a.manifest.policy },
+      b.manifest,
+    );
+    const description = changes.descriptionChanged ? { from: a.manifest.definition.description ?? '', to: b.manifest.definition.description ?? '' } : undefined;
+    out.result({ ok: true, toolId, from: a.version, to: b.version, escalation: changes.escalation, changes, ...(description ? { description } : {}) });
+    out.line(`${out.paint('bold', toolId)} ${a.version} -> ${b.version}${changes.escalation ? out.paint('red', '  ESCALATION: asks for more, needs re-approval') : ''}`);
+    for (const l of describeChanges(changes, description ? { before: description.from, after: description.to } : undefined)) {
+      const colour = l.startsWith('+') ? 'green' : l.startsWith('-') ? 'red' : l.startsWith('!') ? 'yellow' : undefined;
+      out.line(`  ${colour ? out.paint(colour, l) : l}`);
+    }
+    return changes.escalation ? EXIT.FINDINGS : EXIT.OK;
+  },
+};

@@ -1,0 +1,118 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { VerificationError, VerifiedClient, type VerifiedToolList } from '../../client-verifier/index.js';
+import { optional, parse, required } from '../cli-support/args.js';
+import type { Command } from '../cli-support/command.js';
+import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
+import { Output, type CliIo } from '../cli-support/output.js';
+import { openVerifier } from '../cli-support/trust.js';
+import { connectServer } from '../cli-support/tools.js';
+
+const help = `etdi proxy --registry <url> --lockfile <file> [--provider <ns>] [--trust <file>]
+           -- <mcp server command...>
+
+A stdio MCP proxy in front of any MCP server command: an MCP host (desktop assistant, IDE) gets
+verification by changing only its server command. The proxy speaks MCP on its own stdin/stdout
+to the host and runs the real server as a child process with the MCP SDK client. It:
+  - answers tools/list with only the verified, approved tools (each exactly the signed
+    definition the server sent), and reports every withheld tool and why on stderr;
+  - refuses tools/call to a withheld tool with an MCP error (-32602) whose message says why
+    (e.g. "etdi: tool "x" withheld: DEFINITION_MISMATCH: ...") and whose data carries the code
+    and evidence; every call is re-checked against the live definition and the pin first;
+  - re-verifies on notifications/tools/list_changed and forwards the notification;
+  - forwards everything else (resources, prompts, completions, logging, notifications).
+Approvals are made beforehand with etdi approve; the proxy never approves.
+
+Host configuration example (the server command after --):
+  "command": "etdi", "args": ["proxy", "--registry", "https://registry.example",
+    "--lockfile", "/home/me/etdi.lock.json", "--", "npx", "-y", "@acme/mcp-server"]
+
+Exit codes: 0 the host disconnected, 2 usage, registry unreachable at start, corrupt lockfile,
+or the server failed to start or exited.`;
+
+const AnyResult = z.looseObject({});
+
+/** The MCP error a host sees for a withheld tool: the code and what to do, never a silent drop. */
+export function withheldError(name: string, error: VerificationError): McpError {
+  return new McpError(ErrorCode.InvalidParams, `etdi: tool "${name}" withheld: ${error.code}: ${error.message}`, { etdi: { code: error.code, message: error.message, evidence: error.evidence } });
+}
+
+export const proxyCommand: Command = {
+  name: 'proxy',
+  summary: 'stdio MCP proxy in front of a server command: only verified tools reach the host',
+  help,
+  async run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+    const { values, positionals, command } = parse('proxy', argv, { registry: { type: 'string' }, lockfile: { type: 'string' }, provider: { type: 'string' }, trust: { type: 'string' } });
+    // stdout is the MCP channel: every human word goes to stderr.
+    const out = new Output({ ...io, stdout: io.stderr }, false);
+    const registry = required('proxy', values, 'registry');
+    const lockfilePath = required('proxy', values, 'lockfile');
+    if (positionals.length > 0) throw usage('proxy', `unexpected argument ${positionals[0]} (put the server command after --)`);
+    if (command.length === 0) throw usage('proxy', 'give the MCP server command after --');
+    const provider = optional(values, 'provider');
+    const trustPath = optional(values, 'trust');
+    const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out, persist: true });
+
+    const downstream = await connectServer(command, 'etdi-proxy');
+    const report = (list: VerifiedToolList): void => {
+      for (const w of list.withheld) out.note(`etdi proxy: withheld "${w.name}": ${w.code}: ${w.message}`);
+    };
+    let server: Server | undefined;
+    const verified = new VerifiedClient(downstream.client, {
+      verifier: opened.verifier,
+      serverId: command.join(' '),
+      ...(provider ? { provider } : {}),
+      onToolsChanged: (list) => {
+        report(list);
+        void server?.sendToolListChanged().catch(() => undefined);
+      },
+    });
+    // Verify once before the host connects, so problems show in the host's server log at once.
+    report(await verified.listTools());
+
+    const info = downstream.client.getServerVersion();
+    const capabilities: ServerCapabilities = { ...downstream.client.getServerCapabilities(), tools: { listChanged: true } };
+    server = new Server({ name: `etdi-proxy(${info?.name ?? 'server'})`, version: info?.version ?? '0.0.0' }, { capabilities, ...(downstream.client.getInstructions() ? { instructions: downstream.client.getInstructions()! } : {}) });
+    server.setRequestHandler(ListToolsRequestSchema, async () => {
+      const list = await verified.listTools();
+      return { tools: list.tools as never };
+    });
+    server.setRequestHandler(CallToolRequestSchema, async (request) => {
+      const name = request.params.name;
+      try {
+        return (await verified.callTool(name, request.params.arguments ?? {})) as never;
+      } catch (error) {
+        if (error instanceof VerificationError) {
+          out.note(`etdi proxy: refused a call to "${name}": ${error.code}`);
+          throw withheldError(name, error);
+        }
+        throw error;
+      }
+    });
+    // Everything else passes through unchanged, both ways.
+    server.fallbackRequestHandler = async (request) => (await downstream.client.request({ method: request.method, params: request.params }, AnyResult)) as never;
+    server.fallbackNotificationHandler = async (notification) => {
+      await downstream.client.notification(notification as never);
+    };
+    downstream.client.fallbackNotificationHandler = async (notification) => {
+      await server?.notification(notification as never);
+    };
+
+    const transport = new StdioServerTransport();
+    const done = new Promise<ExitCode>((resolve) => {
+      server!.onclose = () => resolve(EXIT.OK);
+      downstream.client.onclose = () => {
+        out.note('etdi proxy: the server exited');
+        resolve(EXIT.ERROR);
+      };
+      io.stdin.once('end', () => resolve(EXIT.OK));
+    });
+    await server.connect(transport);
+    const code = await done;
+    await server.close().catch(() => undefined);
+    await downstream.close().catch(() => undefined);
+    return code;
+  },
+};
