@@ -87,6 +87,14 @@ export async function verifyAttestation(
       issues: toSchemaIssues(parsed.error),
     });
   const claims = parsed.data;
+  const nowSec = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  const tolerance = options.clockToleranceSec ?? 30;
+  // jose checks exp and nbf; a token issued in the future is a clock attack or a forged iat.
+  if (claims.iat > nowSec + tolerance)
+    throw new VerificationError('ATTESTATION_INVALID', `the attestation is issued in the future (iat ${claims.iat}, now ${nowSec})`, {
+      expected: `<= ${nowSec + tolerance}`,
+      got: claims.iat,
+    });
   const lifetime = claims.exp - claims.iat;
   const maxLifetime = options.maxLifetimeSec ?? 24 * 3600;
   if (lifetime <= 0 || lifetime > maxLifetime)
