@@ -6,7 +6,8 @@
  * batched transactions, then measures proof generation from the file and proof verification.
  * Absolute times are rows (with the 1 ms budget in the note, next to a bare SHA-256 of 64 bytes
  * for scale); the checks are ratios measured in this run: proof work at 1M leaves against the
- * same work at 1,024 leaves (O(log n) means about 2x, O(n) would mean about 1000x).
+ * same work at 1,024 leaves (O(log n) means about 2x, O(n) would mean about 1000x; generation
+ * gets 8x of headroom for page-cache misses, verification 4x).
  * ETDI_BENCH_LEAVES overrides the leaf count (default 1,000,000).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -117,9 +118,13 @@ export async function run(): Promise<BenchReport> {
         note: `p99 ${(p99(xs) * 1000).toFixed(0)} µs; budget ${BUDGET_MS * 1000} µs: ${p99(xs) < BUDGET_MS ? 'within' : 'OVER'}; ${(v / sha).toFixed(0)}x SHA-256(64 B)`,
       };
     };
-    const ratio = (name: string, big: number[], small: number[]) => {
+    // O(log n) predicts log2(n)/10 (2x at 1M); O(n) would be n/1024 (about 1000x). Generation
+    // reads rows from a file whose nodes (about 100 MB at 1M) miss SQLite's default 2 MB page
+    // cache while the 1,024-leaf file fits in it, so generation gets twice the headroom of
+    // verification (pure CPU).
+    const ratio = (name: string, big: number[], small: number[], limit: number) => {
       const r = p50(big) / p50(small);
-      return { name: `${name}: ${leaves} vs 1024 leaves <= 4x (O(log n))`, ok: r <= 4, detail: `${r.toFixed(2)}x` };
+      return { name: `${name}: ${leaves} vs 1024 leaves <= ${limit}x (O(log n))`, ok: r <= limit, detail: `${r.toFixed(2)}x` };
     };
     return {
       title: `Transparency log at ${leaves} leaves (SQLite file, WAL, synchronous=FULL)`,
@@ -135,10 +140,10 @@ export async function run(): Promise<BenchReport> {
         { name: 'reopen + root (no replay)', value: reopenMs, unit: 'ms' },
       ],
       checks: [
-        ratio('inclusion proof generation', b.inclusionGen, s.inclusionGen),
-        ratio('consistency proof generation', b.consistencyGen, s.consistencyGen),
-        ratio('inclusion proof verification', b.inclusionVerify, s.inclusionVerify),
-        ratio('consistency proof verification', b.consistencyVerify, s.consistencyVerify),
+        ratio('inclusion proof generation', b.inclusionGen, s.inclusionGen, 8),
+        ratio('consistency proof generation', b.consistencyGen, s.consistencyGen, 8),
+        ratio('inclusion proof verification', b.inclusionVerify, s.inclusionVerify, 4),
+        ratio('consistency proof verification', b.consistencyVerify, s.consistencyVerify, 4),
       ],
     };
   } finally {
