@@ -189,7 +189,9 @@ export class PolicyEngine {
     if (!Array.isArray(callChain)) throw new TypeError('request.callChain must be an array of tool ids');
     if (!Array.isArray(tool.permissions) || !Array.isArray(tool.approvedPermissions))
       throw new TypeError('request.tool.permissions and request.tool.approvedPermissions must be arrays');
+    if (!callChain.every((id) => typeof id === 'string')) throw new TypeError('request.callChain must hold tool id strings');
     const now = request.now ?? this.clock();
+    if (!(now instanceof Date) || !Number.isFinite(now.getTime())) throw new TypeError('request.now (or the clock) must be a valid Date');
     const denials: Denial[] = [];
     let permittedBy: string[] = [];
 

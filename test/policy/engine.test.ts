@@ -182,6 +182,19 @@ describe('PolicyEngine', () => {
     });
   });
 
+  describe('when the host passes a malformed request (a host bug, not hostile content)', () => {
+    it.each([
+      ['no session id', { session: {} }, /session\.id/],
+      ['a call chain that is not an array', { callChain: 'a.b/c' }, /callChain must be an array/],
+      ['a call chain of non-strings', { callChain: [1] }, /callChain must hold tool id strings/],
+      ['an invalid date', { now: new Date('not a date') }, /valid Date/],
+    ])('throws TypeError for %s', async (_name, broken, message) => {
+      const engine = await PolicyEngine.create();
+      expect(() => engine.authorize({ ...call('read_file'), ...broken } as never)).toThrow(TypeError);
+      expect(() => engine.authorize({ ...call('read_file'), ...broken } as never)).toThrow(message);
+    });
+  });
+
   describe('when the host configuration is invalid', () => {
     it.each([
       ['a host policy that does not parse', { policies: [{ text: 'permit (principal, action, resource' }] }, /host policy source policies\[0\] is invalid/],
