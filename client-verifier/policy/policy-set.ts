@@ -73,7 +73,13 @@ export function splitPolicySet(cedar: CedarModule, text: string): SplitResult {
   const seen = new Set<string>();
   const policies: NamedPolicy[] = [];
   parts.policies.forEach((policyText, k) => {
-    const json = cedar.policyToJson(policyText);
+    let json: ReturnType<CedarModule['policyToJson']>;
+    try {
+      json = cedar.policyToJson(policyText);
+    } catch (cause) {
+      diagnostics.push({ message: `Cedar could not read policy ${defaultIds[k]}: ${String(cause)}`, policyId: defaultIds[k]! });
+      return;
+    }
     if (json.type === 'failure') {
       diagnostics.push(...toDiagnostics(json.errors, policyText, defaultIds[k]));
       return;
