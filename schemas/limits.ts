@@ -21,8 +21,11 @@ export const LIMITS = {
   maxVersionLength: 64,
 } as const;
 
-/** MCP tool name: 1-128 chars of A-Za-z0-9_.- (MCP spec, tools). */
-export const TOOL_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
+/**
+ * MCP tool name: 1-128 chars of A-Za-z0-9_.- (MCP spec, tools), except `.` and `..`: a tool id
+ * is also a URL path (`/v1/tools/<namespace>/<name>`), where those are path traversal.
+ */
+export const TOOL_NAME_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,128}$/;
 
 /**
  * Provider namespace: reverse-DNS, lower-case ASCII labels (`com.acme`, `io.github.alice`),

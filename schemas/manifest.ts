@@ -7,6 +7,7 @@ import {
   NAMESPACE_PATTERN,
   PERMISSION_PATTERN,
   SEMVER_PATTERN,
+  TOOL_NAME_PATTERN,
 } from './limits.js';
 import { ToolDefinitionSchema } from './tool-definition.js';
 
@@ -20,7 +21,7 @@ export const ToolIdSchema = z
   .max(LIMITS.maxNamespaceLength + 1 + LIMITS.maxToolNameLength)
   .refine((id) => {
     const slash = id.indexOf('/');
-    return slash > 0 && NAMESPACE_PATTERN.test(id.slice(0, slash)) && /^[A-Za-z0-9_.-]{1,128}$/.test(id.slice(slash + 1));
+    return slash > 0 && NAMESPACE_PATTERN.test(id.slice(0, slash)) && TOOL_NAME_PATTERN.test(id.slice(slash + 1));
   }, 'tool id must be <namespace>/<tool-name>');
 
 export const VersionSchema = z.string().max(LIMITS.maxVersionLength).regex(SEMVER_PATTERN, 'version must be semver 2.0.0');

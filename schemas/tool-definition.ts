@@ -39,7 +39,7 @@ export const ToolExecutionSchema = z.looseObject({
  */
 export const ToolDefinitionSchema = z
   .looseObject({
-    name: z.string().regex(TOOL_NAME_PATTERN, 'tool name must be 1-128 chars of A-Za-z0-9_.-'),
+    name: z.string().regex(TOOL_NAME_PATTERN, 'tool name must be 1-128 chars of A-Za-z0-9_.- (not . or ..)'),
     title: z.string().max(LIMITS.maxStringLength).optional(),
     description: z.string().max(LIMITS.maxDescriptionLength).optional(),
     inputSchema: ObjectJsonSchemaSchema,

@@ -28,6 +28,8 @@ describe('schema refusals: each limit and pattern', () => {
     ['a tool name with a space', m({ definition: { ...base, name: 'read file' }, toolId: 'io.github.modelcontextprotocol/read file' })],
     ['a tool name of 129 chars', m({ definition: { ...base, name: 'a'.repeat(129) }, toolId: `io.github.modelcontextprotocol/${'a'.repeat(129)}` })],
     ['a tool name with path traversal', m({ definition: { ...base, name: '../etc' }, toolId: 'io.github.modelcontextprotocol/../etc' })],
+    ['the tool name ".." (a URL path segment)', m({ definition: { ...base, name: '..' }, toolId: 'io.github.modelcontextprotocol/..' })],
+    ['the tool name "."', m({ definition: { ...base, name: '.' }, toolId: 'io.github.modelcontextprotocol/.' })],
     ['an upper-case namespace', m({ provider: 'Com.Acme', toolId: `Com.Acme/${base.name}` })],
     ['a one-label namespace', m({ provider: 'acme', toolId: `acme/${base.name}` })],
     ['a non-ASCII namespace', m({ provider: 'com.acmé', toolId: `com.acmé/${base.name}` })],
