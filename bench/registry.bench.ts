@@ -1,0 +1,252 @@
+/**
+ * Registry throughput, measured side by side in one run with the server in a child process (so
+ * the load generator, autocannon in this process, never shares its event loop):
+ * - GET of a version record: the registry vs a bare Express 5 route vs node:http serving the same
+ *   pre-serialised bytes with the same headers (check: registry >= 0.8x bare Express);
+ * - durable publishes (WAL, synchronous=FULL, group commit) with 16 concurrent clients, each
+ *   manifest signed before the timed window (check: >= 2000/s and p99 < 50 ms).
+ * The same file is the child: ETDI_BENCH_ROLE selects which server it runs.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import express from 'express';
+import { canonicalBytes, generateKeyPair, signBytes, signManifest } from '../protocol/index.js';
+import { MANIFEST_TYPE, REGISTRATION_STATEMENT_TYPE, TOKEN_STATEMENT_TYPE, type ToolDefinition } from '../schemas/index.js';
+import type { BenchReport } from './report.js';
+
+const ADMIN = 'bench-admin-token-0123456789';
+const ORIGIN = 'http://bench.registry';
+const RECORD_HEADERS = (body: Buffer, etag: string): Record<string, string | number> => ({
+  'Content-Type': 'application/json',
+  'Content-Length': body.length,
+  ETag: etag,
+  'Cache-Control': 'public, max-age=31536000, immutable',
+});
+
+const DEFINITION: ToolDefinition = {
+  name: 'read_text_file',
+  title: 'Read Text File',
+  description:
+    'Read the complete contents of a file from the file system as text. Handles various text encodings and provides detailed error messages if the file cannot be read. Use the head parameter to return only the first N lines of a file, or the tail parameter to return only the last N lines of a file. Only works within allowed directories.',
+  inputSchema: {
+    type: 'object',
+    properties: {
+      path: { type: 'string' },
+      tail: { type: 'number', description: 'If provided, returns only the last N lines of the file' },
+      head: { type: 'number', description: 'If provided, returns only the first N lines of the file' },
+    },
+    required: ['path'],
+    additionalProperties: false,
+    $schema: 'http://json-schema.org/draft-07/schema#',
+  },
+  annotations: { readOnlyHint: true },
+};
+
+// ---------------------------------------------------------------------------------------------
+// child side
+// ---------------------------------------------------------------------------------------------
+
+async function childMain(role: string): Promise<void> {
+  const send = (m: unknown): void => void process.send!(m);
+  if (role === 'registry') {
+    const { RegistryStore, createApp } = await import('../registry/index.js');
+    const dir = process.env.ETDI_BENCH_DIR!;
+    const store = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: 'bench.registry/log' });
+    const log = createWriteStream(join(dir, 'requests.log'));
+    const app = createApp({
+      store,
+      config: { origin: ORIGIN, adminToken: ADMIN, rateLimit: false, requestLog: (line) => void log.write(line + '\n') },
+    });
+    const server = app.listen(0, '127.0.0.1', () => send({ port: (server.address() as AddressInfo).port }));
+    process.on('message', (m: { stats?: boolean }) => {
+      if (m.stats) send({ stats: app.registry.ctx.queue.stats, wal: store.db.pragma('journal_mode', { simple: true }), sync: store.db.pragma('synchronous', { simple: true }) });
+    });
+    return;
+  }
+  // bare servers: wait for the record bytes, then serve them
+  process.once('message', (m: { body: string; etag: string; path: string }) => {
+    const body = Buffer.from(m.body, 'base64');
+    const headers = RECORD_HEADERS(body, m.etag);
+    if (role === 'express') {
+      const app = express();
+      app.disable('x-powered-by');
+      app.set('etag', false);
+      app.get('/v1/tools/:namespace/:name/versions/:version', (_req, res) => void res.writeHead(200, headers).end(body));
+      const server = app.listen(0, '127.0.0.1', () => send({ port: (server.address() as AddressInfo).port }));
+    } else {
+      const server = createServer((req, res) => {
+        if (req.url === m.path) res.writeHead(200, headers).end(body);
+        else res.writeHead(404).end();
+      });
+      server.listen(0, '127.0.0.1', () => send({ port: (server.address() as AddressInfo).port }));
+    }
+  });
+}
+
+if (process.env.ETDI_BENCH_ROLE) void childMain(process.env.ETDI_BENCH_ROLE);
+
+// ---------------------------------------------------------------------------------------------
+// parent side
+// ---------------------------------------------------------------------------------------------
+
+interface Child {
+  proc: ChildProcess;
+  url: string;
+}
+
+function spawnChild(role: string, env: Record<string, string> = {}, init?: unknown): Promise<Child> {
+  const proc = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, ETDI_BENCH_ROLE: role, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    proc.once('error', reject);
+    proc.once('message', (m: { port: number }) => resolve({ proc, url: `http://127.0.0.1:${m.port}` }));
+    if (init !== undefined) proc.send(init as object);
+  });
+}
+
+const stop = (c: Child): Promise<void> =>
+  new Promise((resolve) => {
+    c.proc.once('exit', () => resolve());
+    c.proc.kill('SIGTERM');
+  });
+
+async function json(url: string, init: RequestInit = {}): Promise<{ status: number; body: any; raw: Buffer; headers: Headers }> {
+  const res = await fetch(url, init);
+  const raw = Buffer.from(await res.arrayBuffer());
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    body = undefined;
+  }
+  return { status: res.status, body, raw, headers: res.headers };
+}
+
+const nonce = (): string => randomBytes(12).toString('base64url');
+
+async function getLoad(url: string, seconds: number): Promise<autocannon.Result> {
+  await autocannon({ url, connections: 32, duration: 1 }); // warm-up (JIT, caches)
+  return autocannon({ url, connections: 32, duration: seconds });
+}
+
+export async function run(): Promise<BenchReport> {
+  const dir = mkdtempSync(join(tmpdir(), 'etdi-bench-registry-'));
+  const children: Child[] = [];
+  try {
+    const registry = await spawnChild('registry', { ETDI_BENCH_DIR: dir });
+    children.push(registry);
+
+    // a namespace, a publisher token, one published record to read
+    const key = generateKeyPair();
+    const namespace = 'com.bench';
+    const statement = { type: REGISTRATION_STATEMENT_TYPE, registry: ORIGIN, namespace, keyId: key.keyId, issuedAt: new Date().toISOString(), nonce: nonce() };
+    const reg = await json(`${registry.url}/v1/namespaces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+      body: JSON.stringify({ statement, jwk: key.publicJwk, signature: await signBytes(key.privateJwk, canonicalBytes(statement)), verification: 'admin-grant' }),
+    });
+    if (reg.status !== 201) throw new Error(`bench setup: registration ${reg.status} ${reg.raw.toString()}`);
+    const ts = { type: TOKEN_STATEMENT_TYPE, registry: ORIGIN, namespace, keyId: key.keyId, issuedAt: new Date().toISOString(), nonce: nonce() };
+    const tok = await json(`${registry.url}/v1/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ statement: ts, signature: await signBytes(key.privateJwk, canonicalBytes(ts)) }),
+    });
+    const token = tok.body.access_token as string;
+    const manifestFor = (name: string) =>
+      signManifest(
+        { type: MANIFEST_TYPE, toolId: `${namespace}/${name}`, version: '1.0.0', provider: namespace, definition: { ...DEFINITION, name }, permissions: ['files:read'], issuedAt: new Date().toISOString() },
+        [key.privateJwk],
+      );
+    // the load's manifests: signed before the timed window (JCS bytes + Ed25519, no per-body schema pass)
+    const issuedAt = new Date().toISOString();
+    const presign = async (name: string): Promise<string> => {
+      const manifest = { type: MANIFEST_TYPE, toolId: `${namespace}/${name}`, version: '1.0.0', provider: namespace, definition: { ...DEFINITION, name }, permissions: ['files:read'], issuedAt };
+      const sig = await signBytes(key.privateJwk, canonicalBytes(manifest));
+      return JSON.stringify({ manifest, signatures: [{ keyId: key.keyId, alg: 'EdDSA', sig }] });
+    };
+    const first = await json(`${registry.url}/v1/tools`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(await manifestFor(DEFINITION.name)),
+    });
+    if (first.status !== 201) throw new Error(`bench setup: publish ${first.status} ${first.raw.toString()}`);
+    const path = `/v1/tools/${namespace}/${DEFINITION.name}/versions/1.0.0`;
+    const record = await json(`${registry.url}${path}`);
+    const init = { body: record.raw.toString('base64'), etag: record.headers.get('etag')!, path };
+    const bareExpress = await spawnChild('express', {}, init);
+    const bareNode = await spawnChild('node', {}, init);
+    children.push(bareExpress, bareNode);
+
+    // reads, one server at a time (2 cores: server and load generator)
+    const seconds = 4;
+    const rReg = await getLoad(`${registry.url}${path}`, seconds);
+    const rExp = await getLoad(`${bareExpress.url}${path}`, seconds);
+    const rNode = await getLoad(`${bareNode.url}${path}`, seconds);
+    await stop(bareExpress);
+    await stop(bareNode);
+
+    // durable publishes: pre-signed, distinct tools, 16 concurrent clients
+    const count = Number(process.env.ETDI_BENCH_PUBLISHES ?? 20_000);
+    const bodies: string[] = [];
+    for (let i = 0; i < count; i++) bodies.push(await presign(`tool_${i}`));
+    let next = 0;
+    let non2xx = 0;
+    const started = performance.now();
+    const pub = await autocannon({
+      url: registry.url,
+      connections: 16,
+      amount: count,
+      timeout: 30,
+      requests: [
+        {
+          method: 'POST',
+          path: '/v1/tools',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          setupRequest: (req) => ({ ...req, body: bodies[next++ % count]! }),
+          onResponse: (status) => {
+            if (status !== 201) non2xx++;
+          },
+        },
+      ],
+    });
+    const elapsed = (performance.now() - started) / 1000;
+    const publishRate = (pub.requests.total - non2xx) / elapsed;
+    const stats = await new Promise<{ stats: { batches: number; jobs: number; largestBatch: number }; wal: string; sync: number }>((resolve) => {
+      registry.proc.once('message', resolve as (m: unknown) => void);
+      registry.proc.send({ stats: true });
+    });
+
+    const reg_ = rReg.requests.average;
+    const exp_ = rExp.requests.average;
+    const node_ = rNode.requests.average;
+    const p99 = pub.latency.p99;
+    return {
+      title: 'registry (server in a child process, autocannon on 127.0.0.1)',
+      rows: [
+        { name: 'GET version record: registry', value: reg_, unit: 'req/s', note: `p99 ${rReg.latency.p99} ms, 32 connections, request log on` },
+        { name: 'GET version record: bare Express 5, same bytes', value: exp_, unit: 'req/s', note: `p99 ${rExp.latency.p99} ms` },
+        { name: 'GET version record: node:http, same bytes', value: node_, unit: 'req/s', note: `p99 ${rNode.latency.p99} ms` },
+        { name: 'publish (durable, 16 clients)', value: publishRate, unit: 'publish/s', note: `${pub.requests.total - non2xx} of ${count} acknowledged 201, ${non2xx} other` },
+        { name: 'publish latency p50', value: pub.latency.p50, unit: 'ms' },
+        { name: 'publish latency p99', value: p99, unit: 'ms' },
+        { name: 'publishes per commit (group commit)', value: stats.stats.jobs / Math.max(1, stats.stats.batches), unit: 'jobs/batch', note: `largest ${stats.stats.largestBatch}, journal ${stats.wal}, synchronous ${stats.sync} (2 = FULL)` },
+      ],
+      checks: [
+        { name: 'record GET >= 0.8x bare Express', ok: reg_ >= 0.8 * exp_, detail: `${(reg_ / exp_).toFixed(2)}x (${reg_.toFixed(0)} vs ${exp_.toFixed(0)} req/s)` },
+        { name: 'durable publishes >= 2000/s with 16 clients', ok: publishRate >= 2000 && non2xx === 0, detail: `${publishRate.toFixed(0)}/s, ${non2xx} not 201` },
+        { name: 'publish p99 < 50 ms', ok: p99 < 50, detail: `p99 ${p99} ms` },
+        { name: 'store is durable (WAL, synchronous=FULL)', ok: stats.wal === 'wal' && stats.sync === 2, detail: `journal_mode=${stats.wal}, synchronous=${stats.sync}` },
+      ],
+    };
+  } finally {
+    for (const c of children) if (c.proc.exitCode === null) await stop(c);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
