@@ -67,7 +67,7 @@ export async function requestToken(registry: string, namespace: string, key: Ed2
   const signature = await signBytes(key, canonicalBytes(statement));
   const answer = await postJson(`${base}/v1/tokens`, JSON.stringify({ statement, signature }));
   const body = answer.body as { access_token?: unknown; expires_in?: unknown; detail?: unknown; code?: unknown };
-  if (answer.status !== 200 || typeof body.access_token !== 'string')
+  if ((answer.status !== 200 && answer.status !== 201) || typeof body.access_token !== 'string')
     throw new CliError('REFUSED', `the registry refused the token request (${answer.status} ${String(body.code ?? '')}): ${String(body.detail ?? '')}`, { status: answer.status, problem: answer.body });
   return { token: body.access_token, expiresIn: typeof body.expires_in === 'number' ? body.expires_in : 0 };
 }

@@ -47,20 +47,26 @@ export function reportOfTool(tool: VerifiedTool): ToolReport {
 }
 
 export function reportOfError(name: string, error: unknown): ToolReport {
-  if (error instanceof VerificationError) return { name, status: 'rejected', code: error.code, message: error.message, evidence: error.evidence };
+  if (error instanceof VerificationError) {
+    const e = error.evidence;
+    return { name, status: 'rejected', code: error.code, message: error.message, ...(typeof e.toolId === 'string' ? { toolId: e.toolId } : {}), ...(typeof e.version === 'string' ? { version: e.version } : {}), evidence: e };
+  }
   return { name, status: 'rejected', code: 'INTERNAL', message: (error as Error)?.message ?? String(error) };
 }
 
 export function reportOfWithheld(w: WithheldTool): ToolReport {
   if (w.verified !== undefined) return { ...reportOfTool(w.verified), name: w.name };
-  return { name: w.name, status: 'rejected', code: w.code, message: w.message, evidence: w.evidence };
+  const e = w.evidence;
+  return { name: w.name, status: 'rejected', code: w.code, message: w.message, ...(typeof e.toolId === 'string' ? { toolId: e.toolId } : {}), ...(typeof e.version === 'string' ? { version: e.version } : {}), evidence: e };
 }
 
 /** Spawns an MCP server command over stdio with the SDK client. */
-export async function connectServer(command: readonly string[], clientName = 'etdi'): Promise<{ client: Client; close(): Promise<void> }> {
+export async function connectServer(command: readonly string[], clientName = 'etdi', env: NodeJS.ProcessEnv = process.env): Promise<{ client: Client; close(): Promise<void> }> {
   const [cmd, ...args] = command;
   if (cmd === undefined) throw new CliError('USAGE', 'give the MCP server command after --');
-  const transport = new StdioClientTransport({ command: cmd, args, stderr: 'inherit' });
+  // The server gets the caller's environment (its API keys, config), as if the host ran it.
+  const environment = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const transport = new StdioClientTransport({ command: cmd, args, env: environment, stderr: 'inherit' });
   const client = new Client({ name: clientName, version: '0.1.0' }, { capabilities: {} });
   try {
     await client.connect(transport);
@@ -87,7 +93,7 @@ export function describeChanges(changes: ToolChanges, texts?: { before?: string;
     if (changes.outputSchemaChanged) lines.push('~ output schema changed');
     if (changes.titleChanged) lines.push('~ title changed');
     if (changes.descriptionChanged) {
-      lines.push('~ description changed (what the model reads):');
+      lines.push(texts ? '~ description changed (what the model reads):' : '~ description changed (what the model reads)');
       if (texts?.before !== undefined) lines.push(...texts.before.split('\n').map((l) => `    - ${l}`));
       if (texts?.after !== undefined) lines.push(...texts.after.split('\n').map((l) => `    + ${l}`));
     }

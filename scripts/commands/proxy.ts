@@ -1,6 +1,6 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, type ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { VerificationError, VerifiedClient, type VerifiedToolList } from '../../client-verifier/index.js';
 import { optional, parse, required } from '../cli-support/args.js';
@@ -25,7 +25,7 @@ to the host and runs the real server as a child process with the MCP SDK client.
   - forwards everything else (resources, prompts, completions, logging, notifications).
 Approvals are made beforehand with etdi approve; the proxy never approves.
 
-Host configuration example (the server command after --):
+Example (an MCP host's server configuration; the real server command goes after --):
   "command": "etdi", "args": ["proxy", "--registry", "https://registry.example",
     "--lockfile", "/home/me/etdi.lock.json", "--", "npx", "-y", "@acme/mcp-server"]
 
@@ -34,9 +34,16 @@ or the server failed to start or exited.`;
 
 const AnyResult = z.looseObject({});
 
-/** The MCP error a host sees for a withheld tool: the code and what to do, never a silent drop. */
-export function withheldError(name: string, error: VerificationError): McpError {
-  return new McpError(ErrorCode.InvalidParams, `etdi: tool "${name}" withheld: ${error.code}: ${error.message}`, { etdi: { code: error.code, message: error.message, evidence: error.evidence } });
+/**
+ * The JSON-RPC error a host sees for a withheld tool: the code and what to do, never a silent
+ * drop. A plain Error with `code` and `data` (the SDK copies both into the response); an
+ * McpError would prefix its message with "MCP error -32602:" twice by the time the host reads it.
+ */
+export function withheldError(name: string, error: VerificationError): Error & { code: number; data: unknown } {
+  return Object.assign(new Error(`etdi: tool "${name}" withheld: ${error.code}: ${error.message}`), {
+    code: ErrorCode.InvalidParams as number,
+    data: { etdi: { code: error.code, message: error.message, evidence: error.evidence } },
+  });
 }
 
 export const proxyCommand: Command = {
@@ -55,7 +62,7 @@ export const proxyCommand: Command = {
     const trustPath = optional(values, 'trust');
     const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out, persist: true });
 
-    const downstream = await connectServer(command, 'etdi-proxy');
+    const downstream = await connectServer(command, 'etdi-proxy', io.env);
     const report = (list: VerifiedToolList): void => {
       for (const w of list.withheld) out.note(`etdi proxy: withheld "${w.name}": ${w.code}: ${w.message}`);
     };

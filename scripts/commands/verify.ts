@@ -86,7 +86,7 @@ export const verifyCommand: Command = {
         tools = [reportOfError(name, error)];
       }
     } else {
-      const server = await connectServer(command, 'etdi-verify');
+      const server = await connectServer(command, 'etdi-verify', io.env);
       try {
         const client = new VerifiedClient(server.client, { verifier: opened.verifier, serverId: command.join(' '), ...(provider ? { provider } : {}) });
         const list = await client.listTools();
