@@ -8,6 +8,8 @@ export {
   verifyEvidence,
   versionPublishedLeaf,
   bundleSource,
+  decodeBundle,
+  markValidatedBundle,
   type VerifyContext,
   type VerifiedEvidence,
   type VerifiedTool,

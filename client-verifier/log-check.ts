@@ -1,5 +1,5 @@
 import type { LockfileCheckpoint, LogEvidence } from '../schemas/index.js';
-import { defaultBackend, toBase64, type Ed25519Backend } from '../protocol/index.js';
+import { defaultBackend, parseVerifierKey, toBase64, type Ed25519Backend, type NoteVerifierKey } from '../protocol/index.js';
 import { VerificationError } from './errors.js';
 import { CheckpointStore, LogVerificationError, verifyInclusionEvidence, type FetchConsistencyProof } from './log/index.js';
 import type { RegistryClient } from './registry-client.js';
@@ -60,12 +60,19 @@ function mapLogError(error: unknown): never {
  */
 export async function createLogChecker(options: LogCheckerOptions): Promise<StatefulLogChecker> {
   const backend = memoizingBackend(defaultBackend);
+  // Parsed once: the log functions accept the parsed key, and parsing it per leaf costs a hash.
+  let logKey: NoteVerifierKey;
+  try {
+    logKey = parseVerifierKey(options.logKey);
+  } catch (cause) {
+    throw new TypeError('createLogChecker: logKey is not a C2SP note verifier key', { cause });
+  }
   const verifyOptions = { backend, ...(options.origin ? { origin: options.origin } : {}) };
   let store: CheckpointStore;
   try {
     store = options.checkpoint
-      ? await CheckpointStore.fromNote(options.logKey, options.checkpoint.note, verifyOptions)
-      : new CheckpointStore(options.logKey, verifyOptions);
+      ? await CheckpointStore.fromNote(logKey, options.checkpoint.note, verifyOptions)
+      : new CheckpointStore(logKey, verifyOptions);
   } catch (cause) {
     if (cause instanceof LogVerificationError)
       throw new VerificationError('LOCKFILE_CORRUPT', `the lockfile's checkpoint does not verify under the pinned log key: ${cause.message}`, {}, { cause });
@@ -82,11 +89,17 @@ export async function createLogChecker(options: LogCheckerOptions): Promise<Stat
         );
       return (await options.registry.getConsistencyProof(from, to)).hashes;
     });
+  // The last note the store accepted: a hundred bundles proven against one checkpoint need
+  // one consistency decision, not a hundred.
+  let accepted: string | undefined;
   return {
     async checkInclusion(leafData: Uint8Array, evidence: LogEvidence): Promise<void> {
       try {
-        const checkpoint = await verifyInclusionEvidence(leafData, evidence, options.logKey, verifyOptions);
-        await store.advance(checkpoint.note, fetchProof);
+        const checkpoint = await verifyInclusionEvidence(leafData, evidence, logKey, verifyOptions);
+        if (checkpoint.note !== accepted) {
+          await store.advance(checkpoint.note, fetchProof);
+          accepted = checkpoint.note;
+        }
       } catch (error) {
         mapLogError(error);
       }

@@ -2,6 +2,7 @@ import { ConsistencyProofSchema, KeyStatusSchema, VersionBundleSchema, type Cons
 import { ProtocolError, checkSchema, fromBase64, parseStrictJson, utf8 } from '../protocol/index.js';
 import { z } from 'zod';
 import { VerificationError } from './errors.js';
+import { markValidatedBundle } from './verify-tool.js';
 
 export interface RegistryClientOptions {
   /** The registry's base URL, e.g. `https://registry.example` (no trailing path needed). */
@@ -40,7 +41,7 @@ export class RegistryClient {
   async getBundle(toolId: string, version: string): Promise<VersionBundle> {
     const slash = toolId.indexOf('/');
     const path = `/v1/tools/${encodeURIComponent(toolId.slice(0, slash))}/${encodeURIComponent(toolId.slice(slash + 1))}/versions/${encodeURIComponent(version)}/bundle`;
-    return this.getJson(path, VersionBundleSchema, `the bundle of ${toolId}@${version}`);
+    return markValidatedBundle(await this.getJson(path, VersionBundleSchema, `the bundle of ${toolId}@${version}`));
   }
 
   /** The registry's attestation keys (`/.well-known/jwks.json`); trust comes from the host's pins, not from this. */

@@ -56,6 +56,8 @@ export class ToolVerifier {
   /** digest of the live tool as sent (incl. carried manifest) + provider -> evidence. */
   private readonly cache = new Map<string, VerifiedEvidence>();
   private readonly manifests = new Map<string, ToolManifest>();
+  /** The last approved result per cached evidence (re-check hot path). */
+  private readonly approved = new WeakMap<VerifiedEvidence, VerifiedTool>();
 
   constructor(options: ToolVerifierOptions) {
     this.options = options;
@@ -97,7 +99,6 @@ export class ToolVerifier {
    * VerificationError for a rejection; returns the tool with its pin decision otherwise.
    */
   async verify(liveDefinition: unknown, options: CheckOptions = {}): Promise<VerifiedTool> {
-    const key = this.cacheKey(liveDefinition, options);
     const before = this.options.log.newestCheckpoint()?.treeSize;
     const evidence = await verifyEvidence(liveDefinition, {
       trustRoot: this.trustRoot,
@@ -110,7 +111,7 @@ export class ToolVerifier {
       ...(this.options.publishedActor ? { publishedActor: this.options.publishedActor } : {}),
     });
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(key, evidence);
+    this.cache.set(`${evidence.sentDigest}|${options.provider ?? ''}`, evidence);
     this.manifests.set(`${evidence.toolId}@${evidence.version}`, evidence.manifest);
     const newest = this.options.log.newestCheckpoint();
     if (newest !== undefined && newest.treeSize !== before) await this.setLockfile({ ...this.lock, checkpoint: newest });
@@ -136,10 +137,17 @@ export class ToolVerifier {
    */
   recheck(liveDefinition: unknown, options: CheckOptions = {}): VerifiedTool | undefined {
     const evidence = this.cache.get(this.cacheKey(liveDefinition, options));
-    if (evidence === undefined || evidence.expiresAt <= this.now().getTime()) return undefined;
+    if (evidence === undefined || evidence.expiresAt <= (this.options.now ? this.options.now().getTime() : Date.now())) return undefined;
+    // Hot path: the same approved pin object as last time means the same decision (pins are
+    // replaced, never mutated), so reuse the result instead of re-deciding.
+    const pin = this.lock.tools[evidence.toolId];
+    const last = this.approved.get(evidence);
+    if (pin !== undefined && last !== undefined && last.decision.status === 'approved' && last.decision.pin === pin) return last;
     const decision = this.decide(evidence);
     if (decision.status === 'approved' && decision.upgrade !== undefined) return undefined; // re-pin happens in verify
-    return { ...evidence, decision };
+    const tool: VerifiedTool = { ...evidence, decision };
+    if (decision.status === 'approved') this.approved.set(evidence, tool);
+    return tool;
   }
 
   /** recheck, falling back to a full verification. */

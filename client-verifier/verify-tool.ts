@@ -1,4 +1,5 @@
 import {
+  LIMITS,
   LOG_EVENT_TYPE,
   MANIFEST_META_KEY,
   ToolDefinitionSchema,
@@ -17,6 +18,7 @@ import {
   decodeSignedManifest,
   digestOf,
   jwkThumbprint,
+  parseStrictJson,
   toSignedDefinition,
   verifyManifestSignature,
   type VerifiedManifest,
@@ -77,6 +79,8 @@ export interface VerifiedEvidence {
   permissions: string[];
   /** The definition exactly as the server sent it (including any carried manifest). */
   definition: Record<string, unknown>;
+  /** `sha256:` digest of JCS(the tool exactly as sent, carried manifest included): the re-check's cache key. */
+  sentDigest: string;
   /** The bundle the evidence came from (record, status, attestation, log proof). */
   bundle: VersionBundle;
   /** Milliseconds since the epoch at which the attestation expires: re-verify after it. */
@@ -88,6 +92,36 @@ export interface VerifiedEvidence {
 /** A tool that passed every check; `decision` says whether it may be called now. */
 export interface VerifiedTool extends VerifiedEvidence {
   decision: PinDecision;
+}
+
+/**
+ * Bundles already checked against VersionBundleSchema at the edge (decodeBundle, the registry
+ * client): the schema walk is the costliest non-crypto step, so it runs once per document.
+ */
+const validatedBundles = new WeakSet<object>();
+
+/** Marks a bundle as schema-checked (the registry client checks what it fetched). */
+export function markValidatedBundle(bundle: VersionBundle): VersionBundle {
+  validatedBundles.add(bundle);
+  return bundle;
+}
+
+/**
+ * Decodes a bundle document (JSON text or bytes, e.g. a file a host ships for offline use):
+ * strict I-JSON, size cap, schema. It verifies nothing: verification happens per tool.
+ */
+export function decodeBundle(input: string | Uint8Array): VersionBundle {
+  let value: unknown;
+  try {
+    value = parseStrictJson(input, { maxBytes: LIMITS.maxManifestBytes * 2 });
+  } catch (cause) {
+    throw new VerificationError('SCHEMA_INVALID', `the bundle is not strict I-JSON: ${(cause as Error).message}`, {}, { cause });
+  }
+  try {
+    return markValidatedBundle(checkSchema(VersionBundleSchema, value, 'version bundle') as VersionBundle);
+  } catch (cause) {
+    throw new VerificationError('SCHEMA_INVALID', (cause as Error).message, { issues: cause instanceof ProtocolError ? cause.issues : [] }, { cause });
+  }
 }
 
 const keyOfVersion = (toolId: string, version: string): string => `${toolId}@${version}`;
@@ -172,8 +206,12 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
   }
   const toolName = live.name as string;
   let liveDigest: string;
+  let sentDigest: string;
   try {
-    liveDigest = digestOf(toSignedDefinition(live));
+    // One JCS pass when the tool carries no manifest (the signed definition is the tool as sent).
+    sentDigest = digestOf(live);
+    const signedDefinition = toSignedDefinition(live);
+    liveDigest = signedDefinition === live ? sentDigest : digestOf(signedDefinition);
   } catch (cause) {
     // not canonicalisable (RFC 8785 3.1: lone surrogates, non-finite numbers, undefined members)
     throw new VerificationError('SCHEMA_INVALID', `tool "${toolName}" is not canonical JSON: ${(cause as Error).message}`, { toolName }, { cause });
@@ -216,6 +254,25 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
     );
   const bundle = checkBundle(found.bundle, toolId, carried === undefined ? undefined : version);
   const { record, status } = bundle;
+  // Start the attestation check now: jose verifies with WebCrypto, which runs off the main
+  // thread, so its latency overlaps the signature, log and pin checks below. Its expectations
+  // come from the record, whose digests are checked equal to the verified manifest's before the
+  // result is used; an earlier failure wins (the promise is then ignored, never left unhandled).
+  const attestation = verifyAttestation(
+    status.attestation,
+    ctx.trustRoot,
+    {
+      toolId,
+      version: record.version,
+      provider: record.provider,
+      definitionDigest: record.definitionDigest,
+      manifestDigest: record.manifestDigest,
+      permissions: record.signedManifest.manifest.permissions,
+      leafIndex: record.leafIndex,
+    },
+    ctx.attestation,
+  );
+  attestation.catch(() => undefined);
 
   const signed = carried ?? record.signedManifest;
 
@@ -314,20 +371,9 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
     });
   await ctx.log.checkInclusion(versionPublishedLeaf(record, actor), status.log);
 
-  const claims = await verifyAttestation(
-    status.attestation,
-    ctx.trustRoot,
-    {
-      toolId,
-      version: manifest.version,
-      provider: manifest.provider,
-      definitionDigest: verified.definitionDigest,
-      manifestDigest: verified.manifestDigest,
-      permissions: manifest.permissions,
-      leafIndex: record.leafIndex,
-    },
-    ctx.attestation,
-  );
+  // The manifest that verified is the record's (same manifest digest, checked above), so the
+  // record-derived expectations of the attestation are the verified manifest's.
+  const claims = await attestation;
 
   return {
     toolId,
@@ -341,6 +387,7 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
     signedManifest: signed,
     permissions: [...manifest.permissions],
     definition: live,
+    sentDigest,
     bundle,
     expiresAt: claims.exp * 1000,
     manifestSource: carried !== undefined ? 'meta' : found.source,
@@ -349,10 +396,13 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
 
 /** Checks a bundle's shape and that it is the one asked for (an answer for another tool is refused). */
 function checkBundle(bundle: VersionBundle, toolId: string, version: string | undefined): VersionBundle {
-  try {
-    checkSchema(VersionBundleSchema, bundle, 'version bundle');
-  } catch (cause) {
-    throw new VerificationError('SCHEMA_INVALID', (cause as Error).message, { toolId }, { cause });
+  if (!validatedBundles.has(bundle)) {
+    try {
+      checkSchema(VersionBundleSchema, bundle, 'version bundle');
+    } catch (cause) {
+      throw new VerificationError('SCHEMA_INVALID', (cause as Error).message, { toolId }, { cause });
+    }
+    validatedBundles.add(bundle);
   }
   const { record, status } = bundle;
   if (record.toolId !== toolId || status.toolId !== toolId || status.version !== record.version || (version !== undefined && record.version !== version))
