@@ -103,6 +103,7 @@ interface Child {
 
 function spawnChild(role: string, env: Record<string, string> = {}, init?: unknown): Promise<Child> {
   const proc = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, ETDI_BENCH_ROLE: role, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  proc.once('exit', (code, signal) => trace(`${role} child exited: ${code ?? signal}`));
   return new Promise((resolve, reject) => {
     proc.once('error', reject);
     proc.once('message', (m: { port: number }) => resolve({ proc, url: `http://127.0.0.1:${m.port}` }));
@@ -128,6 +129,10 @@ async function json(url: string, init: RequestInit = {}): Promise<{ status: numb
   return { status: res.status, body, raw, headers: res.headers };
 }
 
+const trace = (m: string): void => {
+  if (process.env.ETDI_BENCH_TRACE) process.stderr.write(`[registry.bench] ${m}\n`);
+};
+
 const nonce = (): string => randomBytes(12).toString('base64url');
 
 async function getLoad(url: string, seconds: number): Promise<autocannon.Result> {
@@ -139,6 +144,7 @@ export async function run(): Promise<BenchReport> {
   const dir = mkdtempSync(join(tmpdir(), 'etdi-bench-registry-'));
   const children: Child[] = [];
   try {
+    trace('spawn registry');
     const registry = await spawnChild('registry', { ETDI_BENCH_DIR: dir });
     children.push(registry);
 
@@ -180,12 +186,14 @@ export async function run(): Promise<BenchReport> {
     const path = `/v1/tools/${namespace}/${DEFINITION.name}/versions/1.0.0`;
     const record = await json(`${registry.url}${path}`);
     const init = { body: record.raw.toString('base64'), etag: record.headers.get('etag')!, path };
+    trace('spawn bare servers');
     const bareExpress = await spawnChild('express', {}, init);
     const bareNode = await spawnChild('node', {}, init);
     children.push(bareExpress, bareNode);
 
     // reads, one server at a time (2 cores: server and load generator)
     const seconds = 4;
+    trace('GET load');
     const rReg = await getLoad(`${registry.url}${path}`, seconds);
     const rExp = await getLoad(`${bareExpress.url}${path}`, seconds);
     const rNode = await getLoad(`${bareNode.url}${path}`, seconds);
@@ -193,11 +201,13 @@ export async function run(): Promise<BenchReport> {
     await stop(bareNode);
 
     // durable publishes: pre-signed, distinct tools, 16 concurrent clients
+    trace('presign');
     const count = Number(process.env.ETDI_BENCH_PUBLISHES ?? 20_000);
     const bodies: string[] = [];
     for (let i = 0; i < count; i++) bodies.push(await presign(`tool_${i}`));
     let next = 0;
     let non2xx = 0;
+    trace('publish load');
     const started = performance.now();
     const pub = await autocannon({
       url: registry.url,
@@ -246,7 +256,7 @@ export async function run(): Promise<BenchReport> {
       ],
     };
   } finally {
-    for (const c of children) if (c.proc.exitCode === null) await stop(c);
+    for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) await stop(c);
     rmSync(dir, { recursive: true, force: true });
   }
 }

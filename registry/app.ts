@@ -8,7 +8,7 @@ import { buildOpenApi } from './openapi.js';
 import { createLogRouter } from './routes/log.js';
 import { namespacesRouter } from './routes/namespaces.js';
 import type { Services } from './routes/services.js';
-import { toolsRouter } from './routes/tools.js';
+import { RECORD_PATH, recordHandler, toolsRouter } from './routes/tools.js';
 import { authenticate } from './services/auth.js';
 import type { RegistryContext } from './services/context.js';
 import { ReadService } from './services/reads.js';
@@ -66,6 +66,8 @@ export function createApp(options: CreateAppOptions): RegistryApp {
   });
   if (config.rateLimit !== false) app.use(rateLimit(new TokenBucketLimiter(config.rateLimit, now)));
 
+  // the hot read first, on the app itself (no nested-router dispatch)
+  app.get(RECORD_PATH, recordHandler(services));
   app.use(toolsRouter(services));
   app.use(namespacesRouter(services));
   app.use('/v1/log', createLogRouter(store.log));

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { checkSchema } from '../../protocol/index.js';
 import { RevokeVersionRequestSchema, VersionSchema } from '../../schemas/index.js';
 import { RegistryError } from '../errors.js';
@@ -24,6 +24,35 @@ function sendJson(res: Response, status: number, value: unknown, cacheControl = 
   res
     .writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': cacheControl })
     .end(body);
+}
+
+/** The record route's path (registered on the app itself: the hot path skips the nested router). */
+export const RECORD_PATH = '/v1/tools/:namespace/:name/versions/:version';
+
+/** The hot read path: a cache lookup and the stored bytes. */
+export function recordHandler(services: Services): RequestHandler {
+  const { reads } = services;
+  return (req, res) => {
+    const toolId = toolIdOf(req);
+    let version = req.params.version as string;
+    const latest = version === 'latest';
+    if (latest) version = reads.resolveVersion(toolId, version);
+    const record = reads.record(toolId, version);
+    // `latest` moves: never cache it as immutable
+    const cacheControl = latest ? SHORT_LIVED : IMMUTABLE;
+    if (!latest && etagMatches(req.headers['if-none-match'], record.etag)) {
+      res.writeHead(304, { ETag: record.etag, 'Cache-Control': cacheControl }).end();
+      return;
+    }
+    res
+      .writeHead(200, {
+        'Content-Type': 'application/json',
+        'Content-Length': record.body.length,
+        ETag: record.etag,
+        'Cache-Control': cacheControl,
+      })
+      .end(record.body);
+  };
 }
 
 export function toolsRouter(services: Services): Router {
@@ -62,28 +91,6 @@ export function toolsRouter(services: Services): Router {
     sendJson(res, 200, reads.versions(toolIdOf(req)), 'public, max-age=5');
   });
 
-  // the hot read path: a cache lookup and the stored bytes
-  router.get('/v1/tools/:namespace/:name/versions/:version', (req, res) => {
-    const toolId = toolIdOf(req);
-    let version = req.params.version as string;
-    const latest = version === 'latest';
-    if (latest) version = reads.resolveVersion(toolId, version);
-    const record = reads.record(toolId, version);
-    // `latest` moves: never cache it as immutable
-    const cacheControl = latest ? SHORT_LIVED : IMMUTABLE;
-    if (!latest && etagMatches(req.headers['if-none-match'], record.etag)) {
-      res.writeHead(304, { ETag: record.etag, 'Cache-Control': cacheControl }).end();
-      return;
-    }
-    res
-      .writeHead(200, {
-        'Content-Type': 'application/json',
-        'Content-Length': record.body.length,
-        ETag: record.etag,
-        'Cache-Control': cacheControl,
-      })
-      .end(record.body);
-  });
 
   router.get('/v1/tools/:namespace/:name/versions/:version/status', async (req, res) => {
     const toolId = toolIdOf(req);

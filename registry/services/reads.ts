@@ -65,9 +65,19 @@ export function toVersionRecord(row: VersionRow): VersionRecord {
   };
 }
 
+/**
+ * The record's bytes: the stored signed manifest (its JCS text) is spliced in as it is, so the
+ * served manifest is byte for byte the stored one and costs no parse/re-serialise. Same members
+ * and order as toVersionRecord.
+ */
 export function serialiseRecord(row: VersionRow): CachedRecord {
+  const q = JSON.stringify;
+  const text =
+    `{"toolId":${q(row.tool_id)},"version":${q(row.version)},"provider":${q(row.namespace)},"signedManifest":${row.signed_manifest},` +
+    `"definitionDigest":${q(row.definition_digest)},"manifestDigest":${q(row.manifest_digest)},"signerKeyId":${q(row.signer_key_id)},` +
+    `"publishedAt":${q(row.published_at)},"leafIndex":${row.leaf_index}}`;
   return {
-    body: Buffer.from(JSON.stringify(toVersionRecord(row))),
+    body: Buffer.from(text),
     etag: `"${row.manifest_digest}"`,
     toolId: row.tool_id,
     version: row.version,

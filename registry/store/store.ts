@@ -207,14 +207,15 @@ export class RegistryStore {
   appendEvent(event: LogEvent, subject: string): number {
     if (!this.db.inTransaction) throw new Error('appendEvent must run inside a transaction');
     // toLeafData checks the event against its schema: a malformed event fails the transaction
-    const leafIndex = this.currentLog.append(toLeafData(event));
+    const leaf = toLeafData(event);
+    const leafIndex = this.currentLog.append(leaf);
     this.s.insertAudit.run({
       leaf_index: leafIndex,
       at: event.at,
       actor: event.actor,
       kind: event.kind,
       subject,
-      event: canonicalize(event),
+      event: Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength).toString('utf8'), // JCS(event), as in the leaf
     });
     return leafIndex;
   }
