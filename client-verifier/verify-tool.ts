@@ -1,6 +1,7 @@
 import {
   LIMITS,
   LOG_EVENT_TYPE,
+  LogEventSchema,
   MANIFEST_META_KEY,
   ToolDefinitionSchema,
   VersionBundleSchema,
@@ -13,6 +14,7 @@ import {
 } from '../schemas/index.js';
 import {
   ProtocolError,
+  bytesEqual,
   canonicalBytes,
   checkSchema,
   decodeSignedManifest,
@@ -161,6 +163,42 @@ export function versionPublishedLeaf(record: VersionRecord, actor: string): Uint
     definitionDigest: record.definitionDigest,
     signerKeyId: record.signerKeyId,
   });
+}
+
+const isNotLogged = (error: unknown): boolean => error instanceof VerificationError && error.code === 'NOT_LOGGED';
+
+/**
+ * The leaf data the registry logged for a record, when it is exactly the JCS of a
+ * `version.published` event with every field of the record (any actor); undefined otherwise.
+ * Only the inclusion proof that follows makes it evidence.
+ */
+async function loggedLeafOf(ctx: VerifyContext, record: VersionRecord): Promise<Uint8Array | undefined> {
+  if (ctx.registry === undefined) return undefined;
+  let data: Uint8Array;
+  try {
+    data = await ctx.registry.getLogEntry(record.leafIndex);
+  } catch {
+    return undefined;
+  }
+  let event: unknown;
+  try {
+    event = parseStrictJson(data, { maxBytes: 16 * 1024 });
+  } catch {
+    return undefined;
+  }
+  const parsed = LogEventSchema.safeParse(event);
+  if (!parsed.success || parsed.data.kind !== 'version.published') return undefined;
+  const e = parsed.data;
+  const matches =
+    e.at === record.publishedAt &&
+    e.namespace === record.provider &&
+    e.toolId === record.toolId &&
+    e.version === record.version &&
+    e.manifestDigest === record.manifestDigest &&
+    e.definitionDigest === record.definitionDigest &&
+    e.signerKeyId === record.signerKeyId;
+  // The leaf must be canonical: no second encoding of the same event can be proven instead.
+  return matches && bytesEqual(canonicalBytes(event), data) ? data : undefined;
 }
 
 /** Reads the carried manifest from `_meta` without verifying it (decode, then verified below). */
@@ -369,7 +407,15 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
       expected: record.leafIndex,
       got: status.log.leafIndex,
     });
-  await ctx.log.checkInclusion(versionPublishedLeaf(record, actor), status.log);
+  try {
+    await ctx.log.checkInclusion(versionPublishedLeaf(record, actor), status.log);
+  } catch (error) {
+    // The bundle does not carry the event's `actor`; online, read the leaf the record points to,
+    // check that it is this record's publication event, and prove that leaf instead.
+    const leaf = ctx.publishedActor === undefined && isNotLogged(error) ? await loggedLeafOf(ctx, record) : undefined;
+    if (leaf === undefined) throw error;
+    await ctx.log.checkInclusion(leaf, status.log);
+  }
 
   // The manifest that verified is the record's (same manifest digest, checked above), so the
   // record-derived expectations of the attestation are the verified manifest's.

@@ -75,6 +75,17 @@ describe('ToolVerifier against the real registry over HTTP', () => {
     expect((await v.verify(clone(def), { provider: 'com.acme' })).decision.status).toBe('approved');
   });
 
+  it('proves the logged leaf when the publication event has another actor (published by an administrator)', async () => {
+    const def = { ...clone(base), name: 'e2e_admin' };
+    await registry.publish('admin', acme.key, 'com.acme', def, '1.0.0', []);
+    const t = await (await online()).verify(clone(def), { provider: 'com.acme' });
+    expect(t.decision).toMatchObject({ code: 'NEEDS_APPROVAL' });
+    // offline, the rebuilt leaf (actor key:<signer>) is not the logged one: refused, not guessed
+    const bundle = await new RegistryClient({ baseUrl: registry.url }).getBundle('com.acme/e2e_admin', '1.0.0');
+    const offline = new ToolVerifier({ trustRoot: trust, log: await createLogChecker({ logKey: trust.logKey }), bundles: [bundle] });
+    expect(await codeOf(offline.verify(clone(def), { provider: 'com.acme' }))).toBe('NOT_LOGGED');
+  });
+
   it('a bundle fetched online verifies later with no network', async () => {
     const def = { ...clone(base), name: 'e2e_offline' };
     await registry.publish(acme.token, acme.key, 'com.acme', def, '1.0.0', []);

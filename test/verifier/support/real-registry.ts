@@ -21,6 +21,7 @@ export interface RunningRegistry {
   store: RegistryStore;
   close(): Promise<void>;
   register(namespace: string): Promise<{ key: GeneratedKeyPair; token: string }>;
+  /** `token: 'admin'` publishes with the administrator token (log actor `admin:config`). */
   publish(token: string, key: GeneratedKeyPair, namespace: string, definition: Record<string, unknown>, version: string, permissions: string[]): Promise<SignedManifest>;
   revokeVersion(toolId: string, version: string): Promise<void>;
   revokeKey(namespace: string, keyId: string, revokedFrom: string): Promise<void>;
@@ -73,7 +74,7 @@ export async function startRegistry(): Promise<RunningRegistry> {
         issuedAt: new Date(Date.now() - 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       };
       const signed = await signManifest(manifest, [key.privateJwk]);
-      await call(url, 'POST', '/v1/tools', signed, token);
+      await call(url, 'POST', '/v1/tools', signed, token === 'admin' ? ADMIN : token);
       return signed;
     },
     async revokeVersion(toolId, version) {
