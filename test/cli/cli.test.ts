@@ -289,6 +289,9 @@ describe('etdi', () => {
         await expect(proxy.client.callTool({ name: 'read_text_file', arguments: {} })).rejects.toThrow(/withheld: NEEDS_APPROVAL/);
         await expect(proxy.client.callTool({ name: 'unsigned_tool', arguments: {} })).rejects.toThrow(/withheld: UNSIGNED/);
         expect(proxy.stderr()).toMatch(/withheld "unsigned_tool": UNSIGNED/);
+        // the rest of the protocol passes through unchanged
+        expect((await proxy.client.listPrompts()).prompts).toEqual([{ name: 'summarise', description: 'Summarise a file' }]);
+        expect((await proxy.client.getPrompt({ name: 'summarise' })).messages[0]?.content).toEqual({ type: 'text', text: 'prompt summarise' });
       } finally {
         await proxy.close();
       }
