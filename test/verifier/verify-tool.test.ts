@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { MANIFEST_META_KEY, type VersionBundle } from '../../schemas/index.js';
 import { generateKeyPair } from '../../protocol/index.js';
 import { VerificationError, type ToolVerifier, type VerificationErrorCode } from '../../client-verifier/index.js';
@@ -358,6 +359,34 @@ describe('verifyTool', () => {
       const v = await newVerifier(reg, [pinnedRead.bundle, squat.bundle]);
       await v.approve(await v.verify(pinnedRead.live));
       await expectCode(v.verify(squat.live), 'SQUAT');
+    });
+  });
+
+  describe('properties', () => {
+    it('any change to the description of a signed tool is refused (DEFINITION_MISMATCH)', async () => {
+      const def = { ...clone(base), name: 'prop_desc' };
+      const { bundle, live } = await published(ACME, def, '1.0.0');
+      const v = await newVerifier(reg, [bundle]);
+      await fc.assert(
+        fc.asyncProperty(fc.string({ minLength: 1, maxLength: 40 }), fc.nat(), async (insert, at) => {
+          const d = live.description as string;
+          const i = at % (d.length + 1);
+          const changed = { ...live, description: d.slice(0, i) + insert + d.slice(i) };
+          await expectCode(v.verify(changed), 'DEFINITION_MISMATCH');
+        }),
+        { numRuns: 30 },
+      );
+    });
+
+    it('hostile values as a listed tool never escape as untyped exceptions', async () => {
+      const v = await newVerifier(reg);
+      await fc.assert(
+        fc.asyncProperty(fc.anything({ withBigInt: true, withNullPrototype: true, withSparseArray: true }), async (value) => {
+          const error = await v.verify(value, { provider: ACME }).catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(VerificationError);
+        }),
+        { numRuns: 200 },
+      );
     });
   });
 
