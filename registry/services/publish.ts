@@ -1,6 +1,6 @@
 import semver from 'semver';
 import { canonicalize, decodeSignedManifest, parseStrictJson, verifyManifestSignature, type VerifiedManifest } from '../../protocol/index.js';
-import { validateToolPolicy } from '../../client-verifier/policy/validate.js';
+import { validateToolPolicy } from '../../client-verifier/policy/index.js';
 import { LOG_EVENT_TYPE, type Ed25519PublicJwk, type SignedManifest, type ToolPolicy } from '../../schemas/index.js';
 import { RegistryError, toRegistryError } from '../errors.js';
 import type { VersionRow } from '../store/store.js';
