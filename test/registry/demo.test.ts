@@ -1,0 +1,32 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fsckRegistry, RegistryStore, startServer } from '../../registry/index.js';
+import { seedDemo } from '../../scripts/serve.js';
+
+describe('serve --demo', () => {
+  describe('when started twice on the same data dir', () => {
+    it('publishes the real tools once, signed with a 0600 demo key, and the log agrees with the tables', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'etdi-demo-'));
+      try {
+        const open = () => RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: 'demo.test/log' });
+        const first = await startServer({ store: open(), port: 0, config: { requestLog: false } });
+        const seeded = await seedDemo(first, dir);
+        expect(seeded.published).toBeGreaterThan(20);
+        const record = await fetch(`${first.url}/v1/tools/${seeded.example}/versions/1.0.0/status`);
+        expect((await record.json()).status).toBe('active');
+        await first.close();
+        expect(statSync(join(dir, 'demo-key.jwk')).mode & 0o777).toBe(0o600);
+
+        const store = open();
+        const second = await startServer({ store, port: 0, config: { requestLog: false } });
+        expect((await seedDemo(second, dir)).published).toBe(0);
+        expect((await fsckRegistry(store)).ok).toBe(true);
+        await second.close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+});
