@@ -1,7 +1,17 @@
-import { isVerificationError } from '../../client-verifier/index.js';
 import { ProtocolError } from '../../protocol/index.js';
 import { CliError, EXIT, type ExitCode } from './errors.js';
 import { Output, type CliIo } from './output.js';
+
+/** Verification codes that mean "could not check", not "checked and refused" (exit 2, not 1). */
+export const OPERATIONAL_CODES: ReadonlySet<string> = new Set(['REGISTRY_UNAVAILABLE', 'RESPONSE_TOO_LARGE', 'LOCKFILE_CORRUPT']);
+
+/**
+ * A client-verifier VerificationError, recognised by shape: importing the verifier here would
+ * load the MCP SDK and the policy engine for every verb, `--help` included (start-up time).
+ */
+function isVerificationErrorLike(error: unknown): error is Error & { code: string; evidence: unknown } {
+  return error instanceof Error && error.name === 'VerificationError' && typeof (error as { code?: unknown }).code === 'string';
+}
 
 /** One verb of `etdi`. `run` returns the exit code; thrown errors are mapped by `runCommand`. */
 export interface Command {
@@ -36,9 +46,9 @@ export async function runCommand(command: Command, argv: readonly string[], io: 
       code = error.code;
       exit = error.exitCode;
       evidence = error.evidence;
-    } else if (isVerificationError(error)) {
+    } else if (isVerificationErrorLike(error)) {
       code = error.code;
-      exit = ['REGISTRY_UNAVAILABLE', 'RESPONSE_TOO_LARGE', 'LOCKFILE_CORRUPT'].includes(error.code) ? EXIT.ERROR : EXIT.FINDINGS;
+      exit = OPERATIONAL_CODES.has(error.code) ? EXIT.ERROR : EXIT.FINDINGS;
       evidence = error.evidence;
     } else if (error instanceof ProtocolError) {
       code = error.code;

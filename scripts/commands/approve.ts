@@ -1,11 +1,10 @@
 import { createInterface } from 'node:readline/promises';
-import { isVerificationError, type ToolChanges, type VerifiedTool } from '../../client-verifier/index.js';
+import type { ToolChanges, VerifiedTool } from '../../client-verifier/index.js';
 import { list, optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
 import { CliError, EXIT, usage, type ExitCode } from '../cli-support/errors.js';
+import { splitToolRef } from '../cli-support/refs.js';
 import { Output, type CliIo } from '../cli-support/output.js';
-import { openVerifier } from '../cli-support/trust.js';
-import { carriedDefinition, describeChanges } from '../cli-support/tools.js';
 
 const help = `etdi approve <toolId>[@version] --registry <url> --lockfile <file>
              [--permissions a,b] [--yes] [--trust <file>] [--json]
@@ -28,16 +27,6 @@ Example:
 
 Exit codes: 0 approved (or already approved), 1 refused (rejected tool, declined),
 2 usage, registry unreachable or corrupt lockfile.`;
-
-/** `com.acme/tool@1.2.3` -> ['com.acme/tool', '1.2.3']; the version is optional. */
-export function splitToolRef(verb: string, ref: string | undefined): { toolId: string; version: string | undefined } {
-  if (ref === undefined) throw usage(verb, 'give a tool id (namespace/tool-name[@version])');
-  const at = ref.lastIndexOf('@');
-  const toolId = at > 0 ? ref.slice(0, at) : ref;
-  const version = at > 0 ? ref.slice(at + 1) : undefined;
-  if (!/^[a-z0-9.-]+\/[A-Za-z0-9_.-]{1,128}$/.test(toolId)) throw usage(verb, `"${toolId}" is not a tool id (namespace/tool-name)`);
-  return { toolId, version };
-}
 
 async function confirm(io: CliIo, question: string): Promise<boolean> {
   const rl = createInterface({ input: io.stdin, output: io.stderr });
@@ -66,6 +55,9 @@ export const approveCommand: Command = {
     if (positionals.length !== 1) throw usage('approve', 'give exactly one tool id');
     const { toolId, version } = splitToolRef('approve', positionals[0]);
     const trustPath = optional(values, 'trust');
+    const { openVerifier } = await import('../cli-support/trust.js');
+    const { carriedDefinition, describeChanges } = await import('../cli-support/tools.js');
+    const { isVerificationError } = await import('../../client-verifier/index.js');
     const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out });
     const { verifier } = opened;
 

@@ -1,13 +1,9 @@
 import semverGt from 'semver/functions/gt.js';
-import { isVerificationError } from '../../client-verifier/index.js';
 import type { LockfilePin } from '../../schemas/index.js';
 import { optional, parse, required } from '../cli-support/args.js';
-import type { Command } from '../cli-support/command.js';
+import { OPERATIONAL_CODES, type Command } from '../cli-support/command.js';
 import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
 import { Output, Progress, type CliIo } from '../cli-support/output.js';
-import { openVerifier } from '../cli-support/trust.js';
-import { carriedDefinition, describeChanges } from '../cli-support/tools.js';
-import { OPERATIONAL_CODES } from './verify.js';
 
 const help = `etdi audit --lockfile <file> --registry <url> [--json | --sarif] [--trust <file>]
 
@@ -90,6 +86,9 @@ export const auditCommand: Command = {
     const registry = required('audit', values, 'registry');
     const lockfilePath = required('audit', values, 'lockfile');
     const trustPath = optional(values, 'trust');
+    const { openVerifier } = await import('../cli-support/trust.js');
+    const { carriedDefinition, describeChanges } = await import('../cli-support/tools.js');
+    const { isVerificationError } = await import('../../client-verifier/index.js');
     const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out, allowMissingLockfile: false });
     const { verifier } = opened;
     const pins: LockfilePin[] = Object.values(verifier.lockfile.tools).sort((a, b) => a.toolId.localeCompare(b.toolId));

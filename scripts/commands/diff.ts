@@ -1,11 +1,9 @@
-import { classifyChanges, hintsOf, type VerifiedTool } from '../../client-verifier/index.js';
+import type { VerifiedTool } from '../../client-verifier/index.js';
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
 import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
 import { Output, type CliIo } from '../cli-support/output.js';
-import { defaultTrustPath, openVerifier } from '../cli-support/trust.js';
-import { carriedDefinition, describeChanges } from '../cli-support/tools.js';
-import { splitToolRef } from './approve.js';
+import { splitToolRef } from '../cli-support/refs.js';
 
 const help = `etdi diff <toolId> <v1> <v2> --registry <url> [--lockfile <file> | --trust <file>] [--json]
 
@@ -37,6 +35,9 @@ export const diffCommand: Command = {
     if (positionals.length !== 3) throw usage('diff', 'give <toolId> <v1> <v2>');
     const { toolId } = splitToolRef('diff', positionals[0]);
     const [from, to] = [positionals[1]!, positionals[2]!];
+    const { defaultTrustPath, openVerifier } = await import('../cli-support/trust.js');
+    const { carriedDefinition, describeChanges } = await import('../cli-support/tools.js');
+    const { classifyChanges, hintsOf } = await import('../../client-verifier/index.js');
     const lockfile = optional(values, 'lockfile');
     const trustPath = optional(values, 'trust') ?? (lockfile ? defaultTrustPath(lockfile) : undefined);
     // No lockfile: the diff is about two registry versions, not about what this host approved.

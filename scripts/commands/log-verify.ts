@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { canonicalize } from '../../protocol/index.js';
-import { fsckLog, type FsckEntry, type FsckReport } from '../../registry/log/fsck.js';
+import type { FsckEntry, FsckReport } from '../../registry/log/fsck.js';
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
 import { CliError, EXIT, usage, type ExitCode } from '../cli-support/errors.js';
@@ -49,9 +49,11 @@ export const logCommand: Command = {
     if (positionals[0] !== 'verify' || positionals.length !== 1) throw usage('log', 'the only action is "log verify"');
     const path = required('log', values, 'db');
     if (!existsSync(path)) throw new CliError('OPERATIONAL', `no database at ${path}`, { path });
+    const { default: Sqlite } = await import('better-sqlite3');
+    const { fsckLog } = await import('../../registry/log/fsck.js');
     let db: Database.Database;
     try {
-      db = new Database(path, { readonly: true, fileMustExist: true });
+      db = new Sqlite(path, { readonly: true, fileMustExist: true });
     } catch (cause) {
       throw new CliError('OPERATIONAL', `cannot open ${path}: ${(cause as Error).message}`, { path }, { cause });
     }

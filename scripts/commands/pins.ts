@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { readLockfile, writeLockfile } from '../../client-verifier/node.js';
 import { parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
 import { CliError, EXIT, usage, type ExitCode } from '../cli-support/errors.js';
@@ -29,6 +28,7 @@ export const pinsCommand: Command = {
     const out = new Output(io, values.json === true);
     const path = required('pins', values, 'lockfile');
     const [action, ...rest] = positionals;
+    const { readLockfile, writeLockfile } = await import('../../client-verifier/node.js');
     if (action === 'list') {
       if (rest.length > 0) throw usage('pins', `unexpected argument ${rest[0]}`);
       const lockfile = existsSync(path) ? await readLockfile(path) : undefined;

@@ -1,14 +1,11 @@
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, type ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { VerificationError, VerifiedClient, type VerifiedToolList } from '../../client-verifier/index.js';
+import type { VerificationError, VerifiedToolList } from '../../client-verifier/index.js';
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
 import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
 import { Output, type CliIo } from '../cli-support/output.js';
-import { openVerifier } from '../cli-support/trust.js';
-import { connectServer } from '../cli-support/tools.js';
 
 const help = `etdi proxy --registry <url> --lockfile <file> [--provider <ns>] [--trust <file>]
            -- <mcp server command...>
@@ -41,7 +38,7 @@ const AnyResult = z.looseObject({});
  */
 export function withheldError(name: string, error: VerificationError): Error & { code: number; data: unknown } {
   return Object.assign(new Error(`etdi: tool "${name}" withheld: ${error.code}: ${error.message}`), {
-    code: ErrorCode.InvalidParams as number,
+    code: -32602, // JSON-RPC invalid params: what MCP answers for a tool it will not run
     data: { etdi: { code: error.code, message: error.message, evidence: error.evidence } },
   });
 }
@@ -60,6 +57,12 @@ export const proxyCommand: Command = {
     if (command.length === 0) throw usage('proxy', 'give the MCP server command after --');
     const provider = optional(values, 'provider');
     const trustPath = optional(values, 'trust');
+    const { openVerifier } = await import('../cli-support/trust.js');
+    const { connectServer } = await import('../cli-support/tools.js');
+    const { VerificationError, VerifiedClient } = await import('../../client-verifier/index.js');
+    const { Server } = await import('@modelcontextprotocol/sdk/server/index.js');
+    const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
+    const { CallToolRequestSchema, ListToolsRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
     const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out, persist: true });
 
     const downstream = await connectServer(command, 'etdi-proxy', io.env);

@@ -1,11 +1,9 @@
-import { VerifiedClient } from '../../client-verifier/index.js';
 import { optional, parse, required } from '../cli-support/args.js';
-import type { Command } from '../cli-support/command.js';
 import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
 import { readJsonFile } from '../cli-support/files.js';
 import { Output, type CliIo } from '../cli-support/output.js';
-import { openVerifier } from '../cli-support/trust.js';
-import { connectServer, reportOfError, reportOfTool, reportOfWithheld, type ToolReport } from '../cli-support/tools.js';
+import { OPERATIONAL_CODES, type Command } from '../cli-support/command.js';
+import type { ToolReport } from '../cli-support/tools.js';
 
 const help = `etdi verify --registry <url> --lockfile <file>
             (--definition <tool.json> | -- <mcp server command...>)
@@ -32,9 +30,6 @@ Examples:
 
 Exit codes: 0 every tool verified and approved, 1 a tool needs approval or is rejected,
 2 usage, registry unreachable, corrupt lockfile or server failed to start.`;
-
-/** Verification codes that mean "could not check", not "checked and refused". */
-export const OPERATIONAL_CODES: ReadonlySet<string> = new Set(['REGISTRY_UNAVAILABLE', 'RESPONSE_TOO_LARGE', 'LOCKFILE_CORRUPT']);
 
 export function printReports(out: Output, tools: ToolReport[]): void {
   out.table(
@@ -74,6 +69,10 @@ export const verifyCommand: Command = {
     if ((definitionPath === undefined) === (command.length === 0)) throw usage('verify', 'give exactly one of --definition <file> or -- <server command>');
     const provider = optional(values, 'provider');
     const trustPath = optional(values, 'trust');
+    // Loaded on use: the verifier and the MCP SDK are most of a verb's start-up time.
+    const { openVerifier } = await import('../cli-support/trust.js');
+    const { connectServer, reportOfError, reportOfTool, reportOfWithheld } = await import('../cli-support/tools.js');
+    const { VerifiedClient } = await import('../../client-verifier/index.js');
     const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out, persist: true });
 
     let tools: ToolReport[];
