@@ -25,6 +25,8 @@ export const TrustFileSchema = z.strictObject({
   jwks: z.strictObject({ keys: z.array(Ed25519PublicJwkSchema).min(1) }),
   pinnedKeyIds: z.array(z.string()).min(1),
   logKey: z.string().min(3),
+  /** The checkpoint origin line the log uses; checked on every checkpoint when present. */
+  logOrigin: z.string().min(1).optional(),
 });
 export type TrustFile = z.infer<typeof TrustFileSchema>;
 
@@ -47,6 +49,16 @@ async function fetchText(url: string, what: string): Promise<string> {
   if (!response.ok) throw new CliError('OPERATIONAL', `the registry answered ${response.status} for ${what} (${url})`, { url, status: response.status });
   if (text.length > 64 * 1024) throw new CliError('OPERATIONAL', `${what} is larger than 64 KiB`, { url });
   return text;
+}
+
+/** The `origin` member of the log's `/v1/log/key` answer, when it has one. */
+function findOrigin(text: string): string | undefined {
+  try {
+    const value = parseStrictJson(text.trim()) as { origin?: unknown } | null;
+    return typeof value?.origin === 'string' && value.origin.length > 0 ? value.origin : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Finds the C2SP verifier key in the log's `/v1/log/key` answer (JSON with a key string, or the bare key). */
@@ -82,7 +94,9 @@ export async function fetchTrust(registry: string, options: { issuer?: string; a
     return parsed.success ? [parsed.data] : [];
   });
   if (keys.length === 0) throw new CliError('OPERATIONAL', `the registry at ${base} serves no Ed25519 attestation key`, { registry: base });
-  const logKey = findNoteKey(await fetchText(`${base}/v1/log/key`, 'the log verifier key'));
+  const keyAnswer = await fetchText(`${base}/v1/log/key`, 'the log verifier key');
+  const logKey = findNoteKey(keyAnswer);
+  const logOrigin = findOrigin(keyAnswer);
   if (logKey === undefined) throw new CliError('OPERATIONAL', `the registry at ${base} does not serve a C2SP note verifier key at /v1/log/key`, { registry: base });
   // The issuer is the registry's configured origin, which /openapi.json states; a flag overrides it.
   let issuer = options.issuer;
@@ -103,6 +117,7 @@ export async function fetchTrust(registry: string, options: { issuer?: string; a
     jwks: { keys },
     pinnedKeyIds: keys.map((k) => jwkThumbprint(k)),
     logKey,
+    ...(logOrigin ? { logOrigin } : {}),
   };
 }
 
@@ -132,7 +147,7 @@ export interface TrustOptions {
 }
 
 /** The pinned trust root (file), or fetched from the registry on first use and pinned. */
-export async function loadTrust(options: TrustOptions): Promise<TrustRootConfig> {
+export async function loadTrust(options: TrustOptions): Promise<TrustRootConfig & { logOrigin?: string }> {
   const path = options.trustPath ?? (options.lockfilePath ? defaultTrustPath(options.lockfilePath) : undefined);
   let trust: TrustFile;
   if (path !== undefined && existsSync(path)) {
@@ -150,7 +165,14 @@ export async function loadTrust(options: TrustOptions): Promise<TrustRootConfig>
       options.out.note(`pinned registry ${trust.registry}: attestation keys ${trust.pinnedKeyIds.join(', ')}, log key ${trust.logKey.split('+')[0]} (trust on first use, ${path})`);
     } else options.out.note(`using the registry's own keys from ${trust.registry} (not pinned: no lockfile or --trust file)`);
   }
-  return { issuer: trust.issuer, audience: trust.audience, jwks: trust.jwks, pinnedKeyIds: trust.pinnedKeyIds, logKey: trust.logKey };
+  return {
+    issuer: trust.issuer,
+    audience: trust.audience,
+    jwks: trust.jwks,
+    pinnedKeyIds: trust.pinnedKeyIds,
+    logKey: trust.logKey,
+    ...(trust.logOrigin ? { logOrigin: trust.logOrigin } : {}),
+  };
 }
 
 export interface OpenedVerifier {
@@ -177,8 +199,8 @@ export async function openVerifier(options: OpenVerifierOptions): Promise<Opened
   if (lockfilePath !== undefined && !lockfileExists && options.allowMissingLockfile === false)
     throw new CliError('OPERATIONAL', `the lockfile ${lockfilePath} does not exist (approve a tool first: etdi approve)`, { path: lockfilePath });
   const lockfile: Lockfile = lockfileExists ? await readLockfile(lockfilePath) : emptyLockfile();
-  const trustRoot = await loadTrust(options);
-  const log = await createLogChecker({ logKey: trustRoot.logKey, registry, ...(lockfile.checkpoint ? { checkpoint: lockfile.checkpoint } : {}) });
+  const { logOrigin, ...trustRoot } = await loadTrust(options);
+  const log = await createLogChecker({ logKey: trustRoot.logKey, registry, ...(logOrigin ? { origin: logOrigin } : {}), ...(lockfile.checkpoint ? { checkpoint: lockfile.checkpoint } : {}) });
   const verifier: ToolVerifier = new ToolVerifier({
     trustRoot,
     log,

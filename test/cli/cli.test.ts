@@ -244,7 +244,7 @@ describe('etdi', () => {
       expect(run.code).toBe(1);
       expect(json(run)).toMatchObject({ ok: false, tools: [{ name: 'read_file', status: 'needs-approval', code: 'NEEDS_APPROVAL', toolId: 'com.acme/read_file', version: '1.0.0', manifestSource: 'registry' }] });
       const trust = JSON.parse(readFileSync(join(dir, 'etdi.lock.trust.json'), 'utf8'));
-      expect(trust).toMatchObject({ type: 'etdi.trust/v1', registry: url });
+      expect(trust).toMatchObject({ type: 'etdi.trust/v1', registry: url, issuer: url, audience: 'etdi-clients', logOrigin: expect.any(String) });
       expect(trust.pinnedKeyIds.length).toBeGreaterThan(0);
     });
 
