@@ -84,7 +84,7 @@ export async function buildFixture(): Promise<Fixture> {
         signerKeyId: provider.keyId,
       }),
     );
-    records.push({ toolId: manifest.toolId, version: '1.0.0', provider: 'com.bench', signedManifest: signed, definitionDigest: v.definitionDigest, manifestDigest: v.manifestDigest, signerKeyId: provider.keyId, publishedAt, leafIndex });
+    records.push({ toolId: manifest.toolId, version: '1.0.0', provider: 'com.bench', signedManifest: signed, definitionDigest: v.definitionDigest, manifestDigest: v.manifestDigest, signerKeyId: provider.keyId, publishedAt, publishedBy: `key:${provider.keyId}`, leafIndex });
     live.push(definition);
     bare.push({ bytes: canonicalBytes(manifest), sig: fromBase64Url(signed.signatures[0]!.sig) });
   }
@@ -198,7 +198,7 @@ export async function run(): Promise<BenchReport> {
   const stepDecode = await step((i) => decodeBundle(texts[i]!));
   const stepManifest = await step((i) => verifyManifestSignature(f.bundles[i]!.record.signedManifest, () => f.bundles[i]!.status.signerKey.jwk));
   const logChecker = await createLogChecker({ logKey: f.trust.logKey });
-  const leaves = f.bundles.map((bd) => versionPublishedLeaf(bd.record, `key:${bd.record.signerKeyId}`));
+  const leaves = f.bundles.map((bd) => versionPublishedLeaf(bd.record));
   const stepLog = await step((i) => logChecker.checkInclusion(leaves[i]!, f.bundles[i]!.status.log));
   const stepAttestation = await step((i) => {
     const { record, status } = f.bundles[i]!;

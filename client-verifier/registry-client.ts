@@ -16,7 +16,6 @@ export interface RegistryClientOptions {
 }
 
 const JwksSchema = z.looseObject({ keys: z.array(z.unknown()).max(64) });
-const LogEntriesSchema = z.looseObject({ entries: z.array(z.looseObject({ index: z.number().int().min(0), data: z.string() })).max(1000) });
 const KeyListSchema = z.array(KeyStatusSchema).max(1024);
 
 /**
@@ -74,18 +73,6 @@ export class RegistryClient {
         got: [proof.size1, proof.size2],
       });
     return { proof, hashes: proof.hashes.map((h) => fromBase64(h)) };
-  }
-
-  /** The data of one log leaf (`/v1/log/entries`), as bytes. Unverified: prove its inclusion. */
-  async getLogEntry(index: number): Promise<Uint8Array> {
-    const page = await this.getJson(`/v1/log/entries?start=${index}&end=${index + 1}&encoding=base64`, LogEntriesSchema, `log entry ${index}`);
-    const entry = page.entries.find((e) => e.index === index);
-    if (entry === undefined) throw new VerificationError('SCHEMA_INVALID', `the registry did not return log entry ${index}`, { expected: index });
-    try {
-      return fromBase64(entry.data);
-    } catch (cause) {
-      throw new VerificationError('SCHEMA_INVALID', `log entry ${index} is not base64`, {}, { cause });
-    }
   }
 
   private async getJson<T>(path: string, schema: z.ZodType<T>, what: string): Promise<T> {

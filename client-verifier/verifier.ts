@@ -1,5 +1,5 @@
 import semverCompare from 'semver/functions/compare.js';
-import type { Lockfile, LockfileCheckpoint, LockfilePin, ToolManifest, VersionBundle, VersionRecord } from '../schemas/index.js';
+import type { Lockfile, LockfileCheckpoint, LockfilePin, ToolManifest, VersionBundle } from '../schemas/index.js';
 import { digestOf } from '../protocol/index.js';
 import type { AttestationOptions } from './attestation.js';
 import { VerificationError } from './errors.js';
@@ -30,8 +30,6 @@ export interface ToolVerifierOptions {
   now?: () => Date;
   /** Called with the new lockfile after every change (approval, newer checkpoint): persist it. */
   onLockfileChange?: (lockfile: Lockfile) => void | Promise<void>;
-  /** See VerifyContext.publishedActor. */
-  publishedActor?: (record: VersionRecord) => string;
 }
 
 export interface CheckOptions {
@@ -108,7 +106,6 @@ export class ToolVerifier {
       ...(this.source ? { bundles: this.source } : {}),
       ...(options.provider ? { provider: options.provider } : {}),
       attestation: { ...this.options.attestation, now: this.now() },
-      ...(this.options.publishedActor ? { publishedActor: this.options.publishedActor } : {}),
     });
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(`${evidence.sentDigest}|${options.provider ?? ''}`, evidence);

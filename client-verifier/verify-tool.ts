@@ -1,7 +1,6 @@
 import {
   LIMITS,
   LOG_EVENT_TYPE,
-  LogEventSchema,
   MANIFEST_META_KEY,
   ToolDefinitionSchema,
   VersionBundleSchema,
@@ -14,7 +13,6 @@ import {
 } from '../schemas/index.js';
 import {
   ProtocolError,
-  bytesEqual,
   canonicalBytes,
   checkSchema,
   decodeSignedManifest,
@@ -59,11 +57,6 @@ export interface VerifyContext extends PinContext {
    */
   provider?: string;
   attestation?: AttestationOptions;
-  /**
-   * The `actor` of the registry's `version.published` log event for a record, needed to rebuild
-   * the leaf the log proves (the bundle does not carry it). Default `key:<signerKeyId>`.
-   */
-  publishedActor?: (record: VersionRecord) => string;
 }
 
 /** The cryptographic part of a verification: independent of the lockfile, cacheable until `expiresAt`. */
@@ -150,12 +143,12 @@ function fromProtocol(error: unknown, toolId: string, version: string): never {
 }
 
 /** The leaf the log must contain for a published version (schemas/log.ts, JCS bytes). */
-export function versionPublishedLeaf(record: VersionRecord, actor: string): Uint8Array {
+export function versionPublishedLeaf(record: VersionRecord): Uint8Array {
   return canonicalBytes({
     type: LOG_EVENT_TYPE,
     kind: 'version.published',
     at: record.publishedAt,
-    actor,
+    actor: record.publishedBy,
     namespace: record.provider,
     toolId: record.toolId,
     version: record.version,
@@ -163,42 +156,6 @@ export function versionPublishedLeaf(record: VersionRecord, actor: string): Uint
     definitionDigest: record.definitionDigest,
     signerKeyId: record.signerKeyId,
   });
-}
-
-const isNotLogged = (error: unknown): boolean => error instanceof VerificationError && error.code === 'NOT_LOGGED';
-
-/**
- * The leaf data the registry logged for a record, when it is exactly the JCS of a
- * `version.published` event with every field of the record (any actor); undefined otherwise.
- * Only the inclusion proof that follows makes it evidence.
- */
-async function loggedLeafOf(ctx: VerifyContext, record: VersionRecord): Promise<Uint8Array | undefined> {
-  if (ctx.registry === undefined) return undefined;
-  let data: Uint8Array;
-  try {
-    data = await ctx.registry.getLogEntry(record.leafIndex);
-  } catch {
-    return undefined;
-  }
-  let event: unknown;
-  try {
-    event = parseStrictJson(data, { maxBytes: 16 * 1024 });
-  } catch {
-    return undefined;
-  }
-  const parsed = LogEventSchema.safeParse(event);
-  if (!parsed.success || parsed.data.kind !== 'version.published') return undefined;
-  const e = parsed.data;
-  const matches =
-    e.at === record.publishedAt &&
-    e.namespace === record.provider &&
-    e.toolId === record.toolId &&
-    e.version === record.version &&
-    e.manifestDigest === record.manifestDigest &&
-    e.definitionDigest === record.definitionDigest &&
-    e.signerKeyId === record.signerKeyId;
-  // The leaf must be canonical: no second encoding of the same event can be proven instead.
-  return matches && bytesEqual(canonicalBytes(event), data) ? data : undefined;
 }
 
 /** Reads the carried manifest from `_meta` without verifying it (decode, then verified below). */
@@ -400,22 +357,13 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
     );
 
   // The record must be in the log the host trusts (split view / stealth publication defence).
-  const actor = (ctx.publishedActor ?? ((r: VersionRecord) => `key:${r.signerKeyId}`))(record);
   if (status.log.leafIndex !== record.leafIndex || status.log.inclusionProof.leafIndex !== record.leafIndex)
     throw new VerificationError('NOT_LOGGED', `the log evidence of ${toolId}@${record.version} is for leaf ${status.log.leafIndex}, the record says ${record.leafIndex}`, {
       toolId,
       expected: record.leafIndex,
       got: status.log.leafIndex,
     });
-  try {
-    await ctx.log.checkInclusion(versionPublishedLeaf(record, actor), status.log);
-  } catch (error) {
-    // The bundle does not carry the event's `actor`; online, read the leaf the record points to,
-    // check that it is this record's publication event, and prove that leaf instead.
-    const leaf = ctx.publishedActor === undefined && isNotLogged(error) ? await loggedLeafOf(ctx, record) : undefined;
-    if (leaf === undefined) throw error;
-    await ctx.log.checkInclusion(leaf, status.log);
-  }
+  await ctx.log.checkInclusion(versionPublishedLeaf(record), status.log);
 
   // The manifest that verified is the record's (same manifest digest, checked above), so the
   // record-derived expectations of the attestation are the verified manifest's.

@@ -19,6 +19,8 @@ export const VersionRecordSchema = z.strictObject({
   manifestDigest: DigestSchema,
   signerKeyId: KeyIdSchema,
   publishedAt: Iso,
+  /** Who published: the `actor` of the `version.published` log event, so a client can rebuild the leaf. */
+  publishedBy: z.string().max(256),
   leafIndex: z.number().int().min(0),
 });
 export type VersionRecord = z.infer<typeof VersionRecordSchema>;

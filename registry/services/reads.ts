@@ -61,6 +61,7 @@ export function toVersionRecord(row: VersionRow): VersionRecord {
     manifestDigest: row.manifest_digest,
     signerKeyId: row.signer_key_id,
     publishedAt: row.published_at,
+    publishedBy: row.published_by,
     leafIndex: row.leaf_index,
   };
 }
@@ -75,7 +76,7 @@ export function serialiseRecord(row: VersionRow): CachedRecord {
   const text =
     `{"toolId":${q(row.tool_id)},"version":${q(row.version)},"provider":${q(row.namespace)},"signedManifest":${row.signed_manifest},` +
     `"definitionDigest":${q(row.definition_digest)},"manifestDigest":${q(row.manifest_digest)},"signerKeyId":${q(row.signer_key_id)},` +
-    `"publishedAt":${q(row.published_at)},"leafIndex":${row.leaf_index}}`;
+    `"publishedAt":${q(row.published_at)},"publishedBy":${q(row.published_by)},"leafIndex":${row.leaf_index}}`;
   return {
     body: Buffer.from(text),
     etag: `"${row.manifest_digest}"`,

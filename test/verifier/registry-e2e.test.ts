@@ -75,15 +75,19 @@ describe('ToolVerifier against the real registry over HTTP', () => {
     expect((await v.verify(clone(def), { provider: 'com.acme' })).decision.status).toBe('approved');
   });
 
-  it('proves the logged leaf when the publication event has another actor (published by an administrator)', async () => {
+  it('proves the logged leaf of a version an administrator published, online and offline (the record names its publisher)', async () => {
     const def = { ...clone(base), name: 'e2e_admin' };
     await registry.publish('admin', acme.key, 'com.acme', def, '1.0.0', []);
     const t = await (await online()).verify(clone(def), { provider: 'com.acme' });
     expect(t.decision).toMatchObject({ code: 'NEEDS_APPROVAL' });
-    // offline, the rebuilt leaf (actor key:<signer>) is not the logged one: refused, not guessed
     const bundle = await new RegistryClient({ baseUrl: registry.url }).getBundle('com.acme/e2e_admin', '1.0.0');
+    expect(bundle.record.publishedBy).toMatch(/^admin/);
     const offline = new ToolVerifier({ trustRoot: trust, log: await createLogChecker({ logKey: trust.logKey }), bundles: [bundle] });
-    expect(await codeOf(offline.verify(clone(def), { provider: 'com.acme' }))).toBe('NOT_LOGGED');
+    expect((await offline.verify(clone(def), { provider: 'com.acme' })).decision).toMatchObject({ code: 'NEEDS_APPROVAL' });
+    // a record that names another publisher than the logged event is not the logged record
+    const forged = { ...bundle, record: { ...bundle.record, publishedBy: `key:${acme.key.keyId}` } };
+    const refused = new ToolVerifier({ trustRoot: trust, log: await createLogChecker({ logKey: trust.logKey }), bundles: [forged] });
+    expect(await codeOf(refused.verify(clone(def), { provider: 'com.acme' }))).toBe('NOT_LOGGED');
   });
 
   it('a bundle fetched online verifies later with no network', async () => {

@@ -161,6 +161,7 @@ export class FixtureRegistry {
       manifestDigest: v.manifestDigest,
       signerKeyId: v.keyId,
       publishedAt,
+      publishedBy: `key:${v.keyId}`,
       leafIndex,
     };
     this.versions.set(`${m.toolId}@${m.version}`, { record });
