@@ -1,5 +1,5 @@
 import { importJWK, jwtVerify, type CryptoKey, type JWTHeaderParameters } from 'jose';
-import { ATTESTATION_JWT_TYPE, AttestationClaimsSchema, type AttestationClaims } from '../schemas/index.js';
+import { ATTESTATION_JWT_TYPE, AttestationClaimsSchema, type AttestationClaims, type VersionRecord } from '../schemas/index.js';
 import { toSchemaIssues } from '../protocol/index.js';
 import { VerificationError } from './errors.js';
 import type { TrustRoot } from './trust-root.js';
@@ -13,6 +13,19 @@ export interface ExpectedAttestation {
   manifestDigest: string;
   permissions: readonly string[];
   leafIndex: number;
+}
+
+/** The claims a record's attestation must carry: every one derived from the verified record. */
+export function expectedAttestation(record: VersionRecord): ExpectedAttestation {
+  return {
+    toolId: record.toolId,
+    version: record.version,
+    provider: record.provider,
+    definitionDigest: record.definitionDigest,
+    manifestDigest: record.manifestDigest,
+    permissions: record.signedManifest.manifest.permissions,
+    leafIndex: record.leafIndex,
+  };
 }
 
 export interface AttestationOptions {

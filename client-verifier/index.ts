@@ -2,7 +2,7 @@
 export { VerificationError, isVerificationError, type VerificationErrorCode, type VerificationEvidence } from './errors.js';
 export { createTrustRoot, type TrustRoot, type TrustRootConfig } from './trust-root.js';
 export { RegistryClient, type RegistryClientOptions } from './registry-client.js';
-export { verifyAttestation, type ExpectedAttestation, type AttestationOptions } from './attestation.js';
+export { expectedAttestation, verifyAttestation, type ExpectedAttestation, type AttestationOptions } from './attestation.js';
 export {
   verifyTool,
   verifyEvidence,

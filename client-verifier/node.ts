@@ -1,46 +1,5 @@
-// The Node entry point: the portable API (index.ts, same list) plus the Node-only file functions.
-export { VerificationError, isVerificationError, type VerificationErrorCode, type VerificationEvidence } from './errors.js';
-export { createTrustRoot, type TrustRoot, type TrustRootConfig } from './trust-root.js';
-export { RegistryClient, type RegistryClientOptions } from './registry-client.js';
-export { verifyAttestation, type ExpectedAttestation, type AttestationOptions } from './attestation.js';
-export {
-  verifyTool,
-  verifyEvidence,
-  versionPublishedLeaf,
-  bundleSource,
-  decodeBundle,
-  markValidatedBundle,
-  type VerifyContext,
-  type VerifiedEvidence,
-  type VerifiedTool,
-  type BundleSource,
-  type LogChecker,
-} from './verify-tool.js';
-export { decidePin, toPin, type PinDecision, type PinContext, type PinSubject, type ApprovalCode } from './pins.js';
-export { classifyChanges, describeEscalation, hintsOf, type ToolChanges, type HintChange, type HintName, type PreviousVersion } from './changes.js';
-export { ToolVerifier, type ToolVerifierOptions, type CheckOptions, type StatefulLogChecker } from './verifier.js';
-export { createLogChecker, type LogCheckerOptions } from './log-check.js';
-export { decodeLockfile, serializeLockfile, emptyLockfile, pinsByToolName, MAX_LOCKFILE_BYTES } from './lockfile.js';
-export {
-  VerifiedClient,
-  VerifiedClientGroup,
-  type VerifiedClientOptions,
-  type VerifiedCallOptions,
-  type VerifiedToolList,
-  type WithheldTool,
-  type ToolCallPolicy,
-  type ToolCallPolicyRequest,
-} from './mcp/verified-client.js';
-// The parts other helpers own, re-exported so a host imports one module.
-export {
-  LogVerificationError,
-  verifyCheckpoint,
-  verifyInclusionEvidence,
-  CheckpointStore,
-  type LogVerificationErrorCode,
-  type VerifiedCheckpoint,
-  type TrustedLogKey,
-  type FetchConsistencyProof,
-} from './log/index.js';
-export { PolicyEngine, type InvocationRequest, type PolicyDecision, type PolicyEngineOptions } from './policy/index.js';
+// The Node entry point: the whole portable API plus the Node-only lockfile file functions.
+// `export *` on purpose (an exception to the house rule): this entry is defined as a superset of
+// index.ts, whose explicit list stays the one place where public names are chosen.
+export * from './index.js';
 export { readLockfile, writeLockfile, type ReadLockfileOptions } from './lockfile-file.js';

@@ -23,7 +23,7 @@ import {
   verifyManifestSignature,
   type VerifiedManifest,
 } from '../protocol/index.js';
-import { verifyAttestation, type AttestationOptions } from './attestation.js';
+import { expectedAttestation, verifyAttestation, type AttestationOptions } from './attestation.js';
 import { VerificationError, type VerificationErrorCode } from './errors.js';
 import type { TrustRoot } from './trust-root.js';
 import type { RegistryClient } from './registry-client.js';
@@ -256,15 +256,7 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
   const attestation = verifyAttestation(
     status.attestation,
     ctx.trustRoot,
-    {
-      toolId,
-      version: record.version,
-      provider: record.provider,
-      definitionDigest: record.definitionDigest,
-      manifestDigest: record.manifestDigest,
-      permissions: record.signedManifest.manifest.permissions,
-      leafIndex: record.leafIndex,
-    },
+    expectedAttestation(record),
     ctx.attestation,
   );
   attestation.catch(() => undefined);

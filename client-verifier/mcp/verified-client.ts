@@ -1,9 +1,10 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { LockfilePin, ToolPolicy } from '../../schemas/index.js';
+import type { LockfilePin } from '../../schemas/index.js';
 import { parseStrictJson, toSignedDefinition } from '../../protocol/index.js';
 import { VerificationError, type VerificationErrorCode, type VerificationEvidence } from '../errors.js';
+import type { InvocationRequest, PolicyDecision } from '../policy/index.js';
 import type { ToolVerifier } from '../verifier.js';
 import type { VerifiedTool } from '../verify-tool.js';
 
@@ -14,27 +15,12 @@ import type { VerifiedTool } from '../verify-tool.js';
  */
 const RawToolListSchema = z.looseObject({ tools: z.array(z.unknown()), nextCursor: z.string().optional() });
 
-/** What the policy layer receives (structurally the policy helper's InvocationRequest). */
-export interface ToolCallPolicyRequest {
-  principal: { id: string; type?: string };
-  tool: {
-    toolId: string;
-    version: string;
-    provider: string;
-    permissions: string[];
-    approvedPermissions: string[];
-    annotations?: object;
-    policy?: ToolPolicy;
-  };
-  arguments: Record<string, unknown>;
-  session: { id: string };
-  callChain: string[];
-  requiredPermissions?: string[];
-}
+/** What the policy layer receives: the policy engine's own request type. */
+export type ToolCallPolicyRequest = InvocationRequest;
 
 /** Any policy engine with `authorize` (client-verifier/policy's PolicyEngine fits). */
 export interface ToolCallPolicy {
-  authorize(request: ToolCallPolicyRequest): { allowed: boolean; reasons: string[]; policyIds: string[] } | Promise<{ allowed: boolean; reasons: string[]; policyIds: string[] }>;
+  authorize(request: ToolCallPolicyRequest): PolicyDecision | Promise<PolicyDecision>;
 }
 
 /** A tool the wrapper did not hand to the host, and why. */
