@@ -53,7 +53,7 @@ describe('signManifest / verifyManifestSignature', () => {
   describe('properties', () => {
     const key = generateKeyPair();
     const definitions = fc.record({
-      name: fc.stringMatching(/^[A-Za-z0-9_.-]{1,40}$/),
+      name: fc.stringMatching(/^[A-Za-z0-9_.-]{1,40}$/).filter((n) => n !== '.' && n !== '..'),
       description: fc.string({ maxLength: 300 }),
       inputSchema: fc.record({ type: fc.constant('object' as const), properties: fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 3 })) }),
       extra: fc.jsonValue({ maxDepth: 3 }),
