@@ -182,6 +182,35 @@ describe('publisher tokens', () => {
     expect(snapshot(h)).toEqual(before);
   });
 
+  describe('when a token was accepted before (verified tokens are remembered until exp)', () => {
+    it('refuses it once it has expired', async () => {
+      const p = await provider(h, 'net.expiring');
+      expect((await publishReq(h, p.token, await signed(p.key, manifestOf('net.expiring', def, '1.0.0')))).status).toBe(201);
+      const saved = h.clock.now;
+      h.clock.now += 24 * 3600 * 1000;
+      try {
+        const res = await publishReq(h, p.token, await signed(p.key, manifestOf('net.expiring', def, '1.0.1')));
+        expect(res.status).toBe(401);
+        expect(res.body.code).toBe('UNAUTHENTICATED');
+      } finally {
+        h.clock.now = saved;
+      }
+    });
+
+    it('refuses it once its key is revoked', async () => {
+      const p = await provider(h, 'net.leaky');
+      expect((await publishReq(h, p.token, await signed(p.key, manifestOf('net.leaky', def, '1.0.0')))).status).toBe(201);
+      const revoke = await request(h.app)
+        .post(`/v1/namespaces/net.leaky/keys/${p.key.keyId}/revoke`)
+        .set('authorization', `Bearer ${ADMIN_TOKEN}`)
+        .send({ reason: 'key leaked' });
+      expect(revoke.status).toBe(200);
+      const res = await publishReq(h, p.token, await signed(p.key, manifestOf('net.leaky', def, '1.0.1')));
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe('UNAUTHENTICATED');
+    });
+  });
+
   it("refuses a genuine token of another namespace for this namespace's write (403)", async () => {
     const hooli = await provider(h, 'org.hooli');
     const before = snapshot(h);
