@@ -29,11 +29,21 @@ export function jwkThumbprint(jwk: Pick<Ed25519PublicJwk, 'x'>): string {
 
 /** Checks a public JWK's shape and returns its 32 raw bytes; INVALID_KEY otherwise. */
 export function publicKeyBytes(jwk: unknown): Uint8Array {
+  // Hot path: a key seen before (its `x` passed the schema then), every other member as the schema allows.
+  const j = jwk as Partial<Ed25519PublicJwk> | null;
+  if (
+    typeof j === 'object' && j !== null && j.kty === 'OKP' && j.crv === 'Ed25519' && typeof j.x === 'string' &&
+    (j.alg === undefined || j.alg === 'EdDSA') && (j.use === undefined || j.use === 'sig')
+  ) {
+    const known = rawKeys.get(j.x);
+    if (known !== undefined && (j.kid === undefined || j.kid === thumbprints.get(j.x))) return known.slice();
+  }
   const parsed = Ed25519PublicJwkSchema.safeParse(jwk);
   if (!parsed.success) throw new ProtocolError('INVALID_KEY', 'not an Ed25519 public JWK', { cause: parsed.error });
   if (parsed.data.kid !== undefined && parsed.data.kid !== jwkThumbprint(parsed.data))
     throw new ProtocolError('INVALID_KEY', 'JWK kid is not its RFC 7638 thumbprint');
-  return rawKeys.get(parsed.data.x) ?? remember(rawKeys, parsed.data.x, fromBase64Url(parsed.data.x));
+  // A copy: the remembered bytes must not be changed through a returned array.
+  return (rawKeys.get(parsed.data.x) ?? remember(rawKeys, parsed.data.x, fromBase64Url(parsed.data.x))).slice();
 }
 
 /** The 32-byte seed of a private JWK, after checking that `x` matches `d`. */

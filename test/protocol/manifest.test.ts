@@ -9,6 +9,7 @@ import {
   generateKeyPair,
   jwkThumbprint,
   ProtocolError,
+  publicKeyBytes,
   signManifest,
   toBase64Url,
   verifyManifestSignature,
@@ -156,5 +157,25 @@ describe('signManifest / verifyManifestSignature', () => {
       const reordered = Object.fromEntries(Object.entries(def).reverse());
       expect(definitionDigest(reordered)).toBe(definitionDigest(def));
     });
+  });
+});
+
+describe('publicKeyBytes', () => {
+  it.each([
+    ['another algorithm', { alg: 'ES256' }],
+    ['another use', { use: 'enc' }],
+    ['a kid that is not its thumbprint', { kid: 'A'.repeat(43) }],
+    ['another curve', { crv: 'Ed448' }],
+  ])('refuses a known key presented with %s (the memo is no shortcut past the schema)', (_n, change) => {
+    const k = generateKeyPair();
+    expect(publicKeyBytes(k.publicJwk)).toHaveLength(32); // now remembered
+    expect(() => publicKeyBytes({ ...k.publicJwk, ...change })).toThrowError(expect.objectContaining({ code: 'INVALID_KEY' }));
+  });
+
+  it('hands out copies: changing a returned array does not change the key', () => {
+    const k = generateKeyPair();
+    const a = publicKeyBytes(k.publicJwk);
+    a.fill(0);
+    expect(publicKeyBytes(k.publicJwk)).toEqual(fromBase64Url(k.publicJwk.x));
   });
 });
