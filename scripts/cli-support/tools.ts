@@ -1,5 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { MANIFEST_META_KEY, type SignedManifest } from '../../schemas/index.js';
 import { VerificationError, type ToolChanges, type VerifiedTool, type WithheldTool } from '../../client-verifier/index.js';
 import { CliError } from './errors.js';
@@ -61,13 +62,18 @@ export function reportOfWithheld(w: WithheldTool): ToolReport {
 }
 
 /** Spawns an MCP server command over stdio with the SDK client. */
-export async function connectServer(command: readonly string[], clientName = 'etdi', env: NodeJS.ProcessEnv = process.env): Promise<{ client: Client; close(): Promise<void> }> {
+export async function connectServer(
+  command: readonly string[],
+  clientName = 'etdi',
+  env: NodeJS.ProcessEnv = process.env,
+  capabilities: ClientCapabilities = {},
+): Promise<{ client: Client; close(): Promise<void> }> {
   const [cmd, ...args] = command;
   if (cmd === undefined) throw new CliError('USAGE', 'give the MCP server command after --');
   // The server gets the caller's environment (its API keys, config), as if the host ran it.
   const environment = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
   const transport = new StdioClientTransport({ command: cmd, args, env: environment, stderr: 'inherit' });
-  const client = new Client({ name: clientName, version: '0.1.0' }, { capabilities: {} });
+  const client = new Client({ name: clientName, version: '0.1.0' }, { capabilities });
   try {
     await client.connect(transport);
   } catch (cause) {

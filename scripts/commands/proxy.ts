@@ -1,5 +1,6 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import type { InitializeRequest, InitializeResult, ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { VerificationError, VerifiedToolList } from '../../client-verifier/index.js';
 import { optional, parse, required } from '../cli-support/args.js';
@@ -19,7 +20,9 @@ to the host and runs the real server as a child process with the MCP SDK client.
     (e.g. "etdi: tool "x" withheld: DEFINITION_MISMATCH: ...") and whose data carries the code
     and evidence; every call is re-checked against the live definition and the pin first;
   - re-verifies on notifications/tools/list_changed and forwards the notification;
-  - forwards everything else (resources, prompts, completions, logging, notifications).
+  - forwards everything else (resources, prompts, completions, logging, notifications) and the
+    server's requests to the host (sampling, roots, elicitation): the server is started when the
+    host initialises the session, with the host's client capabilities.
 Approvals are made beforehand with etdi approve; the proxy never approves.
 
 Example (an MCP host's server configuration; the real server command goes after --):
@@ -30,6 +33,18 @@ Exit codes: 0 the host disconnected, 2 usage, registry unreachable at start, cor
 or the server failed to start or exited.`;
 
 const AnyResult = z.looseObject({});
+
+/**
+ * What the proxy's server side accepts before it knows the real server: every capability, so
+ * that the SDK lets each request and notification through. The host is told the real server's.
+ */
+const PROXY_CAPABILITIES: ServerCapabilities = {
+  tools: { listChanged: true },
+  prompts: { listChanged: true },
+  resources: { subscribe: true, listChanged: true },
+  logging: {},
+  completions: {},
+};
 
 /**
  * The JSON-RPC error a host sees for a withheld tool: the code and what to do, never a silent
@@ -62,37 +77,77 @@ export const proxyCommand: Command = {
     const { VerificationError, VerifiedClient } = await import('../../client-verifier/index.js');
     const { Server } = await import('@modelcontextprotocol/sdk/server/index.js');
     const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
-    const { CallToolRequestSchema, ListToolsRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
+    const { CallToolRequestSchema, InitializeRequestSchema, ListToolsRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
     const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out, persist: true });
 
-    const downstream = await connectServer(command, 'etdi-proxy', io.env);
     const report = (list: VerifiedToolList): void => {
       for (const w of list.withheld) out.note(`etdi proxy: withheld "${w.name}": ${w.code}: ${w.message}`);
     };
-    let server: Server | undefined;
-    const verified = new VerifiedClient(downstream.client, {
-      verifier: opened.verifier,
-      serverId: command.join(' '),
-      ...(provider ? { provider } : {}),
-      onToolsChanged: (list) => {
-        report(list);
-        void server?.sendToolListChanged().catch(() => undefined);
-      },
+    // Everything the server may do is accepted here and narrowed in the answer to initialize:
+    // the real server is only started then, so the host's answer is the real server's.
+    const server: Server = new Server({ name: 'etdi-proxy', version: '0.0.0' }, { capabilities: PROXY_CAPABILITIES });
+    let downstream: Awaited<ReturnType<typeof connectServer>> | undefined;
+    let verified: InstanceType<typeof VerifiedClient> | undefined;
+    let failed: ExitCode | undefined;
+    const done = new Promise<ExitCode>((resolve) => {
+      server.onclose = () => resolve(failed ?? EXIT.OK);
+      io.stdin.once('end', () => resolve(failed ?? EXIT.OK));
+      // The host's initialize starts the real server with the host's own client capabilities
+      // (sampling, roots, elicitation), so that the server's requests for them can be forwarded.
+      server.setRequestHandler(InitializeRequestSchema, async (request) => {
+        const base = await (server as unknown as { _oninitialize(r: InitializeRequest): Promise<InitializeResult> })._oninitialize(request);
+        try {
+          downstream = await connectServer(command, 'etdi-proxy', io.env, request.params.capabilities);
+        } catch (error) {
+          failed = EXIT.ERROR;
+          out.note(`etdi proxy: ${(error as Error).message}`);
+          setImmediate(() => resolve(EXIT.ERROR));
+          throw error;
+        }
+        const client = downstream.client;
+        client.onclose = () => {
+          out.note('etdi proxy: the server exited');
+          resolve(EXIT.ERROR);
+        };
+        verified = new VerifiedClient(client, {
+          verifier: opened.verifier,
+          serverId: command.join(' '),
+          ...(provider ? { provider } : {}),
+          onToolsChanged: (list) => {
+            report(list);
+            void server.sendToolListChanged().catch(() => undefined);
+          },
+        });
+        // Verify at once, so that problems show in the host's server log when it connects.
+        report(await verified.listTools());
+        client.fallbackNotificationHandler = async (notification) => {
+          await server.notification(notification as never);
+        };
+        // Requests of the server to the host (sampling, roots, elicitation) pass through.
+        client.fallbackRequestHandler = async (r) => (await server.request({ method: r.method, params: r.params }, AnyResult)) as never;
+        const info = client.getServerVersion();
+        const capabilities: ServerCapabilities = { ...client.getServerCapabilities(), tools: { listChanged: true } };
+        const instructions = client.getInstructions();
+        return {
+          ...base,
+          capabilities,
+          serverInfo: { name: `etdi-proxy(${info?.name ?? 'server'})`, version: info?.version ?? '0.0.0' },
+          ...(instructions ? { instructions } : {}),
+        };
+      });
     });
-    // Verify once before the host connects, so problems show in the host's server log at once.
-    report(await verified.listTools());
-
-    const info = downstream.client.getServerVersion();
-    const capabilities: ServerCapabilities = { ...downstream.client.getServerCapabilities(), tools: { listChanged: true } };
-    server = new Server({ name: `etdi-proxy(${info?.name ?? 'server'})`, version: info?.version ?? '0.0.0' }, { capabilities, ...(downstream.client.getInstructions() ? { instructions: downstream.client.getInstructions()! } : {}) });
+    const ready = (): { verified: InstanceType<typeof VerifiedClient>; client: Client } => {
+      if (verified === undefined || downstream === undefined) throw new Error('etdi proxy: the host has not initialised the session');
+      return { verified, client: downstream.client };
+    };
     server.setRequestHandler(ListToolsRequestSchema, async () => {
-      const list = await verified.listTools();
+      const list = await ready().verified.listTools();
       return { tools: list.tools as never };
     });
     server.setRequestHandler(CallToolRequestSchema, async (request) => {
       const name = request.params.name;
       try {
-        return (await verified.callTool(name, request.params.arguments ?? {})) as never;
+        return (await ready().verified.callTool(name, request.params.arguments ?? {})) as never;
       } catch (error) {
         if (error instanceof VerificationError) {
           out.note(`etdi proxy: refused a call to "${name}": ${error.code}`);
@@ -102,27 +157,16 @@ export const proxyCommand: Command = {
       }
     });
     // Everything else passes through unchanged, both ways.
-    server.fallbackRequestHandler = async (request) => (await downstream.client.request({ method: request.method, params: request.params }, AnyResult)) as never;
+    server.fallbackRequestHandler = async (request) => (await ready().client.request({ method: request.method, params: request.params }, AnyResult)) as never;
     server.fallbackNotificationHandler = async (notification) => {
-      await downstream.client.notification(notification as never);
-    };
-    downstream.client.fallbackNotificationHandler = async (notification) => {
-      await server?.notification(notification as never);
+      if (downstream !== undefined) await downstream.client.notification(notification as never);
     };
 
     const transport = new StdioServerTransport();
-    const done = new Promise<ExitCode>((resolve) => {
-      server!.onclose = () => resolve(EXIT.OK);
-      downstream.client.onclose = () => {
-        out.note('etdi proxy: the server exited');
-        resolve(EXIT.ERROR);
-      };
-      io.stdin.once('end', () => resolve(EXIT.OK));
-    });
     await server.connect(transport);
     const code = await done;
     await server.close().catch(() => undefined);
-    await downstream.close().catch(() => undefined);
+    await downstream?.close().catch(() => undefined);
     return code;
   },
 };

@@ -7,7 +7,7 @@ import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 // Each test spawns several node processes; on a loaded 2-core machine that is seconds each.
@@ -91,17 +91,19 @@ function writeJson(name: string, value: unknown): string {
 }
 
 /** The SDK's own stdio client, connected to `etdi proxy` in front of the fixture server. */
-async function proxyClient(toolsFile: string, rugFile?: string): Promise<{ client: Client; stderr: () => string; close(): Promise<void> }> {
+async function proxyClient(toolsFile: string, rugFile?: string, sampling = false): Promise<{ client: Client; stderr: () => string; close(): Promise<void> }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [CLI, 'proxy', '--registry', url, '--lockfile', join(dir, 'etdi.lock.json'), '--', process.execPath, SERVER],
-    env: { ...(env() as Record<string, string>), TOOLS_FILE: toolsFile, ...(rugFile ? { RUG_FILE: rugFile } : {}) },
+    env: { ...(env() as Record<string, string>), TOOLS_FILE: toolsFile, ...(rugFile ? { RUG_FILE: rugFile } : {}), ...(sampling ? { SAMPLE: '1' } : {}) },
     cwd: dir,
     stderr: 'pipe',
   });
   let err = '';
   transport.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const client = new Client({ name: 'test-host', version: '1.0.0' }, { capabilities: {} });
+  const client = new Client({ name: 'test-host', version: '1.0.0' }, { capabilities: sampling ? { sampling: {} } : {} });
+  if (sampling)
+    client.setRequestHandler(CreateMessageRequestSchema, async () => ({ role: 'assistant', model: 'test-model', content: { type: 'text', text: 'hi from the host' } }));
   await client.connect(transport);
   return { client, stderr: () => err, close: () => client.close() };
 }
@@ -292,6 +294,20 @@ describe('etdi', () => {
         // the rest of the protocol passes through unchanged
         expect((await proxy.client.listPrompts()).prompts).toEqual([{ name: 'summarise', description: 'Summarise a file' }]);
         expect((await proxy.client.getPrompt({ name: 'summarise' })).messages[0]?.content).toEqual({ type: 'text', text: 'prompt summarise' });
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it("forwards the server's requests to the host (sampling), started with the host's capabilities", async () => {
+      const proxy = await proxyClient(join(dir, 'honest.json'), undefined, true);
+      try {
+        expect(proxy.client.getServerVersion()?.name).toBe('etdi-proxy(fixture-server)');
+        const ok = await proxy.client.callTool({ name: 'read_file', arguments: {} });
+        expect(ok.content).toEqual([
+          { type: 'text', text: 'called read_file with {}' },
+          { type: 'text', text: 'sampled: hi from the host' },
+        ]);
       } finally {
         await proxy.close();
       }
