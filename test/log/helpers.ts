@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { generateKeyPair, jwkThumbprint, sha256, toHex, utf8 } from '../../protocol/index.js';
+import { expect } from 'vitest';
+import { ProtocolError, generateKeyPair, jwkThumbprint, sha256, toHex, utf8 } from '../../protocol/index.js';
 import type { Ed25519PrivateJwk, LogEvent } from '../../schemas/index.js';
 import { TransparencyLog, toLeafData } from '../../registry/log/index.js';
 
@@ -49,3 +50,14 @@ export function appendAll(db: Database.Database, log: TransparencyLog, leaves: U
 }
 
 export const eventLeaf = (i: number, tag = 'a'): Uint8Array => toLeafData(publishEvent(i, tag));
+
+/** The ProtocolError code `fn` throws ('NO ERROR' when it does not), asserting the error class. */
+export function protocolCode(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ProtocolError);
+    return (e as ProtocolError).code;
+  }
+  return 'NO ERROR';
+}

@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProtocolError, leafHash, merkleRoot, utf8, verifyConsistency, verifyInclusion } from '../../protocol/index.js';
+import { leafHash, merkleRoot, utf8, verifyConsistency, verifyInclusion } from '../../protocol/index.js';
 import { MerkleTreeStore } from '../../registry/log/index.js';
+import { protocolCode } from './helpers.js';
 
 const N = 3000;
 let db: Database.Database;
@@ -32,16 +33,6 @@ const flip = (proof: Uint8Array[], which: number, bit: number): Uint8Array[] =>
     c[bit >> 3]! ^= 1 << (bit & 7);
     return c;
   });
-
-function protocolCode(fn: () => void): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ProtocolError);
-    return (e as ProtocolError).code;
-  }
-  return 'NO ERROR';
-}
 
 describe('stored Merkle tree', () => {
   it('has the roots of an in-memory rebuild', () => {

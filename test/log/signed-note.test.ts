@@ -21,6 +21,7 @@ import {
   verifyNote,
   webCryptoBackend,
 } from '../../protocol/index.js';
+import { protocolCode } from './helpers.js';
 
 const DIR = join(import.meta.dirname, '../fixtures/merkle/signed-note');
 const go = JSON.parse(readFileSync(join(DIR, 'go-sumdb-note.json'), 'utf8')) as {
@@ -38,16 +39,6 @@ const goSeed = fromBase64(go.signerKey.split('+').slice(4).join('+')).slice(1);
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
     await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ProtocolError);
-    return (e as ProtocolError).code;
-  }
-  return 'NO ERROR';
-}
-
-function syncCodeOf(fn: () => unknown): string {
-  try {
-    fn();
   } catch (e) {
     expect(e).toBeInstanceOf(ProtocolError);
     return (e as ProtocolError).code;
@@ -153,11 +144,11 @@ describe('signed note', () => {
       for (let i = 0; i <= v.length; i++)
         for (let j = i + 1; j <= v.length; j++) {
           if (i === 0 && j === v.length) continue;
-          expect(syncCodeOf(() => parseVerifierKey(v.slice(i, j))), v.slice(i, j)).toBe('INVALID_KEY');
+          expect(protocolCode(() => parseVerifierKey(v.slice(i, j))), v.slice(i, j)).toBe('INVALID_KEY');
         }
       for (let i = 0; i < v.length; i++) {
         const m = v.slice(0, i) + String.fromCharCode(v.charCodeAt(i) + 1) + v.slice(i + 1);
-        expect(syncCodeOf(() => parseVerifierKey(m)), m).toBe('INVALID_KEY');
+        expect(protocolCode(() => parseVerifierKey(m)), m).toBe('INVALID_KEY');
       }
     });
 
@@ -166,7 +157,7 @@ describe('signed note', () => {
       ['an unknown algorithm with adjusted id', 'PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW'],
       ['upper-case hex', 'PeterNeumann+C74F20A3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW'],
     ])('refuses %s', (_attack, vkey) => {
-      expect(syncCodeOf(() => parseVerifierKey(vkey))).toBe('INVALID_KEY');
+      expect(protocolCode(() => parseVerifierKey(vkey))).toBe('INVALID_KEY');
     });
   });
 
@@ -224,7 +215,7 @@ describe('checkpoint', () => {
     ['no final newline', `o\n1\n${b64}`],
     ['a foreign origin', `other\n1\n${b64}\n`],
   ])('refuses %s', (_attack, text) => {
-    expect(syncCodeOf(() => parseCheckpoint(text, 'o'))).toBe('MALFORMED_CHECKPOINT');
+    expect(protocolCode(() => parseCheckpoint(text, 'o'))).toBe('MALFORMED_CHECKPOINT');
   });
 
   it('accepts a checkpoint whose origin matches', () => {
