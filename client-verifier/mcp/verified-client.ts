@@ -56,12 +56,10 @@ export interface VerifiedClientOptions {
   onToolsChanged?: (list: VerifiedToolList) => void;
 }
 
-export interface VerifiedCallOptions {
-  principal?: { id: string; type?: string };
-  session?: { id: string };
-  callChain?: string[];
-  requiredPermissions?: string[];
-}
+/** Per-call context handed to the policy engine (see client-verifier/policy, InvocationRequest). */
+export type VerifiedCallOptions = Partial<
+  Pick<InvocationRequest, 'principal' | 'session' | 'callChain' | 'requiredPermissions' | 'dataLabels' | 'callerPermissions' | 'now'>
+>;
 
 interface Entry {
   raw: Record<string, unknown>;
@@ -258,6 +256,9 @@ export class VerifiedClient {
         session: options.session ?? this.options.session ?? { id: 'default' },
         callChain: options.callChain ?? [],
         ...(options.requiredPermissions ? { requiredPermissions: options.requiredPermissions } : {}),
+        ...(options.dataLabels ? { dataLabels: options.dataLabels } : {}),
+        ...(options.callerPermissions ? { callerPermissions: options.callerPermissions } : {}),
+        ...(options.now ? { now: options.now } : {}),
       });
       if (!decision.allowed)
         throw new VerificationError('POLICY_DENIED', `policy denies calling ${tool.toolId}: ${decision.reasons.join('; ') || 'no permit'}`, {

@@ -109,6 +109,19 @@ describe('policies through the verifying MCP client', () => {
       expect(error.message).toMatch(/forbidden by tool:no-sensitive/);
       expect(calls).toEqual(['upload:press release']);
     });
+
+    it('refuses a call whose data the host labelled sensitive (dataLabels through the wrapper)', async () => {
+      const { client, calls } = await connect({
+        policies: [
+          { text: '@id("allow") permit (principal, action, resource);' },
+          { text: '@id("no-labelled-sensitive") forbid (principal, action, resource) when { context.dataLabels.contains("sensitive") };' },
+        ],
+      });
+      const error = await denied(client.callTool('fetch_page', { query: 'wiki' }, { dataLabels: ['sensitive', 'pii'] }));
+      expect(error.evidence.policyIds).toEqual(['host:no-labelled-sensitive']);
+      await client.callTool('fetch_page', { query: 'news' }, { dataLabels: ['public'] });
+      expect(calls).toEqual(['fetch_page:news']);
+    });
   });
 
   describe('when a low-privilege tool calls a high-privilege one', () => {
