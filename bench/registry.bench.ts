@@ -8,7 +8,6 @@
  * The same file is the child: ETDI_BENCH_ROLE selects which server it runs.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,8 +16,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import express from 'express';
-import { canonicalBytes, generateKeyPair, signBytes, signManifest } from '../protocol/index.js';
-import { MANIFEST_TYPE, REGISTRATION_STATEMENT_TYPE, TOKEN_STATEMENT_TYPE, type ToolDefinition } from '../schemas/index.js';
+import { canonicalBytes, generateKeyPair, registrationRequest, signBytes, signManifest, tokenRequest } from '../protocol/index.js';
+import { MANIFEST_TYPE, type ToolDefinition } from '../schemas/index.js';
 import type { BenchReport } from './report.js';
 
 const ADMIN = 'bench-admin-token-0123456789';
@@ -133,7 +132,6 @@ const trace = (m: string): void => {
   if (process.env.ETDI_BENCH_TRACE) process.stderr.write(`[registry.bench] ${m}\n`);
 };
 
-const nonce = (): string => randomBytes(12).toString('base64url');
 
 async function getLoad(url: string, seconds: number): Promise<autocannon.Result> {
   await autocannon({ url, connections: 32, duration: 1 }); // warm-up (JIT, caches)
@@ -151,18 +149,16 @@ export async function run(): Promise<BenchReport> {
     // a namespace, a publisher token, one published record to read
     const key = generateKeyPair();
     const namespace = 'com.bench';
-    const statement = { type: REGISTRATION_STATEMENT_TYPE, registry: ORIGIN, namespace, keyId: key.keyId, issuedAt: new Date().toISOString(), nonce: nonce() };
     const reg = await json(`${registry.url}/v1/namespaces`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
-      body: JSON.stringify({ statement, jwk: key.publicJwk, signature: await signBytes(key.privateJwk, canonicalBytes(statement)), verification: 'admin-grant' }),
+      body: JSON.stringify(await registrationRequest(key.privateJwk, { registry: ORIGIN, namespace }, 'admin-grant')),
     });
     if (reg.status !== 201) throw new Error(`bench setup: registration ${reg.status} ${reg.raw.toString()}`);
-    const ts = { type: TOKEN_STATEMENT_TYPE, registry: ORIGIN, namespace, keyId: key.keyId, issuedAt: new Date().toISOString(), nonce: nonce() };
     const tok = await json(`${registry.url}/v1/tokens`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ statement: ts, signature: await signBytes(key.privateJwk, canonicalBytes(ts)) }),
+      body: JSON.stringify(await tokenRequest(key.privateJwk, { registry: ORIGIN, namespace })),
     });
     const token = tok.body.access_token as string;
     const manifestFor = (name: string) =>

@@ -78,3 +78,4 @@ export {
   type VerifyNoteOptions,
 } from './signed-note.js';
 export { formatCheckpoint, parseCheckpoint, type Checkpoint } from './checkpoint.js';
+export { registrationRequest, tokenRequest, keyAddRequest, type StatementFrame } from './statements.js';

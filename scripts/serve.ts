@@ -1,15 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { canonicalBytes, generateKeyPair, signBytes, signManifest } from '../protocol/index.js';
+import { canonicalBytes, generateKeyPair, registrationRequest, signManifest } from '../protocol/index.js';
 import { readPrivateKeyFile, writePrivateKeyFile } from '../protocol/key-file.js';
 import { configFromEnv, RegistryStore, startServer, type RunningRegistry } from '../registry/index.js';
 import { registerNamespace } from '../registry/services/namespaces.js';
 import { publish } from '../registry/services/publish.js';
 import type { Principal } from '../registry/services/context.js';
-import { MANIFEST_TYPE, REGISTRATION_STATEMENT_TYPE, type Ed25519PrivateJwk, type ToolDefinition } from '../schemas/index.js';
+import { MANIFEST_TYPE, type Ed25519PrivateJwk, type ToolDefinition } from '../schemas/index.js';
 import { optional, parse } from './cli-support/args.js';
 import type { Command } from './cli-support/command.js';
 import { CliError, EXIT, type ExitCode } from './cli-support/errors.js';
@@ -57,7 +56,6 @@ export async function seedDemo(running: RunningRegistry, dataDir: string): Promi
     key = generateKeyPair().privateJwk;
     await writePrivateKeyFile(keyPath, key);
   }
-  const keyId = key.kid!;
   const admin: Principal = { role: 'admin', actor: 'admin:demo-seed' };
   let published = 0;
   let example = '';
@@ -65,20 +63,7 @@ export async function seedDemo(running: RunningRegistry, dataDir: string): Promi
   for (const server of DEMO_SERVERS) {
     const namespace = demoNamespace(server);
     if (ctx.store.getNamespace(namespace) === undefined) {
-      const statement = {
-        type: REGISTRATION_STATEMENT_TYPE,
-        registry: ctx.config.origin,
-        namespace,
-        keyId,
-        issuedAt: new Date().toISOString(),
-        nonce: randomBytes(12).toString('base64url'),
-      };
-      await registerNamespace(ctx, admin, {
-        statement,
-        jwk: { kty: 'OKP', crv: 'Ed25519', x: key.x },
-        signature: await signBytes(key, canonicalBytes(statement)),
-        verification: 'admin-grant',
-      });
+      await registerNamespace(ctx, admin, await registrationRequest(key, { registry: ctx.config.origin, namespace }, 'admin-grant'));
     }
     const tools = JSON.parse(await readFile(join(dir, `${server}.json`), 'utf8')) as ToolDefinition[];
     for (const definition of tools) {

@@ -3,19 +3,23 @@
  * manifests), built with real Ed25519 keys. Shared by the reliability scripts and their CI-sized
  * tests; transport-free so the same bodies go through supertest, node:http or in-process calls.
  */
-import { randomBytes } from 'node:crypto';
-import { canonicalBytes, generateKeyPair, signBytes, signManifest, type GeneratedKeyPair } from '../../protocol/index.js';
 import {
-  KEY_ADD_STATEMENT_TYPE,
+  canonicalBytes,
+  generateKeyPair,
+  keyAddRequest,
+  registrationRequest,
+  signBytes,
+  signManifest,
+  tokenRequest,
+  type GeneratedKeyPair,
+} from '../../protocol/index.js';
+import {
   MANIFEST_TYPE,
-  REGISTRATION_STATEMENT_TYPE,
-  TOKEN_STATEMENT_TYPE,
   type SignedManifest,
   type ToolDefinition,
   type ToolManifest,
 } from '../../schemas/index.js';
 
-export const nonce = (): string => randomBytes(12).toString('base64url');
 
 export interface StatementFrame {
   /** The registry's origin (its `iss`): statements name it. */
@@ -30,27 +34,11 @@ export async function registrationBody(
   key: GeneratedKeyPair,
   verification: 'well-known' | 'admin-grant' = 'admin-grant',
 ): Promise<Record<string, unknown>> {
-  const statement = {
-    type: REGISTRATION_STATEMENT_TYPE,
-    registry: frame.origin,
-    namespace,
-    keyId: key.keyId,
-    issuedAt: new Date(frame.nowMs).toISOString(),
-    nonce: nonce(),
-  };
-  return { statement, jwk: key.publicJwk, signature: await signBytes(key.privateJwk, canonicalBytes(statement)), verification };
+  return { ...(await registrationRequest(key.privateJwk, statementFrame(frame, namespace), verification)) };
 }
 
 export async function tokenBody(frame: StatementFrame, namespace: string, key: GeneratedKeyPair): Promise<Record<string, unknown>> {
-  const statement = {
-    type: TOKEN_STATEMENT_TYPE,
-    registry: frame.origin,
-    namespace,
-    keyId: key.keyId,
-    issuedAt: new Date(frame.nowMs).toISOString(),
-    nonce: nonce(),
-  };
-  return { statement, signature: await signBytes(key.privateJwk, canonicalBytes(statement)) };
+  return { ...(await tokenRequest(key.privateJwk, statementFrame(frame, namespace))) };
 }
 
 export async function keyAddBody(
@@ -59,25 +47,15 @@ export async function keyAddBody(
   authorizer: GeneratedKeyPair,
   fresh: GeneratedKeyPair,
 ): Promise<Record<string, unknown>> {
-  const statement = {
-    type: KEY_ADD_STATEMENT_TYPE,
-    registry: frame.origin,
-    namespace,
-    keyId: fresh.keyId,
-    jwk: fresh.publicJwk,
-    authorizedBy: authorizer.keyId,
-    issuedAt: new Date(frame.nowMs).toISOString(),
-    nonce: nonce(),
-  };
-  const bytes = canonicalBytes(statement);
-  return { statement, signature: await signBytes(authorizer.privateJwk, bytes), proof: await signBytes(fresh.privateJwk, bytes) };
+  return { ...(await keyAddRequest(authorizer.privateJwk, fresh.privateJwk, statementFrame(frame, namespace))) };
 }
 
-/**
- * A tool definition shaped like the reference MCP servers' (description, object input schema
- * with typed properties, annotations), about 600 bytes: the size that matters for database size
- * per version. `seed` makes each tool's text distinct so search has something to find.
- */
+const statementFrame = (frame: StatementFrame, namespace: string) => ({
+  registry: frame.origin,
+  namespace,
+  issuedAt: new Date(frame.nowMs).toISOString(),
+});
+
 export function syntheticDefinition(name: string, seed: number): ToolDefinition {
   return {
     name,

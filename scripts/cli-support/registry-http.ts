@@ -1,11 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import {
-  REGISTRATION_STATEMENT_TYPE,
-  TOKEN_STATEMENT_TYPE,
-  type Ed25519PrivateJwk,
-} from '../../schemas/index.js';
-import { canonicalBytes, jwkThumbprint, signBytes, toBase64Url, toPublicJwk } from '../../protocol/index.js';
+import type { Ed25519PrivateJwk } from '../../schemas/index.js';
+import { registrationRequest, tokenRequest } from '../../protocol/index.js';
 import { CliError } from './errors.js';
 
 /** A registry answer: status and parsed JSON body (problem documents included). */
@@ -41,9 +36,6 @@ export async function postJson(url: string, body: string | Uint8Array, token?: s
   return { status: response.status, body: parsed };
 }
 
-const nonce = (): string => toBase64Url(randomBytes(18));
-const nowIso = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-
 /**
  * The registry's origin as it names itself in statements (its `iss`): statements name the
  * registry so that one made for another registry is refused there (replay across registries).
@@ -63,9 +55,7 @@ export async function registryOrigin(registry: string): Promise<string> {
 /** A publisher token for the key's namespace: POST /v1/tokens with a signed token statement. */
 export async function requestToken(registry: string, namespace: string, key: Ed25519PrivateJwk): Promise<{ token: string; expiresIn: number }> {
   const base = registry.replace(/\/+$/, '');
-  const statement = { type: TOKEN_STATEMENT_TYPE, registry: await registryOrigin(base), namespace, issuedAt: nowIso(), nonce: nonce(), keyId: jwkThumbprint(key) };
-  const signature = await signBytes(key, canonicalBytes(statement));
-  const answer = await postJson(`${base}/v1/tokens`, JSON.stringify({ statement, signature }));
+  const answer = await postJson(`${base}/v1/tokens`, JSON.stringify(await tokenRequest(key, { registry: await registryOrigin(base), namespace })));
   const body = answer.body as { access_token?: unknown; expires_in?: unknown; detail?: unknown; code?: unknown };
   if ((answer.status !== 200 && answer.status !== 201) || typeof body.access_token !== 'string')
     throw new CliError('REFUSED', `the registry refused the token request (${answer.status} ${String(body.code ?? '')}): ${String(body.detail ?? '')}`, { status: answer.status, problem: answer.body });
@@ -81,9 +71,8 @@ export async function registerNamespace(
   adminToken?: string,
 ): Promise<HttpAnswer> {
   const base = registry.replace(/\/+$/, '');
-  const statement = { type: REGISTRATION_STATEMENT_TYPE, registry: await registryOrigin(base), namespace, issuedAt: nowIso(), nonce: nonce(), keyId: jwkThumbprint(key) };
-  const signature = await signBytes(key, canonicalBytes(statement));
-  return postJson(`${base}/v1/namespaces`, JSON.stringify({ statement, jwk: toPublicJwk(key), signature, verification }), adminToken);
+  const body = await registrationRequest(key, { registry: await registryOrigin(base), namespace }, verification);
+  return postJson(`${base}/v1/namespaces`, JSON.stringify(body), adminToken);
 }
 
 /** The publisher token: `--token-file` (first line) or `ETDI_TOKEN`; never printed. */

@@ -3,7 +3,6 @@
  * wrapper (client-verifier/mcp), real McpServer over the SDK's in-memory transport, signed
  * manifests carrying the tool policies, and the real registry over HTTP for the publish refusal.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,9 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VerificationError, type VerifiedClient } from '../../client-verifier/index.js';
 import { PolicyEngine, type PolicyEngineOptions } from '../../client-verifier/policy/index.js';
-import { canonicalBytes, generateKeyPair, signBytes, signManifest } from '../../protocol/index.js';
+import { generateKeyPair, registrationRequest, signManifest, tokenRequest } from '../../protocol/index.js';
 import { createApp, RegistryStore } from '../../registry/index.js';
-import { MANIFEST_META_KEY, MANIFEST_TYPE, REGISTRATION_STATEMENT_TYPE, TOKEN_STATEMENT_TYPE, type ToolPolicy, type VersionBundle } from '../../schemas/index.js';
+import { MANIFEST_META_KEY, MANIFEST_TYPE, type ToolPolicy, type VersionBundle } from '../../schemas/index.js';
 import type { FixtureRegistry } from '../verifier/support/fixture-registry.js';
 import { buildServer, connectVerified, listedDefinitions, type BuiltServer, type ToolSpec } from '../verifier/support/mcp-servers.js';
 import { newRegistry, newVerifier, tempDir } from '../verifier/support/setup.js';
@@ -208,12 +207,9 @@ describe('an invalid policy at publish, through the real registry over HTTP', ()
   it('answers 422 POLICY_INVALID with the Cedar diagnostics, and stores nothing', async () => {
     const key = generateKeyPair();
     const now = (): string => new Date().toISOString();
-    const nonce = (): string => randomBytes(12).toString('base64url');
-    const statement = { type: REGISTRATION_STATEMENT_TYPE, registry: ORIGIN, namespace: NS, keyId: key.keyId, issuedAt: now(), nonce: nonce() };
-    const registered = await post('/v1/namespaces', { statement, jwk: key.publicJwk, signature: await signBytes(key.privateJwk, canonicalBytes(statement)), verification: 'admin-grant' }, ADMIN);
+    const registered = await post('/v1/namespaces', await registrationRequest(key.privateJwk, { registry: ORIGIN, namespace: NS, issuedAt: now() }, 'admin-grant'), ADMIN);
     expect(registered.status, JSON.stringify(registered.json)).toBeLessThan(300);
-    const tokenStatement = { type: TOKEN_STATEMENT_TYPE, registry: ORIGIN, namespace: NS, keyId: key.keyId, issuedAt: now(), nonce: nonce() };
-    const token = (await post('/v1/tokens', { statement: tokenStatement, signature: await signBytes(key.privateJwk, canonicalBytes(tokenStatement)) }, '')).json['access_token'] as string;
+    const token = (await post('/v1/tokens', await tokenRequest(key.privateJwk, { registry: ORIGIN, namespace: NS, issuedAt: now() }), '')).json['access_token'] as string;
     const [definition] = await listedDefinitions([TOOLS[0]!]);
     const manifestWith = (policies: string): Promise<unknown> =>
       signManifest(

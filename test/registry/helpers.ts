@@ -1,14 +1,20 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { canonicalBytes, generateKeyPair, signBytes, signManifest, toHex, type GeneratedKeyPair } from '../../protocol/index.js';
 import {
-  KEY_ADD_STATEMENT_TYPE,
+  canonicalBytes,
+  generateKeyPair,
+  keyAddRequest,
+  registrationRequest,
+  signBytes,
+  signManifest,
+  toHex,
+  tokenRequest,
+  type GeneratedKeyPair,
+} from '../../protocol/index.js';
+import {
   MANIFEST_TYPE,
-  REGISTRATION_STATEMENT_TYPE,
-  TOKEN_STATEMENT_TYPE,
   type SignedManifest,
   type ToolDefinition,
   type ToolManifest,
@@ -51,7 +57,6 @@ export function harness(config: RegistryConfigInput = {}): Harness {
   };
 }
 
-const nonce = (): string => randomBytes(12).toString('base64url');
 
 /** Everything a refused request must leave as it was. */
 export function snapshot(h: Harness): { counts: StoreCounts; logSize: number; root: string } {
@@ -65,20 +70,8 @@ export async function registrationBody(
   key: GeneratedKeyPair,
   overrides: { registry?: string; issuedAt?: string; verification?: 'well-known' | 'admin-grant' } = {},
 ): Promise<Record<string, unknown>> {
-  const statement = {
-    type: REGISTRATION_STATEMENT_TYPE,
-    registry: overrides.registry ?? ORIGIN,
-    namespace,
-    keyId: key.keyId,
-    issuedAt: overrides.issuedAt ?? new Date(h.clock.now).toISOString(),
-    nonce: nonce(),
-  };
-  return {
-    statement,
-    jwk: key.publicJwk,
-    signature: await signBytes(key.privateJwk, canonicalBytes(statement)),
-    verification: overrides.verification ?? 'admin-grant',
-  };
+  const frame = { registry: overrides.registry ?? ORIGIN, namespace, issuedAt: overrides.issuedAt ?? new Date(h.clock.now).toISOString() };
+  return { ...(await registrationRequest(key.privateJwk, frame, overrides.verification ?? 'admin-grant')) };
 }
 
 /** Registers `namespace` by admin grant and returns a publisher token for its first key. */
@@ -92,15 +85,7 @@ export async function provider(h: Harness, namespace: string, key = generateKeyP
 }
 
 export async function tokenBody(h: Harness, namespace: string, key: GeneratedKeyPair, registry = ORIGIN): Promise<Record<string, unknown>> {
-  const statement = {
-    type: TOKEN_STATEMENT_TYPE,
-    registry,
-    namespace,
-    keyId: key.keyId,
-    issuedAt: new Date(h.clock.now).toISOString(),
-    nonce: nonce(),
-  };
-  return { statement, signature: await signBytes(key.privateJwk, canonicalBytes(statement)) };
+  return { ...(await tokenRequest(key.privateJwk, { registry, namespace, issuedAt: new Date(h.clock.now).toISOString() })) };
 }
 
 export async function publisherToken(h: Harness, namespace: string, key: GeneratedKeyPair): Promise<string> {
@@ -109,6 +94,7 @@ export async function publisherToken(h: Harness, namespace: string, key: Generat
   return res.body.access_token as string;
 }
 
+/** A key-add request; `signer` other than `authorizer` makes the forgery the tests refuse. */
 export async function keyAddBody(
   h: Harness,
   namespace: string,
@@ -116,18 +102,8 @@ export async function keyAddBody(
   fresh: GeneratedKeyPair,
   signer: GeneratedKeyPair = authorizer,
 ): Promise<Record<string, unknown>> {
-  const statement = {
-    type: KEY_ADD_STATEMENT_TYPE,
-    registry: ORIGIN,
-    namespace,
-    keyId: fresh.keyId,
-    jwk: fresh.publicJwk,
-    authorizedBy: authorizer.keyId,
-    issuedAt: new Date(h.clock.now).toISOString(),
-    nonce: nonce(),
-  };
-  const bytes = canonicalBytes(statement);
-  return { statement, signature: await signBytes(signer.privateJwk, bytes), proof: await signBytes(fresh.privateJwk, bytes) };
+  const body = await keyAddRequest(authorizer.privateJwk, fresh.privateJwk, { registry: ORIGIN, namespace, issuedAt: new Date(h.clock.now).toISOString() });
+  return signer === authorizer ? { ...body } : { ...body, signature: await signBytes(signer.privateJwk, canonicalBytes(body.statement)) };
 }
 
 export function manifestOf(namespace: string, definition: ToolDefinition, version: string, extra: Partial<ToolManifest> = {}): ToolManifest {

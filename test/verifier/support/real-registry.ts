@@ -7,14 +7,12 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { canonicalBytes, generateKeyPair, signBytes, signManifest, type GeneratedKeyPair } from '../../../protocol/index.js';
-import { MANIFEST_TYPE, REGISTRATION_STATEMENT_TYPE, TOKEN_STATEMENT_TYPE, type SignedManifest, type ToolManifest } from '../../../schemas/index.js';
+import { generateKeyPair, registrationRequest, signManifest, tokenRequest, type GeneratedKeyPair } from '../../../protocol/index.js';
+import { MANIFEST_TYPE, type SignedManifest, type ToolManifest } from '../../../schemas/index.js';
 import { createApp, RegistryStore } from '../../../registry/index.js';
 
 export const ORIGIN = 'https://registry.test';
 const ADMIN = 'admin-token-for-verifier-tests-0123';
-const nonce = (): string => randomBytes(12).toString('base64url');
 
 export interface RunningRegistry {
   url: string;
@@ -57,10 +55,8 @@ export async function startRegistry(): Promise<RunningRegistry> {
     },
     async register(namespace) {
       const key = generateKeyPair();
-      const statement = { type: REGISTRATION_STATEMENT_TYPE, registry: ORIGIN, namespace, keyId: key.keyId, issuedAt: now(), nonce: nonce() };
-      await call(url, 'POST', '/v1/namespaces', { statement, jwk: key.publicJwk, signature: await signBytes(key.privateJwk, canonicalBytes(statement)), verification: 'admin-grant' }, ADMIN);
-      const tokenStatement = { type: TOKEN_STATEMENT_TYPE, registry: ORIGIN, namespace, keyId: key.keyId, issuedAt: now(), nonce: nonce() };
-      const token = await call(url, 'POST', '/v1/tokens', { statement: tokenStatement, signature: await signBytes(key.privateJwk, canonicalBytes(tokenStatement)) });
+      await call(url, 'POST', '/v1/namespaces', await registrationRequest(key.privateJwk, { registry: ORIGIN, namespace, issuedAt: now() }, 'admin-grant'), ADMIN);
+      const token = await call(url, 'POST', '/v1/tokens', await tokenRequest(key.privateJwk, { registry: ORIGIN, namespace, issuedAt: now() }));
       return { key, token: token.access_token as string };
     },
     async publish(token, key, namespace, definition, version, permissions) {
