@@ -1,11 +1,10 @@
 import { MANIFEST_META_KEY, type JsonObject } from '../schemas/index.js';
-import { toHex } from './encoding.js';
-import { sha256 } from './hash.js';
+import { sha256Hex } from './hash.js';
 import { canonicalBytes } from './jcs.js';
 
 /** `sha256:` + hex SHA-256 of the given bytes. */
 export function sha256Digest(bytes: Uint8Array): string {
-  return 'sha256:' + toHex(sha256(bytes));
+  return 'sha256:' + sha256Hex(bytes);
 }
 
 /** `sha256:` + hex SHA-256 of JCS(value). */

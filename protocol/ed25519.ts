@@ -5,7 +5,7 @@ import { toBase64Url } from './encoding.js';
 // noble's synchronous API needs a SHA-512; give it the fastest one the runtime has.
 ed.hashes.sha512 = sha512 as typeof ed.hashes.sha512;
 
-export type Ed25519BackendName = 'node' | 'webcrypto' | 'noble';
+export type Ed25519BackendName = 'node' | 'node-threadpool' | 'webcrypto' | 'noble';
 
 /**
  * One Ed25519 implementation. Every backend verifies per RFC 8032 strictly (no ZIP-215
@@ -38,7 +38,14 @@ class KeyCache<K> {
 const shapeOk = (publicKey: Uint8Array, signature: Uint8Array): boolean =>
   publicKey.length === 32 && signature.length === 64;
 
-function createNodeBackend(crypto: typeof import('node:crypto')): Ed25519Backend {
+/**
+ * node:crypto. `threadpool: false` verifies synchronously on the calling thread: the lowest
+ * latency for one signature (the registry's publish, a single check). `threadpool: true` uses
+ * the callback form, which runs on libuv's thread pool: each verify costs the caller a little
+ * more, but many verifications started together (a server's whole tool list) run on every core
+ * while the calling thread parses and hashes the next tool.
+ */
+function createNodeBackend(crypto: typeof import('node:crypto'), threadpool: boolean): Ed25519Backend {
   const keys = new KeyCache<import('node:crypto').KeyObject | null>();
   const importPublic = (raw: Uint8Array) =>
     keys.get(raw, () => {
@@ -48,12 +55,21 @@ function createNodeBackend(crypto: typeof import('node:crypto')): Ed25519Backend
         return null; // not a valid point encoding
       }
     });
+  const verifyOnPool = (message: Uint8Array, key: import('node:crypto').KeyObject, signature: Uint8Array): Promise<boolean> =>
+    new Promise((resolve) => {
+      try {
+        crypto.verify(null, message, key, signature, (error, ok) => resolve(error === null && ok));
+      } catch {
+        resolve(false);
+      }
+    });
   return {
-    name: 'node',
+    name: threadpool ? 'node-threadpool' : 'node',
     verify(publicKey, message, signature) {
       if (!shapeOk(publicKey, signature)) return Promise.resolve(false);
       const key = importPublic(publicKey);
       if (key === null) return Promise.resolve(false);
+      if (threadpool) return verifyOnPool(message, key, signature);
       try {
         return Promise.resolve(crypto.verify(null, message, key, signature));
       } catch {
@@ -111,7 +127,9 @@ export const nobleBackend: Ed25519Backend = {
   },
 };
 
-export const nodeBackend: Ed25519Backend | undefined = nodeCrypto ? createNodeBackend(nodeCrypto) : undefined;
+export const nodeBackend: Ed25519Backend | undefined = nodeCrypto ? createNodeBackend(nodeCrypto, false) : undefined;
+/** node:crypto on libuv's thread pool: for many verifications in flight at once (see createNodeBackend). */
+export const nodeThreadpoolBackend: Ed25519Backend | undefined = nodeCrypto ? createNodeBackend(nodeCrypto, true) : undefined;
 
 const subtle: SubtleCrypto | undefined = (globalThis as { crypto?: Crypto }).crypto?.subtle;
 export const webCryptoBackend: Ed25519Backend | undefined = subtle ? createWebCryptoBackend(subtle) : undefined;

@@ -19,6 +19,7 @@ export {
   defaultBackend,
   selectBackend,
   nodeBackend,
+  nodeThreadpoolBackend,
   webCryptoBackend,
   nobleBackend,
   publicKeyOf,

@@ -10,7 +10,7 @@ import {
 } from '../schemas/index.js';
 import { defaultBackend, type Ed25519Backend } from './ed25519.js';
 import { digestOf, sha256Digest } from './digest.js';
-import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding.js';
+import { fromBase64Url, fromUtf8, toBase64Url, utf8, utf8Into } from './encoding.js';
 import { ProtocolError, type SchemaIssue } from './errors.js';
 import { canonicalize } from './jcs.js';
 import { jwkThumbprint, privateKeySeed, publicKeyBytes } from './jwk.js';
@@ -55,12 +55,21 @@ export function decodeSignedManifest(input: string | Uint8Array | unknown): Sign
 export function canonicalManifest(manifest: ToolManifest): { manifestBytes: Uint8Array; definitionBytes: Uint8Array } {
   const { definition, ...rest } = manifest;
   const definitionJcs = canonicalize(definition);
-  const definitionBytes = utf8(definitionJcs);
+  const restJcs = canonicalize(rest);
+  // One UTF-8 encoding into one buffer; the definition's bytes are a view into the manifest's.
+  // A UTF-16 unit never takes more than 3 bytes in UTF-8.
+  const buffer = new Uint8Array(DEFINITION_PREFIX.length + 3 * (definitionJcs.length + restJcs.length));
+  buffer.set(DEFINITION_PREFIX);
+  let end = DEFINITION_PREFIX.length + utf8Into(definitionJcs, buffer.subarray(DEFINITION_PREFIX.length));
+  const definitionBytes = buffer.subarray(DEFINITION_PREFIX.length, end);
   if (definitionBytes.length > LIMITS.maxDefinitionBytes)
     throw new ProtocolError('TOO_LARGE', `definition is ${definitionBytes.length} bytes, more than ${LIMITS.maxDefinitionBytes}`);
-  const restJcs = canonicalize(rest);
-  return { manifestBytes: utf8(`{"definition":${definitionJcs},${restJcs.slice(1)}`), definitionBytes };
+  buffer[end++] = 0x2c; // ','
+  end += utf8Into(restJcs.slice(1), buffer.subarray(end));
+  return { manifestBytes: buffer.subarray(0, end), definitionBytes };
 }
+
+const DEFINITION_PREFIX = utf8('{"definition":');
 
 /** Signs a manifest with one or more private keys (JCS bytes, Ed25519). */
 export async function signManifest(

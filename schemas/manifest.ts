@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OpaqueJsonObjectSchema } from './json.js';
 import { KeyIdSchema } from './jwk.js';
 import {
   DIGEST_PATTERN,
@@ -34,7 +35,7 @@ export const DigestSchema = z.string().regex(DIGEST_PATTERN, 'digest must be sha
 export const ToolPolicySchema = z.strictObject({
   language: z.literal('cedar'),
   policies: z.string().min(1).max(LIMITS.maxPolicyBytes),
-  schema: z.record(z.string(), z.unknown()).optional(),
+  schema: OpaqueJsonObjectSchema.optional(),
 });
 export type ToolPolicy = z.infer<typeof ToolPolicySchema>;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OpaqueJsonObjectSchema } from './json.js';
 
 /**
  * The host's policy configuration (docs/POLICIES.md): its own Cedar policies, the call-chain
@@ -69,7 +70,7 @@ export const HostPolicyFileRefSchema = z.strictObject({
 /** Fields shared by the on-disk document and the engine's options. */
 const HostPolicyRulesShape = {
   /** A Cedar JSON schema; when present the host policies must validate against it at start. */
-  schema: z.record(z.string(), z.unknown()).optional(),
+  schema: OpaqueJsonObjectSchema.optional(),
   callChain: CallChainConstraintsSchema.optional(),
   rateLimits: z.array(RateLimitRuleSchema).max(10_000).optional(),
   /** IANA time zone for `context.now.hour` and friends. Default "UTC". */

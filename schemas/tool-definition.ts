@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jsonShape } from './json.js';
+import { OpaqueJsonObjectSchema, jsonShape } from './json.js';
 import { LIMITS, TOOL_NAME_PATTERN } from './limits.js';
 
 /**
@@ -8,7 +8,7 @@ import { LIMITS, TOOL_NAME_PATTERN } from './limits.js';
  */
 export const ObjectJsonSchemaSchema = z.looseObject({
   type: z.literal('object'),
-  properties: z.record(z.string(), z.unknown()).optional(),
+  properties: OpaqueJsonObjectSchema.optional(),
   required: z.array(z.string()).optional(),
 });
 
@@ -47,7 +47,7 @@ export const ToolDefinitionSchema = z
     annotations: ToolAnnotationsSchema.optional(),
     icons: z.array(ToolIconSchema).max(32).optional(),
     execution: ToolExecutionSchema.optional(),
-    _meta: z.record(z.string(), z.unknown()).optional(),
+    _meta: OpaqueJsonObjectSchema.optional(),
   })
   .superRefine((def, ctx) => {
     const shape = jsonShape(def, LIMITS.maxDepth);

@@ -4,6 +4,7 @@ import {
   fromHex,
   nobleBackend,
   nodeBackend,
+  nodeThreadpoolBackend,
   publicKeyOf,
   webCryptoBackend,
   type Ed25519Backend,
@@ -24,11 +25,11 @@ const suite = JSON.parse(readFixture('wycheproof/ed25519_test.json')) as {
 };
 const cases = suite.testGroups.flatMap((g) => g.tests.map((t) => ({ ...t, pk: g.publicKey.pk })));
 
-const backends: Ed25519Backend[] = [nodeBackend!, webCryptoBackend!, nobleBackend];
+const backends: Ed25519Backend[] = [nodeBackend!, nodeThreadpoolBackend!, webCryptoBackend!, nobleBackend];
 
 describe('Ed25519 backends', () => {
-  it('all three are present in Node', () => {
-    expect(backends.map((b) => b?.name)).toEqual(['node', 'webcrypto', 'noble']);
+  it('all four are present in Node', () => {
+    expect(backends.map((b) => b?.name)).toEqual(['node', 'node-threadpool', 'webcrypto', 'noble']);
   });
 
   it('the Wycheproof file holds all 151 cases', () => {
