@@ -1,5 +1,12 @@
 import { importJWK, jwtVerify, type CryptoKey, type JWTHeaderParameters } from 'jose';
-import { ATTESTATION_JWT_TYPE, AttestationClaimsSchema, type AttestationClaims, type VersionRecord } from '../schemas/index.js';
+import {
+  ATTESTATION_JWT_TYPE,
+  ATTESTATION_SET_JWT_TYPE,
+  AttestationClaimsSchema,
+  AttestationSetClaimsSchema,
+  type AttestationClaims,
+  type VersionRecord,
+} from '../schemas/index.js';
 import { toSchemaIssues } from '../protocol/index.js';
 import { VerificationError } from './errors.js';
 import type { TrustRoot } from './trust-root.js';
@@ -60,6 +67,31 @@ function keyFor(trust: TrustRoot, header: JWTHeaderParameters): Promise<CryptoKe
   return key;
 }
 
+/** Verifies a registry JWT's signature (a pinned key, EdDSA only), issuer, audience, expiry and `typ`; returns its payload. */
+async function verifyRegistryJwt(token: string, trust: TrustRoot, typ: string, requiredClaims: string[], options: AttestationOptions, what: string, evidence: Record<string, unknown>): Promise<unknown> {
+  try {
+    const result = await jwtVerify(token, (header) => keyFor(trust, header), {
+      algorithms: ['EdDSA'],
+      issuer: trust.issuer,
+      audience: trust.audience,
+      typ,
+      requiredClaims,
+      clockTolerance: options.clockToleranceSec ?? 30,
+      ...(options.now ? { currentDate: options.now } : {}),
+    });
+    return result.payload;
+  } catch (cause) {
+    if (cause instanceof VerificationError) throw cause;
+    const code = (cause as { code?: string }).code ?? 'ERR_UNKNOWN';
+    throw new VerificationError(
+      'ATTESTATION_INVALID',
+      `${what} does not verify (${code}: ${(cause as Error).message}); fetch a fresh bundle`,
+      { ...evidence, joseCode: code },
+      { cause },
+    );
+  }
+}
+
 /**
  * Verifies a registry attestation token (DESIGN.md "Attestation tokens"): EdDSA only, a pinned
  * key, issuer, audience, expiry, `typ`, and every claim equal to the verified manifest's.
@@ -71,35 +103,58 @@ export async function verifyAttestation(
   expected: ExpectedAttestation,
   options: AttestationOptions = {},
 ): Promise<AttestationClaims> {
-  let payload: unknown;
-  try {
-    const result = await jwtVerify(token, (header) => keyFor(trust, header), {
-      algorithms: ['EdDSA'],
-      issuer: trust.issuer,
-      audience: trust.audience,
-      typ: ATTESTATION_JWT_TYPE,
-      requiredClaims: ['iss', 'aud', 'sub', 'iat', 'exp'],
-      clockTolerance: options.clockToleranceSec ?? 30,
-      ...(options.now ? { currentDate: options.now } : {}),
-    });
-    payload = result.payload;
-  } catch (cause) {
-    if (cause instanceof VerificationError) throw cause;
-    const code = (cause as { code?: string }).code ?? 'ERR_UNKNOWN';
-    throw new VerificationError(
-      'ATTESTATION_INVALID',
-      `the registry attestation for ${expected.toolId}@${expected.version} does not verify (${code}: ${(cause as Error).message}); fetch a fresh bundle`,
-      { toolId: expected.toolId, version: expected.version, joseCode: code },
-      { cause },
-    );
-  }
+  const payload = await verifyRegistryJwt(
+    token,
+    trust,
+    ATTESTATION_JWT_TYPE,
+    ['iss', 'aud', 'sub', 'iat', 'exp'],
+    options,
+    `the registry attestation for ${expected.toolId}@${expected.version}`,
+    { toolId: expected.toolId, version: expected.version },
+  );
   const parsed = AttestationClaimsSchema.safeParse(payload);
   if (!parsed.success)
     throw new VerificationError('ATTESTATION_INVALID', `the attestation claims are malformed: ${toSchemaIssues(parsed.error)[0]?.message ?? ''}`, {
       toolId: expected.toolId,
       issues: toSchemaIssues(parsed.error),
     });
-  const claims = parsed.data;
+  return checkAttestedClaims(parsed.data, expected, options);
+}
+
+/** The versions a verified attestation set vouches for: `toolId@version` -> that version's claims. */
+export type AttestedVersions = ReadonlyMap<string, AttestationClaims>;
+
+/**
+ * Verifies an attestation set (typ `etdi-attestation-set+jwt`, one registry signature over many
+ * versions) like a single attestation: pinned key, EdDSA, issuer, audience, expiry, type. Returns
+ * each version's claims as a single attestation would carry them (the set's iss, aud, iat and
+ * exp), to be matched per tool with checkAttestedClaims when that tool is verified. A set that
+ * names a version twice is refused: it would say two things about one version.
+ */
+export async function verifyAttestationSet(token: string, trust: TrustRoot, options: AttestationOptions = {}): Promise<AttestedVersions> {
+  const payload = await verifyRegistryJwt(token, trust, ATTESTATION_SET_JWT_TYPE, ['iss', 'aud', 'iat', 'exp'], options, 'the registry attestation set', {});
+  const parsed = AttestationSetClaimsSchema.safeParse(payload);
+  if (!parsed.success)
+    throw new VerificationError('ATTESTATION_INVALID', `the attestation set's claims are malformed: ${toSchemaIssues(parsed.error)[0]?.message ?? ''}`, {
+      issues: toSchemaIssues(parsed.error),
+    });
+  const { iss, aud, iat, exp, tools } = parsed.data;
+  const versions = new Map<string, AttestationClaims>();
+  for (const tool of tools) {
+    const key = `${tool.sub}@${tool.tool_version}`;
+    if (versions.has(key))
+      throw new VerificationError('ATTESTATION_INVALID', `the attestation set names ${key} twice`, { toolId: tool.sub, version: tool.tool_version });
+    versions.set(key, { iss, aud, iat, exp, ...tool });
+  }
+  return versions;
+}
+
+/**
+ * The checks on verified claims: not issued in the future, a bounded lifetime, not expired at
+ * `options.now` (a set verified earlier may have expired since), and every claim equal to what
+ * the verified manifest and its record say. Returns the claims.
+ */
+export function checkAttestedClaims(claims: AttestationClaims, expected: ExpectedAttestation, options: AttestationOptions = {}): AttestationClaims {
   const nowSec = Math.floor((options.now ?? new Date()).getTime() / 1000);
   const tolerance = options.clockToleranceSec ?? 30;
   // jose checks exp and nbf; a token issued in the future is a clock attack or a forged iat.
@@ -107,6 +162,12 @@ export async function verifyAttestation(
     throw new VerificationError('ATTESTATION_INVALID', `the attestation is issued in the future (iat ${claims.iat}, now ${nowSec})`, {
       expected: `<= ${nowSec + tolerance}`,
       got: claims.iat,
+    });
+  if (claims.exp < nowSec - tolerance)
+    throw new VerificationError('ATTESTATION_INVALID', `the attestation for ${expected.toolId}@${expected.version} expired at ${claims.exp} (now ${nowSec}); fetch a fresh bundle`, {
+      toolId: expected.toolId,
+      expected: `>= ${nowSec - tolerance}`,
+      got: claims.exp,
     });
   const lifetime = claims.exp - claims.iat;
   const maxLifetime = options.maxLifetimeSec ?? 24 * 3600;

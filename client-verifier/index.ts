@@ -2,13 +2,23 @@
 export { VerificationError, isVerificationError, type VerificationErrorCode, type VerificationEvidence } from './errors.js';
 export { createTrustRoot, type TrustRoot, type TrustRootConfig } from './trust-root.js';
 export { RegistryClient, type RegistryClientOptions } from './registry-client.js';
-export { expectedAttestation, verifyAttestation, type ExpectedAttestation, type AttestationOptions } from './attestation.js';
+export {
+  expectedAttestation,
+  verifyAttestation,
+  verifyAttestationSet,
+  checkAttestedClaims,
+  type ExpectedAttestation,
+  type AttestationOptions,
+  type AttestedVersions,
+} from './attestation.js';
 export {
   verifyTool,
   verifyEvidence,
   versionPublishedLeaf,
   bundleSource,
   decodeBundle,
+  decodeBundleSet,
+  bundleTargets,
   markValidatedBundle,
   type VerifyContext,
   type VerifiedEvidence,

@@ -1,4 +1,15 @@
-import { ConsistencyProofSchema, KeyStatusSchema, VersionBundleSchema, type ConsistencyProof, type KeyStatus, type VersionBundle } from '../schemas/index.js';
+import {
+  BundleSetRequestSchema,
+  BundleSetSchema,
+  ConsistencyProofSchema,
+  KeyStatusSchema,
+  VersionBundleSchema,
+  type BundleSet,
+  type BundleSetRequest,
+  type ConsistencyProof,
+  type KeyStatus,
+  type VersionBundle,
+} from '../schemas/index.js';
 import { ProtocolError, checkSchema, fromBase64, parseStrictJson, utf8 } from '../protocol/index.js';
 import { z } from 'zod';
 import { VerificationError } from './errors.js';
@@ -11,6 +22,8 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   /** Largest response body accepted, in bytes. Default 256 KiB (a bundle is a few KB). */
   maxResponseBytes?: number;
+  /** Largest bundle-set response accepted (POST /v1/bundles), in bytes. Default 16 MiB. */
+  maxBundleSetBytes?: number;
   /** A fetch implementation (tests, proxies). Default: the global fetch. */
   fetch?: typeof fetch;
 }
@@ -27,6 +40,7 @@ export class RegistryClient {
   readonly baseUrl: string;
   private readonly timeoutMs: number;
   private readonly maxBytes: number;
+  private readonly maxSetBytes: number;
   private readonly fetchImpl: typeof fetch;
 
   constructor(options: RegistryClientOptions) {
@@ -34,6 +48,7 @@ export class RegistryClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.maxBytes = options.maxResponseBytes ?? 256 * 1024;
+    this.maxSetBytes = options.maxBundleSetBytes ?? 16 * 1024 * 1024;
     this.fetchImpl = options.fetch ?? fetch;
   }
 
@@ -42,6 +57,18 @@ export class RegistryClient {
     const slash = toolId.indexOf('/');
     const path = `/v1/tools/${encodeURIComponent(toolId.slice(0, slash))}/${encodeURIComponent(toolId.slice(slash + 1))}/versions/${encodeURIComponent(version)}/bundle`;
     return markValidatedBundle(await this.getJson(path, VersionBundleSchema, `the bundle of ${toolId}@${version}`));
+  }
+
+  /**
+   * The bundles of many versions under one attestation set (`POST /v1/bundles`), `latest`
+   * allowed: one request and one registry signature for a server's whole tool list. Nothing is
+   * verified here (ToolVerifier.addBundleSet verifies the set; each bundle when its tool is).
+   */
+  async getBundleSet(versions: BundleSetRequest['versions']): Promise<BundleSet> {
+    const request = checkSchema(BundleSetRequestSchema, { versions }, 'bundle-set request');
+    const set = await this.getJson('/v1/bundles', BundleSetSchema, 'a bundle set', { body: JSON.stringify(request), maxBytes: this.maxSetBytes });
+    for (const bundle of set.bundles) markValidatedBundle(bundle);
+    return set;
   }
 
   /** The registry's attestation keys (`/.well-known/jwks.json`); trust comes from the host's pins, not from this. */
@@ -75,11 +102,11 @@ export class RegistryClient {
     return { proof, hashes: proof.hashes.map((h) => fromBase64(h)) };
   }
 
-  private async getJson<T>(path: string, schema: z.ZodType<T>, what: string): Promise<T> {
-    const body = await this.get(path, what);
+  private async getJson<T>(path: string, schema: z.ZodType<T>, what: string, post?: { body: string; maxBytes: number }): Promise<T> {
+    const body = await this.get(path, what, post);
     let value: unknown;
     try {
-      value = parseStrictJson(body, { maxBytes: this.maxBytes });
+      value = parseStrictJson(body, { maxBytes: post?.maxBytes ?? this.maxBytes });
     } catch (cause) {
       throw new VerificationError('SCHEMA_INVALID', `${what} is not strict I-JSON: ${(cause as Error).message}`, { url: this.baseUrl + path }, { cause });
     }
@@ -93,12 +120,20 @@ export class RegistryClient {
     }
   }
 
-  private async get(path: string, what: string): Promise<Uint8Array> {
+  /** GET, or POST of a JSON body when `post` is given; the body capped at `post.maxBytes` or maxResponseBytes. */
+  private async get(path: string, what: string, post?: { body: string; maxBytes: number }): Promise<Uint8Array> {
     const url = this.baseUrl + path;
     const signal = AbortSignal.timeout(this.timeoutMs);
+    const maxBytes = post?.maxBytes ?? this.maxBytes;
     let response: Response;
     try {
-      response = await this.fetchImpl(url, { signal, headers: { accept: 'application/json, text/plain' }, redirect: 'error' });
+      response = await this.fetchImpl(url, {
+        signal,
+        redirect: 'error',
+        ...(post
+          ? { method: 'POST', body: post.body, headers: { accept: 'application/json', 'content-type': 'application/json' } }
+          : { headers: { accept: 'application/json, text/plain' } }),
+      });
     } catch (cause) {
       const timedOut = (cause as Error).name === 'TimeoutError' || signal.aborted;
       throw new VerificationError(
@@ -115,7 +150,7 @@ export class RegistryClient {
     if (!response.ok) {
       let problemCode: unknown;
       try {
-        const text = await this.readCapped(response, url, what);
+        const text = await this.readCapped(response, url, what, maxBytes);
         problemCode = (JSON.parse(new TextDecoder().decode(text)) as { code?: unknown }).code;
       } catch {
         problemCode = undefined;
@@ -126,15 +161,15 @@ export class RegistryClient {
         problemCode,
       });
     }
-    return this.readCapped(response, url, what);
+    return this.readCapped(response, url, what, maxBytes);
   }
 
   /** Reads the body, stopping as soon as it passes the cap (Content-Length is checked first but not trusted). */
-  private async readCapped(response: Response, url: string, what: string): Promise<Uint8Array> {
+  private async readCapped(response: Response, url: string, what: string, maxBytes: number): Promise<Uint8Array> {
     const declared = Number(response.headers.get('content-length') ?? NaN);
-    if (Number.isFinite(declared) && declared > this.maxBytes) {
+    if (Number.isFinite(declared) && declared > maxBytes) {
       await response.body?.cancel().catch(() => undefined);
-      throw new VerificationError('RESPONSE_TOO_LARGE', `${what} is ${declared} bytes, more than ${this.maxBytes}`, { url, expected: this.maxBytes, got: declared });
+      throw new VerificationError('RESPONSE_TOO_LARGE', `${what} is ${declared} bytes, more than ${maxBytes}`, { url, expected: maxBytes, got: declared });
     }
     if (response.body === null) return utf8('');
     const reader = response.body.getReader();
@@ -145,9 +180,9 @@ export class RegistryClient {
         const { done, value } = await reader.read();
         if (done) break;
         total += value.length;
-        if (total > this.maxBytes) {
+        if (total > maxBytes) {
           await reader.cancel().catch(() => undefined);
-          throw new VerificationError('RESPONSE_TOO_LARGE', `${what} is more than ${this.maxBytes} bytes`, { url, expected: this.maxBytes, got: `> ${this.maxBytes}` });
+          throw new VerificationError('RESPONSE_TOO_LARGE', `${what} is more than ${maxBytes} bytes`, { url, expected: maxBytes, got: `> ${maxBytes}` });
         }
         chunks.push(value);
       }

@@ -1,13 +1,22 @@
 import semverCompare from 'semver/functions/compare.js';
-import type { Lockfile, LockfileCheckpoint, LockfilePin, ToolManifest, VersionBundle } from '../schemas/index.js';
-import { digestOf } from '../protocol/index.js';
-import type { AttestationOptions } from './attestation.js';
+import {
+  MAX_BUNDLE_SET,
+  type AttestationClaims,
+  type BundleSet,
+  type Lockfile,
+  type LockfileCheckpoint,
+  type LockfilePin,
+  type ToolManifest,
+  type VersionBundle,
+} from '../schemas/index.js';
+import { defaultBackend, digestOf, nodeThreadpoolBackend, type Ed25519Backend } from '../protocol/index.js';
+import { verifyAttestationSet, type AttestationOptions, type AttestedVersions } from './attestation.js';
 import { VerificationError } from './errors.js';
 import { emptyLockfile } from './lockfile.js';
 import { decidePin, toPin, type PinDecision } from './pins.js';
 import type { RegistryClient } from './registry-client.js';
 import { createTrustRoot, type TrustRoot, type TrustRootConfig } from './trust-root.js';
-import { bundleSource, verifyEvidence, type BundleSource, type LogChecker, type VerifiedEvidence, type VerifiedTool } from './verify-tool.js';
+import { bundleSource, bundleTargets, verifyEvidence, type BundleSource, type LogChecker, type VerifiedEvidence, type VerifiedTool } from './verify-tool.js';
 
 /** A log checker that also reports the newest checkpoint it verified (for the lockfile). */
 export interface StatefulLogChecker extends LogChecker {
@@ -28,6 +37,11 @@ export interface ToolVerifierOptions {
   attestation?: AttestationOptions;
   /** The clock (tests, offline hosts). */
   now?: () => Date;
+  /**
+   * Ed25519 for manifest signatures. Default: node:crypto on libuv's thread pool where the
+   * runtime has it, so a server's tools verified together (listTools) use every core.
+   */
+  ed25519?: Ed25519Backend;
   /** Called with the new lockfile after every change (approval, newer checkpoint): persist it. */
   onLockfileChange?: (lockfile: Lockfile) => void | Promise<void>;
 }
@@ -36,6 +50,9 @@ export interface CheckOptions {
   /** The provider this server's tools must come from (host configuration). */
   provider?: string;
 }
+
+/** How long prefetched bundles are used (the registry's status max-age). */
+const PREFETCH_TTL_MS = 30_000;
 
 const isTrustRoot = (t: TrustRoot | TrustRootConfig): t is TrustRoot => 'attestationKeys' in t;
 
@@ -56,6 +73,10 @@ export class ToolVerifier {
   private readonly manifests = new Map<string, ToolManifest>();
   /** The last approved result per cached evidence (re-check hot path). */
   private readonly approved = new WeakMap<VerifiedEvidence, VerifiedTool>();
+  /** Versions vouched for by verified attestation sets (offline sets and prefetches), `toolId@version`. */
+  private readonly attested = new Map<string, AttestationClaims>();
+  /** Bundles prefetched from the registry (prefetch): short-lived, dropped at `until`. */
+  private prefetched: { source: BundleSource; until: number } | undefined;
 
   constructor(options: ToolVerifierOptions) {
     this.options = options;
@@ -73,6 +94,71 @@ export class ToolVerifier {
   addBundles(bundles: Iterable<VersionBundle>): void {
     this.offline.push(...bundles);
     this.source = bundleSource(this.offline, semverCompare);
+  }
+
+  /**
+   * Adds a bundle set (BundleSetSchema: many bundles under one registry attestation), for
+   * example a host's offline file: its attestation is verified now (ATTESTATION_INVALID
+   * otherwise, and nothing is added); each bundle is verified when its tool is.
+   */
+  async addBundleSet(set: BundleSet): Promise<void> {
+    this.rememberAttested(await this.verifySet(set));
+    this.addBundles(set.bundles);
+  }
+
+  /**
+   * Fetches, in one request, the bundles every listed tool will need (`POST /v1/bundles`) and
+   * verifies their attestation set once, so that verifying the list costs one registry signature
+   * rather than one per tool. Tools whose evidence is cached or offline are not asked for.
+   * Best effort: any failure leaves the per-tool path (one bundle per tool) to decide.
+   */
+  async prefetch(liveDefinitions: readonly unknown[], options: CheckOptions = {}): Promise<void> {
+    const registry = this.options.registry;
+    if (registry === undefined) return;
+    const wanted = new Map<string, { toolId: string; version: string }>();
+    for (const live of liveDefinitions) {
+      if (this.recheck(live, options) !== undefined) continue;
+      for (const target of bundleTargets(live, options.provider, this.lock)) {
+        if (this.source?.get(target.toolId, target.version) !== undefined) continue;
+        wanted.set(`${target.toolId}@${target.version}`, target);
+      }
+    }
+    if (wanted.size === 0) return;
+    const bundles: VersionBundle[] = [];
+    const latest = new Map<string, VersionBundle>();
+    const attested = new Map<string, AttestationClaims>();
+    const targets = [...wanted.values()];
+    for (let i = 0; i < targets.length; i += MAX_BUNDLE_SET) {
+      const chunk = targets.slice(i, i + MAX_BUNDLE_SET);
+      const set = await registry.getBundleSet(chunk);
+      for (const [key, claims] of await this.verifySet(set)) attested.set(key, claims);
+      bundles.push(...set.bundles);
+      // which bundle answered a `latest`: the registry resolves it, in request order
+      for (const b of set.bundles)
+        if (chunk.some((t) => t.toolId === b.record.toolId && t.version === 'latest')) latest.set(b.record.toolId, b);
+    }
+    this.rememberAttested(attested);
+    const byVersion = bundleSource(bundles, semverCompare);
+    // Statuses are short-lived (the registry serves them with max-age 30): so is a prefetch.
+    this.prefetched = {
+      source: { get: (toolId, version) => (version === 'latest' ? latest.get(toolId) : byVersion.get(toolId, version)) },
+      until: this.now().getTime() + PREFETCH_TTL_MS,
+    };
+  }
+
+  private async verifySet(set: BundleSet): Promise<AttestedVersions> {
+    if (set.attestation === '') return new Map();
+    return verifyAttestationSet(set.attestation, this.trustRoot, { ...this.options.attestation, now: this.now() });
+  }
+
+  private rememberAttested(versions: AttestedVersions): void {
+    if (this.attested.size > 10_000) this.attested.clear();
+    for (const [key, claims] of versions) this.attested.set(key, claims);
+  }
+
+  private fresh(): BundleSource | undefined {
+    if (this.prefetched !== undefined && this.prefetched.until <= this.now().getTime()) this.prefetched = undefined;
+    return this.prefetched?.source;
   }
 
   private now(): Date {
@@ -98,12 +184,16 @@ export class ToolVerifier {
    */
   async verify(liveDefinition: unknown, options: CheckOptions = {}): Promise<VerifiedTool> {
     const before = this.options.log.newestCheckpoint()?.treeSize;
+    const prefetched = this.fresh();
     const evidence = await verifyEvidence(liveDefinition, {
       trustRoot: this.trustRoot,
       log: this.options.log,
       lockfile: this.lock,
+      attested: (toolId, version) => this.attested.get(`${toolId}@${version}`),
+      backend: this.options.ed25519 ?? nodeThreadpoolBackend ?? defaultBackend,
       ...(this.options.registry ? { registry: this.options.registry } : {}),
       ...(this.source ? { bundles: this.source } : {}),
+      ...(prefetched ? { prefetched } : {}),
       ...(options.provider ? { provider: options.provider } : {}),
       attestation: { ...this.options.attestation, now: this.now() },
     });

@@ -2,14 +2,21 @@ import {
   LIMITS,
   LOG_EVENT_TYPE,
   MANIFEST_META_KEY,
+  BundleSetSchema,
+  MAX_BUNDLE_SET,
   ToolDefinitionSchema,
+  ToolIdSchema,
   VersionBundleSchema,
+  VersionSchema,
+  type BundleSet,
+  type Lockfile,
   type LockfilePin,
   type LogEvidence,
   type SignedManifest,
   type ToolManifest,
   type VersionBundle,
   type VersionRecord,
+  type AttestationClaims,
 } from '../schemas/index.js';
 import {
   ProtocolError,
@@ -21,9 +28,10 @@ import {
   parseStrictJson,
   toSignedDefinition,
   verifyManifestSignature,
+  type Ed25519Backend,
   type VerifiedManifest,
 } from '../protocol/index.js';
-import { expectedAttestation, verifyAttestation, type AttestationOptions } from './attestation.js';
+import { checkAttestedClaims, expectedAttestation, verifyAttestation, type AttestationOptions } from './attestation.js';
 import { VerificationError, type VerificationErrorCode } from './errors.js';
 import type { TrustRoot } from './trust-root.js';
 import type { RegistryClient } from './registry-client.js';
@@ -51,12 +59,21 @@ export interface VerifyContext extends PinContext {
   registry?: RegistryClient;
   /** Offline bundles; consulted before the registry. */
   bundles?: BundleSource;
+  /** Bundles fetched from the registry moments ago (ToolVerifier.prefetch); consulted before asking again. */
+  prefetched?: BundleSource;
   /**
    * The provider (namespace) the host expects this server's tools from. Used to resolve a tool
    * that carries no manifest, and checked against the one that signed (NAMESPACE_MISMATCH).
    */
   provider?: string;
   attestation?: AttestationOptions;
+  /**
+   * Versions vouched for by an attestation set already verified (ToolVerifier.addBundleSet,
+   * prefetch): their claims are matched instead of a per-version token being verified.
+   */
+  attested?: (toolId: string, version: string) => AttestationClaims | undefined;
+  /** The Ed25519 implementation for manifest signatures (default: protocol's defaultBackend). */
+  backend?: Ed25519Backend;
 }
 
 /** The cryptographic part of a verification: independent of the lockfile, cacheable until `expiresAt`. */
@@ -119,6 +136,24 @@ export function decodeBundle(input: string | Uint8Array): VersionBundle {
   }
 }
 
+/** Decodes a bundle set (JSON text or bytes: a host's offline file, BundleSetSchema). Verifies nothing; see ToolVerifier.addBundleSet. */
+export function decodeBundleSet(input: string | Uint8Array): BundleSet {
+  let value: unknown;
+  try {
+    value = parseStrictJson(input, { maxBytes: LIMITS.maxManifestBytes * 2 * MAX_BUNDLE_SET });
+  } catch (cause) {
+    throw new VerificationError('SCHEMA_INVALID', `the bundle set is not strict I-JSON: ${(cause as Error).message}`, {}, { cause });
+  }
+  let set: BundleSet;
+  try {
+    set = checkSchema(BundleSetSchema, value, 'bundle set') as BundleSet;
+  } catch (cause) {
+    throw new VerificationError('SCHEMA_INVALID', (cause as Error).message, { issues: cause instanceof ProtocolError ? cause.issues : [] }, { cause });
+  }
+  for (const bundle of set.bundles) markValidatedBundle(bundle);
+  return set;
+}
+
 const keyOfVersion = (toolId: string, version: string): string => `${toolId}@${version}`;
 
 /** Maps a ProtocolError of the signature step to the decision table's codes. */
@@ -177,6 +212,8 @@ function decodeCarried(live: Record<string, unknown>, toolName: string): SignedM
 async function fetchBundle(ctx: VerifyContext, toolId: string, version: string): Promise<{ bundle: VersionBundle; source: 'registry' | 'bundle' } | undefined> {
   const offline = ctx.bundles?.get(toolId, version);
   if (offline !== undefined) return { bundle: offline, source: 'bundle' };
+  const prefetched = ctx.prefetched?.get(toolId, version);
+  if (prefetched !== undefined) return { bundle: prefetched, source: 'registry' };
   if (ctx.registry === undefined) return undefined;
   try {
     return { bundle: await ctx.registry.getBundle(toolId, version), source: 'registry' };
@@ -184,6 +221,37 @@ async function fetchBundle(ctx: VerifyContext, toolId: string, version: string):
     if (error instanceof VerificationError && error.code === 'UNKNOWN_TOOL') return undefined;
     throw error;
   }
+}
+
+/** The namespace an uncarried tool is resolved in: the host's provider for the server, or that of the single pin with this name. */
+function ownerOf(toolName: string, provider: string | undefined, lockfile: Lockfile | undefined): string | undefined {
+  const pinned = lockfile ? Object.values(lockfile.tools).filter((p) => p.toolId.endsWith(`/${toolName}`)) : [];
+  return provider ?? (pinned.length === 1 ? pinned[0]!.provider : undefined);
+}
+
+/**
+ * The bundles a live tool's verification will ask for (ToolVerifier.prefetch): its carried
+ * manifest's version, or `latest` in its namespace (and the pinned version, for a server still
+ * on it). Lenient: a malformed tool yields nothing here, and verifyEvidence reports it.
+ */
+export function bundleTargets(live: unknown, provider: string | undefined, lockfile: Lockfile | undefined): { toolId: string; version: string }[] {
+  const name = live !== null && typeof live === 'object' ? (live as { name?: unknown }).name : undefined;
+  if (typeof name !== 'string') return [];
+  const meta = (live as { _meta?: unknown })._meta;
+  const targets: { toolId: string; version: string }[] = [];
+  if (meta !== null && typeof meta === 'object' && Object.hasOwn(meta, MANIFEST_META_KEY)) {
+    const manifest = ((meta as Record<string, unknown>)[MANIFEST_META_KEY] as { manifest?: { toolId?: unknown; version?: unknown } } | null)?.manifest;
+    if (typeof manifest?.toolId === 'string' && typeof manifest.version === 'string') targets.push({ toolId: manifest.toolId, version: manifest.version });
+  } else {
+    const owner = ownerOf(name, provider, lockfile);
+    if (owner !== undefined) {
+      const toolId = `${owner}/${name}`;
+      targets.push({ toolId, version: 'latest' });
+      const pin = lockfile?.tools[toolId];
+      if (pin !== undefined) targets.push({ toolId, version: pin.version });
+    }
+  }
+  return targets.filter((t) => ToolIdSchema.safeParse(t.toolId).success && (t.version === 'latest' || VersionSchema.safeParse(t.version).success));
 }
 
 /**
@@ -221,8 +289,7 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
     toolId = carried.manifest.toolId;
     version = carried.manifest.version;
   } else {
-    const pinned = ctx.lockfile ? Object.values(ctx.lockfile.tools).filter((p) => p.toolId.endsWith(`/${toolName}`)) : [];
-    const provider = ctx.provider ?? (pinned.length === 1 ? pinned[0]!.provider : undefined);
+    const provider = ownerOf(toolName, ctx.provider, ctx.lockfile);
     if (provider === undefined)
       throw new VerificationError(
         'UNSIGNED',
@@ -253,12 +320,11 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
   // thread, so its latency overlaps the signature, log and pin checks below. Its expectations
   // come from the record, whose digests are checked equal to the verified manifest's before the
   // result is used; an earlier failure wins (the promise is then ignored, never left unhandled).
-  const attestation = verifyAttestation(
-    status.attestation,
-    ctx.trustRoot,
-    expectedAttestation(record),
-    ctx.attestation,
-  );
+  const fromSet = ctx.attested?.(record.toolId, record.version);
+  const attestation =
+    fromSet !== undefined
+      ? Promise.resolve().then(() => checkAttestedClaims(fromSet, expectedAttestation(record), ctx.attestation))
+      : verifyAttestation(status.attestation, ctx.trustRoot, expectedAttestation(record), ctx.attestation);
   attestation.catch(() => undefined);
 
   const signed = carried ?? record.signedManifest;
@@ -273,7 +339,7 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
     });
   let verified: VerifiedManifest;
   try {
-    verified = await verifyManifestSignature(signed, (kid) => (kid === signerKey.keyId ? signerKey.jwk : undefined));
+    verified = await verifyManifestSignature(signed, (kid) => (kid === signerKey.keyId ? signerKey.jwk : undefined), ctx.backend);
   } catch (error) {
     fromProtocol(error, toolId, record.version);
   }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import {
   AddKeyRequestSchema,
+  BundleSetRequestSchema,
+  BundleSetSchema,
   JwksSchema,
   KeyListResponseSchema,
   KeyStatusSchema,
@@ -49,6 +51,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'get', path: '/v1/tools/{namespace}/{name}/versions/{version}', summary: 'The immutable version record (strong ETag; `latest` allowed, short-lived)', auth: 'none', response: VersionRecordSchema, status: 200, errors: ['TOOL_NOT_FOUND', 'VERSION_NOT_FOUND'] },
   { method: 'get', path: '/v1/tools/{namespace}/{name}/versions/{version}/status', summary: 'Revocation status, signer key, attestation token, log inclusion proof', auth: 'none', response: VersionStatusSchema, status: 200, errors: ['TOOL_NOT_FOUND', 'VERSION_NOT_FOUND'] },
   { method: 'get', path: '/v1/tools/{namespace}/{name}/versions/{version}/bundle', summary: 'Record and status together (offline verification)', auth: 'none', response: VersionBundleSchema, status: 200, errors: ['TOOL_NOT_FOUND', 'VERSION_NOT_FOUND'] },
+  { method: 'post', path: '/v1/bundles', summary: 'Bundles of many versions (`latest` allowed) under ONE attestation set; unknown versions listed in `missing`', auth: 'none', request: BundleSetRequestSchema, response: BundleSetSchema, status: 200, errors: ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'INVALID_JSON', 'SCHEMA_INVALID'] },
   { method: 'post', path: '/v1/tools/{namespace}/{name}/versions/{version}/revoke', summary: 'Revoke a version (provider with a reason, or admin)', auth: 'publisher-or-admin', request: RevokeVersionRequestSchema, response: VersionStatusSchema, status: 200, errors: ['SCHEMA_INVALID', 'VERSION_NOT_FOUND', 'VERSION_ALREADY_REVOKED', 'UNAUTHENTICATED', 'FORBIDDEN'] },
   { method: 'post', path: '/v1/admin/registry-keys/rotate', summary: "Rotate the registry's JWT signing key (old key stays in the JWKS until its tokens expire)", auth: 'admin', response: RegistryKeyRotationResponseSchema, status: 200, errors: ['UNAUTHENTICATED', 'FORBIDDEN'] },
   { method: 'get', path: '/openapi.json', summary: 'This document', auth: 'none', status: 200, errors: [] },

@@ -110,6 +110,17 @@ export {
   type VersionStatus,
   type VersionBundle,
   type AttestationClaims,
+  MAX_BUNDLE_SET,
+  BUNDLE_SET_TYPE,
+  ATTESTATION_SET_JWT_TYPE,
+  BundleSetRequestSchema,
+  BundleSetSchema,
+  AttestedVersionSchema,
+  AttestationSetClaimsSchema,
+  type BundleSetRequest,
+  type BundleSet,
+  type AttestedVersion,
+  type AttestationSetClaims,
 } from './registry-api.js';
 export {
   LOCKFILE_TYPE,

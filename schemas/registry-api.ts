@@ -59,6 +59,36 @@ export const VersionBundleSchema = z.strictObject({
 });
 export type VersionBundle = z.infer<typeof VersionBundleSchema>;
 
+/** The most versions one bundle-set request may name (a large MCP server lists about a hundred tools). */
+export const MAX_BUNDLE_SET = 256;
+export const BUNDLE_SET_TYPE = 'etdi.bundle-set/v1';
+
+/** `POST /v1/bundles`: the versions a host needs, typically every tool one server lists. */
+export const BundleSetRequestSchema = z.strictObject({
+  versions: z
+    .array(z.strictObject({ toolId: ToolIdSchema, version: z.union([VersionSchema, z.literal('latest')]) }))
+    .min(1)
+    .max(MAX_BUNDLE_SET),
+});
+export type BundleSetRequest = z.infer<typeof BundleSetRequestSchema>;
+
+/**
+ * Many bundles under ONE registry attestation (`attestation`, typ `etdi-attestation-set+jwt`),
+ * so a host verifying a server's whole tool list checks one registry signature instead of one
+ * per tool, and fetches them in one request. The bundles inside carry an empty per-version
+ * attestation: the set's token is theirs. `attestation` is empty when no bundle is active.
+ */
+export const BundleSetSchema = z.strictObject({
+  type: z.literal(BUNDLE_SET_TYPE),
+  attestation: z.string(),
+  bundles: z.array(VersionBundleSchema).max(MAX_BUNDLE_SET),
+  /** Requested versions the registry does not have (the others are still answered). */
+  missing: z
+    .array(z.strictObject({ toolId: z.string().max(300), version: z.string().max(70), code: z.enum(['TOOL_NOT_FOUND', 'VERSION_NOT_FOUND']) }))
+    .max(MAX_BUNDLE_SET),
+});
+export type BundleSet = z.infer<typeof BundleSetSchema>;
+
 /** Claims of the registry's attestation JWT (header typ `etdi-attestation+jwt`, alg EdDSA). */
 export const AttestationClaimsSchema = z.looseObject({
   iss: z.string(),
@@ -76,6 +106,29 @@ export const AttestationClaimsSchema = z.looseObject({
 });
 export type AttestationClaims = z.infer<typeof AttestationClaimsSchema>;
 export const ATTESTATION_JWT_TYPE = 'etdi-attestation+jwt';
+
+/** One version inside an attestation set: the single attestation's claims less iss, aud, iat and exp. */
+export const AttestedVersionSchema = z.strictObject({
+  sub: ToolIdSchema,
+  tool_version: VersionSchema,
+  provider: NamespaceSchema,
+  definition_digest: DigestSchema,
+  manifest_digest: DigestSchema,
+  scope: z.string(),
+  log_index: z.number().int().min(0),
+});
+export type AttestedVersion = z.infer<typeof AttestedVersionSchema>;
+
+/** Claims of an attestation set (header typ `etdi-attestation-set+jwt`): one token, many versions, one expiry. */
+export const AttestationSetClaimsSchema = z.looseObject({
+  iss: z.string(),
+  aud: z.union([z.string(), z.array(z.string())]),
+  iat: z.number().int(),
+  exp: z.number().int(),
+  tools: z.array(AttestedVersionSchema).min(1).max(MAX_BUNDLE_SET),
+});
+export type AttestationSetClaims = z.infer<typeof AttestationSetClaimsSchema>;
+export const ATTESTATION_SET_JWT_TYPE = 'etdi-attestation-set+jwt';
 
 // ---------------------------------------------------------------------------------------------
 // Request and response bodies of the registry's REST API (docs/REST-API.md).

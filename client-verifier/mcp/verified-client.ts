@@ -151,6 +151,8 @@ export class VerifiedClient {
       cursor = result.nextCursor;
       if (cursor === undefined) break;
     }
+    // One request and one registry signature for the whole list, when a registry is configured.
+    await this.options.verifier.prefetch(raw, this.checkOptions()).catch(() => undefined);
     const entries = new Map<string, Entry>();
     const duplicates = new Set<string>();
     await Promise.all(

@@ -1,6 +1,6 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { checkSchema } from '../../protocol/index.js';
-import { RevokeVersionRequestSchema, VersionSchema } from '../../schemas/index.js';
+import { BundleSetRequestSchema, RevokeVersionRequestSchema, VersionSchema } from '../../schemas/index.js';
 import { RegistryError } from '../errors.js';
 import { readJsonBody, readRawBody } from '../http/body.js';
 import { publish, revokeVersion } from '../services/publish.js';
@@ -108,6 +108,16 @@ export function toolsRouter(services: Services): Router {
     res
       .writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': SHORT_LIVED })
       .end(body);
+  });
+
+  // Many bundles under one attestation: what a host needs to verify a server's whole tool list
+  // with one request and one registry signature. A POST for the body, but a read: no auth.
+  router.post('/v1/bundles', async (req, res) => {
+    const body = checkSchema(BundleSetRequestSchema, await readJsonBody(req, ctx.config.maxBodyBytes), 'bundle-set request');
+    const text = await reads.bundleSet(body);
+    res
+      .writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' })
+      .end(text);
   });
 
   router.post('/v1/tools/:namespace/:name/versions/:version/revoke', async (req, res) => {

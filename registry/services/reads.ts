@@ -3,6 +3,11 @@ import semver from 'semver';
 import { toBase64 } from '../../protocol/index.js';
 import {
   ATTESTATION_JWT_TYPE,
+  ATTESTATION_SET_JWT_TYPE,
+  BUNDLE_SET_TYPE,
+  type AttestedVersion,
+  type BundleSet,
+  type BundleSetRequest,
   type LogEvidence,
   type SignedManifest,
   type ToolListResponse,
@@ -153,11 +158,18 @@ export class ReadService {
   }
 
   async status(toolId: string, version: string): Promise<VersionStatus> {
+    const { row, status, permissions } = this.statusOf(toolId, version);
+    // no attestation for what clients must refuse: a revoked version or a void signature
+    if (status.status === 'active') status.attestation = await this.attestation(row, permissions);
+    return status;
+  }
+
+  /** The status without its attestation (`attestation` is ''), and what an attestation of it would say. */
+  private statusOf(toolId: string, version: string): { row: VersionRow; status: VersionStatus; permissions: string[] } {
     const row = this.row(toolId, version);
     const ctx = this.ctx;
-    const now = ctx.now();
     const key = ctx.store.getKey(row.namespace, row.signer_key_id)!;
-    const signerKey = toKeyStatus(key, now);
+    const signerKey = toKeyStatus(key, ctx.now());
     const manifest = (JSON.parse(row.signed_manifest) as SignedManifest).manifest;
     // the signature is void if the key was revoked at or before the manifest's time
     const signatureVoid = isRevokedAt(key, Date.parse(manifest.issuedAt));
@@ -166,42 +178,87 @@ export class ReadService {
       version,
       status: row.revoked_at === null && !signatureVoid ? 'active' : 'revoked',
       signerKey,
-      // no attestation for what clients must refuse: a revoked version or a void signature
-      attestation: row.revoked_at === null && !signatureVoid ? await this.attestation(row, manifest.permissions) : '',
+      attestation: '',
       log: this.logEvidence(row.leaf_index),
     };
     if (row.revoked_at !== null) status.revocation = { reason: row.revoked_reason!, revokedAt: row.revoked_at, by: row.revoked_by! };
     else if (signatureVoid)
       status.revocation = { reason: `signer key revoked from ${key.revoked_from}: ${key.revoked_reason ?? ''}`, revokedAt: key.revoked_at!, by: `key:${key.key_id}` };
-    return status;
+    return { row, status, permissions: manifest.permissions };
+  }
+
+  /**
+   * A bundle set (`POST /v1/bundles`): the bundle of every requested version that exists, one
+   * attestation over the active ones, and the versions it does not have. Built in one
+   * synchronous pass, so every inclusion proof is against the same checkpoint.
+   */
+  async bundleSet(request: BundleSetRequest): Promise<string> {
+    const bundles: string[] = [];
+    const attested: AttestedVersion[] = [];
+    const missing: BundleSet['missing'] = [];
+    const seen = new Set<string>();
+    for (const { toolId, version: asked } of request.versions) {
+      let parts: { record: CachedRecord; status: VersionStatus; row: VersionRow; permissions: string[] };
+      try {
+        const version = this.resolveVersion(toolId, asked);
+        parts = { record: this.record(toolId, version), ...this.statusOf(toolId, version) };
+      } catch (error) {
+        if (error instanceof RegistryError && (error.code === 'TOOL_NOT_FOUND' || error.code === 'VERSION_NOT_FOUND')) {
+          missing.push({ toolId, version: asked, code: error.code });
+          continue;
+        }
+        throw error;
+      }
+      const { record, status, row, permissions } = parts;
+      if (seen.has(`${toolId}@${row.version}`)) continue; // `latest` and its version named together
+      seen.add(`${toolId}@${row.version}`);
+      bundles.push(`{"type":"etdi.bundle/v1","record":${record.body.toString('utf8')},"status":${JSON.stringify(status)}}`);
+      if (status.status === 'active')
+        attested.push({
+          sub: row.tool_id,
+          tool_version: row.version,
+          provider: row.namespace,
+          definition_digest: row.definition_digest,
+          manifest_digest: row.manifest_digest,
+          scope: permissions.join(' '),
+          log_index: row.leaf_index,
+        });
+    }
+    const attestation = attested.length === 0 ? '' : await this.sign({ tools: attested }, ATTESTATION_SET_JWT_TYPE, undefined);
+    return `{"type":"${BUNDLE_SET_TYPE}","attestation":${JSON.stringify(attestation)},"bundles":[${bundles.join(',')}],"missing":${JSON.stringify(missing)}}`;
   }
 
   private async attestation(row: VersionRow, permissions: string[]): Promise<string> {
-    const ctx = this.ctx;
-    const signer = ctx.keys.current();
-    const cacheKey = `${row.tool_id}@${row.version}#${signer.kid}`;
-    const now = ctx.now();
+    const cacheKey = `${row.tool_id}@${row.version}#${this.ctx.keys.current().kid}`;
+    const now = this.ctx.now();
     const hit = this.attestations.get(cacheKey);
     if (hit !== undefined && hit.refreshAt > now) return hit.token;
-    const iat = Math.floor(now / 1000);
-    const ttl = ctx.config.attestationTtlSeconds;
-    const token = await new SignJWT({
+    const claims = {
       tool_version: row.version,
       provider: row.namespace,
       definition_digest: row.definition_digest,
       manifest_digest: row.manifest_digest,
       scope: permissions.join(' '),
       log_index: row.leaf_index,
-    })
-      .setProtectedHeader({ alg: 'EdDSA', typ: ATTESTATION_JWT_TYPE, kid: signer.kid })
-      .setIssuer(ctx.config.origin)
-      .setAudience(ctx.config.attestationAudience)
-      .setSubject(row.tool_id)
-      .setIssuedAt(iat)
-      .setExpirationTime(iat + ttl)
-      .sign(signer.privateKey);
-    this.attestations.set(cacheKey, { token, refreshAt: now + (ttl * 1000) / 2 });
+    };
+    const token = await this.sign(claims, ATTESTATION_JWT_TYPE, row.tool_id);
+    this.attestations.set(cacheKey, { token, refreshAt: now + (this.ctx.config.attestationTtlSeconds * 1000) / 2 });
     return token;
+  }
+
+  /** A registry token: EdDSA with the current key, issuer, audience, iat and the attestation lifetime. */
+  private async sign(claims: Record<string, unknown>, typ: string, subject: string | undefined): Promise<string> {
+    const { config, keys } = this.ctx;
+    const signer = keys.current();
+    const iat = Math.floor(this.ctx.now() / 1000);
+    const jwt = new SignJWT(claims)
+      .setProtectedHeader({ alg: 'EdDSA', typ, kid: signer.kid })
+      .setIssuer(config.origin)
+      .setAudience(config.attestationAudience)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + config.attestationTtlSeconds);
+    if (subject !== undefined) jwt.setSubject(subject);
+    return jwt.sign(signer.privateKey);
   }
 
   versions(toolId: string): VersionListResponse {
