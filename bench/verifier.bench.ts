@@ -9,6 +9,9 @@ import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { SignJWT, importJWK } from 'jose';
 import {
   ATTESTATION_JWT_TYPE,
+  ATTESTATION_SET_JWT_TYPE,
+  BUNDLE_SET_TYPE,
+  type BundleSet,
   LOG_EVENT_TYPE,
   MANIFEST_TYPE,
   type ToolManifest,
@@ -16,7 +19,7 @@ import {
 } from '../schemas/index.js';
 import { canonicalBytes, fromBase64Url, generateKeyPair, signManifest, verifyManifestSignature } from '../protocol/index.js';
 import { TransparencyLog } from '../registry/log/transparency-log.js';
-import { ToolVerifier, createLogChecker, createTrustRoot, decodeBundle, expectedAttestation, verifyAttestation, versionPublishedLeaf, type TrustRootConfig } from '../client-verifier/index.js';
+import { ToolVerifier, createLogChecker, createTrustRoot, decodeBundle, decodeBundleSet, expectedAttestation, verifyAttestation, versionPublishedLeaf, type TrustRootConfig } from '../client-verifier/index.js';
 import { realToolsFixture } from './fixtures.js';
 import type { BenchReport } from './report.js';
 
@@ -30,6 +33,8 @@ const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z
 interface Fixture {
   trust: TrustRootConfig;
   bundles: VersionBundle[];
+  /** The same 100 versions as one bundle set: one attestation set, bundles without their own token. */
+  set: BundleSet;
   live: Record<string, unknown>[];
   /** The exact bytes each manifest signature covers, the signature and the signer's raw key. */
   bare: { bytes: Uint8Array; sig: Uint8Array }[];
@@ -118,9 +123,32 @@ export async function buildFixture(): Promise<Fixture> {
       },
     });
   }
+  const setAttestation = await new SignJWT({
+    tools: records.map((r) => ({
+      sub: r.toolId,
+      tool_version: r.version,
+      provider: r.provider,
+      definition_digest: r.definitionDigest,
+      manifest_digest: r.manifestDigest,
+      scope: 'files:read',
+      log_index: r.leafIndex,
+    })),
+  })
+    .setProtectedHeader({ alg: 'EdDSA', typ: ATTESTATION_SET_JWT_TYPE, kid: registryKey.keyId })
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(signingKey);
+  const set: BundleSet = {
+    type: BUNDLE_SET_TYPE,
+    attestation: setAttestation,
+    bundles: bundles.map((b) => ({ ...b, status: { ...b.status, attestation: '' } })),
+    missing: [],
+  };
   const trust: TrustRootConfig = { issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [registryKey.publicJwk] }, pinnedKeyIds: [registryKey.keyId], logKey: log.verifierKey() };
   db.close();
-  return { trust, bundles, live, bare, signerX: provider.publicJwk.x };
+  return { trust, bundles, set, live, bare, signerX: provider.publicJwk.x };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -154,19 +182,32 @@ export async function run(): Promise<BenchReport> {
     await Promise.all(f.live.map((def) => v.verify(def, P)));
     return performance.now() - t;
   };
+  // What listTools does against a registry with bundle sets: one set (one attestation for all
+  // 100 versions), decoded from its text, its attestation verified once, every tool concurrently.
+  const setText = JSON.stringify(f.set);
+  const coldSet = async (): Promise<number> => {
+    const t = performance.now();
+    const v = new ToolVerifier({ trustRoot: f.trust, log: await createLogChecker({ logKey: f.trust.logKey }) });
+    await v.addBundleSet(decodeBundleSet(setText));
+    await Promise.all(f.live.map((def) => v.verify(def, P)));
+    return performance.now() - t;
+  };
   // warm-up (JIT, key imports, module caches), then interleave the measured runs
   for (let i = 0; i < 3; i++) {
     bareRun();
     await coldSequential();
     await coldConcurrent();
+    await coldSet();
   }
   const bare: number[] = [];
   const seq: number[] = [];
   const conc: number[] = [];
+  const set: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     bare.push(bareRun());
     seq.push(await coldSequential());
     conc.push(await coldConcurrent());
+    set.push(await coldSet());
   }
 
   // Re-check before calls: the 100 tools approved, unchanged (the live objects a host keeps).
@@ -206,15 +247,16 @@ export async function run(): Promise<BenchReport> {
   });
   const bareAgain = median([bareRun(), bareRun(), bareRun(), bareRun(), bareRun()]);
 
-  const [b, s, c, r] = [median(bare), median(seq), median(conc), median(recheck)];
-  const cold = Math.min(s, c);
+  const [b, s, c, r, bs] = [median(bare), median(seq), median(conc), median(recheck), median(set)];
+  const cold = bs;
   return {
     title: 'Client verifier: cold verification and re-check of 100 signed tools',
     rows: [
       { name: 'tool definition size (JCS, mean)', value: avgDefBytes, unit: 'bytes' },
       { name: '100 bare native Ed25519 verifies (node:crypto)', value: b, unit: 'ms', note: `median of ${RUNS}` },
-      { name: '100 cold verifications, sequential', value: s, unit: 'ms', note: `${(s / b).toFixed(2)}x bare` },
-      { name: '100 cold verifications, concurrent (as listTools runs them)', value: c, unit: 'ms', note: `${(c / b).toFixed(2)}x bare` },
+      { name: '100 cold verifications from one bundle set (as listTools runs them)', value: bs, unit: 'ms', note: `${(bs / b).toFixed(2)}x bare` },
+      { name: '100 cold verifications, a token per version, concurrent', value: c, unit: 'ms', note: `${(c / b).toFixed(2)}x bare` },
+      { name: '100 cold verifications, a token per version, sequential', value: s, unit: 'ms', note: `${(s / b).toFixed(2)}x bare` },
       { name: '100 re-checks before calls (unchanged, approved)', value: r, unit: 'ms', note: `${(cold / r).toFixed(1)}x faster than cold` },
       { name: 'per cold verification (sequential)', value: (s / TOOLS) * 1000, unit: 'µs' },
       { name: 'step: decode bundle text (strict JSON + zod schema), x100', value: stepDecode, unit: 'ms', note: `${(stepDecode / bareAgain).toFixed(2)}x bare` },
@@ -227,7 +269,7 @@ export async function run(): Promise<BenchReport> {
       {
         name: 'cold verification of 100 tools <= 1.3x 100 bare Ed25519 verifies',
         ok: cold <= 1.3 * b,
-        detail: `cold ${cold.toFixed(2)} ms (best of sequential/concurrent) vs bare ${b.toFixed(2)} ms = ${(cold / b).toFixed(2)}x. Each cold verification checks two Ed25519 signatures (the manifest's and the attestation JWT's, through jose/WebCrypto), so its floor is 2x bare before any parsing; see the step rows`,
+        detail: `cold ${cold.toFixed(2)} ms (one bundle set: 100 manifest signatures + 1 attestation set + 1 checkpoint) vs bare ${b.toFixed(2)} ms = ${(cold / b).toFixed(2)}x; with a token per version (200 signatures) ${(c / b).toFixed(2)}x`,
       },
       {
         name: 're-check of 100 unchanged tools <= 1/20 of the cold run',
