@@ -8,10 +8,11 @@
  * The same file is the child: ETDI_BENCH_ROLE selects which server it runs.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -64,8 +65,40 @@ async function childMain(role: string): Promise<void> {
       config: { origin: ORIGIN, adminToken: ADMIN, rateLimit: false, requestLog: (line) => void log.write(line + '\n') },
     });
     const server = app.listen(0, '127.0.0.1', () => send({ port: (server.address() as AddressInfo).port }));
-    process.on('message', (m: { stats?: boolean }) => {
-      if (m.stats) send({ stats: app.registry.ctx.queue.stats, wal: store.db.pragma('journal_mode', { simple: true }), sync: store.db.pragma('synchronous', { simple: true }) });
+    // the CPU split: this process's CPU time (main thread + libuv threadpool) and how busy its
+    // event loop was over the publish window, against the load generator's in the parent
+    let mark = { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization(), t: performance.now() };
+    // ETDI_BENCH_PROF=<dir>: a V8 CPU profile of this process over the publish window only
+    const profileDir = process.env.ETDI_BENCH_PROF;
+    const { Session } = await import('node:inspector');
+    const session = profileDir ? new Session() : undefined;
+    const post = (method: string, params?: object): Promise<any> =>
+      new Promise((resolve, reject) => session!.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+    if (session) {
+      session.connect();
+      await post('Profiler.enable');
+      await post('Profiler.setSamplingInterval', { interval: 200 });
+    }
+    process.on('message', async (m: { stats?: boolean; mark?: boolean }) => {
+      if (m.mark) {
+        if (session) await post('Profiler.start');
+        mark = { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization(), t: performance.now() };
+      }
+      if (m.stats) {
+        const reply = {
+          stats: app.registry.ctx.queue.stats,
+          wal: store.db.pragma('journal_mode', { simple: true }),
+          sync: store.db.pragma('synchronous', { simple: true }),
+          cpu: process.cpuUsage(mark.cpu),
+          elu: performance.eventLoopUtilization(mark.elu).utilization,
+          ms: performance.now() - mark.t,
+        };
+        if (session) {
+          const { profile } = await post('Profiler.stop');
+          writeFileSync(join(profileDir!, `publish-${Date.now()}.cpuprofile`), JSON.stringify(profile));
+        }
+        send(reply);
+      }
     });
     return;
   }
@@ -128,6 +161,9 @@ async function json(url: string, init: RequestInit = {}): Promise<{ status: numb
   return { status: res.status, body, raw, headers: res.headers };
 }
 
+/** CPU time as a percentage of one core over `seconds` of wall time. */
+const cpuShare = (cpu: NodeJS.CpuUsage, seconds: number): number => ((cpu.user + cpu.system) / 1e6 / seconds) * 100;
+
 const trace = (m: string): void => {
   if (process.env.ETDI_BENCH_TRACE) process.stderr.write(`[registry.bench] ${m}\n`);
 };
@@ -182,19 +218,25 @@ export async function run(): Promise<BenchReport> {
     const path = `/v1/tools/${namespace}/${DEFINITION.name}/versions/1.0.0`;
     const record = await json(`${registry.url}${path}`);
     const init = { body: record.raw.toString('base64'), etag: record.headers.get('etag')!, path };
-    trace('spawn bare servers');
-    const bareExpress = await spawnChild('express', {}, init);
-    const bareNode = await spawnChild('node', {}, init);
-    children.push(bareExpress, bareNode);
+    // ETDI_BENCH_REGISTRY=publish: the publish half only (profiling and iterating on it)
+    const withReads = process.env.ETDI_BENCH_REGISTRY !== 'publish';
+    let reads: { rReg: autocannon.Result; rExp: autocannon.Result; rNode: autocannon.Result } | undefined;
+    if (withReads) {
+      trace('spawn bare servers');
+      const bareExpress = await spawnChild('express', {}, init);
+      const bareNode = await spawnChild('node', {}, init);
+      children.push(bareExpress, bareNode);
 
-    // reads, one server at a time (2 cores: server and load generator)
-    const seconds = 4;
-    trace('GET load');
-    const rReg = await getLoad(`${registry.url}${path}`, seconds);
-    const rExp = await getLoad(`${bareExpress.url}${path}`, seconds);
-    const rNode = await getLoad(`${bareNode.url}${path}`, seconds);
-    await stop(bareExpress);
-    await stop(bareNode);
+      // reads, one server at a time (2 cores: server and load generator)
+      const seconds = 4;
+      trace('GET load');
+      const rReg = await getLoad(`${registry.url}${path}`, seconds);
+      const rExp = await getLoad(`${bareExpress.url}${path}`, seconds);
+      const rNode = await getLoad(`${bareNode.url}${path}`, seconds);
+      await stop(bareExpress);
+      await stop(bareNode);
+      reads = { rReg, rExp, rNode };
+    }
 
     // durable publishes: pre-signed, distinct tools, 16 concurrent clients
     trace('presign');
@@ -204,6 +246,8 @@ export async function run(): Promise<BenchReport> {
     let next = 0;
     let non2xx = 0;
     trace('publish load');
+    registry.proc.send({ mark: true });
+    const loadCpu = process.cpuUsage();
     const started = performance.now();
     const pub = await autocannon({
       url: registry.url,
@@ -223,32 +267,66 @@ export async function run(): Promise<BenchReport> {
       ],
     });
     const elapsed = (performance.now() - started) / 1000;
+    const loadCpuUsed = process.cpuUsage(loadCpu);
     const publishRate = (pub.requests.total - non2xx) / elapsed;
-    const stats = await new Promise<{ stats: { batches: number; jobs: number; largestBatch: number }; wal: string; sync: number }>((resolve) => {
+    const stats = await new Promise<{
+      stats: { batches: number; jobs: number; largestBatch: number; writer: string; journalMode?: string; synchronous?: number };
+      wal: string;
+      sync: number;
+      cpu: NodeJS.CpuUsage;
+      elu: number;
+      ms: number;
+    }>((resolve) => {
       registry.proc.once('message', resolve as (m: unknown) => void);
       registry.proc.send({ stats: true });
     });
 
-    const reg_ = rReg.requests.average;
-    const exp_ = rExp.requests.average;
-    const node_ = rNode.requests.average;
     const p99 = pub.latency.p99;
+    const readRows: BenchReport['rows'] = [];
+    const readChecks: BenchReport['checks'] = [];
+    if (reads !== undefined) {
+      const { rReg, rExp, rNode } = reads;
+      const reg_ = rReg.requests.average;
+      const exp_ = rExp.requests.average;
+      readRows.push(
+        { name: 'GET version record: registry', value: reg_, unit: 'req/s', note: `p99 ${rReg.latency.p99} ms, 32 connections, request log on` },
+        { name: 'GET version record: bare Express 5, same bytes', value: exp_, unit: 'req/s', note: `p99 ${rExp.latency.p99} ms` },
+        { name: 'GET version record: node:http, same bytes', value: rNode.requests.average, unit: 'req/s', note: `p99 ${rNode.latency.p99} ms` },
+      );
+      readChecks.push({ name: 'record GET >= 0.8x bare Express', ok: reg_ >= 0.8 * exp_, detail: `${(reg_ / exp_).toFixed(2)}x (${reg_.toFixed(0)} vs ${exp_.toFixed(0)} req/s)` });
+    }
     return {
       title: 'registry (server in a child process, autocannon on 127.0.0.1)',
       rows: [
-        { name: 'GET version record: registry', value: reg_, unit: 'req/s', note: `p99 ${rReg.latency.p99} ms, 32 connections, request log on` },
-        { name: 'GET version record: bare Express 5, same bytes', value: exp_, unit: 'req/s', note: `p99 ${rExp.latency.p99} ms` },
-        { name: 'GET version record: node:http, same bytes', value: node_, unit: 'req/s', note: `p99 ${rNode.latency.p99} ms` },
+        ...readRows,
         { name: 'publish (durable, 16 clients)', value: publishRate, unit: 'publish/s', note: `${pub.requests.total - non2xx} of ${count} acknowledged 201, ${non2xx} other` },
         { name: 'publish latency p50', value: pub.latency.p50, unit: 'ms' },
         { name: 'publish latency p99', value: p99, unit: 'ms' },
-        { name: 'publishes per commit (group commit)', value: stats.stats.jobs / Math.max(1, stats.stats.batches), unit: 'jobs/batch', note: `largest ${stats.stats.largestBatch}, journal ${stats.wal}, synchronous ${stats.sync} (2 = FULL)` },
+        {
+          name: 'publish window CPU: registry process',
+          value: cpuShare(stats.cpu, elapsed),
+          unit: '% of one core',
+          note: `user ${(stats.cpu.user / 1e6).toFixed(1)} s + system ${(stats.cpu.system / 1e6).toFixed(1)} s over ${elapsed.toFixed(1)} s, main thread and threadpool`,
+        },
+        { name: 'publish window: registry event loop busy', value: stats.elu * 100, unit: '%', note: 'event loop utilisation; the rest is idle waiting (sockets, fsync, threadpool)' },
+        {
+          name: 'publish window CPU: load generator (autocannon)',
+          value: cpuShare(loadCpuUsed, elapsed),
+          unit: '% of one core',
+          note: 'same 2 cores; bench parent process',
+        },
+        { name: 'publishes per commit (group commit)', value: stats.stats.jobs / Math.max(1, stats.stats.batches), unit: 'jobs/batch', note: `largest ${stats.stats.largestBatch}, committed on the ${stats.stats.writer === 'worker' ? 'write worker' : 'event loop'}` },
       ],
       checks: [
-        { name: 'record GET >= 0.8x bare Express', ok: reg_ >= 0.8 * exp_, detail: `${(reg_ / exp_).toFixed(2)}x (${reg_.toFixed(0)} vs ${exp_.toFixed(0)} req/s)` },
+        ...readChecks,
         { name: 'durable publishes >= 2000/s with 16 clients', ok: publishRate >= 2000 && non2xx === 0, detail: `${publishRate.toFixed(0)}/s, ${non2xx} not 201` },
         { name: 'publish p99 < 50 ms', ok: p99 < 50, detail: `p99 ${p99} ms` },
-        { name: 'store is durable (WAL, synchronous=FULL)', ok: stats.wal === 'wal' && stats.sync === 2, detail: `journal_mode=${stats.wal}, synchronous=${stats.sync}` },
+        {
+          // the connection the publishes commit on (the write worker's), and the event loop's
+          name: 'store is durable (WAL, synchronous=FULL on every connection)',
+          ok: stats.stats.journalMode === 'wal' && stats.stats.synchronous === 2 && stats.wal === 'wal' && stats.sync === 2,
+          detail: `publishes: journal_mode=${stats.stats.journalMode}, synchronous=${stats.stats.synchronous}; event loop: journal_mode=${stats.wal}, synchronous=${stats.sync}`,
+        },
       ],
     };
   } finally {

@@ -13,7 +13,7 @@ import { authenticate } from './services/auth.js';
 import type { RegistryContext } from './services/context.js';
 import { ReadService } from './services/reads.js';
 import { RegistrySigningKeys } from './services/signing-keys.js';
-import { WriteQueue } from './services/write-queue.js';
+import { WriteQueue, writeWorkerUrl } from './services/write-queue.js';
 import type { RegistryStore } from './store/store.js';
 
 export interface CreateAppOptions {
@@ -33,6 +33,16 @@ export interface RegistryApp extends Express {
   };
 }
 
+/** The write worker publishes commit on (config.writeWorker), or undefined for the event loop. */
+function writeWorkerFor(store: RegistryStore, config: RegistryConfig): URL | undefined {
+  if (config.writeWorker === 'off') return undefined;
+  // a second connection to ':memory:' would be another, empty database
+  const file = store.path !== ':memory:' && store.path !== '';
+  if (config.writeWorker === 'auto') return file ? writeWorkerUrl() : undefined;
+  if (!file) throw new RangeError('config.writeWorker: an in-memory store has no second connection to write on');
+  return config.writeWorker;
+}
+
 /** Builds the registry's Express app without listening (supertest and registry/server.ts use it). */
 export function createApp(options: CreateAppOptions): RegistryApp {
   const config = resolveConfig(options.config);
@@ -44,7 +54,7 @@ export function createApp(options: CreateAppOptions): RegistryApp {
     config,
     now,
     keys: new RegistrySigningKeys(store, config, () => Math.floor(now() / 1000)),
-    queue: new WriteQueue(store, () => store.log.checkpoint()),
+    queue: new WriteQueue(store, () => void store.log.checkpoint(), { now, workerUrl: writeWorkerFor(store, config) }),
     invalidate: () => reads.invalidate(),
   });
   const reads = new ReadService(ctx);

@@ -45,6 +45,14 @@ export interface RegistryConfig {
   errorLog: (line: string) => void;
   /** Max wait for in-flight requests on shutdown before connections are closed. */
   shutdownGraceMs: number;
+  /**
+   * Where publish batches commit (services/write-queue.ts). 'auto': on a worker thread with its
+   * own connection when the store is a file and the registry runs compiled (the event loop keeps
+   * parsing and verifying while the batch's SQL and fsync run on the other core), else on the
+   * event loop's connection. 'off': always on the event loop. A URL: that compiled write worker
+   * (tests bundle it from the sources). Durability is the same either way.
+   */
+  writeWorker: 'auto' | 'off' | URL;
 }
 
 export const DEFAULT_CONFIG: RegistryConfig = {
@@ -61,6 +69,7 @@ export const DEFAULT_CONFIG: RegistryConfig = {
   requestLog: (line) => process.stdout.write(line + '\n'),
   errorLog: (line) => process.stderr.write(line + '\n'),
   shutdownGraceMs: 10_000,
+  writeWorker: 'auto',
 };
 
 export type RegistryConfigInput = Partial<Omit<RegistryConfig, 'wellKnown'>> & { wellKnown?: Partial<WellKnownConfig> };
@@ -79,6 +88,8 @@ export function resolveConfig(input: RegistryConfigInput = {}): RegistryConfig {
   if (config.attestationTtlSeconds < 1 || config.publisherTokenTtlSeconds < 1)
     throw new RangeError('token lifetimes must be positive');
   new URL(config.origin); // throws TypeError on a bad origin
+  if (config.writeWorker !== 'auto' && config.writeWorker !== 'off' && !(config.writeWorker instanceof URL))
+    throw new RangeError("config.writeWorker must be 'auto', 'off' or the URL of a write worker");
   return config;
 }
 
@@ -90,5 +101,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryCon
   if (env.ETDI_ATTESTATION_AUDIENCE) out.attestationAudience = env.ETDI_ATTESTATION_AUDIENCE;
   if (env.ETDI_ATTESTATION_TTL) out.attestationTtlSeconds = Number(env.ETDI_ATTESTATION_TTL);
   if (env.ETDI_REQUEST_LOG === 'off') out.requestLog = false;
+  if (env.ETDI_WRITE_WORKER === 'off') out.writeWorker = 'off';
   return out;
 }

@@ -39,6 +39,7 @@ export class TransparencyLog {
   private readonly publicKey: Uint8Array;
   private readonly publicJwkValue: Ed25519PublicJwk;
   private readonly vkey: string;
+  private appendCount = 0;
 
   private constructor(db: Database.Database, tree: MerkleTreeStore, options: TransparencyLogOptions) {
     this.db = db;
@@ -90,7 +91,17 @@ export class TransparencyLog {
    * Neither commits nor signs.
    */
   append(leafData: Uint8Array): number {
-    return this.tree.append(leafData);
+    const index = this.tree.append(leafData);
+    this.appendCount++;
+    return index;
+  }
+
+  /**
+   * How many leaves this object has appended (rolled back or not): a counter, not tree state. The
+   * write batch compares it around a job to tell whether a refused job had already appended.
+   */
+  get appends(): number {
+    return this.appendCount;
   }
 
   /** The RFC 9162 root of the tree of the given size (default: the current size). O(log n) reads. */
@@ -128,7 +139,7 @@ export class TransparencyLog {
    * a corrupted or rolled-back database makes it throw LOG_CORRUPT instead of signing a fork.
    */
   latestCheckpoint(): StoredCheckpoint {
-    const run = this.db.transaction((): StoredCheckpoint => {
+    const run = (sign: boolean): StoredCheckpoint | undefined => {
       const size = this.tree.size;
       const last = this.tree.latestCheckpoint();
       if (last && last.size > size)
@@ -139,6 +150,7 @@ export class TransparencyLog {
           throw new LogError('LOG_CORRUPT', `the stored tree of size ${size} does not match its signed checkpoint`);
         return last;
       }
+      if (!sign) return undefined;
       if (last && last.size > 0) {
         try {
           verifyConsistency(last.size, size, this.tree.consistencyProof(last.size, size), last.rootHash, root);
@@ -152,9 +164,13 @@ export class TransparencyLog {
       const checkpoint = { size, rootHash: root, note };
       this.tree.insertCheckpoint(checkpoint, new Date());
       return checkpoint;
-    });
-    // IMMEDIATE: two processes must not both sign a checkpoint for the same growth.
-    return this.db.inTransaction ? run() : run.immediate();
+    };
+    if (this.db.inTransaction) return run(true)!;
+    // A read first (the registry signs inside every write batch, so the newest checkpoint is
+    // almost always current): no write lock on the read path, which would otherwise wait for
+    // the write worker's batch. Only a tree that grew without a checkpoint takes it.
+    // IMMEDIATE: two processes (or connections) must not both sign a checkpoint for the same growth.
+    return this.db.transaction(() => run(false))() ?? this.db.transaction(() => run(true)!).immediate();
   }
 
   /**

@@ -1,17 +1,24 @@
-import semver from 'semver';
-import { canonicalize, decodeSignedManifest, parseStrictJson, verifyManifestSignature, type VerifiedManifest } from '../../protocol/index.js';
+import {
+  canonicalize,
+  decodeSignedManifest,
+  defaultBackend,
+  nodeThreadpoolBackend,
+  parseStrictJson,
+  verifyManifestSignature,
+  type VerifiedManifest,
+} from '../../protocol/index.js';
 import { validateToolPolicy } from '../../client-verifier/policy/index.js';
 import { LOG_EVENT_TYPE, type Ed25519PublicJwk, type SignedManifest, type ToolPolicy } from '../../schemas/index.js';
 import { RegistryError, toRegistryError } from '../errors.js';
 import type { VersionRow } from '../store/store.js';
+import type { PublishResult } from './publish-job.js';
 import { isRevokedAt, requireWriter } from './auth.js';
 import { isoNow, type Principal, type RegistryContext } from './context.js';
 
-export interface PublishResult {
-  /** false when the same content was already published (idempotent republish). */
-  created: boolean;
-  row: VersionRow;
-}
+/** node:crypto (OpenSSL, the same verify as the default backend) on the thread pool. */
+const VERIFY_BACKEND = nodeThreadpoolBackend ?? defaultBackend;
+
+export type { PublishResult } from './publish-job.js';
 
 /**
  * Refuses a manifest whose Cedar policy does not parse/validate (422 POLICY_INVALID with
@@ -28,7 +35,8 @@ export async function validateManifestPolicy(policy: ToolPolicy): Promise<void> 
 
 /**
  * POST /v1/tools. Everything is checked before anything is stored; the state-dependent checks
- * run again inside the write job, against the state including earlier publishes of the batch.
+ * run again inside the write job (publish-job.ts), against the state including earlier publishes
+ * of the batch, on the write worker's connection when there is one (write-queue.ts).
  */
 export async function publish(ctx: RegistryContext, principal: Principal, raw: Uint8Array): Promise<PublishResult> {
   if (principal.role === 'anonymous') requireWriter(principal, '');
@@ -61,8 +69,12 @@ export async function publish(ctx: RegistryContext, principal: Principal, raw: U
   };
   let verified: VerifiedManifest;
   try {
-    verified = await verifyManifestSignature(signed, (keyId) =>
-      trusted(keyId) ? (parseStrictJson(keys.get(keyId)!.jwk) as Ed25519PublicJwk) : undefined,
+    // the client's own check (JCS bytes, digests, key ids); only the Ed25519 verify itself runs
+    // on libuv's thread pool, so the event loop parses the next publishes meanwhile
+    verified = await verifyManifestSignature(
+      signed,
+      (keyId) => (trusted(keyId) ? (parseStrictJson(keys.get(keyId)!.jwk) as Ed25519PublicJwk) : undefined),
+      VERIFY_BACKEND,
     );
   } catch (error) {
     const revoked = signed.signatures.find((s) => keys.has(s.keyId) && !trusted(s.keyId));
@@ -73,70 +85,20 @@ export async function publish(ctx: RegistryContext, principal: Principal, raw: U
     throw toRegistryError(error) ?? error;
   }
   if (manifest.policy !== undefined) await validateManifestPolicy(manifest.policy);
-  const actor = principal.actor;
-  const storedManifest = canonicalize(signed);
-  return ctx.queue.submit((): PublishResult => {
-    const signer = ctx.store.getKey(namespace, verified.keyId)!;
-    const at = ctx.now();
-    if (isRevokedAt(signer, at) || isRevokedAt(signer, issuedAt))
-      throw new RegistryError(403, 'KEY_REVOKED', `key ${verified.keyId} was revoked from ${signer.revoked_from}`);
-    const existing = ctx.store.getVersion(manifest.toolId, manifest.version);
-    if (existing !== undefined) {
-      // immutability: same content is an idempotent success, different content a conflict
-      if (existing.manifest_digest === verified.manifestDigest) return { created: false, row: existing };
-      throw new RegistryError(409, 'VERSION_EXISTS', `${manifest.toolId}@${manifest.version} is already published with other content`, {
-        evidence: { published: existing.manifest_digest, got: verified.manifestDigest },
-      });
-    }
-    const tool = ctx.store.getTool(manifest.toolId);
-    // rollback protection at the source: a version must be higher than every published one
-    if (tool !== undefined && !semver.gt(manifest.version, tool.latest_version))
-      throw new RegistryError(409, 'VERSION_NOT_HIGHER', `${manifest.version} is not higher than the latest published ${tool.latest_version}`, {
-        evidence: { latest: tool.latest_version, got: manifest.version },
-      });
-    const publishedAt = new Date(at).toISOString();
-    const leafIndex = ctx.store.appendEvent(
-      {
-        type: LOG_EVENT_TYPE,
-        kind: 'version.published',
-        at: publishedAt,
-        actor,
-        namespace,
-        toolId: manifest.toolId,
-        version: manifest.version,
-        manifestDigest: verified.manifestDigest,
-        definitionDigest: verified.definitionDigest,
-        signerKeyId: verified.keyId,
-      },
-      `${manifest.toolId}@${manifest.version}`,
-    );
-    const row: VersionRow = {
-      tool_id: manifest.toolId,
-      version: manifest.version,
-      namespace,
-      signed_manifest: storedManifest,
-      manifest_digest: verified.manifestDigest,
-      definition_digest: verified.definitionDigest,
-      signer_key_id: verified.keyId,
-      published_at: publishedAt,
-      published_by: actor,
-      leaf_index: leafIndex,
-      revoked_at: null,
-      revoked_reason: null,
-      revoked_by: null,
-    };
-    const summary = {
-      tool_id: manifest.toolId,
-      latest_version: manifest.version,
-      title: typeof manifest.definition.title === 'string' ? manifest.definition.title : null,
-      description: typeof manifest.definition.description === 'string' ? manifest.definition.description : null,
-      updated_at: publishedAt,
-    };
-    if (tool === undefined)
-      ctx.store.insertTool({ ...summary, namespace, name: manifest.definition.name, created_at: publishedAt });
-    else ctx.store.updateTool(summary);
-    ctx.store.insertVersion(row);
-    return { created: true, row };
+  const definition = manifest.definition;
+  return ctx.queue.submitPublish({
+    namespace,
+    toolId: manifest.toolId,
+    version: manifest.version,
+    name: definition.name,
+    title: typeof definition.title === 'string' ? definition.title : null,
+    description: typeof definition.description === 'string' ? definition.description : null,
+    keyId: verified.keyId,
+    issuedAtMs: issuedAt,
+    manifestDigest: verified.manifestDigest,
+    definitionDigest: verified.definitionDigest,
+    signedManifest: canonicalize(signed),
+    actor: principal.actor,
   });
 }
 

@@ -1,102 +1,245 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { RegistryStore } from '../store/store.js';
+import { applyPublish, type PublishJob, type PublishResult } from './publish-job.js';
+import { fromWireError, runBatch, type Outcome } from './write-batch.js';
+import type { WorkerReply, WorkerRequest, WriteWorkerData } from './write-worker.js';
 
-interface Job {
-  run: () => unknown;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
+type Job =
+  | { kind: 'local'; run: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }
+  | { kind: 'publish'; job: PublishJob; resolve: (value: PublishResult) => void; reject: (error: unknown) => void };
 
 export interface WriteQueueStats {
   batches: number;
   jobs: number;
   largestBatch: number;
+  /** Where publish batches commit: a worker thread's connection, or the event loop's. */
+  writer: 'worker' | 'main-thread';
+  /** The publish connection's PRAGMA journal_mode and synchronous (2 = FULL), once known. */
+  journalMode?: string;
+  synchronous?: number;
+}
+
+export interface WriteQueueOptions {
+  /** Milliseconds since the epoch: the time a publish batch is checked and recorded at. */
+  now?: () => number;
+  /**
+   * The compiled write worker (write-worker.js) to commit publishes on, or undefined to commit
+   * them on the event loop's connection. See writeWorkerUrl().
+   */
+  workerUrl?: URL;
 }
 
 /**
- * Group commit. Every state change is a synchronous job (its checks, then its writes: rows,
- * audit event, log leaf). Jobs that arrive while a commit is in flight wait for the next batch;
- * a batch runs in ONE durable transaction, each job in its own savepoint, so:
- * - a job that refuses (throws before writing) leaves no trace and does not affect the others;
- * - each job sees the state including the earlier jobs of its batch (version order, replays);
- * - no job is acknowledged before the commit that holds it is on disk (synchronous = FULL).
- * One fsync per batch instead of one per publish is what makes thousands of durable
- * publishes per second possible.
+ * Group commit. Every state change is a job (its checks, then its writes: rows, audit event, log
+ * leaf); jobs that arrive while a batch is committing wait for the next batch, and a batch is ONE
+ * durable transaction (write-batch.ts): one fsync per batch instead of one per publish.
+ *
+ * Publishes (plain data, publish-job.ts) commit on the write worker's own connection when there
+ * is one: the batch's SQL and its COMMIT's fsync (about 1 ms) then run on the other core while
+ * the event loop reads, authenticates and verifies the next publishes. Every other job (a
+ * closure over the store: registration, keys, statements, revocations) commits on the event
+ * loop's connection. Only one batch is ever in flight, so the two connections never contend for
+ * SQLite's write lock; the jobs pending at a flush were all submitted concurrently (none was
+ * acknowledged), so running the local ones first is a valid order.
+ * No job is acknowledged before the commit that holds it is on stable storage, and a worker
+ * commit is visible to the event loop's reads only after that sync (SQLite's WAL).
  */
 export class WriteQueue {
   private pending: Job[] = [];
   private scheduled = false;
+  private inFlight = false;
   private idleWaiters: (() => void)[] = [];
-  readonly stats: WriteQueueStats = { batches: 0, jobs: 0, largestBatch: 0 };
+  private worker: WorkerHandle | undefined;
+  private readonly now: () => number;
+  readonly stats: WriteQueueStats;
 
   constructor(
     private readonly store: RegistryStore,
     /** Runs last inside each batch transaction (the log signs its checkpoint); a throw aborts the batch. */
     private readonly beforeCommit: () => void,
-  ) {}
+    private readonly options: WriteQueueOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.stats = { batches: 0, jobs: 0, largestBatch: 0, writer: options.workerUrl ? 'worker' : 'main-thread' };
+    if (!options.workerUrl) {
+      this.stats.journalMode = store.db.pragma('journal_mode', { simple: true }) as string;
+      this.stats.synchronous = store.db.pragma('synchronous', { simple: true }) as number;
+    }
+    // the worker's connection closes with the store's (tests and the server close the store)
+    store.onClose(() => this.close());
+  }
 
+  /** A synchronous job on the event loop's connection. */
   submit<T>(run: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // setImmediate: let the requests already read from the sockets join this batch
-        setImmediate(() => this.flush());
-      }
+      this.pending.push({ kind: 'local', run, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
     });
   }
 
-  /** Runs every pending job now, in one transaction. */
+  /** A verified publish: checked against the state and written in the next batch. */
+  submitPublish(job: PublishJob): Promise<PublishResult> {
+    if (this.options.workerUrl === undefined) return this.submit(() => applyPublish(this.store, job, this.now()));
+    return new Promise<PublishResult>((resolve, reject) => {
+      this.pending.push({ kind: 'publish', job, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight) return;
+    this.scheduled = true;
+    // setImmediate: let the requests already read from the sockets join this batch
+    setImmediate(() => this.flush());
+  }
+
+  /** Runs every pending job now: the local ones here, the publishes on the worker. */
   flush(): void {
     this.scheduled = false;
+    if (this.inFlight) return; // the worker's reply flushes again
     const jobs = this.pending;
     this.pending = [];
-    if (jobs.length === 0) return this.notifyIdle();
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    const store = this.store;
+    const local = jobs.filter((j) => j.kind === 'local');
+    const publishes = jobs.filter((j) => j.kind === 'publish');
+    if (local.length > 0) this.runLocal(local);
+    if (publishes.length > 0) this.sendToWorker(publishes);
+    else this.notifyIdle();
+  }
+
+  /** Resolves when no job is pending or in flight (graceful shutdown). */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Closes the worker's connection (synchronously: when this returns, only the event loop's
+   * connection is open). Jobs still pending are refused. Called by RegistryStore.close().
+   */
+  close(): void {
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker !== undefined) worker.close();
+  }
+
+  private runLocal(jobs: Extract<Job, { kind: 'local' }>[]): void {
+    let outcomes: Outcome[];
     try {
-      store.transaction(() => {
-        for (const job of jobs) {
-          const sizeBefore = store.log.size;
-          try {
-            // a nested transaction is a SAVEPOINT: a refused job's rows roll back alone
-            outcomes.push({ ok: true, value: store.db.transaction(job.run)() });
-          } catch (error) {
-            // a leaf was appended and then the job failed: the log's view is no longer the
-            // store's; abort the whole batch rather than commit a leaf without its event
-            if (store.log.size !== sizeBefore) throw error;
-            outcomes.push({ ok: false, error });
-          }
-        }
-        // sign the new checkpoint in the same transaction: one fsync per batch, and the note
-        // reaches nobody before the commit that holds its leaves
-        if (outcomes.some((o) => o.ok)) this.beforeCommit();
-      });
+      outcomes = runBatch(this.store, jobs.map((j) => j.run), this.beforeCommit);
     } catch (error) {
-      store.reopenLog();
       for (const job of jobs) job.reject(error);
-      return this.notifyIdle();
+      return;
     }
-    this.stats.batches++;
-    this.stats.jobs += jobs.length;
-    if (jobs.length > this.stats.largestBatch) this.stats.largestBatch = jobs.length;
+    this.count(jobs.length);
     jobs.forEach((job, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) job.resolve(outcome.value);
       else job.reject(outcome.error);
     });
-    this.notifyIdle();
   }
 
-  /** Resolves when no job is pending (graceful shutdown). */
-  idle(): Promise<void> {
-    if (this.pending.length === 0 && !this.scheduled) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  private sendToWorker(jobs: Extract<Job, { kind: 'publish' }>[]): void {
+    this.inFlight = true;
+    this.worker ??= new WorkerHandle(this.options.workerUrl!, this.store, this.stats);
+    const settle = (outcomes: Outcome[] | { error: unknown }): void => {
+      this.inFlight = false;
+      if (Array.isArray(outcomes)) {
+        this.count(jobs.length);
+        jobs.forEach((job, i) => {
+          const outcome = outcomes[i]!;
+          if (outcome.ok) job.resolve(outcome.value as PublishResult);
+          else job.reject(outcome.error);
+        });
+      } else for (const job of jobs) job.reject(outcomes.error);
+      // the publishes that arrived during this commit form the next batch at once
+      if (this.pending.length > 0) this.flush();
+      else this.notifyIdle();
+    };
+    this.worker.run(jobs.map((j) => j.job), this.now(), settle);
+  }
+
+  private count(n: number): void {
+    this.stats.batches++;
+    this.stats.jobs += n;
+    if (n > this.stats.largestBatch) this.stats.largestBatch = n;
+  }
+
+  private isIdle(): boolean {
+    return this.pending.length === 0 && !this.scheduled && !this.inFlight;
   }
 
   private notifyIdle(): void {
-    if (this.pending.length > 0 || this.scheduled) return;
+    if (!this.isIdle()) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
+  }
+}
+
+/**
+ * The compiled write worker next to this module, when there is one: undefined when the registry
+ * runs from its TypeScript sources (vitest), whose worker thread could not load them; the same
+ * batches then commit on the event loop's connection, with the same guarantees.
+ */
+export function writeWorkerUrl(): URL | undefined {
+  const url = new URL('./write-worker.js', import.meta.url);
+  return import.meta.url.endsWith('.js') && existsSync(fileURLToPath(url)) ? url : undefined;
+}
+
+/** The event loop's side of the write worker: one batch in flight, replies matched by id. */
+class WorkerHandle {
+  private readonly worker: Worker;
+  private readonly closed = new Int32Array(new SharedArrayBuffer(4));
+  private nextId = 1;
+  private pending: { id: number; settle: (outcomes: Outcome[] | { error: unknown }) => void } | undefined;
+  private failure: Error | undefined;
+
+  constructor(url: URL, store: RegistryStore, stats: WriteQueueStats) {
+    const data: WriteWorkerData = { path: store.path, logOrigin: store.logOrigin, closed: this.closed.buffer as SharedArrayBuffer };
+    this.worker = new Worker(url, { workerData: data });
+    // the worker never keeps the process alive: shutdown closes it through the store
+    this.worker.unref();
+    this.worker.on('message', (m: WorkerReply) => {
+      if (m.type === 'ready') {
+        stats.journalMode = m.journalMode;
+        stats.synchronous = m.synchronous;
+        return;
+      }
+      const waiting = this.pending;
+      if (waiting === undefined || waiting.id !== m.id) return;
+      this.pending = undefined;
+      if (m.type === 'done')
+        waiting.settle(m.outcomes.map((o) => (o.ok ? { ok: true, value: o.value } : { ok: false, error: fromWireError(o.error) })));
+      else waiting.settle({ error: fromWireError(m.error) });
+    });
+    const fail = (error: Error): void => {
+      // the worker is gone (it could not open the store, or crashed): refuse what it held and
+      // everything after it; nothing it did not report as committed is acknowledged
+      this.failure = error;
+      const waiting = this.pending;
+      this.pending = undefined;
+      waiting?.settle({ error });
+    };
+    this.worker.on('error', (error) => fail(new Error(`the write worker failed: ${error.message}`, { cause: error })));
+    this.worker.on('exit', (code) => fail(new Error(`the write worker exited (code ${code})`)));
+  }
+
+  run(jobs: PublishJob[], atMs: number, settle: (outcomes: Outcome[] | { error: unknown }) => void): void {
+    if (this.failure !== undefined) return settle({ error: this.failure });
+    const id = this.nextId++;
+    this.pending = { id, settle };
+    const request: WorkerRequest = { type: 'batch', id, atMs, jobs };
+    this.worker.postMessage(request);
+  }
+
+  close(): void {
+    if (this.failure !== undefined) return;
+    this.failure = new Error('the registry store is closed');
+    this.worker.postMessage({ type: 'close' } satisfies WorkerRequest);
+    // wait (bounded) for the worker to finish its batch and close its connection, so that the
+    // caller's own close is the last one (it checkpoints and removes the WAL)
+    Atomics.wait(this.closed, 0, 0, 10_000);
   }
 }

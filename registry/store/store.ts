@@ -94,6 +94,7 @@ export class RegistryStore {
   readonly logOrigin: string;
   private currentLog: TransparencyLog;
   private readonly s;
+  private readonly closeHooks: (() => void)[] = [];
 
   static open(options: OpenStoreOptions): RegistryStore {
     return new RegistryStore(options);
@@ -197,7 +198,14 @@ export class RegistryStore {
     return this.db.transaction(fn)();
   }
 
+  /** Runs `hook` when the store closes, before its own connection (the write worker's, see WriteQueue). */
+  onClose(hook: () => void): void {
+    this.closeHooks.push(hook);
+  }
+
   close(): void {
+    const hooks = this.closeHooks.splice(0);
+    for (const hook of hooks) hook();
     if (this.db.open) this.db.close();
   }
 

@@ -1,6 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildSync } from 'esbuild';
 import request from 'supertest';
 import {
   canonicalBytes,
@@ -57,6 +59,41 @@ export function harness(config: RegistryConfigInput = {}): Harness {
   };
 }
 
+
+let workerBundle: URL | undefined;
+
+/**
+ * The write worker (registry/services/write-worker.ts) bundled from the current sources, once per
+ * test process: a worker thread cannot load TypeScript, and the compiled dist/ copy could be
+ * stale. esbuild (vite's, which vitest runs on) bundles it with its packages except the native
+ * better-sqlite3; the file sits under node_modules/.cache so that one resolves as in the repo.
+ */
+export function bundledWriteWorker(): URL {
+  if (workerBundle !== undefined) return workerBundle;
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const dir = join(root, 'node_modules/.cache/etdi-test');
+  mkdirSync(dir, { recursive: true });
+  const outfile = join(dir, `write-worker-${process.pid}.mjs`);
+  buildSync({
+    entryPoints: [join(root, 'registry/services/write-worker.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['better-sqlite3'], // native; everything else is bundled (JSON data included)
+    outfile,
+    logLevel: 'silent',
+  });
+  process.once('exit', () => rmSync(outfile, { force: true }));
+  workerBundle = pathToFileURL(outfile);
+  return workerBundle;
+}
+
+/** Both writers: publishes committed on the event loop's connection, and on the write worker's. */
+export const WRITERS = [
+  ['event loop', (): RegistryConfigInput => ({ writeWorker: 'off' })],
+  ['write worker', (): RegistryConfigInput => ({ writeWorker: bundledWriteWorker() })],
+] as const;
 
 /** Everything a refused request must leave as it was. */
 export function snapshot(h: Harness): { counts: StoreCounts; logSize: number; root: string } {

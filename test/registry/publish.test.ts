@@ -2,9 +2,10 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalize, signManifest } from '../../protocol/index.js';
 import type { SignedManifest } from '../../schemas/index.js';
-import { ADMIN_TOKEN, harness, manifestOf, provider, publishReq, realTools, signed, snapshot, type Harness } from './helpers.js';
+import { ADMIN_TOKEN, harness, manifestOf, provider, publishReq, realTools, signed, snapshot, WRITERS, type Harness } from './helpers.js';
 
-describe('publish', () => {
+// every rule holds whichever connection the publishes commit on (services/write-queue.ts)
+describe.each(WRITERS)('publish, committed on the %s', (_writer, writerConfig) => {
   let h: Harness;
   let acme: Awaited<ReturnType<typeof provider>>;
   let globex: Awaited<ReturnType<typeof provider>>;
@@ -12,7 +13,7 @@ describe('publish', () => {
   const def = tools[0]!;
   let v1: SignedManifest;
   beforeAll(async () => {
-    h = harness();
+    h = harness(writerConfig());
     acme = await provider(h, 'com.acme');
     globex = await provider(h, 'com.globex');
     v1 = await signed(acme.key, manifestOf('com.acme', def, '1.0.0'));
@@ -114,6 +115,7 @@ describe('publish', () => {
       expect(after.logSize).toBe(before.logSize + 12);
       expect(h.app.registry.ctx.queue.stats.batches - batchesBefore).toBeLessThan(13);
       expect(h.app.registry.ctx.queue.stats.largestBatch).toBeGreaterThan(1);
+      expect(h.app.registry.ctx.queue.stats.writer).toBe(_writer === 'write worker' ? 'worker' : 'main-thread');
     });
 
     it('sees earlier publishes of the same batch (two versions of one tool at once)', async () => {
