@@ -16,6 +16,7 @@ import {
 } from '../../schemas/index.js';
 import { RegistryClient, ToolVerifier, VerificationError, createLogChecker, decodeBundleSet, type TrustRootConfig } from '../../client-verifier/index.js';
 import { ORIGIN, startRegistry, type RunningRegistry } from './support/real-registry.js';
+import { buildServer, connectVerified, listedDefinitions, type ToolSpec } from './support/mcp-servers.js';
 import { clone, realTools } from './support/setup.js';
 
 const AUDIENCE = 'etdi-clients';
@@ -254,5 +255,28 @@ describe('ToolVerifier with bundle sets', () => {
       const { token, trustRoot } = await mintSet([entryOf(set, 'set_a')], { typ: ATTESTATION_JWT_TYPE });
       expect(await codeOf((await offline({ trustRoot })).addBundleSet({ ...set, attestation: token }))).toBe('ATTESTATION_INVALID');
     });
+  });
+});
+
+describe('VerifiedClient (real McpServer) against the registry', () => {
+  it('listTools verifies the whole list with one POST /v1/bundles and one attestation, and calls work', async () => {
+    const specs: ToolSpec[] = [1, 2, 3, 4, 5].map((i) => ({ name: `mcp_tool_${i}`, description: `Tool ${i}` }));
+    for (const def of await listedDefinitions(specs)) await registry.publish(acme.token, acme.key, 'com.acme', def, '1.0.0', []);
+    const paths: string[] = [];
+    const counting: typeof fetch = (input, init) => {
+      paths.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname}`);
+      return fetch(input, init);
+    };
+    const client = new RegistryClient({ baseUrl: registry.url, fetch: counting });
+    const verifier = new ToolVerifier({ trustRoot: trust, log: await createLogChecker({ logKey: trust.logKey, registry: client }), registry: client });
+    const { server, calls } = buildServer(specs);
+    const verified = await connectVerified(server, verifier, { provider: 'com.acme' });
+    const first = await verified.listTools();
+    expect(first.withheld.map((w) => w.code)).toEqual(['NEEDS_APPROVAL', 'NEEDS_APPROVAL', 'NEEDS_APPROVAL', 'NEEDS_APPROVAL', 'NEEDS_APPROVAL']);
+    expect(paths).toEqual(['POST /v1/bundles']);
+    for (const spec of specs) await verified.approve(spec.name);
+    expect((await verified.listTools()).tools.map((t) => t.name)).toEqual(specs.map((s) => s.name));
+    await verified.callTool('mcp_tool_3', { query: 'x' });
+    expect(calls).toEqual(['mcp_tool_3:x']);
   });
 });
