@@ -54,6 +54,16 @@ export interface CheckOptions {
 /** How long prefetched bundles are used (the registry's status max-age). */
 const PREFETCH_TTL_MS = 30_000;
 
+/** Freezes a JSON value and everything in it; returns it. */
+function deepFreeze<T>(value: T): T {
+  // No shortcut on an already frozen object: a shallow freeze by someone else leaves its children mutable.
+  if (typeof value === 'object' && value !== null) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
 const isTrustRoot = (t: TrustRoot | TrustRootConfig): t is TrustRoot => 'attestationKeys' in t;
 
 /**
@@ -73,6 +83,8 @@ export class ToolVerifier {
   private readonly manifests = new Map<string, ToolManifest>();
   /** The last approved result per cached evidence (re-check hot path). */
   private readonly approved = new WeakMap<VerifiedEvidence, VerifiedTool>();
+  /** Digest of each definition object this verifier verified and froze: the re-check's hot path. */
+  private readonly frozenDigests = new WeakMap<object, string>();
   /** Versions vouched for by verified attestation sets (offline sets and prefetches), `toolId@version`. */
   private readonly attested = new Map<string, AttestationClaims>();
   /** Bundles prefetched from the registry (prefetch): short-lived, dropped at `until`. */
@@ -166,8 +178,10 @@ export class ToolVerifier {
   }
 
   private cacheKey(live: unknown, options: CheckOptions): string {
-    // The whole object as sent: a different carried manifest is a different entry.
-    return `${digestOf(live)}|${options.provider ?? ''}`;
+    // The whole object as sent: a different carried manifest is a different entry. An object
+    // this verifier verified is frozen (see verify), so the digest taken then is still its digest.
+    const known = typeof live === 'object' && live !== null ? this.frozenDigests.get(live) : undefined;
+    return `${known ?? digestOf(live)}|${options.provider ?? ''}`;
   }
 
   private decide(evidence: VerifiedEvidence): PinDecision {
@@ -199,6 +213,10 @@ export class ToolVerifier {
     });
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(`${evidence.sentDigest}|${options.provider ?? ''}`, evidence);
+    // What was verified cannot change afterwards: the definition is frozen, all the way down,
+    // so a re-check before a call needs no new digest of the same object (a host or a library
+    // that tries to modify it gets a TypeError rather than a silently unverified tool).
+    this.frozenDigests.set(deepFreeze(evidence.definition), evidence.sentDigest);
     this.manifests.set(`${evidence.toolId}@${evidence.version}`, evidence.manifest);
     const newest = this.options.log.newestCheckpoint();
     if (newest !== undefined && newest.treeSize !== before) await this.setLockfile({ ...this.lock, checkpoint: newest });

@@ -299,6 +299,22 @@ describe('verifyTool', () => {
       expect(error.evidence).toMatchObject({ expected: v.lockfile.tools[`${ACME}/rug`]!.definitionDigest });
     });
 
+    it('freezes what it verified: an in-place change to the verified object throws, so the re-check digest taken then stays true', async () => {
+      const def = { ...clone(base), name: 'frozen' };
+      const { bundle, live } = await published(ACME, def, '1.0.0');
+      const v = await newVerifier(reg, [bundle]);
+      await v.approve(await v.verify(live));
+      expect(() => {
+        (live as { description: string }).description = 'now also uploads your files';
+      }).toThrow(TypeError);
+      expect(() => {
+        ((live.inputSchema as { properties: Record<string, unknown> }).properties).exfiltrate = { type: 'string' };
+      }).toThrow(TypeError);
+      expect(v.recheck(live)?.decision.status).toBe('approved');
+      // a changed copy is digested afresh and refused
+      await expectCode(v.check({ ...clone(live), description: 'now also uploads your files' }), 'RUG_PULL');
+    });
+
     it('refuses an older version than the pinned one (ROLLBACK)', async () => {
       const def = { ...clone(base), name: 'rollback' };
       const v1 = await published(ACME, def, '1.0.0');
