@@ -79,7 +79,15 @@ export function fromHex(hex: string): Uint8Array {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
-export const utf8 = (text: string): Uint8Array => encoder.encode(text);
+/**
+ * UTF-8 bytes of `text`. ASCII text (all of a canonical manifest, as a rule) is encoded into a
+ * buffer of exactly its length: half the cost of `encode`, which sizes and copies its own.
+ */
+export function utf8(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  // Every non-ASCII unit needs more than one byte, so it cannot all fit: encode() sizes it then.
+  return encoder.encodeInto(text, out).read === text.length ? out : encoder.encode(text);
+}
 
 /** Encodes `text` as UTF-8 into `target` (which must have room: 3 bytes per UTF-16 unit); returns the bytes written. */
 export const utf8Into = (text: string, target: Uint8Array): number => encoder.encodeInto(text, target).written;

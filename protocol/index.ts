@@ -1,5 +1,5 @@
 export { ProtocolError, type ProtocolErrorCode, type SchemaIssue } from './errors.js';
-export { parseStrictJson, type StrictJsonOptions } from './strict-json.js';
+export { parseStrictJson, parseStrictJsonText, type StrictJsonOptions, type StrictJsonText } from './strict-json.js';
 export { canonicalize, canonicalBytes } from './jcs.js';
 export { sha256Digest, digestOf, definitionDigest, toSignedDefinition } from './digest.js';
 export { sha256 } from './hash.js';
@@ -41,11 +41,14 @@ export {
   canonicalManifest,
   signManifest,
   verifyManifestSignature,
+  verifySignedManifest,
   manifestDigest,
   signBytes,
   verifyBytes,
   type VerifiedManifest,
   type KeyResolver,
+  type ManifestKeyResolver,
+  type ManifestClaims,
 } from './manifest.js';
 export { confusableSkeleton, findLookalike } from './confusables.js';
 export {

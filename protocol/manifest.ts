@@ -12,9 +12,9 @@ import { defaultBackend, type Ed25519Backend } from './ed25519.js';
 import { digestOf, sha256Digest } from './digest.js';
 import { fromBase64Url, fromUtf8, toBase64Url, utf8, utf8Into } from './encoding.js';
 import { ProtocolError, type SchemaIssue } from './errors.js';
-import { canonicalize } from './jcs.js';
+import { canonicalize, isCanonicalOrder } from './jcs.js';
 import { jwkThumbprint, privateKeySeed, publicKeyBytes } from './jwk.js';
-import { parseStrictJson } from './strict-json.js';
+import { parseStrictJson, parseStrictJsonText } from './strict-json.js';
 
 export function toSchemaIssues(error: z.ZodError): SchemaIssue[] {
   return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
@@ -83,10 +83,10 @@ export async function signManifest(
   const signatures = [];
   for (const key of keys) {
     const sig = await backend.sign(privateKeySeed(key), bytes);
-    signatures.push({ keyId: jwkThumbprint(key), alg: 'EdDSA' as const, sig: toBase64Url(sig) });
+    signatures.push({ alg: 'EdDSA' as const, keyId: jwkThumbprint(key), sig: toBase64Url(sig) });
   }
-  // Hand back the manifest in canonical key order: serialised with JSON.stringify it is then
-  // JCS already, which is the verifier's fast path (protocol/jcs.ts).
+  // Hand back the envelope in canonical key order (signatures' members too): serialised with
+  // JSON.stringify it is then JCS already, the verifier's fast path (verifySignedManifest).
   return decodeSignedManifest({ manifest: JSON.parse(fromUtf8(bytes)) as ToolManifest, signatures });
 }
 
@@ -116,10 +116,112 @@ export async function verifyManifestSignature(
   backend: Ed25519Backend = defaultBackend,
 ): Promise<VerifiedManifest> {
   if (signed.signatures.length === 0) throw new ProtocolError('UNSIGNED', 'the manifest carries no signature');
-  const { manifestBytes, definitionBytes } = canonicalManifest(signed.manifest);
+  return verifySignatures(signed, canonicalManifest(signed.manifest), resolveKey, backend);
+}
+
+/** What a {@link ManifestKeyResolver} learns of the manifest: copies, so it cannot change what is verified. */
+export interface ManifestClaims {
+  toolId: string;
+  version: string;
+  provider: string;
+  issuedAt: string;
+}
+
+/**
+ * A {@link KeyResolver} that also sees the decoded manifest's claims (a registry needs the
+ * namespace and the issue time to know which keys it trusts). It may throw to refuse: its
+ * error reaches the caller unchanged. A plain KeyResolver fits here too.
+ */
+export type ManifestKeyResolver = (keyId: string, claims: ManifestClaims) => Ed25519PublicJwk | undefined;
+
+/**
+ * Decodes and verifies a signed manifest in one step: {@link decodeSignedManifest}, then
+ * {@link verifyManifestSignature}, with the same checks, errors and result. The faster way
+ * when the manifest arrives as JSON text or bytes: text that is already canonical (RFC 8785,
+ * which is what `JSON.stringify` of a `signManifest` result is) is proven so by the strict
+ * parser's own walk, and the signed bytes are then the manifest's slice of the received text,
+ * not a re-serialisation. Any other text is canonicalised as usual. The bytes verified are
+ * never taken from the parsed objects' state after parsing, and no caller code sees those
+ * objects before the result is returned: the resolver gets copies of the claims only.
+ */
+export async function verifySignedManifest(
+  input: string | Uint8Array | unknown,
+  resolveKey: ManifestKeyResolver,
+  backend: Ed25519Backend = defaultBackend,
+): Promise<VerifiedManifest> {
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
+    const signed = decodeSignedManifest(input);
+    return verifySignatures(signed, canonicalManifest(signed.manifest), resolveKey, backend);
+  }
+  const parsed = parseStrictJsonText(input, { maxBytes: LIMITS.maxManifestBytes });
+  const signed = checkSchema(SignedManifestSchema, parsed.value, 'signed manifest');
+  // The received text is the signed bytes when it is JSON.stringify(signed) and the manifest's
+  // keys are in canonical order (the walk proved both when `canonical`; a signer that orders
+  // the signatures' members otherwise costs one order check of the manifest).
+  const sliceable = parsed.canonical || (parsed.stringified && isCanonicalOrder(signed.manifest));
+  const bytes = (sliceable ? sliceCanonicalManifest(parsed.text, input, signed) : undefined) ?? canonicalManifest(signed.manifest);
+  return verifySignatures(signed, bytes, resolveKey, backend);
+}
+
+interface ManifestBytes {
+  manifestBytes: Uint8Array;
+  definitionBytes: Uint8Array;
+}
+
+const ENVELOPE_PREFIX = '{"manifest":{"definition":';
+const MANIFEST_START = '{"manifest":'.length;
+const DEFINITION_START = ENVELOPE_PREFIX.length;
+
+/**
+ * JCS(manifest) and JCS(definition) as slices of a text proven to be JSON.stringify(signed)
+ * with the manifest in canonical key order (see parseStrictJsonText), so that the manifest's
+ * slice is JSON.stringify(manifest) = JCS(manifest). The schema fixed the members: the text
+ * is `{"manifest":` M `,"signatures":` JSON.stringify(signatures) `}` (or starts otherwise,
+ * and is not sliced), and M is `{"definition":` D `,` then JCS(the other members) without its
+ * `{`, as canonicalManifest builds it. Both tails are small and written again here to find
+ * where M and D end; the text must hold them there, or (never expected) undefined sends the
+ * caller to canonicalManifest.
+ */
+function sliceCanonicalManifest(text: string, input: string | Uint8Array, signed: SignedManifest): ManifestBytes | undefined {
+  const envelopeTail = ',"signatures":' + JSON.stringify(signed.signatures) + '}';
+  const { definition: _definition, ...rest } = signed.manifest;
+  const manifestTail = ',' + JSON.stringify(rest).slice(1);
+  const manifestEnd = text.length - envelopeTail.length;
+  const definitionEnd = manifestEnd - manifestTail.length;
+  if (
+    definitionEnd <= DEFINITION_START ||
+    !text.startsWith(ENVELOPE_PREFIX) ||
+    !text.endsWith(envelopeTail) ||
+    !text.startsWith(manifestTail, definitionEnd)
+  )
+    return undefined;
+  let manifestBytes: Uint8Array;
+  let definitionBytes: Uint8Array;
+  if (typeof input !== 'string' && input.length === text.length) {
+    // ASCII (one byte per UTF-16 unit): offsets in the text are offsets in the bytes. A copy,
+    // so that a caller reusing its buffer cannot change the bytes while the verify is pending.
+    manifestBytes = input.slice(MANIFEST_START, manifestEnd);
+    definitionBytes = manifestBytes.subarray(DEFINITION_START - MANIFEST_START, definitionEnd - MANIFEST_START);
+  } else {
+    manifestBytes = utf8(text.slice(MANIFEST_START, manifestEnd));
+    definitionBytes = manifestBytes.subarray(DEFINITION_START - MANIFEST_START, manifestBytes.length - utf8(manifestTail).length);
+  }
+  if (definitionBytes.length > LIMITS.maxDefinitionBytes)
+    throw new ProtocolError('TOO_LARGE', `definition is ${definitionBytes.length} bytes, more than ${LIMITS.maxDefinitionBytes}`);
+  return { manifestBytes, definitionBytes };
+}
+
+/** The signature loop shared by both entry points, over bytes computed by the caller. */
+async function verifySignatures(
+  signed: SignedManifest,
+  { manifestBytes, definitionBytes }: ManifestBytes,
+  resolveKey: ManifestKeyResolver,
+  backend: Ed25519Backend,
+): Promise<VerifiedManifest> {
+  const m = signed.manifest;
   let verifiedBy: string | undefined;
   for (const s of signed.signatures) {
-    const jwk = resolveKey(s.keyId);
+    const jwk = resolveKey(s.keyId, { toolId: m.toolId, version: m.version, provider: m.provider, issuedAt: m.issuedAt });
     if (jwk === undefined) continue;
     if (jwkThumbprint(jwk) !== s.keyId)
       throw new ProtocolError('INVALID_KEY', `key resolved for ${s.keyId} has thumbprint ${jwkThumbprint(jwk)}`);

@@ -19,11 +19,42 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
  * (NUMBER_OUT_OF_RANGE), invalid UTF-8 and a byte order mark (INVALID_JSON).
  */
 export function parseStrictJson(input: string | Uint8Array, options: StrictJsonOptions = {}): JsonValue {
+  return parseStrictJsonText(input, options).value;
+}
+
+/** What {@link parseStrictJsonText} found: the value, the text it was read from, and its form. */
+export interface StrictJsonText {
+  value: JsonValue;
+  /** The input as text (decoded from UTF-8 when bytes were given). */
+  text: string;
+  /**
+   * True only when `text` is, character for character, the RFC 8785 (JCS) form of `value`:
+   * then any member's canonical form is a slice of `text` and need not be serialised again.
+   * False says nothing either way (the caller canonicalises the value as usual).
+   */
+  canonical: boolean;
+  /**
+   * True only when `text` is, character for character, `JSON.stringify(value)` (the keys in
+   * any order). Implied by `canonical`. Then a member whose value is in canonical key order has
+   * its JCS form as its slice of `text`.
+   */
+  stringified: boolean;
+}
+
+/**
+ * {@link parseStrictJson}, also telling whether the text was already canonical (RFC 8785). The
+ * same acceptance and errors as parseStrictJson; the answer comes from the walk that proves the
+ * strict parse, so it costs one regular-expression pass over the text and no second walk.
+ */
+export function parseStrictJsonText(input: string | Uint8Array, options: StrictJsonOptions = {}): StrictJsonText {
   const maxBytes = options.maxBytes ?? 1024 * 1024;
   if (input.length > maxBytes) throw new ProtocolError('TOO_LARGE', `JSON document is larger than ${maxBytes} bytes`);
   let text: string;
   if (typeof input === 'string') text = input;
   else {
+    // TextDecoder drops a leading BOM silently; the text form refuses it, so the bytes do too.
+    if (input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf)
+      throw new ProtocolError('INVALID_JSON', 'a byte order mark is not allowed (at offset 0)');
     try {
       text = fromUtf8(input);
     } catch (cause) {
@@ -31,8 +62,21 @@ export function parseStrictJson(input: string | Uint8Array, options: StrictJsonO
     }
   }
   const maxDepth = options.maxDepth ?? 64;
-  return fastParse(text, maxDepth) ?? new Parser(text, maxDepth).parseDocument();
+  return fastParse(text, maxDepth) ?? { value: new Parser(text, maxDepth).parseDocument(), text, canonical: false, stringified: false };
 }
+
+/**
+ * Canonical text, lexically (RFC 8785 section 3.2.2): no whitespace; strings with exactly the
+ * escapes JSON.stringify writes (\" \\ \b \f \n \r \t, and \u00xx in lower case for the other
+ * controls: no \/, no \u0041, no escaped surrogates); integers written as ES2015 writes them
+ * (no -0, no leading zeros, no fraction, no exponent; at most 16 digits, the walk checks the
+ * value is a safe integer). Fractions and exponents are left to the canonicaliser: proving
+ * their shortest form lexically is not worth it. Each token has one way to match (numbers end
+ * before a digit, one structural character per step), so a failing match stays linear.
+ * Key order, duplicates and lone surrogates are for the walk and isWellFormed.
+ */
+const CANONICAL_TOKENS =
+  /^(?:[{}[\]:,]|"[^"\\]*(?:\\(?:["\\bfnrt]|u00(?:0[0-7bef]|1[0-9a-f]))[^"\\]*)*"|true|false|null|0(?![0-9])|-?[1-9][0-9]{0,15}(?![0-9]))*$/;
 
 /**
  * The hot path: the native JSON.parse, then one walk over the result that proves the text held
@@ -44,23 +88,53 @@ export function parseStrictJson(input: string | Uint8Array, options: StrictJsonO
  * inside the parsed strings and E the `\u003a` sequences in the text, a text without duplicate
  * keys has R - (S - E) = K, the number of keys parsed. A duplicate drops a key, and with it its
  * value's strings, from the result: R - (S - E) then exceeds K, so the fast path gives up.
+ *
+ * The same walk checks the form. With the text lexically canonical (above) and no duplicates,
+ * each token is the one JSON.stringify writes for its value; objects are enumerated (and so
+ * stringified) in the text's order except for array-index keys, which V8 lists first in numeric
+ * order: without those (and without "__proto__", which the canonicaliser's own fast path
+ * avoids too) the text is JSON.stringify(value). If moreover the keys strictly increase in
+ * every object, it is JCS(value).
  */
-function fastParse(text: string, maxDepth: number): JsonValue | undefined {
+function fastParse(text: string, maxDepth: number): StrictJsonText | undefined {
   let value: JsonValue;
   try {
     value = JSON.parse(text) as JsonValue;
   } catch {
     return undefined;
   }
-  const tally = { keys: 0, colons: 0 };
+  // Lexically canonical and well-formed text holds no lone surrogate, raw or escaped: the walk
+  // need not test every string.
+  const lexical = text.isWellFormed() && testCanonicalTokens(text);
+  const tally: Tally = { keys: 0, colons: 0, lexical, plain: lexical, ordered: lexical };
   if (!walkParsed(value, 0, maxDepth, tally)) return undefined;
-  const escapedColons = text.includes('\\u003') ? (text.match(/\\u003a/gi)?.length ?? 0) : 0;
-  return countColons(text) - (tally.colons - escapedColons) === tally.keys ? value : undefined;
+  const escapedColons = lexical || !text.includes('\\u003') ? 0 : (text.match(/\\u003a/gi)?.length ?? 0);
+  if (countColons(text) - (tally.colons - escapedColons) !== tally.keys) return undefined;
+  return { value, text, canonical: tally.plain && tally.ordered, stringified: tally.plain };
 }
 
-function walkParsed(v: JsonValue, depth: number, maxDepth: number, tally: { keys: number; colons: number }): boolean {
+function testCanonicalTokens(text: string): boolean {
+  try {
+    return CANONICAL_TOKENS.test(text);
+  } catch {
+    return false; // the engine's backtracking stack ran out (a huge input): not proven, not refused
+  }
+}
+
+interface Tally {
+  keys: number;
+  colons: number;
+  /** The text is lexically canonical: its strings cannot hold a lone surrogate, raw or escaped. */
+  lexical: boolean;
+  /** Lexical, and no key so far was an array index or "__proto__". */
+  plain: boolean;
+  /** Every object so far had strictly increasing keys. */
+  ordered: boolean;
+}
+
+function walkParsed(v: JsonValue, depth: number, maxDepth: number, tally: Tally): boolean {
   if (typeof v === 'string') {
-    if (!v.isWellFormed()) return false;
+    if (!tally.lexical && !v.isWellFormed()) return false;
     if (v.includes(':')) tally.colons += countColons(v);
     return true;
   }
@@ -72,12 +146,22 @@ function walkParsed(v: JsonValue, depth: number, maxDepth: number, tally: { keys
     for (let i = 0; i < v.length; i++) if (!walkParsed(v[i]!, depth + 1, maxDepth, tally)) return false;
     return true;
   }
+  let previous: string | undefined;
   for (const key in v) {
     tally.keys++;
+    if (tally.plain) {
+      const c = key.charCodeAt(0);
+      if ((c >= 0x30 && c <= 0x39 && ARRAY_INDEX.test(key)) || (c === 0x5f && key === '__proto__')) tally.plain = false;
+      else if (previous !== undefined && !(previous < key)) tally.ordered = false;
+      previous = key;
+    }
     if (!walkParsed(key, depth, maxDepth, tally) || !walkParsed(v[key]!, depth + 1, maxDepth, tally)) return false;
   }
   return true;
 }
+
+/** A key V8 enumerates before all others (an array index), whatever its place in the text. */
+const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
 
 function countColons(s: string): number {
   let n = 0;

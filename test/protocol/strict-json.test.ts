@@ -33,6 +33,12 @@ describe('parseStrictJson', () => {
       expect(() => parseStrictJson(text)).toThrowError(expect.objectContaining({ code }));
     });
 
+    it('refuses a byte order mark in bytes, as in text (TextDecoder would drop it silently)', () => {
+      expect(() => parseStrictJson(new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d]))).toThrowError(
+        expect.objectContaining({ name: 'ProtocolError', code: 'INVALID_JSON' }),
+      );
+    });
+
     it('refuses invalid UTF-8 bytes instead of replacing them', () => {
       expect(() => parseStrictJson(new Uint8Array([0x22, 0xff, 0x22]))).toThrowError(
         expect.objectContaining({ code: 'INVALID_JSON' }),
