@@ -1,7 +1,7 @@
 import type { LockfileCheckpoint, LogEvidence } from '../schemas/index.js';
-import { defaultBackend, parseVerifierKey, toBase64, type Ed25519Backend, type NoteVerifierKey } from '../protocol/index.js';
+import { parseVerifierKey, type NoteVerifierKey } from '../protocol/index.js';
 import { VerificationError } from './errors.js';
-import { CheckpointStore, LogVerificationError, verifyInclusionEvidence, type FetchConsistencyProof } from './log/index.js';
+import { CheckpointStore, LogVerificationError, verifyInclusionEvidence, type FetchConsistencyProof, type VerifiedCheckpoint } from './log/index.js';
 import type { RegistryClient } from './registry-client.js';
 import type { StatefulLogChecker } from './verifier.js';
 
@@ -15,29 +15,6 @@ export interface LogCheckerOptions {
   /** Where consistency proofs come from; default the registry client's. */
   fetchConsistencyProof?: FetchConsistencyProof;
   registry?: RegistryClient;
-}
-
-/**
- * Remembers successful Ed25519 verifications of exact (key, message, signature) triples, so the
- * one checkpoint note that a hundred bundles share is verified once. Verification is
- * deterministic, so a remembered success is the same answer; failures are never remembered.
- */
-function memoizingBackend(inner: Ed25519Backend): Ed25519Backend {
-  const ok = new Set<string>();
-  return {
-    name: inner.name,
-    sign: (seed, message) => inner.sign(seed, message),
-    async verify(publicKey, message, signature) {
-      const key = `${toBase64(publicKey)}.${toBase64(signature)}.${toBase64(message)}`;
-      if (ok.has(key)) return true;
-      const valid = await inner.verify(publicKey, message, signature);
-      if (valid) {
-        if (ok.size > 1024) ok.clear();
-        ok.add(key);
-      }
-      return valid;
-    },
-  };
 }
 
 /** Maps the log helper's errors to the verifier's (same code names; a bad checkpoint means "not shown to be logged"). */
@@ -59,7 +36,6 @@ function mapLogError(error: unknown): never {
  * client has seen (CheckpointStore: refuses forks, split views and rollbacks).
  */
 export async function createLogChecker(options: LogCheckerOptions): Promise<StatefulLogChecker> {
-  const backend = memoizingBackend(defaultBackend);
   // Parsed once: the log functions accept the parsed key, and parsing it per leaf costs a hash.
   let logKey: NoteVerifierKey;
   try {
@@ -67,7 +43,8 @@ export async function createLogChecker(options: LogCheckerOptions): Promise<Stat
   } catch (cause) {
     throw new TypeError('createLogChecker: logKey is not a C2SP note verifier key', { cause });
   }
-  const verifyOptions = { backend, ...(options.origin ? { origin: options.origin } : {}) };
+  // One verification per checkpoint note: the hundred bundles of a listing share one checkpoint.
+  const verifyOptions = { verified: new Map<string, VerifiedCheckpoint>(), ...(options.origin ? { origin: options.origin } : {}) };
   let store: CheckpointStore;
   try {
     store = options.checkpoint

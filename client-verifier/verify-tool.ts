@@ -179,17 +179,18 @@ function fromProtocol(error: unknown, toolId: string, version: string): never {
 
 /** The leaf the log must contain for a published version (schemas/log.ts, JCS bytes). */
 export function versionPublishedLeaf(record: VersionRecord): Uint8Array {
+  // Members in canonical (sorted) order: canonicalBytes then serialises without sorting a copy.
   return canonicalBytes({
-    type: LOG_EVENT_TYPE,
-    kind: 'version.published',
-    at: record.publishedAt,
     actor: record.publishedBy,
-    namespace: record.provider,
-    toolId: record.toolId,
-    version: record.version,
-    manifestDigest: record.manifestDigest,
+    at: record.publishedAt,
     definitionDigest: record.definitionDigest,
+    kind: 'version.published',
+    manifestDigest: record.manifestDigest,
+    namespace: record.provider,
     signerKeyId: record.signerKeyId,
+    toolId: record.toolId,
+    type: LOG_EVENT_TYPE,
+    version: record.version,
   });
 }
 

@@ -28,6 +28,12 @@ export interface LogVerifyOptions {
   /** The checkpoint origin line the log must use; unchecked when absent. */
   origin?: string;
   backend?: Ed25519Backend;
+  /**
+   * Checkpoints already verified with these options and this key, by note text: a hundred
+   * bundles proven against one checkpoint verify its note once. Only successes are stored.
+   * Never share one map between different keys or origins.
+   */
+  verified?: Map<string, VerifiedCheckpoint>;
 }
 
 /** A trusted log key: the note verifier key string `<name>+<hex id>+<base64 key>` or its parsed form. */
@@ -48,6 +54,8 @@ function toVerifierKey(key: TrustedLogKey): NoteVerifierKey {
  * another origin, or claims an empty tree with a root other than SHA-256("").
  */
 export async function verifyCheckpoint(note: string, trustedLogKey: TrustedLogKey, options: LogVerifyOptions = {}): Promise<VerifiedCheckpoint> {
+  const known = options.verified?.get(note);
+  if (known !== undefined) return known;
   const key = toVerifierKey(trustedLogKey);
   let text: string;
   try {
@@ -66,7 +74,12 @@ export async function verifyCheckpoint(note: string, trustedLogKey: TrustedLogKe
       expected: toBase64(EMPTY_ROOT),
       got: toBase64(parsed.rootHash),
     });
-  return { ...parsed, note };
+  const verified = { ...parsed, note };
+  if (options.verified !== undefined) {
+    if (options.verified.size >= 1024) options.verified.clear();
+    options.verified.set(note, verified);
+  }
+  return verified;
 }
 
 /**
