@@ -175,40 +175,39 @@ const DEFINITION_START = ENVELOPE_PREFIX.length;
 /**
  * JCS(manifest) and JCS(definition) as slices of a text proven to be JSON.stringify(signed)
  * with the manifest in canonical key order (see parseStrictJsonText), so that the manifest's
- * slice is JSON.stringify(manifest) = JCS(manifest). The schema fixed the members: the text
- * is `{"manifest":` M `,"signatures":` JSON.stringify(signatures) `}` (or starts otherwise,
- * and is not sliced), and M is `{"definition":` D `,` then JCS(the other members) without its
- * `{`, as canonicalManifest builds it. Both tails are small and written again here to find
- * where M and D end; the text must hold them there, or (never expected) undefined sends the
- * caller to canonicalManifest.
+ * slice is JSON.stringify(manifest) = JCS(manifest). The text must open with the manifest and
+ * the manifest with its definition (else undefined: the caller canonicalises); where each
+ * ends follows from the lengths of the members after it, each stringified on its own (a few
+ * short values: the signatures, the issue time, the permissions...), with no copy and no
+ * comparison of long strings. The boundary characters are checked as a guard.
  */
 function sliceCanonicalManifest(text: string, input: string | Uint8Array, signed: SignedManifest): ManifestBytes | undefined {
-  const envelopeTail = ',"signatures":' + JSON.stringify(signed.signatures) + '}';
-  const { definition: _definition, ...rest } = signed.manifest;
-  const manifestTail = ',' + JSON.stringify(rest).slice(1);
-  const manifestEnd = text.length - envelopeTail.length;
-  const definitionEnd = manifestEnd - manifestTail.length;
-  if (
-    definitionEnd <= DEFINITION_START ||
-    !text.startsWith(ENVELOPE_PREFIX) ||
-    !text.endsWith(envelopeTail) ||
-    !text.startsWith(manifestTail, definitionEnd)
-  )
-    return undefined;
+  if (!text.startsWith(ENVELOPE_PREFIX)) return undefined;
+  const manifestEnd = text.length - tailLength(signed, 'manifest');
+  const definitionEnd = manifestEnd - tailLength(signed.manifest, 'definition');
+  if (definitionEnd <= DEFINITION_START || text.charCodeAt(manifestEnd) !== 0x2c || text.charCodeAt(definitionEnd) !== 0x2c) return undefined;
   let manifestBytes: Uint8Array;
-  let definitionBytes: Uint8Array;
   if (typeof input !== 'string' && input.length === text.length) {
     // ASCII (one byte per UTF-16 unit): offsets in the text are offsets in the bytes. A copy,
     // so that a caller reusing its buffer cannot change the bytes while the verify is pending.
     manifestBytes = input.slice(MANIFEST_START, manifestEnd);
-    definitionBytes = manifestBytes.subarray(DEFINITION_START - MANIFEST_START, definitionEnd - MANIFEST_START);
-  } else {
-    manifestBytes = utf8(text.slice(MANIFEST_START, manifestEnd));
-    definitionBytes = manifestBytes.subarray(DEFINITION_START - MANIFEST_START, manifestBytes.length - utf8(manifestTail).length);
-  }
+  } else manifestBytes = utf8(text.slice(MANIFEST_START, manifestEnd));
+  const tailBytes =
+    manifestBytes.length === manifestEnd - MANIFEST_START ? manifestEnd - definitionEnd : utf8(text.slice(definitionEnd, manifestEnd)).length;
+  const definitionBytes = manifestBytes.subarray(DEFINITION_START - MANIFEST_START, manifestBytes.length - tailBytes);
   if (definitionBytes.length > LIMITS.maxDefinitionBytes)
     throw new ProtocolError('TOO_LARGE', `definition is ${definitionBytes.length} bytes, more than ${LIMITS.maxDefinitionBytes}`);
   return { manifestBytes, definitionBytes };
+}
+
+/** Length of JSON.stringify(obj) after its first member, `first`: `,"k":v` for each other member, and `}`. */
+function tailLength(obj: object, first: string): number {
+  let n = 1;
+  for (const key in obj) {
+    if (key === first) continue;
+    n += 2 + JSON.stringify(key).length + JSON.stringify((obj as Record<string, unknown>)[key]).length;
+  }
+  return n;
 }
 
 /** The signature loop shared by both entry points, over bytes computed by the caller. */
