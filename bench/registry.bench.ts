@@ -8,7 +8,7 @@
  * The same file is the child: ETDI_BENCH_ROLE selects which server it runs.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -67,23 +67,18 @@ async function childMain(role: string): Promise<void> {
     const server = app.listen(0, '127.0.0.1', () => send({ port: (server.address() as AddressInfo).port }));
     // the CPU split: this process's CPU time (main thread + libuv threadpool) and how busy its
     // event loop was over the publish window, against the load generator's in the parent
-    let mark = { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization(), t: performance.now() };
-    // ETDI_BENCH_PROF=<dir>: a V8 CPU profile of this process over the publish window only
-    const profileDir = process.env.ETDI_BENCH_PROF;
-    const { Session } = await import('node:inspector');
-    const session = profileDir ? new Session() : undefined;
-    const post = (method: string, params?: object): Promise<any> =>
-      new Promise((resolve, reject) => session!.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
-    if (session) {
-      session.connect();
-      await post('Profiler.enable');
-      await post('Profiler.setSamplingInterval', { interval: 200 });
-    }
-    process.on('message', async (m: { stats?: boolean; mark?: boolean }) => {
-      if (m.mark) {
-        if (session) await post('Profiler.start');
-        mark = { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization(), t: performance.now() };
-      }
+    const queue = app.registry.ctx.queue;
+    let mark = { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization(), writer: queue.workerUtilization(), t: performance.now() };
+    // ETDI_BENCH_PROF=<dir>: this process runs with --cpu-prof (spawnChild), and so does the write
+    // worker (it inherits execArgv); closing the store ends the worker cleanly, and exiting
+    // writes both profiles
+    if (process.env.ETDI_BENCH_PROF)
+      process.once('SIGTERM', () => {
+        store.close();
+        process.exit(0);
+      });
+    process.on('message', (m: { stats?: boolean; mark?: boolean }) => {
+      if (m.mark) mark = { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization(), writer: queue.workerUtilization(), t: performance.now() };
       if (m.stats) {
         const reply = {
           stats: app.registry.ctx.queue.stats,
@@ -91,12 +86,10 @@ async function childMain(role: string): Promise<void> {
           sync: store.db.pragma('synchronous', { simple: true }),
           cpu: process.cpuUsage(mark.cpu),
           elu: performance.eventLoopUtilization(mark.elu).utilization,
+          // started before the window by the set-up publish
+          writerElu: mark.writer === undefined ? undefined : queue.workerUtilization(mark.writer)?.utilization,
           ms: performance.now() - mark.t,
         };
-        if (session) {
-          const { profile } = await post('Profiler.stop');
-          writeFileSync(join(profileDir!, `publish-${Date.now()}.cpuprofile`), JSON.stringify(profile));
-        }
         send(reply);
       }
     });
@@ -134,7 +127,12 @@ interface Child {
 }
 
 function spawnChild(role: string, env: Record<string, string> = {}, init?: unknown): Promise<Child> {
-  const proc = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, ETDI_BENCH_ROLE: role, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const profile = role === 'registry' && process.env.ETDI_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ETDI_BENCH_PROF}`] : [];
+  const proc = fork(fileURLToPath(import.meta.url), [], {
+    env: { ...process.env, ETDI_BENCH_ROLE: role, ...env },
+    execArgv: [...process.execArgv, ...profile],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   proc.once('exit', (code, signal) => trace(`${role} child exited: ${code ?? signal}`));
   return new Promise((resolve, reject) => {
     proc.once('error', reject);
@@ -159,6 +157,28 @@ async function json(url: string, init: RequestInit = {}): Promise<{ status: numb
     body = undefined;
   }
   return { status: res.status, body, raw, headers: res.headers };
+}
+
+/**
+ * CPU seconds of a process's main thread (its tid is its pid) and of all its other threads
+ * (worker threads, libuv's pool, V8's helpers), from /proc (Linux; undefined elsewhere).
+ * USER_HZ is 100 on Linux.
+ */
+function threadCpu(pid: number): { main: number; others: number } | undefined {
+  try {
+    let main = 0;
+    let others = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime
+      if (Number(tid) === pid) main += seconds;
+      else others += seconds;
+    }
+    return { main, others };
+  } catch {
+    return undefined;
+  }
 }
 
 /** CPU time as a percentage of one core over `seconds` of wall time. */
@@ -204,10 +224,11 @@ export async function run(): Promise<BenchReport> {
       );
     // the load's manifests: signed before the timed window (JCS bytes + Ed25519, no per-body schema pass)
     const issuedAt = new Date().toISOString();
+    // the body a client sends: signManifest's output (the manifest in canonical key order), JSON.stringify'd
     const presign = async (name: string): Promise<string> => {
-      const manifest = { type: MANIFEST_TYPE, toolId: `${namespace}/${name}`, version: '1.0.0', provider: namespace, definition: { ...DEFINITION, name }, permissions: ['files:read'], issuedAt };
-      const sig = await signBytes(key.privateJwk, canonicalBytes(manifest));
-      return JSON.stringify({ manifest, signatures: [{ keyId: key.keyId, alg: 'EdDSA', sig }] });
+      const bytes = canonicalBytes({ type: MANIFEST_TYPE, toolId: `${namespace}/${name}`, version: '1.0.0', provider: namespace, definition: { ...DEFINITION, name }, permissions: ['files:read'], issuedAt });
+      const sig = await signBytes(key.privateJwk, bytes);
+      return `{"manifest":${Buffer.from(bytes).toString('utf8')},"signatures":${JSON.stringify([{ keyId: key.keyId, alg: 'EdDSA', sig }])}}`;
     };
     const first = await json(`${registry.url}/v1/tools`, {
       method: 'POST',
@@ -247,6 +268,7 @@ export async function run(): Promise<BenchReport> {
     let non2xx = 0;
     trace('publish load');
     registry.proc.send({ mark: true });
+    const threadsBefore = threadCpu(registry.proc.pid!);
     const loadCpu = process.cpuUsage();
     const started = performance.now();
     const pub = await autocannon({
@@ -268,6 +290,9 @@ export async function run(): Promise<BenchReport> {
     });
     const elapsed = (performance.now() - started) / 1000;
     const loadCpuUsed = process.cpuUsage(loadCpu);
+    const threadsAfter = threadCpu(registry.proc.pid!);
+    const threads =
+      threadsBefore && threadsAfter ? { main: threadsAfter.main - threadsBefore.main, others: threadsAfter.others - threadsBefore.others } : undefined;
     const publishRate = (pub.requests.total - non2xx) / elapsed;
     const stats = await new Promise<{
       stats: { batches: number; jobs: number; largestBatch: number; writer: string; journalMode?: string; synchronous?: number };
@@ -275,6 +300,7 @@ export async function run(): Promise<BenchReport> {
       sync: number;
       cpu: NodeJS.CpuUsage;
       elu: number;
+      writerElu?: number;
       ms: number;
     }>((resolve) => {
       registry.proc.once('message', resolve as (m: unknown) => void);
@@ -308,7 +334,16 @@ export async function run(): Promise<BenchReport> {
           unit: '% of one core',
           note: `user ${(stats.cpu.user / 1e6).toFixed(1)} s + system ${(stats.cpu.system / 1e6).toFixed(1)} s over ${elapsed.toFixed(1)} s, main thread and threadpool`,
         },
+        ...(threads === undefined
+          ? []
+          : [
+              { name: 'publish window CPU: registry main thread', value: (threads.main / elapsed) * 100, unit: '% of one core', note: '/proc, user + system' },
+              { name: 'publish window CPU: registry other threads', value: (threads.others / elapsed) * 100, unit: '% of one core', note: 'write worker, libuv pool (Ed25519, fs), V8 helpers' },
+            ]),
         { name: 'publish window: registry event loop busy', value: stats.elu * 100, unit: '%', note: 'event loop utilisation; the rest is idle waiting (sockets, fsync, threadpool)' },
+        ...(stats.writerElu === undefined
+          ? []
+          : [{ name: 'publish window: write worker busy', value: stats.writerElu * 100, unit: '%', note: 'its event loop utilisation: batch SQL and the COMMIT fsync' }]),
         {
           name: 'publish window CPU: load generator (autocannon)',
           value: cpuShare(loadCpuUsed, elapsed),

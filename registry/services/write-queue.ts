@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { RegistryStore } from '../store/store.js';
 import { applyPublish, type PublishJob, type PublishResult } from './publish-job.js';
@@ -124,6 +125,14 @@ export class WriteQueue {
     if (worker !== undefined) worker.close();
   }
 
+  /**
+   * The write worker's event-loop utilisation (its batches' SQL and fsync), as
+   * performance.eventLoopUtilization(); undefined while no worker runs. Benchmarks read it.
+   */
+  workerUtilization(previous?: EventLoopUtilization): EventLoopUtilization | undefined {
+    return this.worker?.utilization(previous);
+  }
+
   private runLocal(jobs: Extract<Job, { kind: 'local' }>[]): void {
     let outcomes: Outcome[];
     try {
@@ -224,6 +233,10 @@ class WorkerHandle {
     };
     this.worker.on('error', (error) => fail(new Error(`the write worker failed: ${error.message}`, { cause: error })));
     this.worker.on('exit', (code) => fail(new Error(`the write worker exited (code ${code})`)));
+  }
+
+  utilization(previous?: EventLoopUtilization): EventLoopUtilization {
+    return previous === undefined ? this.worker.performance.eventLoopUtilization() : this.worker.performance.eventLoopUtilization(previous);
   }
 
   run(jobs: PublishJob[], atMs: number, settle: (outcomes: Outcome[] | { error: unknown }) => void): void {

@@ -1,0 +1,163 @@
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bytesEqual, decodeNote, parseCheckpoint } from '../../protocol/index.js';
+import { createApp, fsckRegistry, RegistryStore } from '../../registry/index.js';
+import { ADMIN_TOKEN, bundledWriteWorker, harness, manifestOf, provider, publishReq, realTools, signed, WRITERS, type Harness } from './helpers.js';
+
+const tools = realTools('filesystem');
+const LOG_ORIGIN = 'registry.test/log';
+
+/**
+ * The files as they are right now (the database and its WAL; SQLite rebuilds the WAL index from
+ * the WAL), opened as another registry would open them after a crash of this process.
+ */
+function copyFiles(h: Harness): { store: RegistryStore; dispose(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'etdi-copy-'));
+  for (const suffix of ['', '-wal']) {
+    const from = join(h.dir, `registry.db${suffix}`);
+    if (existsSync(from)) copyFileSync(from, join(dir, `registry.db${suffix}`));
+  }
+  const store = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: LOG_ORIGIN });
+  return {
+    store,
+    dispose: () => {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) => {
+  let h: Harness | undefined;
+  afterEach(() => h?.close());
+
+  describe('when a publish is acknowledged', () => {
+    it('is already in the files, with its leaf under the newest checkpoint there', async () => {
+      h = harness(writerConfig());
+      const acme = await provider(h, 'com.acme');
+      const res = await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', tools[0]!, '1.0.0')));
+      expect(res.status).toBe(201);
+      // copied the moment the acknowledgement arrived: what a crash right now would leave
+      const copy = copyFiles(h);
+      try {
+        const row = copy.store.getVersion(res.body.toolId, '1.0.0');
+        expect(row?.manifest_digest).toBe(res.body.manifestDigest);
+        const report = await fsckRegistry(copy.store);
+        expect(report.problems).toEqual([]);
+        expect(report.newestCheckpointSize).toBe(report.size);
+        expect(report.size).toBeGreaterThan(row!.leaf_index);
+      } finally {
+        copy.dispose();
+      }
+    });
+
+    it('was committed on a WAL connection with synchronous = FULL', async () => {
+      h = harness(writerConfig());
+      const acme = await provider(h, 'com.acme');
+      expect((await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', tools[0]!, '1.0.0')))).status).toBe(201);
+      const stats = h.app.registry.ctx.queue.stats;
+      expect(stats.writer).toBe(writer === 'write worker' ? 'worker' : 'main-thread');
+      expect(stats.journalMode).toBe('wal');
+      expect(stats.synchronous).toBe(2); // FULL: COMMIT returns after the WAL's fsync
+    });
+  });
+
+  describe('when checkpoints are read while many publishes commit', () => {
+    it('serves only tree heads whose leaves are committed, each consistent with the last', async () => {
+      h = harness(writerConfig());
+      const acme = await provider(h, 'com.acme');
+      const bodies = await Promise.all(tools.slice(0, 14).map((d) => signed(acme.key, manifestOf('com.acme', d, '1.0.0'))));
+      const seen: { size: number; rootHash: Uint8Array }[] = [];
+      const poll = async (): Promise<void> => {
+        for (let i = 0; i < 6; i++) {
+          const res = await request(h!.app).get('/v1/log/checkpoint').expect(200);
+          const cp = parseCheckpoint(decodeNote(res.text).text, LOG_ORIGIN);
+          // whatever was served is in the files at the moment it arrived
+          const copy = copyFiles(h!);
+          try {
+            expect(copy.store.log.size).toBeGreaterThanOrEqual(cp.size);
+            expect(bytesEqual(copy.store.log.rootHash(cp.size), cp.rootHash)).toBe(true);
+          } finally {
+            copy.dispose();
+          }
+          seen.push(cp);
+        }
+      };
+      const [results] = await Promise.all([Promise.all(bodies.map((b) => publishReq(h!, acme.token, b))), poll(), poll()]);
+      expect(results.map((r) => r.status)).toEqual(Array(14).fill(201));
+      const log = h.store.log;
+      for (const cp of seen) expect(bytesEqual(log.rootHash(cp.size), cp.rootHash)).toBe(true);
+      expect((await fsckRegistry(h.store)).problems).toEqual([]);
+    });
+  });
+
+  describe('when a key is revoked while its publishes are in flight', () => {
+    it('refuses every publish submitted after the revocation was acknowledged; log and tables agree', async () => {
+      h = harness(writerConfig());
+      const acme = await provider(h, 'com.acme');
+      const before = await Promise.all(tools.slice(0, 6).map((d) => signed(acme.key, manifestOf('com.acme', d, '1.0.0'))));
+      const after = await Promise.all(tools.slice(6, 12).map((d) => signed(acme.key, manifestOf('com.acme', d, '1.0.0'))));
+      const revoke = request(h.app)
+        .post(`/v1/namespaces/com.acme/keys/${acme.key.keyId}/revoke`)
+        .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+        .send({ revokedFrom: new Date(h.clock.now).toISOString(), reason: 'rotated out' })
+        .then((r) => r);
+      // publishes racing the revocation: each is either committed before it or refused
+      const racing = await Promise.all([...before.map((b) => publishReq(h!, ADMIN_TOKEN, b)), revoke]);
+      expect(racing.at(-1)!.status).toBe(200);
+      for (const r of racing.slice(0, -1)) expect([201, 403]).toContain(r.status);
+      const late = await Promise.all(after.map((b) => publishReq(h!, ADMIN_TOKEN, b)));
+      expect(late.map((r) => r.body.code)).toEqual(Array(6).fill('KEY_REVOKED'));
+      const report = await fsckRegistry(h.store);
+      expect(report.problems).toEqual([]);
+      expect(h.store.counts().versions).toBe(racing.filter((r) => r.status === 201).length);
+    });
+  });
+
+  describe('when the store closes', () => {
+    it('closes the writer first: the event loop connection is the last and removes the WAL', async () => {
+      h = harness(writerConfig());
+      const acme = await provider(h, 'com.acme');
+      expect((await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', tools[0]!, '1.0.0')))).status).toBe(201);
+      const { dir } = h;
+      h.store.close();
+      expect(existsSync(join(dir, 'registry.db-wal'))).toBe(false);
+      const reopened = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: LOG_ORIGIN });
+      expect(reopened.counts().versions).toBe(1);
+      reopened.close();
+    });
+  });
+});
+
+describe('the write worker', () => {
+  let h: Harness | undefined;
+  afterEach(() => h?.close());
+
+  describe('when it cannot start', () => {
+    it('answers the publishes 500 without hanging, and the store is unchanged', async () => {
+      // a deployment whose worker fails to load: a module that throws
+      h = harness({ writeWorker: new URL('data:text/javascript,throw new Error("no write worker here")') });
+      const acme = await provider(h, 'com.acme');
+      const before = h.store.counts();
+      const first = await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', tools[0]!, '1.0.0')));
+      const second = await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', tools[1]!, '1.0.0')));
+      expect([first.status, second.status]).toEqual([500, 500]);
+      expect([first.body.code, second.body.code]).toEqual(['INTERNAL', 'INTERNAL']);
+      expect(h.store.counts()).toEqual(before);
+    });
+  });
+
+  describe('when the store is in memory', () => {
+    it('is refused: a second connection to :memory: is another database', () => {
+      const store = RegistryStore.open({ path: ':memory:', logOrigin: LOG_ORIGIN });
+      try {
+        expect(() => createApp({ store, config: { writeWorker: bundledWriteWorker() } })).toThrow(RangeError);
+      } finally {
+        store.close();
+      }
+    });
+  });
+});
