@@ -1,5 +1,6 @@
 import semverGt from 'semver/functions/gt.js';
-import type { LockfilePin } from '../../schemas/index.js';
+import { MAX_BUNDLE_SET, type LockfilePin, type VersionBundle } from '../../schemas/index.js';
+import type { RegistryClient, ToolVerifier } from '../../client-verifier/index.js';
 import { optional, parse, required } from '../cli-support/args.js';
 import { OPERATIONAL_CODES, type Command } from '../cli-support/command.js';
 import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
@@ -96,6 +97,11 @@ export const auditCommand: Command = {
     const checked: { toolId: string; pinnedVersion: string; latestVersion?: string; status: 'ok' | 'findings' }[] = [];
     const progress = new Progress(out, pins.length, 'auditing');
     let operational = false;
+    // Every bundle the audit needs in one request and one attestation set; a registry without
+    // POST /v1/bundles (or any failure there) leaves the per-pin requests below to answer.
+    const fromSet = await auditBundles(opened.registry, verifier, pins).catch(() => undefined);
+    const bundleOf = (toolId: string, version: string): Promise<VersionBundle> =>
+      Promise.resolve(fromSet?.get(`${toolId}@${version}`) ?? opened.registry.getBundle(toolId, version));
 
     for (const pin of pins) {
       const before = findings.length;
@@ -109,7 +115,7 @@ export const auditCommand: Command = {
       };
       // 1. The pinned version itself, verified like a live tool against the pin.
       try {
-        const pinned = await opened.registry.getBundle(pin.toolId, pin.version);
+        const pinned = await bundleOf(pin.toolId, pin.version);
         await verifier.verify(carriedDefinition(pinned.record.signedManifest));
       } catch (error) {
         fromError(error);
@@ -117,7 +123,7 @@ export const auditCommand: Command = {
       // 2. The newest version: newer? asks for more?
       let latestVersion: string | undefined;
       try {
-        const latest = await opened.registry.getBundle(pin.toolId, 'latest');
+        const latest = await bundleOf(pin.toolId, 'latest');
         latestVersion = latest.record.version;
         if (semverGt(latestVersion, pin.version)) {
           try {
@@ -145,7 +151,8 @@ export const auditCommand: Command = {
     progress.end();
     const ok = !findings.some((f) => f.level !== 'note');
     if (values.sarif === true) io.stdout.write(JSON.stringify(toSarif(findings, lockfilePath), null, 2) + '\n');
-    else out.result({ ok, lockfile: lockfilePath, registry, pins: pins.length, findings, checked });
+    // `bundleSet`: whether the pins were fetched as bundle sets (one request, one attestation)
+    else out.result({ ok, lockfile: lockfilePath, registry, pins: pins.length, bundleSet: fromSet !== undefined, findings, checked });
     if (!machine) {
       if (findings.length === 0) out.line(`${pins.length} pin(s) checked: clean`);
       else {
@@ -161,3 +168,28 @@ export const auditCommand: Command = {
     return ok ? EXIT.OK : EXIT.FINDINGS;
   },
 };
+
+/**
+ * The pinned and the newest version of every pin, by `toolId@version` and `toolId@latest`, from
+ * bundle sets whose attestations the verifier has checked (addBundleSet). A version the registry
+ * does not have is absent, so the caller's per-pin request reports it as before.
+ */
+async function auditBundles(registry: RegistryClient, verifier: ToolVerifier, pins: readonly LockfilePin[]): Promise<Map<string, VersionBundle>> {
+  const found = new Map<string, VersionBundle>();
+  const half = Math.floor(MAX_BUNDLE_SET / 2);
+  for (let i = 0; i < pins.length; i += half) {
+    const chunk = pins.slice(i, i + half);
+    const set = await registry.getBundleSet(chunk.flatMap((p) => [{ toolId: p.toolId, version: p.version }, { toolId: p.toolId, version: 'latest' }]));
+    await verifier.addBundleSet(set);
+    for (const pin of chunk) {
+      const mine = set.bundles.filter((b) => b.record.toolId === pin.toolId);
+      const pinned = mine.find((b) => b.record.version === pin.version);
+      if (pinned !== undefined) found.set(`${pin.toolId}@${pin.version}`, pinned);
+      // `latest` and the pinned version are answered once when they are the same version
+      const latestMissing = set.missing.some((m) => m.toolId === pin.toolId && m.version === 'latest');
+      const latest = mine.find((b) => b.record.version !== pin.version) ?? (latestMissing ? undefined : pinned);
+      if (latest !== undefined) found.set(`${pin.toolId}@latest`, latest);
+    }
+  }
+  return found;
+}

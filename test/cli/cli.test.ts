@@ -370,7 +370,8 @@ describe('etdi', () => {
       const run = await etdi(['audit', '--registry', url, '--lockfile', 'etdi.lock.json', '--json']);
       expect(run.code).toBe(1);
       const out = json(run);
-      expect(out).toMatchObject({ ok: false, pins: 1, checked: [{ toolId: 'com.acme/read_file', pinnedVersion: '1.0.0', latestVersion: '1.1.0', status: 'findings' }] });
+      // the pinned and the newest version came in one bundle set (one request, one attestation)
+      expect(out).toMatchObject({ ok: false, pins: 1, bundleSet: true, checked: [{ toolId: 'com.acme/read_file', pinnedVersion: '1.0.0', latestVersion: '1.1.0', status: 'findings' }] });
       expect(out.findings).toEqual([expect.objectContaining({ toolId: 'com.acme/read_file', code: 'PERMISSION_ESCALATION', level: 'warning', latestVersion: '1.1.0' })]);
       const sarif = await etdi(['audit', '--registry', url, '--lockfile', 'etdi.lock.json', '--sarif']);
       expect(sarif.code).toBe(1);
