@@ -176,16 +176,27 @@ const DEFINITION_START = ENVELOPE_PREFIX.length;
  * JCS(manifest) and JCS(definition) as slices of a text proven to be JSON.stringify(signed)
  * with the manifest in canonical key order (see parseStrictJsonText), so that the manifest's
  * slice is JSON.stringify(manifest) = JCS(manifest). The text must open with the manifest and
- * the manifest with its definition (else undefined: the caller canonicalises); where each
- * ends follows from the lengths of the members after it, each stringified on its own (a few
- * short values: the signatures, the issue time, the permissions...), with no copy and no
- * comparison of long strings. The boundary characters are checked as a guard.
+ * the manifest with its definition (else undefined: the caller canonicalises). Where each
+ * ends is found without serialising anything long:
+ * - the manifest ends at the last `,"signatures":[` of the text: what follows it holds only
+ *   the signatures' members, whose names and values (schema-checked: "EdDSA", base64url)
+ *   cannot spell that;
+ * - without a policy, the definition ends at the last `,"issuedAt":"` of the manifest: the
+ *   members after it are schema-checked strings and an array of strings, none of which holds
+ *   a `"` (the pattern needs a key "issuedAt" followed by a string). A policy may hold
+ *   anything in its Cedar schema, so then the length of the members after the definition,
+ *   each stringified on its own, says where it ends.
+ * Either way the text has a `,` there, and any other boundary would cut a JSON value short:
+ * such bytes are no manifest's JCS and would fail the signature and every digest comparison.
  */
 function sliceCanonicalManifest(text: string, input: string | Uint8Array, signed: SignedManifest): ManifestBytes | undefined {
   if (!text.startsWith(ENVELOPE_PREFIX)) return undefined;
-  const manifestEnd = text.length - tailLength(signed, 'manifest');
-  const definitionEnd = manifestEnd - tailLength(signed.manifest, 'definition');
-  if (definitionEnd <= DEFINITION_START || text.charCodeAt(manifestEnd) !== 0x2c || text.charCodeAt(definitionEnd) !== 0x2c) return undefined;
+  const manifestEnd = text.lastIndexOf(',"signatures":[');
+  const definitionEnd =
+    signed.manifest.policy === undefined
+      ? text.lastIndexOf(',"issuedAt":"', manifestEnd)
+      : manifestEnd - tailLength(signed.manifest, 'definition');
+  if (definitionEnd <= DEFINITION_START || text.charCodeAt(definitionEnd) !== 0x2c) return undefined;
   let manifestBytes: Uint8Array;
   if (typeof input !== 'string' && input.length === text.length) {
     // ASCII (one byte per UTF-16 unit): offsets in the text are offsets in the bytes. A copy,

@@ -284,6 +284,35 @@ describe('verifySignedManifest', () => {
     }
   });
 
+  it.each([
+    ['without a policy', undefined],
+    ['with a policy', { language: 'cedar' as const, policies: 'permit(principal, action, resource);' }],
+    [
+      'with a policy whose schema spells the boundaries',
+      { language: 'cedar' as const, policies: 'forbid(principal, action, resource);', schema: { a: 1, issuedAt: '2026-11-25T00:00:00Z', signatures: [{ issuedAt: 'x' }], z: ',"signatures":[' } },
+    ],
+  ])('finds the right boundaries when the definition spells them too (%s)', async (_name, policy) => {
+    const def = {
+      name: 'boundaries',
+      description: ',"issuedAt":"2026-11-25T00:00:00Z","permissions":[] ,"signatures":[',
+      inputSchema: {
+        type: 'object',
+        properties: { a: { type: 'string' }, issuedAt: { type: 'string', default: '2026-11-25T00:00:00Z' }, signatures: { type: 'array', items: [] } },
+      },
+      _meta: { a: 1, issuedAt: 'x', signatures: [] },
+    } as ToolDefinition;
+    const signed = await signManifest(manifestFor(def, policy === undefined ? {} : { policy }), [key.privateJwk]);
+    const text = JSON.stringify(signed);
+    expect(parseStrictJsonText(text).canonical).toBe(true);
+    expect(text.split(',"issuedAt":"').length).toBeGreaterThan(2);
+    expect(text.split(',"signatures":[').length).toBeGreaterThan(2);
+    for (const input of [text, utf8(text)]) {
+      const v = await verifySignedManifest(input, only(key.publicJwk));
+      expect(v.definitionDigest).toBe(definitionDigest(def));
+      expect(v.manifestDigest).toBe(digestOf(signed.manifest));
+    }
+  });
+
   it('verifies a definition whose keys V8 would reorder (array-index keys), through the canonicaliser', async () => {
     const def = { name: 'indexed', inputSchema: { type: 'object', properties: { b: {}, 10: {}, 9: {} } } } as ToolDefinition;
     const { signed } = await signedFixture(def, key);
