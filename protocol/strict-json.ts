@@ -70,10 +70,9 @@ export function parseStrictJsonText(input: string | Uint8Array, options: StrictJ
  * escapes JSON.stringify writes (\" \\ \b \f \n \r \t, and \u00xx in lower case for the other
  * controls: no \/, no \u0041, no escaped surrogates); integers written as ES2015 writes them
  * (no -0, no leading zeros, no fraction, no exponent; at most 16 digits, the walk checks the
- * value is a safe integer). Fractions and exponents are left to the canonicaliser: proving
+ * value is a safe integer). Fractions and exponents are left to the general path: proving
  * their shortest form lexically is not worth it. Each token has one way to match (numbers end
  * before a digit, one structural character per step), so a failing match stays linear.
- * Key order, duplicates and lone surrogates are for the walk and isWellFormed.
  */
 const CANONICAL_TOKENS =
   /^(?:[{}[\]:,]|"[^"\\]*(?:\\(?:["\\bfnrt]|u00(?:0[0-7bef]|1[0-9a-f]))[^"\\]*)*"|true|false|null|0(?![0-9])|-?[1-9][0-9]{0,15}(?![0-9]))*$/;
@@ -82,19 +81,9 @@ const CANONICAL_TOKENS =
  * The hot path: the native JSON.parse, then one walk over the result that proves the text held
  * nothing the strict parser would refuse. Returns undefined (and the strict parser decides, with
  * a precise error) whenever that proof fails, so it is never more lenient than the parser.
- *
- * Duplicate keys leave no trace in JSON.parse's result, so they are counted: outside strings,
- * every ':' in JSON text follows exactly one key. With R the ':' characters in the text, S those
- * inside the parsed strings and E the `\u003a` sequences in the text, a text without duplicate
- * keys has R - (S - E) = K, the number of keys parsed. A duplicate drops a key, and with it its
- * value's strings, from the result: R - (S - E) then exceeds K, so the fast path gives up.
- *
- * The same walk checks the form. With the text lexically canonical (above) and no duplicates,
- * each token is the one JSON.stringify writes for its value; objects are enumerated (and so
- * stringified) in the text's order except for array-index keys, which V8 lists first in numeric
- * order: without those (and without "__proto__", which the canonicaliser's own fast path
- * avoids too) the text is JSON.stringify(value). If moreover the keys strictly increase in
- * every object, it is JCS(value).
+ * Duplicate keys leave no trace in JSON.parse's result, so the walk proves their absence by
+ * counting (see walkLexical and walkParsed). The walk over lexically canonical text (the
+ * common case: what JSON.stringify writes) also tells the text's form.
  */
 function fastParse(text: string, maxDepth: number): StrictJsonText | undefined {
   let value: JsonValue;
@@ -103,14 +92,16 @@ function fastParse(text: string, maxDepth: number): StrictJsonText | undefined {
   } catch {
     return undefined;
   }
-  // Lexically canonical and well-formed text holds no lone surrogate, raw or escaped: the walk
-  // need not test every string.
-  const lexical = text.isWellFormed() && testCanonicalTokens(text);
-  const tally: Tally = { keys: 0, colons: 0, lexical, plain: lexical, ordered: lexical };
+  if (text.isWellFormed() && testCanonicalTokens(text)) {
+    const tally: LexicalTally = { length: 0, plain: true, ordered: true };
+    if (!walkLexical(value, 0, maxDepth, tally) || tally.length + escapeOverhead(text) !== text.length) return undefined;
+    return { value, text, canonical: tally.plain && tally.ordered, stringified: tally.plain };
+  }
+  const tally = { keys: 0, colons: 0 };
   if (!walkParsed(value, 0, maxDepth, tally)) return undefined;
-  const escapedColons = lexical || !text.includes('\\u003') ? 0 : (text.match(/\\u003a/gi)?.length ?? 0);
+  const escapedColons = text.includes('\\u003') ? (text.match(/\\u003a/gi)?.length ?? 0) : 0;
   if (countColons(text) - (tally.colons - escapedColons) !== tally.keys) return undefined;
-  return { value, text, canonical: tally.plain && tally.ordered, stringified: tally.plain };
+  return { value, text, canonical: false, stringified: false };
 }
 
 function testCanonicalTokens(text: string): boolean {
@@ -121,20 +112,87 @@ function testCanonicalTokens(text: string): boolean {
   }
 }
 
-interface Tally {
-  keys: number;
-  colons: number;
-  /** The text is lexically canonical: its strings cannot hold a lone surrogate, raw or escaped. */
-  lexical: boolean;
-  /** Lexical, and no key so far was an array index or "__proto__". */
+interface LexicalTally {
+  /** Length of JSON.stringify(value) less the escapes' extra characters. */
+  length: number;
+  /** No key so far was an array index or "__proto__". */
   plain: boolean;
   /** Every object so far had strictly increasing keys. */
   ordered: boolean;
 }
 
-function walkParsed(v: JsonValue, depth: number, maxDepth: number, tally: Tally): boolean {
+/**
+ * The walk over lexically canonical text (CANONICAL_TOKENS, and no lone surrogate in the text:
+ * then no parsed string holds one, and every number is an integer of at most 16 digits).
+ *
+ * Duplicates: the walk adds up the length JSON.stringify(value) would have with every escape
+ * counted as one character: each string's length and its quotes, each integer's digits (the
+ * token's own, as the token is canonical), literals, brackets, braces, colons and commas.
+ * Each escape in the text stands for one character (`\n`: one more, `\u00xx`: five more;
+ * escapeOverhead counts them). A text without duplicate keys has exactly that length. A
+ * duplicate leaves only one member in the result, so the text is longer by the dropped
+ * members (at least `,"":0`), and the fast path gives up.
+ *
+ * Form: without duplicates each token is the one JSON.stringify writes for its value, and
+ * objects are enumerated (and so stringified) in the text's order, except for array-index keys,
+ * which V8 lists first in numeric order. Without those (and without "__proto__", which the
+ * canonicaliser's own fast path avoids too) the text is JSON.stringify(value). If moreover
+ * the keys strictly increase in every object, it is JCS(value).
+ */
+function walkLexical(v: JsonValue, depth: number, maxDepth: number, tally: LexicalTally): boolean {
   if (typeof v === 'string') {
-    if (!tally.lexical && !v.isWellFormed()) return false;
+    tally.length += v.length + 2;
+    return true;
+  }
+  if (typeof v === 'number') {
+    // 16 digits may exceed 2^53: the parser reads those literals.
+    if (!Number.isSafeInteger(v)) return false;
+    tally.length += String(v).length;
+    return true;
+  }
+  if (v === null || typeof v === 'boolean') {
+    tally.length += v === false ? 5 : 4;
+    return true;
+  }
+  if (depth >= maxDepth) return false;
+  if (Array.isArray(v)) {
+    const n = v.length;
+    tally.length += n === 0 ? 2 : n + 1;
+    for (let i = 0; i < n; i++) if (!walkLexical(v[i]!, depth + 1, maxDepth, tally)) return false;
+    return true;
+  }
+  let previous: string | undefined;
+  let n = 0;
+  for (const key in v) {
+    n++;
+    const c = key.charCodeAt(0);
+    if ((c >= 0x30 && c <= 0x39 && ARRAY_INDEX.test(key)) || (c === 0x5f && key === '__proto__')) tally.plain = false;
+    else if (previous !== undefined && !(previous < key)) tally.ordered = false;
+    previous = key;
+    tally.length += key.length + 3;
+    if (!walkLexical(v[key]!, depth + 1, maxDepth, tally)) return false;
+  }
+  tally.length += n === 0 ? 2 : n + 1;
+  return true;
+}
+
+/** Extra characters of the escapes in lexically canonical text: every `\` starts one (`\u00xx` or `\x`). */
+function escapeOverhead(text: string): number {
+  let extra = 0;
+  for (let i = text.indexOf('\\'); i !== -1; i = text.indexOf('\\', i + 2)) extra += text.charCodeAt(i + 1) === 0x75 ? 5 : 1;
+  return extra;
+}
+
+/**
+ * The walk over any other text. Duplicates are counted through the `:` characters: outside
+ * strings, every ':' in JSON text follows exactly one key. With R the ':' characters in the
+ * text, S those inside the parsed strings and E the `\u003a` sequences in the text, a text
+ * without duplicate keys has R - (S - E) = K, the number of keys parsed. A duplicate drops a
+ * key, and with it its value's strings, from the result: R - (S - E) then exceeds K.
+ */
+function walkParsed(v: JsonValue, depth: number, maxDepth: number, tally: { keys: number; colons: number }): boolean {
+  if (typeof v === 'string') {
+    if (!v.isWellFormed()) return false;
     if (v.includes(':')) tally.colons += countColons(v);
     return true;
   }
@@ -146,15 +204,8 @@ function walkParsed(v: JsonValue, depth: number, maxDepth: number, tally: Tally)
     for (let i = 0; i < v.length; i++) if (!walkParsed(v[i]!, depth + 1, maxDepth, tally)) return false;
     return true;
   }
-  let previous: string | undefined;
   for (const key in v) {
     tally.keys++;
-    if (tally.plain) {
-      const c = key.charCodeAt(0);
-      if ((c >= 0x30 && c <= 0x39 && ARRAY_INDEX.test(key)) || (c === 0x5f && key === '__proto__')) tally.plain = false;
-      else if (previous !== undefined && !(previous < key)) tally.ordered = false;
-      previous = key;
-    }
     if (!walkParsed(key, depth, maxDepth, tally) || !walkParsed(v[key]!, depth + 1, maxDepth, tally)) return false;
   }
   return true;

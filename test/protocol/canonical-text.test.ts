@@ -150,6 +150,10 @@ describe('parseStrictJsonText', () => {
       ['a duplicate key in canonical spelling and order', '{"a":{"b":1,"b":1}}', 'DUPLICATE_KEY'],
       ['a lone surrogate, raw', '["\uD800"]', 'LONE_SURROGATE'],
       ['a 16-digit integer beyond 2^53', '[9007199254740993]', 'NUMBER_OUT_OF_RANGE'],
+      ['a duplicate whose dropped value is all escapes', '{"a":"\\n\\u0001\\\\","a":1}', 'DUPLICATE_KEY'],
+      ['a duplicate of the shortest member', '{"":0,"":0}', 'DUPLICATE_KEY'],
+      ['a duplicate inside an array', '[1,{"a":[],"a":[]}]', 'DUPLICATE_KEY'],
+      ['a duplicate array-index key', '{"1":true,"1":true}', 'DUPLICATE_KEY'],
     ])('still refuses %s', (_name, text, code) => {
       expect(() => parseStrictJsonText(text)).toThrowError(ProtocolError);
       expect(() => parseStrictJsonText(text)).toThrowError(expect.objectContaining({ code }));
