@@ -66,16 +66,16 @@ export function parseStrictJsonText(input: string | Uint8Array, options: StrictJ
 }
 
 /**
- * Canonical text, lexically (RFC 8785 section 3.2.2): no whitespace; strings with exactly the
- * escapes JSON.stringify writes (\" \\ \b \f \n \r \t, and \u00xx in lower case for the other
- * controls: no \/, no \u0041, no escaped surrogates); integers written as ES2015 writes them
- * (no -0, no leading zeros, no fraction, no exponent; at most 16 digits, the walk checks the
- * value is a safe integer). Fractions and exponents are left to the general path: proving
- * their shortest form lexically is not worth it. Each token has one way to match (numbers end
- * before a digit, one structural character per step), so a failing match stays linear.
+ * Canonical text, lexically (RFC 8785 section 3.2.2), less the escapes (escapeOverhead checks
+ * those): no whitespace; integers written as ES2015 writes them (no -0, no leading zeros, no
+ * fraction, no exponent; at most 16 digits, the walk checks the value is a safe integer).
+ * Fractions and exponents are left to the general path: proving their shortest form lexically
+ * is not worth it. Separators, then a value, repeated: each token has one way to match
+ * (numbers end before a digit, a value never starts with a separator), so a failing match
+ * stays linear.
  */
 const CANONICAL_TOKENS =
-  /^(?:[{}[\]:,]|"[^"\\]*(?:\\(?:["\\bfnrt]|u00(?:0[0-7bef]|1[0-9a-f]))[^"\\]*)*"|true|false|null|0(?![0-9])|-?[1-9][0-9]{0,15}(?![0-9]))*$/;
+  /^(?:[{}[\]:,]*(?:"[^"\\]*(?:\\.[^"\\]*)*"|true|false|null|0(?![0-9])|-?[1-9][0-9]{0,15}(?![0-9])))*[{}[\]:,]*$/;
 
 /**
  * The hot path: the native JSON.parse, then one walk over the result that proves the text held
@@ -92,9 +92,10 @@ function fastParse(text: string, maxDepth: number): StrictJsonText | undefined {
   } catch {
     return undefined;
   }
-  if (text.isWellFormed() && testCanonicalTokens(text)) {
+  const escapes = text.isWellFormed() ? escapeOverhead(text) : -1;
+  if (escapes >= 0 && testCanonicalTokens(text)) {
     const tally: LexicalTally = { length: 0, plain: true, ordered: true };
-    if (!walkLexical(value, 0, maxDepth, tally) || tally.length + escapeOverhead(text) !== text.length) return undefined;
+    if (!walkLexical(value, 0, maxDepth, tally) || tally.length + escapes !== text.length) return undefined;
     return { value, text, canonical: tally.plain && tally.ordered, stringified: tally.plain };
   }
   const tally = { keys: 0, colons: 0 };
@@ -176,11 +177,38 @@ function walkLexical(v: JsonValue, depth: number, maxDepth: number, tally: Lexic
   return true;
 }
 
-/** Extra characters of the escapes in lexically canonical text: every `\` starts one (`\u00xx` or `\x`). */
+/**
+ * Extra characters of the escapes in valid JSON text (every `\\` outside a string is a syntax
+ * error, so each one starts an escape: `\\x` stands for one character, `\\uxxxx` for one
+ * UTF-16 unit), or -1 when an escape is not the one JSON.stringify writes: only \\" \\\\ \\b \\f
+ * \\n \\r \\t, and \\u00xx in lower case for the other controls (no \\/, no \\u0041, no
+ * escaped surrogate, no \\u000A).
+ */
 function escapeOverhead(text: string): number {
   let extra = 0;
-  for (let i = text.indexOf('\\'); i !== -1; i = text.indexOf('\\', i + 2)) extra += text.charCodeAt(i + 1) === 0x75 ? 5 : 1;
+  for (let i = text.indexOf('\\'); i !== -1; i = text.indexOf('\\', i)) {
+    const c = text.charCodeAt(i + 1);
+    if (c === 0x75) {
+      if (!isCanonicalUEscape(text, i + 2)) return -1;
+      extra += 5;
+      i += 6;
+    } else if (c === 0x22 || c === 0x5c || c === 0x62 || c === 0x66 || c === 0x6e || c === 0x72 || c === 0x74) {
+      extra += 1;
+      i += 2;
+    } else return -1;
+  }
   return extra;
+}
+
+/** Whether the four hex digits at `at` are those of a `\u` escape JSON.stringify writes: 00 then 0[0-7bef] or 1[0-9a-f]. */
+function isCanonicalUEscape(text: string, at: number): boolean {
+  if (text.charCodeAt(at) !== 0x30 || text.charCodeAt(at + 1) !== 0x30) return false;
+  const high = text.charCodeAt(at + 2);
+  const low = text.charCodeAt(at + 3);
+  const digit = low >= 0x30 && low <= 0x39;
+  if (high === 0x31) return digit || (low >= 0x61 && low <= 0x66); // \u0010-\u001f
+  // \u0000-\u0007, \u000b, \u000e, \u000f (\b \t \n \f \r have short forms)
+  return high === 0x30 && ((digit && low <= 0x37) || low === 0x62 || low === 0x65 || low === 0x66);
 }
 
 /**

@@ -140,6 +140,24 @@ describe('parseStrictJsonText', () => {
       expect(r.value).toStrictEqual(JSON.parse(text));
     });
 
+    it('knows, for every ASCII character in every escape, whether JSON.stringify writes it so', () => {
+      const short: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '/': '\\/' };
+      let canonical = 0;
+      for (let c = 0; c < 0x80; c++) {
+        const ch = String.fromCharCode(c);
+        const hex = c.toString(16).padStart(4, '0');
+        const spellings = new Set([`\\u${hex}`, `\\u${hex.toUpperCase()}`, ...(short[ch] ? [short[ch]] : []), ...(c >= 0x20 && ch !== '"' && ch !== '\\' ? [ch] : [])]);
+        for (const spelling of spellings) {
+          const text = `["${spelling}"]`;
+          const r = parseStrictJsonText(text);
+          expect(r.value).toStrictEqual([ch]);
+          expect(r.canonical).toBe(text === JSON.stringify([ch]));
+          if (r.canonical) canonical++;
+        }
+      }
+      expect(canonical).toBe(0x80);
+    });
+
     it('calls keys out of order stringified, but not canonical', () => {
       const r = parseStrictJsonText('{"b":1,"a":{"d":[1,"x"],"c":null}}');
       expect(r).toMatchObject({ canonical: false, stringified: true });
