@@ -7,6 +7,7 @@ import {
   type Ed25519PublicJwk,
   type SignedManifest,
   type ToolManifest,
+  withJsonShapeBound,
 } from '../schemas/index.js';
 import { defaultBackend, type Ed25519Backend } from './ed25519.js';
 import { digestOf, sha256Digest } from './digest.js';
@@ -154,7 +155,9 @@ export async function verifySignedManifest(
     return verifySignatures(signed, canonicalManifest(signed.manifest), resolveKey, backend);
   }
   const parsed = parseStrictJsonText(input, { maxBytes: LIMITS.maxManifestBytes });
-  const signed = checkSchema(SignedManifestSchema, parsed.value, 'signed manifest');
+  // The parse measured the document: the schema's definition limits need no second walk.
+  const check = (): SignedManifest => checkSchema(SignedManifestSchema, parsed.value, 'signed manifest');
+  const signed = parsed.shape === undefined ? check() : withJsonShapeBound(parsed.shape, check);
   // The received text is the signed bytes when it is JSON.stringify(signed) and the manifest's
   // keys are in canonical order (the walk proved both when `canonical`; a signer that orders
   // the signatures' members otherwise costs one order check of the manifest).

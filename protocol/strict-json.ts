@@ -1,4 +1,4 @@
-import type { JsonValue } from '../schemas/index.js';
+import type { JsonShape, JsonValue } from '../schemas/index.js';
 import { fromUtf8 } from './encoding.js';
 import { ProtocolError } from './errors.js';
 
@@ -39,6 +39,11 @@ export interface StrictJsonText {
    * its JCS form as its slice of `text`.
    */
   stringified: boolean;
+  /**
+   * When the fast path measured it on the way (lexically canonical text): the deepest nesting
+   * and longest string (key or value) of the whole value, as jsonShape counts them.
+   */
+  shape?: JsonShape;
 }
 
 /**
@@ -94,9 +99,15 @@ function fastParse(text: string, maxDepth: number): StrictJsonText | undefined {
   }
   const escapes = text.isWellFormed() ? escapeOverhead(text) : -1;
   if (escapes >= 0 && testCanonicalTokens(text)) {
-    const tally: LexicalTally = { length: 0, plain: true, ordered: true };
+    const tally: LexicalTally = { length: 0, plain: true, ordered: true, depth: 0, longestString: 0 };
     if (!walkLexical(value, 0, maxDepth, tally) || tally.length + escapes !== text.length) return undefined;
-    return { value, text, canonical: tally.plain && tally.ordered, stringified: tally.plain };
+    return {
+      value,
+      text,
+      canonical: tally.plain && tally.ordered,
+      stringified: tally.plain,
+      shape: { depth: tally.depth, longestString: tally.longestString },
+    };
   }
   const tally = { keys: 0, colons: 0 };
   if (!walkParsed(value, 0, maxDepth, tally)) return undefined;
@@ -120,6 +131,9 @@ interface LexicalTally {
   plain: boolean;
   /** Every object so far had strictly increasing keys. */
   ordered: boolean;
+  /** Deepest nesting and longest string so far, as jsonShape counts them. */
+  depth: number;
+  longestString: number;
 }
 
 /**
@@ -143,6 +157,7 @@ interface LexicalTally {
 function walkLexical(v: JsonValue, depth: number, maxDepth: number, tally: LexicalTally): boolean {
   if (typeof v === 'string') {
     tally.length += v.length + 2;
+    if (v.length > tally.longestString) tally.longestString = v.length;
     return true;
   }
   if (typeof v === 'number') {
@@ -156,6 +171,7 @@ function walkLexical(v: JsonValue, depth: number, maxDepth: number, tally: Lexic
     return true;
   }
   if (depth >= maxDepth) return false;
+  if (depth >= tally.depth) tally.depth = depth + 1;
   if (Array.isArray(v)) {
     const n = v.length;
     tally.length += n === 0 ? 2 : n + 1;
@@ -171,6 +187,7 @@ function walkLexical(v: JsonValue, depth: number, maxDepth: number, tally: Lexic
     else if (previous !== undefined && !(previous < key)) tally.ordered = false;
     previous = key;
     tally.length += key.length + 3;
+    if (key.length > tally.longestString) tally.longestString = key.length;
     if (!walkLexical(v[key]!, depth + 1, maxDepth, tally)) return false;
   }
   tally.length += n === 0 ? 2 : n + 1;

@@ -8,7 +8,7 @@ export {
   KEY_ID_PATTERN,
   MANIFEST_META_KEY,
 } from './limits.js';
-export { jsonShape, type JsonShape, type JsonValue, type JsonObject } from './json.js';
+export { jsonShape, withJsonShapeBound, type JsonShape, type JsonValue, type JsonObject } from './json.js';
 export {
   ToolDefinitionSchema,
   ObjectJsonSchemaSchema,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OpaqueJsonObjectSchema, jsonShape } from './json.js';
+import { OpaqueJsonObjectSchema, activeJsonShapeBound, jsonShape } from './json.js';
 import { LIMITS, TOOL_NAME_PATTERN } from './limits.js';
 
 /**
@@ -50,6 +50,9 @@ export const ToolDefinitionSchema = z
     _meta: OpaqueJsonObjectSchema.optional(),
   })
   .superRefine((def, ctx) => {
+    // The whole document was measured while it was parsed, within both limits: so is this part.
+    const bound = activeJsonShapeBound();
+    if (bound !== undefined && bound.depth <= LIMITS.maxDepth && bound.longestString <= LIMITS.maxStringLength) return;
     const shape = jsonShape(def, LIMITS.maxDepth);
     if (shape.depth > LIMITS.maxDepth)
       ctx.addIssue({ code: 'custom', message: `definition nests deeper than ${LIMITS.maxDepth} levels` });

@@ -17,7 +17,7 @@ import {
   type KeyResolver,
   type ManifestClaims,
 } from '../../protocol/index.js';
-import type { Ed25519PublicJwk, JsonValue, ToolDefinition } from '../../schemas/index.js';
+import { jsonShape, LIMITS, type Ed25519PublicJwk, type JsonValue, type ToolDefinition } from '../../schemas/index.js';
 import { fixturePath, readFixture } from '../helpers/fixtures.js';
 import { manifestFor, realTools, signedFixture } from '../helpers/manifests.js';
 
@@ -198,6 +198,8 @@ describe('parseStrictJsonText', () => {
           expect(r.value).toStrictEqual(JSON.parse(text));
           if (r.canonical) expect(text).toBe(canonicalize(r.value));
           if (r.stringified) expect(text).toBe(JSON.stringify(r.value));
+          // The shape measured on the way is the schema's own measure.
+          if (r.shape !== undefined) expect(r.shape).toEqual(jsonShape(r.value));
           if (r.canonical) seen.canonical++;
           else if (r.stringified) seen.stringifiedOnly++;
           else seen.neither++;
@@ -333,6 +335,17 @@ describe('verifySignedManifest', () => {
       expect(v.definitionDigest).toBe(definitionDigest(def));
       expect(v.manifestDigest).toBe(digestOf(signed.manifest));
     }
+  });
+
+  it('verifies a shallow definition in a document that nests deeper than the definition limit elsewhere', async () => {
+    const nest = (depth: number): JsonValue => (depth === 0 ? 'leaf' : { n: nest(depth - 1) });
+    const policy = { language: 'cedar' as const, policies: 'permit(principal, action, resource);', schema: { deep: nest(LIMITS.maxDepth + 5) } };
+    const def = realTools('memory')[0]!;
+    const signed = await signManifest(manifestFor(def, { policy }), [key.privateJwk]);
+    const text = JSON.stringify(signed);
+    expect(parseStrictJsonText(text).shape!.depth).toBeGreaterThan(LIMITS.maxDepth);
+    const v = await verifySignedManifest(text, only(key.publicJwk));
+    expect(v.definitionDigest).toBe(definitionDigest(def));
   });
 
   it('verifies a definition whose keys V8 would reorder (array-index keys), through the canonicaliser', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeSignedManifest, generateKeyPair, ProtocolError, signManifest } from '../../protocol/index.js';
+import { decodeSignedManifest, generateKeyPair, ProtocolError, signManifest, verifySignedManifest } from '../../protocol/index.js';
 import {
   Ed25519PublicJwkSchema,
   LIMITS,
@@ -23,36 +23,45 @@ function envelope(manifest: Record<string, unknown>, signatures?: unknown[]): un
 }
 const m = (over: Partial<ToolManifest> & Record<string, unknown> = {}) => ({ ...manifestFor(base), ...over });
 
+const manifestRefusals: [string, Record<string, unknown>][] = [
+  ['a tool name with a space', m({ definition: { ...base, name: 'read file' }, toolId: 'io.github.modelcontextprotocol/read file' })],
+  ['a tool name of 129 chars', m({ definition: { ...base, name: 'a'.repeat(129) }, toolId: `io.github.modelcontextprotocol/${'a'.repeat(129)}` })],
+  ['a tool name with path traversal', m({ definition: { ...base, name: '../etc' }, toolId: 'io.github.modelcontextprotocol/../etc' })],
+  ['the tool name ".." (a URL path segment)', m({ definition: { ...base, name: '..' }, toolId: 'io.github.modelcontextprotocol/..' })],
+  ['the tool name "."', m({ definition: { ...base, name: '.' }, toolId: 'io.github.modelcontextprotocol/.' })],
+  ['an upper-case namespace', m({ provider: 'Com.Acme', toolId: `Com.Acme/${base.name}` })],
+  ['a one-label namespace', m({ provider: 'acme', toolId: `acme/${base.name}` })],
+  ['a non-ASCII namespace', m({ provider: 'com.acmé', toolId: `com.acmé/${base.name}` })],
+  ['a tool id that does not match provider/name', m({ toolId: 'io.github.modelcontextprotocol/other' })],
+  ['a version that is not semver', m({ version: '1.0' })],
+  ['a version with a leading zero', m({ version: '01.0.0' })],
+  ['a permission with a space', m({ permissions: ['files read'] })],
+  ['a repeated permission', m({ permissions: ['a', 'a'] })],
+  ['too many permissions', m({ permissions: Array.from({ length: LIMITS.maxPermissions + 1 }, (_, i) => `p${i}`) })],
+  ['an issue time that is not RFC 3339 UTC', m({ issuedAt: '25/11/2026' })],
+  ['an unknown manifest member', m({ extra: true })],
+  ['a wrong manifest type', m({ type: 'other/v1' } as never)],
+  ['an inputSchema that is not type object', m({ definition: { ...base, inputSchema: { type: 'string' } } as never })],
+  ['a description longer than the limit', m({ definition: { ...base, description: 'x'.repeat(LIMITS.maxDescriptionLength + 1) } })],
+  ['a definition nested deeper than the limit', m({ definition: { ...base, inputSchema: { type: 'object', properties: nest(LIMITS.maxDepth) as never } } })],
+  ['a string longer than the limit', m({ definition: { ...base, inputSchema: { type: 'object', x: 'y'.repeat(LIMITS.maxStringLength + 1) } } })],
+  ['a definition carrying the manifest key in _meta', m({ definition: { ...base, _meta: { [MANIFEST_META_KEY]: {} } } })],
+  ['a definition with an empty _meta', m({ definition: { ...base, _meta: {} } })],
+  ['a policy in an unknown language', m({ policy: { language: 'rego', policies: 'x' } as never })],
+  ['a policy larger than the limit', m({ policy: { language: 'cedar', policies: 'p'.repeat(LIMITS.maxPolicyBytes + 1) } })],
+];
+
 describe('schema refusals: each limit and pattern', () => {
-  it.each([
-    ['a tool name with a space', m({ definition: { ...base, name: 'read file' }, toolId: 'io.github.modelcontextprotocol/read file' })],
-    ['a tool name of 129 chars', m({ definition: { ...base, name: 'a'.repeat(129) }, toolId: `io.github.modelcontextprotocol/${'a'.repeat(129)}` })],
-    ['a tool name with path traversal', m({ definition: { ...base, name: '../etc' }, toolId: 'io.github.modelcontextprotocol/../etc' })],
-    ['the tool name ".." (a URL path segment)', m({ definition: { ...base, name: '..' }, toolId: 'io.github.modelcontextprotocol/..' })],
-    ['the tool name "."', m({ definition: { ...base, name: '.' }, toolId: 'io.github.modelcontextprotocol/.' })],
-    ['an upper-case namespace', m({ provider: 'Com.Acme', toolId: `Com.Acme/${base.name}` })],
-    ['a one-label namespace', m({ provider: 'acme', toolId: `acme/${base.name}` })],
-    ['a non-ASCII namespace', m({ provider: 'com.acmé', toolId: `com.acmé/${base.name}` })],
-    ['a tool id that does not match provider/name', m({ toolId: 'io.github.modelcontextprotocol/other' })],
-    ['a version that is not semver', m({ version: '1.0' })],
-    ['a version with a leading zero', m({ version: '01.0.0' })],
-    ['a permission with a space', m({ permissions: ['files read'] })],
-    ['a repeated permission', m({ permissions: ['a', 'a'] })],
-    ['too many permissions', m({ permissions: Array.from({ length: LIMITS.maxPermissions + 1 }, (_, i) => `p${i}`) })],
-    ['an issue time that is not RFC 3339 UTC', m({ issuedAt: '25/11/2026' })],
-    ['an unknown manifest member', m({ extra: true })],
-    ['a wrong manifest type', m({ type: 'other/v1' } as never)],
-    ['an inputSchema that is not type object', m({ definition: { ...base, inputSchema: { type: 'string' } } as never })],
-    ['a description longer than the limit', m({ definition: { ...base, description: 'x'.repeat(LIMITS.maxDescriptionLength + 1) } })],
-    ['a definition nested deeper than the limit', m({ definition: { ...base, inputSchema: { type: 'object', properties: nest(LIMITS.maxDepth) as never } } })],
-    ['a string longer than the limit', m({ definition: { ...base, inputSchema: { type: 'object', x: 'y'.repeat(LIMITS.maxStringLength + 1) } } })],
-    ['a definition carrying the manifest key in _meta', m({ definition: { ...base, _meta: { [MANIFEST_META_KEY]: {} } } })],
-    ['a definition with an empty _meta', m({ definition: { ...base, _meta: {} } })],
-    ['a policy in an unknown language', m({ policy: { language: 'rego', policies: 'x' } as never })],
-    ['a policy larger than the limit', m({ policy: { language: 'cedar', policies: 'p'.repeat(LIMITS.maxPolicyBytes + 1) } })],
-  ])('refuses %s', (_name, manifest) => {
+  it.each(manifestRefusals)('refuses %s', (_name, manifest) => {
     expect(() => decodeSignedManifest(envelope(manifest))).toThrowError(ProtocolError);
     expect(() => decodeSignedManifest(envelope(manifest))).toThrowError(expect.objectContaining({ code: 'SCHEMA_INVALID' }));
+  });
+
+  // The one-step path measures the document while parsing and skips the schema's own walk when
+  // that proves the limits: every limit must still hold there.
+  it.each(manifestRefusals)('refuses %s through verifySignedManifest, from JSON text', async (_name, manifest) => {
+    const text = JSON.stringify(envelope(manifest));
+    await expect(verifySignedManifest(text, () => undefined)).rejects.toMatchObject({ name: 'ProtocolError', code: 'SCHEMA_INVALID' });
   });
 
   it.each([
