@@ -295,7 +295,7 @@ export async function run(): Promise<BenchReport> {
       threadsBefore && threadsAfter ? { main: threadsAfter.main - threadsBefore.main, others: threadsAfter.others - threadsBefore.others } : undefined;
     const publishRate = (pub.requests.total - non2xx) / elapsed;
     const stats = await new Promise<{
-      stats: { batches: number; jobs: number; largestBatch: number; writer: string; journalMode?: string; synchronous?: number };
+      stats: { batches: number; jobs: number; largestBatch: number; transactionMs: number; writer: string; journalMode?: string; synchronous?: number };
       wal: string;
       sync: number;
       cpu: NodeJS.CpuUsage;
@@ -351,6 +351,7 @@ export async function run(): Promise<BenchReport> {
           note: 'same 2 cores; bench parent process',
         },
         { name: 'publishes per commit (group commit)', value: stats.stats.jobs / Math.max(1, stats.stats.batches), unit: 'jobs/batch', note: `largest ${stats.stats.largestBatch}, committed on the ${stats.stats.writer === 'worker' ? 'write worker' : 'event loop'}` },
+        { name: 'batch transaction time (mean)', value: stats.stats.transactionMs / Math.max(1, stats.stats.batches), unit: 'ms', note: 'checks, writes, checkpoint, COMMIT with its fsync' },
       ],
       checks: [
         ...readChecks,

@@ -53,7 +53,9 @@ export async function publish(ctx: RegistryContext, principal: Principal, raw: U
     throw new RegistryError(403, 'NAMESPACE_MISMATCH', `a publisher of ${principal.namespace} cannot publish ${manifest.toolId}`, {
       evidence: { tokenNamespace: principal.namespace, toolNamespace: namespace },
     });
-  if (ctx.store.getNamespace(namespace) === undefined)
+  // a registered namespace has at least its first key: one read answers both questions
+  const keyRows = ctx.store.listKeys(namespace);
+  if (keyRows.length === 0 && ctx.store.getNamespace(namespace) === undefined)
     throw new RegistryError(404, 'NAMESPACE_NOT_FOUND', `namespace ${namespace} is not registered`);
   const now = ctx.now();
   const issuedAt = Date.parse(manifest.issuedAt);
@@ -61,7 +63,7 @@ export async function publish(ctx: RegistryContext, principal: Principal, raw: U
     throw new RegistryError(422, 'ISSUED_IN_FUTURE', `issuedAt ${manifest.issuedAt} is in the future`, {
       evidence: { issuedAt: manifest.issuedAt, now: new Date(now).toISOString() },
     });
-  const keys = new Map(ctx.store.listKeys(namespace).map((k) => [k.key_id, k]));
+  const keys = new Map(keyRows.map((k) => [k.key_id, k]));
   // only keys trusted for this manifest verify it: active now, and not revoked at/before issuedAt
   const trusted = (keyId: string): boolean => {
     const key = keys.get(keyId);

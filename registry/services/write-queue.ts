@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { EventLoopUtilization } from 'node:perf_hooks';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { RegistryStore } from '../store/store.js';
 import { applyPublish, type PublishJob, type PublishResult } from './publish-job.js';
@@ -15,6 +15,8 @@ export interface WriteQueueStats {
   batches: number;
   jobs: number;
   largestBatch: number;
+  /** Wall time spent in batch transactions (checks, writes, checkpoint, COMMIT and its fsync). */
+  transactionMs: number;
   /** Where publish batches commit: a worker thread's connection, or the event loop's. */
   writer: 'worker' | 'main-thread';
   /** The publish connection's PRAGMA journal_mode and synchronous (2 = FULL), once known. */
@@ -39,18 +41,20 @@ export interface WriteQueueOptions {
  *
  * Publishes (plain data, publish-job.ts) commit on the write worker's own connection when there
  * is one: the batch's SQL and its COMMIT's fsync (about 1 ms) then run on the other core while
- * the event loop reads, authenticates and verifies the next publishes. Every other job (a
- * closure over the store: registration, keys, statements, revocations) commits on the event
- * loop's connection. Only one batch is ever in flight, so the two connections never contend for
- * SQLite's write lock; the jobs pending at a flush were all submitted concurrently (none was
- * acknowledged), so running the local ones first is a valid order.
+ * the event loop reads, authenticates and verifies the next publishes, and sends them at once;
+ * whatever queued up during a commit is the worker's next transaction (write-worker.ts). Every
+ * other job (a closure over the store: registration, keys, statements, revocations) commits on
+ * the event loop's connection, only while no publish is in flight, so the two connections never
+ * wait for each other's write lock. The jobs pending at a flush were all submitted concurrently
+ * (none was acknowledged), so running the local ones first is a valid order.
  * No job is acknowledged before the commit that holds it is on stable storage, and a worker
  * commit is visible to the event loop's reads only after that sync (SQLite's WAL).
  */
 export class WriteQueue {
   private pending: Job[] = [];
   private scheduled = false;
-  private inFlight = false;
+  /** Publish batches sent to the worker and not answered yet. */
+  private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
   private worker: WorkerHandle | undefined;
   private readonly now: () => number;
@@ -63,7 +67,7 @@ export class WriteQueue {
     private readonly options: WriteQueueOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.stats = { batches: 0, jobs: 0, largestBatch: 0, writer: options.workerUrl ? 'worker' : 'main-thread' };
+    this.stats = { batches: 0, jobs: 0, largestBatch: 0, transactionMs: 0, writer: options.workerUrl ? 'worker' : 'main-thread' };
     if (!options.workerUrl) {
       this.stats.journalMode = store.db.pragma('journal_mode', { simple: true }) as string;
       this.stats.synchronous = store.db.pragma('synchronous', { simple: true }) as number;
@@ -90,23 +94,28 @@ export class WriteQueue {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.inFlight) return;
+    if (this.scheduled) return;
     this.scheduled = true;
     // setImmediate: let the requests already read from the sockets join this batch
     setImmediate(() => this.flush());
   }
 
-  /** Runs every pending job now: the local ones here, the publishes on the worker. */
+  /**
+   * Runs every pending job now: the local ones here, the publishes on the worker. Publishes are
+   * sent at once, even while earlier ones commit: the worker commits everything that queued up
+   * during its previous commit as one transaction. Local jobs wait until no publish is in
+   * flight, so that the event loop's connection never waits for the worker's write lock.
+   */
   flush(): void {
     this.scheduled = false;
-    if (this.inFlight) return; // the worker's reply flushes again
+    const hasLocal = this.pending.some((j) => j.kind === 'local');
+    if (hasLocal && this.inFlight > 0) return; // the last reply flushes again
     const jobs = this.pending;
     this.pending = [];
-    const local = jobs.filter((j) => j.kind === 'local');
-    const publishes = jobs.filter((j) => j.kind === 'publish');
-    if (local.length > 0) this.runLocal(local);
+    if (hasLocal) this.runLocal(jobs.filter((j) => j.kind === 'local'));
+    const publishes = hasLocal ? jobs.filter((j) => j.kind === 'publish') : (jobs as Extract<Job, { kind: 'publish' }>[]);
     if (publishes.length > 0) this.sendToWorker(publishes);
-    else this.notifyIdle();
+    this.notifyIdle();
   }
 
   /** Resolves when no job is pending or in flight (graceful shutdown). */
@@ -135,13 +144,14 @@ export class WriteQueue {
 
   private runLocal(jobs: Extract<Job, { kind: 'local' }>[]): void {
     let outcomes: Outcome[];
+    const started = performance.now();
     try {
       outcomes = runBatch(this.store, jobs.map((j) => j.run), this.beforeCommit);
     } catch (error) {
       for (const job of jobs) job.reject(error);
       return;
     }
-    this.count(jobs.length);
+    this.count(jobs.length, performance.now() - started);
     jobs.forEach((job, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) job.resolve(outcome.value);
@@ -150,33 +160,37 @@ export class WriteQueue {
   }
 
   private sendToWorker(jobs: Extract<Job, { kind: 'publish' }>[]): void {
-    this.inFlight = true;
+    this.inFlight++;
     this.worker ??= new WorkerHandle(this.options.workerUrl!, this.store, this.stats);
-    const settle = (outcomes: Outcome[] | { error: unknown }): void => {
-      this.inFlight = false;
-      if (Array.isArray(outcomes)) {
-        this.count(jobs.length);
-        jobs.forEach((job, i) => {
-          const outcome = outcomes[i]!;
-          if (outcome.ok) job.resolve(outcome.value as PublishResult);
-          else job.reject(outcome.error);
-        });
-      } else for (const job of jobs) job.reject(outcomes.error);
-      // the publishes that arrived during this commit form the next batch at once
-      if (this.pending.length > 0) this.flush();
-      else this.notifyIdle();
-    };
-    this.worker.run(jobs.map((j) => j.job), this.now(), settle);
+    this.worker.run(
+      jobs.map((j) => j.job),
+      this.now(),
+      (result) => {
+        this.inFlight--;
+        if ('outcomes' in result) {
+          // a transaction is counted once, by the reply to its first batch
+          if (result.transaction !== undefined) this.count(result.transaction.jobs, result.transaction.ms);
+          jobs.forEach((job, i) => {
+            const outcome = result.outcomes[i]!;
+            if (outcome.ok) job.resolve(outcome.value as PublishResult);
+            else job.reject(outcome.error);
+          });
+        } else for (const job of jobs) job.reject(result.error);
+        if (this.pending.length > 0) this.flush();
+        else this.notifyIdle();
+      },
+    );
   }
 
-  private count(n: number): void {
+  private count(n: number, ms: number): void {
     this.stats.batches++;
+    this.stats.transactionMs += ms;
     this.stats.jobs += n;
     if (n > this.stats.largestBatch) this.stats.largestBatch = n;
   }
 
   private isIdle(): boolean {
-    return this.pending.length === 0 && !this.scheduled && !this.inFlight;
+    return this.pending.length === 0 && !this.scheduled && this.inFlight === 0;
   }
 
   private notifyIdle(): void {
@@ -197,12 +211,14 @@ export function writeWorkerUrl(): URL | undefined {
   return import.meta.url.endsWith('.js') && existsSync(fileURLToPath(url)) ? url : undefined;
 }
 
-/** The event loop's side of the write worker: one batch in flight, replies matched by id. */
+type BatchResult = { outcomes: Outcome[]; transaction: { jobs: number; ms: number } | undefined } | { error: unknown };
+
+/** The event loop's side of the write worker: batches in flight, replies matched by id. */
 class WorkerHandle {
   private readonly worker: Worker;
   private readonly closed = new Int32Array(new SharedArrayBuffer(4));
   private nextId = 1;
-  private pending: { id: number; settle: (outcomes: Outcome[] | { error: unknown }) => void } | undefined;
+  private readonly waiting = new Map<number, (result: BatchResult) => void>();
   private failure: Error | undefined;
 
   constructor(url: URL, store: RegistryStore, stats: WriteQueueStats) {
@@ -216,20 +232,23 @@ class WorkerHandle {
         stats.synchronous = m.synchronous;
         return;
       }
-      const waiting = this.pending;
-      if (waiting === undefined || waiting.id !== m.id) return;
-      this.pending = undefined;
+      const settle = this.waiting.get(m.id);
+      if (settle === undefined) return;
+      this.waiting.delete(m.id);
       if (m.type === 'done')
-        waiting.settle(m.outcomes.map((o) => (o.ok ? { ok: true, value: o.value } : { ok: false, error: fromWireError(o.error) })));
-      else waiting.settle({ error: fromWireError(m.error) });
+        settle({
+          transaction: m.transaction,
+          outcomes: m.outcomes.map((o) => (o.ok ? { ok: true, value: o.value } : { ok: false, error: fromWireError(o.error) })),
+        });
+      else settle({ error: fromWireError(m.error) });
     });
     const fail = (error: Error): void => {
       // the worker is gone (it could not open the store, or crashed): refuse what it held and
       // everything after it; nothing it did not report as committed is acknowledged
-      this.failure = error;
-      const waiting = this.pending;
-      this.pending = undefined;
-      waiting?.settle({ error });
+      this.failure ??= error;
+      const waiting = [...this.waiting.values()];
+      this.waiting.clear();
+      for (const settle of waiting) settle({ error });
     };
     this.worker.on('error', (error) => fail(new Error(`the write worker failed: ${error.message}`, { cause: error })));
     this.worker.on('exit', (code) => fail(new Error(`the write worker exited (code ${code})`)));
@@ -239,19 +258,18 @@ class WorkerHandle {
     return previous === undefined ? this.worker.performance.eventLoopUtilization() : this.worker.performance.eventLoopUtilization(previous);
   }
 
-  run(jobs: PublishJob[], atMs: number, settle: (outcomes: Outcome[] | { error: unknown }) => void): void {
+  run(jobs: PublishJob[], atMs: number, settle: (result: BatchResult) => void): void {
     if (this.failure !== undefined) return settle({ error: this.failure });
     const id = this.nextId++;
-    this.pending = { id, settle };
-    const request: WorkerRequest = { type: 'batch', id, atMs, jobs };
-    this.worker.postMessage(request);
+    this.waiting.set(id, settle);
+    this.worker.postMessage({ type: 'batch', id, atMs, jobs } satisfies WorkerRequest);
   }
 
   close(): void {
     if (this.failure !== undefined) return;
     this.failure = new Error('the registry store is closed');
     this.worker.postMessage({ type: 'close' } satisfies WorkerRequest);
-    // wait (bounded) for the worker to finish its batch and close its connection, so that the
+    // wait (bounded) for the worker to finish its batches and close its connection, so that the
     // caller's own close is the last one (it checkpoints and removes the WAL)
     Atomics.wait(this.closed, 0, 0, 10_000);
   }

@@ -7,12 +7,14 @@
  *
  * Messages in:  { type: 'batch', id, atMs, jobs: PublishJob[] } | { type: 'close' }
  * Messages out: { type: 'ready', journalMode, synchronous } | { type: 'done', id, outcomes }
- *             | { type: 'failed', id, error } (the whole batch rolled back)
+ *             | { type: 'failed', id, error } (the whole transaction rolled back)
+ * Batches that queue up while a commit runs are committed together in the next transaction.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { RegistryStore } from '../store/store.js';
 import { applyPublish, type PublishJob } from './publish-job.js';
-import { runBatch, toWireError, type WireError } from './write-batch.js';
+import { runBatch, toWireError, type Outcome, type WireError } from './write-batch.js';
 
 export interface WriteWorkerData {
   path: string;
@@ -25,7 +27,13 @@ export type WorkerRequest = { type: 'batch'; id: number; atMs: number; jobs: Pub
 
 export type WorkerReply =
   | { type: 'ready'; journalMode: string; synchronous: number }
-  | { type: 'done'; id: number; outcomes: ({ ok: true; value: unknown } | { ok: false; error: WireError })[] }
+  | {
+      type: 'done';
+      id: number;
+      /** Set on the first batch of a transaction: how many jobs it committed (all batches), and its time. */
+      transaction: { jobs: number; ms: number } | undefined;
+      outcomes: ({ ok: true; value: unknown } | { ok: false; error: WireError })[];
+    }
   | { type: 'failed'; id: number; error: WireError };
 
 const port = parentPort;
@@ -40,26 +48,63 @@ reply({
   synchronous: store.db.pragma('synchronous', { simple: true }) as number,
 });
 
-port.on('message', (m: WorkerRequest) => {
-  if (m.type === 'close') {
-    store.close();
-    Atomics.store(closed, 0, 1);
-    Atomics.notify(closed, 0);
-    port.close();
-    return;
-  }
-  try {
-    const outcomes = runBatch(
-      store,
-      m.jobs.map((job) => () => applyPublish(store, job, m.atMs)),
-      () => void store.log.checkpoint(),
-    );
-    reply({
-      type: 'done',
-      id: m.id,
-      outcomes: outcomes.map((o) => (o.ok ? { ok: true as const, value: o.value } : { ok: false as const, error: toWireError(o.error) })),
-    });
-  } catch (error) {
-    reply({ type: 'failed', id: m.id, error: toWireError(error) });
+/** Jobs per transaction at most: a bound on one commit's time, whatever the backlog. */
+const MAX_BATCH_JOBS = 512;
+
+const take = (): WorkerRequest | undefined => receiveMessageOnPort(port)?.message as WorkerRequest | undefined;
+
+port.on('message', (first: WorkerRequest) => {
+  // group commit across messages: the batches the event loop sent while the previous commit
+  // ran are waiting in the port; they go into one transaction (up to MAX_BATCH_JOBS jobs)
+  let queued: WorkerRequest | undefined = first;
+  while (queued !== undefined) {
+    const batches: Extract<WorkerRequest, { type: 'batch' }>[] = [];
+    let jobs = 0;
+    let close = false;
+    while (queued !== undefined) {
+      if (queued.type === 'close') close = true;
+      else {
+        batches.push(queued);
+        jobs += queued.jobs.length;
+      }
+      queued = jobs < MAX_BATCH_JOBS && !close ? take() : undefined;
+    }
+    if (batches.length > 0) commit(batches, jobs);
+    if (close) {
+      store.close();
+      Atomics.store(closed, 0, 1);
+      Atomics.notify(closed, 0);
+      port.close();
+      return;
+    }
+    queued = take(); // what arrived during this commit
   }
 });
+
+/** One transaction for the jobs of `batches`; one reply per batch, the first carrying the size. */
+function commit(batches: Extract<WorkerRequest, { type: 'batch' }>[], size: number): void {
+  let outcomes: Outcome[];
+  const started = performance.now();
+  try {
+    outcomes = runBatch(
+      store,
+      batches.flatMap((b) => b.jobs.map((job) => () => applyPublish(store, job, b.atMs))),
+      () => void store.log.checkpoint(),
+    );
+  } catch (error) {
+    const wire = toWireError(error);
+    for (const b of batches) reply({ type: 'failed', id: b.id, error: wire });
+    return;
+  }
+  const ms = performance.now() - started;
+  let i = 0;
+  batches.forEach((b, n) => {
+    const mine = outcomes.slice(i, (i += b.jobs.length));
+    reply({
+      type: 'done',
+      id: b.id,
+      transaction: n === 0 ? { jobs: size, ms } : undefined,
+      outcomes: mine.map((o) => (o.ok ? { ok: true as const, value: o.value } : { ok: false as const, error: toWireError(o.error) })),
+    });
+  });
+}
