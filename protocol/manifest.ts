@@ -205,7 +205,7 @@ function sliceCanonicalManifest(text: string, input: string | Uint8Array, signed
     // ASCII (one byte per UTF-16 unit): offsets in the text are offsets in the bytes. A copy,
     // so that a caller reusing its buffer cannot change the bytes while the verify is pending.
     manifestBytes = input.slice(MANIFEST_START, manifestEnd);
-  } else manifestBytes = utf8(text.slice(MANIFEST_START, manifestEnd));
+  } else manifestBytes = utf8Pooled(text.slice(MANIFEST_START, manifestEnd));
   const tailBytes =
     manifestBytes.length === manifestEnd - MANIFEST_START ? manifestEnd - definitionEnd : utf8(text.slice(definitionEnd, manifestEnd)).length;
   const definitionBytes = manifestBytes.subarray(DEFINITION_START - MANIFEST_START, manifestBytes.length - tailBytes);
@@ -213,6 +213,27 @@ function sliceCanonicalManifest(text: string, input: string | Uint8Array, signed
     throw new ProtocolError('TOO_LARGE', `definition is ${definitionBytes.length} bytes, more than ${LIMITS.maxDefinitionBytes}`);
   return { manifestBytes, definitionBytes };
 }
+
+/**
+ * utf8(), but ASCII text goes into a slab shared by successive calls, as Node's Buffer pool
+ * does: one ArrayBuffer per 64 KiB instead of one per manifest. Each call gets bytes no other
+ * call is given; a slab is freed when no view of it is left.
+ */
+function utf8Pooled(text: string): Uint8Array {
+  if (text.length > SLAB_SIZE / 8) return utf8(text);
+  if (SLAB_SIZE - slabUsed < text.length) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const view = slab.subarray(slabUsed, slabUsed + text.length);
+  if (encoder.encodeInto(text, view).read !== text.length) return utf8(text); // not ASCII: the view is left unused
+  slabUsed += (text.length + 7) & ~7;
+  return view;
+}
+const SLAB_SIZE = 64 * 1024;
+let slab = new Uint8Array(SLAB_SIZE);
+let slabUsed = 0;
+const encoder = new TextEncoder();
 
 /** Length of JSON.stringify(obj) after its first member, `first`: `,"k":v` for each other member, and `}`. */
 function tailLength(obj: object, first: string): number {
