@@ -57,20 +57,32 @@ export function canonicalManifest(manifest: ToolManifest): { manifestBytes: Uint
   const { definition, ...rest } = manifest;
   const definitionJcs = canonicalize(definition);
   const restJcs = canonicalize(rest);
-  // One UTF-8 encoding into one buffer; the definition's bytes are a view into the manifest's.
-  // A UTF-16 unit never takes more than 3 bytes in UTF-8.
+  // ASCII (as a rule): one buffer of the exact size, the definition a view into it.
+  const jcs = '{"definition":' + definitionJcs + ',' + restJcs.slice(1);
+  const exact = new Uint8Array(jcs.length);
+  if (encoder.encodeInto(jcs, exact).read === jcs.length) {
+    const definitionBytes = exact.subarray(DEFINITION_PREFIX.length, DEFINITION_PREFIX.length + definitionJcs.length);
+    checkDefinitionSize(definitionBytes);
+    return { manifestBytes: exact, definitionBytes };
+  }
+  // Otherwise one UTF-8 encoding into one buffer; a UTF-16 unit never takes more than 3 bytes.
   const buffer = new Uint8Array(DEFINITION_PREFIX.length + 3 * (definitionJcs.length + restJcs.length));
   buffer.set(DEFINITION_PREFIX);
   let end = DEFINITION_PREFIX.length + utf8Into(definitionJcs, buffer.subarray(DEFINITION_PREFIX.length));
   const definitionBytes = buffer.subarray(DEFINITION_PREFIX.length, end);
-  if (definitionBytes.length > LIMITS.maxDefinitionBytes)
-    throw new ProtocolError('TOO_LARGE', `definition is ${definitionBytes.length} bytes, more than ${LIMITS.maxDefinitionBytes}`);
+  checkDefinitionSize(definitionBytes);
   buffer[end++] = 0x2c; // ','
   end += utf8Into(restJcs.slice(1), buffer.subarray(end));
   return { manifestBytes: buffer.subarray(0, end), definitionBytes };
 }
 
+function checkDefinitionSize(definitionBytes: Uint8Array): void {
+  if (definitionBytes.length > LIMITS.maxDefinitionBytes)
+    throw new ProtocolError('TOO_LARGE', `definition is ${definitionBytes.length} bytes, more than ${LIMITS.maxDefinitionBytes}`);
+}
+
 const DEFINITION_PREFIX = utf8('{"definition":');
+const encoder = new TextEncoder();
 
 /** Signs a manifest with one or more private keys (JCS bytes, Ed25519). */
 export async function signManifest(
@@ -233,7 +245,6 @@ function utf8Pooled(text: string): Uint8Array {
 const SLAB_SIZE = 64 * 1024;
 let slab = new Uint8Array(SLAB_SIZE);
 let slabUsed = 0;
-const encoder = new TextEncoder();
 
 /** Length of JSON.stringify(obj) after its first member, `first`: `,"k":v` for each other member, and `}`. */
 function tailLength(obj: object, first: string): number {
