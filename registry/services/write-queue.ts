@@ -72,6 +72,9 @@ export class WriteQueue {
       this.stats.journalMode = store.db.pragma('journal_mode', { simple: true }) as string;
       this.stats.synchronous = store.db.pragma('synchronous', { simple: true }) as number;
     }
+    // started now: loading its modules and opening its connection take a few hundred ms, which
+    // the first publish after a (re)start would otherwise wait for
+    if (options.workerUrl) this.worker = new WorkerHandle(options.workerUrl, store, this.stats);
     // the worker's connection closes with the store's (tests and the server close the store)
     store.onClose(() => this.close());
   }
