@@ -10,11 +10,12 @@ import {
   defaultBackend,
   fromBase64Url,
   generateKeyPair,
-  parseStrictJson,
+  parseStrictJsonText,
   publicKeyBytes,
   signManifest,
   verifyManifestSignature,
   verifySignedManifest,
+  type Ed25519Backend,
 } from '../protocol/index.js';
 import { MANIFEST_TYPE, SignedManifestSchema, type ToolDefinition } from '../schemas/index.js';
 import { meanTime, type BenchReport } from './report.js';
@@ -43,21 +44,26 @@ export async function run(): Promise<BenchReport> {
   const sig = fromBase64Url(signed.signatures[0]!.sig);
   const resolve = (id: string) => (id === key.keyId ? key.publicJwk : undefined);
   const parsed = JSON.parse(text) as unknown;
+  // Diagnostic only: everything verifySignedManifest does except the Ed25519 verify itself, to
+  // show how much of the 0.3x budget the rest takes. Never used for a check.
+  const noVerify: Ed25519Backend = { name: 'node', verify: () => Promise.resolve(true), sign: () => Promise.reject(new Error('unused')) };
 
   const N = 4000;
   const rounds: { bare: number; full: number; twoStep: number }[] = [];
   let parse = 0;
   let schema = 0;
   let jcs = 0;
+  let overhead = 0;
   // Interleave rounds so that machine noise hits both sides alike.
   for (let r = 0; r < 5; r++) {
     const bare = await meanTime(() => defaultBackend.verify(pk, bytes, sig), N);
     const full = await meanTime(() => verifySignedManifest(text, resolve), N);
     const twoStep = await meanTime(() => verifyManifestSignature(decodeSignedManifest(text), resolve), N / 2);
     rounds.push({ bare, full, twoStep });
-    parse += await meanTime(() => parseStrictJson(text), N / 4);
+    parse += await meanTime(() => parseStrictJsonText(text), N / 4);
     schema += await meanTime(() => SignedManifestSchema.safeParse(parsed), N / 4);
     jcs += await meanTime(() => canonicalBytes(signed.manifest), N / 4);
+    overhead += await meanTime(() => verifySignedManifest(text, resolve, noVerify), N / 4);
   }
   const ratios = rounds.map((x) => x.full / x.bare).sort((a, b) => a - b);
   const median = ratios[2]!;
@@ -69,9 +75,10 @@ export async function run(): Promise<BenchReport> {
     rows: [
       { name: 'bare native Ed25519 verify', value: bare * 1000, unit: 'µs' },
       { name: 'decode + verify signed manifest (verifySignedManifest)', value: full * 1000, unit: 'µs' },
-      { name: '  of which strict parse', value: (parse / 5) * 1000, unit: 'µs' },
-      { name: '  of which schema check', value: (schema / 5) * 1000, unit: 'µs' },
-      { name: '  of which JCS', value: (jcs / 5) * 1000, unit: 'µs' },
+      { name: '  all but the Ed25519 verify', value: (overhead / 5) * 1000, unit: 'µs', note: 'budget at 1.3x: 0.3 x bare' },
+      { name: '  of which strict parse (and its canonical-text proof)', value: (parse / 5) * 1000, unit: 'µs' },
+      { name: '  of which schema check (warm object)', value: (schema / 5) * 1000, unit: 'µs' },
+      { name: 'JCS of the manifest object (two-step path only)', value: (jcs / 5) * 1000, unit: 'µs' },
       { name: 'ratio (median of 5 interleaved rounds)', value: median, unit: 'x' },
       {
         name: 'two-step ratio (decodeSignedManifest + verifyManifestSignature)',
