@@ -57,6 +57,7 @@ export class WriteQueue {
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
   private worker: WorkerHandle | undefined;
+  private closed = false;
   private readonly now: () => number;
   readonly stats: WriteQueueStats;
 
@@ -81,6 +82,7 @@ export class WriteQueue {
 
   /** A synchronous job on the event loop's connection. */
   submit<T>(run: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(storeClosed());
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ kind: 'local', run, resolve: resolve as (v: unknown) => void, reject });
       this.schedule();
@@ -90,6 +92,7 @@ export class WriteQueue {
   /** A verified publish: checked against the state and written in the next batch. */
   submitPublish(job: PublishJob): Promise<PublishResult> {
     if (this.options.workerUrl === undefined) return this.submit(() => applyPublish(this.store, job, this.now()));
+    if (this.closed) return Promise.reject(storeClosed());
     return new Promise<PublishResult>((resolve, reject) => {
       this.pending.push({ kind: 'publish', job, resolve, reject });
       this.schedule();
@@ -132,9 +135,13 @@ export class WriteQueue {
    * connection is open). Jobs still pending are refused. Called by RegistryStore.close().
    */
   close(): void {
-    const worker = this.worker;
-    this.worker = undefined;
-    if (worker !== undefined) worker.close();
+    if (this.closed) return;
+    this.closed = true;
+    const pending = this.pending;
+    this.pending = [];
+    for (const job of pending) job.reject(storeClosed());
+    this.worker?.close();
+    this.notifyIdle();
   }
 
   /**
@@ -164,8 +171,7 @@ export class WriteQueue {
 
   private sendToWorker(jobs: Extract<Job, { kind: 'publish' }>[]): void {
     this.inFlight++;
-    this.worker ??= new WorkerHandle(this.options.workerUrl!, this.store, this.stats);
-    this.worker.run(
+    this.worker!.run(
       jobs.map((j) => j.job),
       this.now(),
       (result) => {
@@ -213,6 +219,8 @@ export function writeWorkerUrl(): URL | undefined {
   const url = new URL('./write-worker.js', import.meta.url);
   return import.meta.url.endsWith('.js') && existsSync(fileURLToPath(url)) ? url : undefined;
 }
+
+const storeClosed = (): Error => new Error('the registry store is closed');
 
 type BatchResult = { outcomes: Outcome[]; transaction: { jobs: number; ms: number } | undefined } | { error: unknown };
 
@@ -270,7 +278,7 @@ class WorkerHandle {
 
   close(): void {
     if (this.failure !== undefined) return;
-    this.failure = new Error('the registry store is closed');
+    this.failure = storeClosed();
     this.worker.postMessage({ type: 'close' } satisfies WorkerRequest);
     // wait (bounded) for the worker to finish its batches and close its connection, so that the
     // caller's own close is the last one (it checkpoints and removes the WAL)

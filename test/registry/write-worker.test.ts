@@ -129,6 +129,14 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
       expect(reopened.counts().versions).toBe(1);
       reopened.close();
     });
+
+    it('refuses later writes instead of leaving them pending', async () => {
+      h = harness(writerConfig());
+      const queue = h.app.registry.ctx.queue;
+      h.store.close();
+      await expect(queue.submit(() => 1)).rejects.toThrow('the registry store is closed');
+      await expect(queue.idle()).resolves.toBeUndefined();
+    });
   });
 });
 
