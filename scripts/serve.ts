@@ -29,7 +29,8 @@ down gracefully (in-flight requests and writes finish, the database is closed).
   --log-origin <name>  the transparency log's checkpoint origin; default etdi-registry.local/log
 
 Environment: ETDI_ADMIN_TOKEN (administrator bearer token, >= 16 chars), ETDI_ORIGIN,
-ETDI_ATTESTATION_AUDIENCE, ETDI_ATTESTATION_TTL (seconds), ETDI_REQUEST_LOG=off.
+ETDI_ATTESTATION_AUDIENCE, ETDI_ATTESTATION_TTL (seconds), ETDI_REQUEST_LOG=off,
+ETDI_WRITE_WORKER=off (commit publishes on the event loop instead of the write worker thread).
 
 Exit codes: 0 after a clean shutdown, 2 when the registry cannot start.`;
 
