@@ -1,16 +1,16 @@
 import {
   canonicalize,
-  decodeSignedManifest,
   defaultBackend,
   nodeThreadpoolBackend,
   parseStrictJson,
-  verifyManifestSignature,
+  verifySignedManifest,
+  type ManifestClaims,
   type VerifiedManifest,
 } from '../../protocol/index.js';
 import { validateToolPolicy } from '../../client-verifier/policy/index.js';
-import { LOG_EVENT_TYPE, type Ed25519PublicJwk, type SignedManifest, type ToolPolicy } from '../../schemas/index.js';
+import { LOG_EVENT_TYPE, type Ed25519PublicJwk, type ToolPolicy } from '../../schemas/index.js';
 import { RegistryError, toRegistryError } from '../errors.js';
-import type { VersionRow } from '../store/store.js';
+import type { KeyRow, VersionRow } from '../store/store.js';
 import type { PublishResult } from './publish-job.js';
 import { isRevokedAt, requireWriter } from './auth.js';
 import { isoNow, type Principal, type RegistryContext } from './context.js';
@@ -40,56 +40,62 @@ export async function validateManifestPolicy(policy: ToolPolicy): Promise<void> 
  */
 export async function publish(ctx: RegistryContext, principal: Principal, raw: Uint8Array): Promise<PublishResult> {
   if (principal.role === 'anonymous') requireWriter(principal, '');
-  // strict I-JSON (duplicate keys, lone surrogates, big numbers), schema and limits
-  let signed: SignedManifest;
-  try {
-    signed = decodeSignedManifest(raw);
-  } catch (error) {
-    throw toRegistryError(error) ?? error;
-  }
-  const manifest = signed.manifest;
-  const namespace = manifest.provider; // the schema binds toolId = provider/definition.name
-  if (principal.role === 'publisher' && principal.namespace !== namespace)
-    throw new RegistryError(403, 'NAMESPACE_MISMATCH', `a publisher of ${principal.namespace} cannot publish ${manifest.toolId}`, {
-      evidence: { tokenNamespace: principal.namespace, toolNamespace: namespace },
-    });
-  // a registered namespace has at least its first key: one read answers both questions
-  const keyRows = ctx.store.listKeys(namespace);
-  if (keyRows.length === 0 && ctx.store.getNamespace(namespace) === undefined)
-    throw new RegistryError(404, 'NAMESPACE_NOT_FOUND', `namespace ${namespace} is not registered`);
   const now = ctx.now();
-  const issuedAt = Date.parse(manifest.issuedAt);
-  if (issuedAt > now + ctx.config.maxClockSkewSeconds * 1000)
-    throw new RegistryError(422, 'ISSUED_IN_FUTURE', `issuedAt ${manifest.issuedAt} is in the future`, {
-      evidence: { issuedAt: manifest.issuedAt, now: new Date(now).toISOString() },
-    });
-  const keys = new Map(keyRows.map((k) => [k.key_id, k]));
-  // only keys trusted for this manifest verify it: active now, and not revoked at/before issuedAt
+  // What the resolver learnt, for the checks after the signature and the KEY_REVOKED answer.
+  let keys: Map<string, KeyRow> | undefined;
+  let issuedAt = NaN;
+  let issuedAtText = '';
   const trusted = (keyId: string): boolean => {
-    const key = keys.get(keyId);
+    const key = keys?.get(keyId);
     return key !== undefined && !isRevokedAt(key, now) && !isRevokedAt(key, issuedAt);
+  };
+  const asked: string[] = [];
+  /**
+   * Called after strict parsing, the schema and the limits, before any signature: the
+   * authorisation and namespace checks run here, in the order they always had, and only keys
+   * trusted for this manifest verify it (active now, not revoked at or before issuedAt).
+   */
+  const resolveKey = (keyId: string, claims: ManifestClaims): Ed25519PublicJwk | undefined => {
+    if (keys === undefined) {
+      const namespace = claims.provider; // the schema binds toolId = provider/definition.name
+      if (principal.role === 'publisher' && principal.namespace !== namespace)
+        throw new RegistryError(403, 'NAMESPACE_MISMATCH', `a publisher of ${principal.namespace} cannot publish ${claims.toolId}`, {
+          evidence: { tokenNamespace: principal.namespace, toolNamespace: namespace },
+        });
+      // a registered namespace has at least its first key: one read answers both questions
+      const keyRows = ctx.store.listKeys(namespace);
+      if (keyRows.length === 0 && ctx.store.getNamespace(namespace) === undefined)
+        throw new RegistryError(404, 'NAMESPACE_NOT_FOUND', `namespace ${namespace} is not registered`);
+      issuedAtText = claims.issuedAt;
+      issuedAt = Date.parse(claims.issuedAt);
+      if (issuedAt > now + ctx.config.maxClockSkewSeconds * 1000)
+        throw new RegistryError(422, 'ISSUED_IN_FUTURE', `issuedAt ${claims.issuedAt} is in the future`, {
+          evidence: { issuedAt: claims.issuedAt, now: new Date(now).toISOString() },
+        });
+      keys = new Map(keyRows.map((k) => [k.key_id, k]));
+    }
+    asked.push(keyId);
+    return trusted(keyId) ? (parseStrictJson(keys.get(keyId)!.jwk) as Ed25519PublicJwk) : undefined;
   };
   let verified: VerifiedManifest;
   try {
-    // the client's own check (JCS bytes, digests, key ids); only the Ed25519 verify itself runs
-    // on libuv's thread pool, so the event loop parses the next publishes meanwhile
-    verified = await verifyManifestSignature(
-      signed,
-      (keyId) => (trusted(keyId) ? (parseStrictJson(keys.get(keyId)!.jwk) as Ed25519PublicJwk) : undefined),
-      VERIFY_BACKEND,
-    );
+    // the client's own check from the received bytes (strict parse, schema, JCS — the bytes
+    // themselves when they are canonical — digests, key ids); only the Ed25519 verify runs on
+    // libuv's thread pool, so the event loop parses the next publishes meanwhile
+    verified = await verifySignedManifest(raw, resolveKey, VERIFY_BACKEND);
   } catch (error) {
-    const revoked = signed.signatures.find((s) => keys.has(s.keyId) && !trusted(s.keyId));
+    const revoked = asked.find((keyId) => keys?.has(keyId) === true && !trusted(keyId));
     if (revoked !== undefined && error instanceof Error && 'code' in error && error.code === 'UNKNOWN_SIGNER')
-      throw new RegistryError(403, 'KEY_REVOKED', `the manifest is signed by ${revoked.keyId}, revoked from ${keys.get(revoked.keyId)!.revoked_from}`, {
-        evidence: { keyId: revoked.keyId, revokedFrom: keys.get(revoked.keyId)!.revoked_from, issuedAt: manifest.issuedAt },
+      throw new RegistryError(403, 'KEY_REVOKED', `the manifest is signed by ${revoked}, revoked from ${keys!.get(revoked)!.revoked_from}`, {
+        evidence: { keyId: revoked, revokedFrom: keys!.get(revoked)!.revoked_from, issuedAt: issuedAtText },
       });
     throw toRegistryError(error) ?? error;
   }
+  const { manifest, signedManifest: signed } = verified;
   if (manifest.policy !== undefined) await validateManifestPolicy(manifest.policy);
   const definition = manifest.definition;
   return ctx.queue.submitPublish({
-    namespace,
+    namespace: manifest.provider,
     toolId: manifest.toolId,
     version: manifest.version,
     name: definition.name,
