@@ -89,13 +89,9 @@ export const BundleSetSchema = z.strictObject({
 });
 export type BundleSet = z.infer<typeof BundleSetSchema>;
 
-/** Claims of the registry's attestation JWT (header typ `etdi-attestation+jwt`, alg EdDSA). */
-export const AttestationClaimsSchema = z.looseObject({
-  iss: z.string(),
-  aud: z.union([z.string(), z.array(z.string())]),
+/** What an attestation says about one version (a single token's claims, or one entry of a set). */
+const ATTESTED_VERSION = {
   sub: ToolIdSchema,
-  iat: z.number().int(),
-  exp: z.number().int(),
   tool_version: VersionSchema,
   provider: NamespaceSchema,
   definition_digest: DigestSchema,
@@ -103,20 +99,21 @@ export const AttestationClaimsSchema = z.looseObject({
   /** Space-separated permissions, OAuth style (RFC 8693 `scope`). */
   scope: z.string(),
   log_index: z.number().int().min(0),
+};
+
+/** Claims of the registry's attestation JWT (header typ `etdi-attestation+jwt`, alg EdDSA). */
+export const AttestationClaimsSchema = z.looseObject({
+  iss: z.string(),
+  aud: z.union([z.string(), z.array(z.string())]),
+  iat: z.number().int(),
+  exp: z.number().int(),
+  ...ATTESTED_VERSION,
 });
 export type AttestationClaims = z.infer<typeof AttestationClaimsSchema>;
 export const ATTESTATION_JWT_TYPE = 'etdi-attestation+jwt';
 
 /** One version inside an attestation set: the single attestation's claims less iss, aud, iat and exp. */
-export const AttestedVersionSchema = z.strictObject({
-  sub: ToolIdSchema,
-  tool_version: VersionSchema,
-  provider: NamespaceSchema,
-  definition_digest: DigestSchema,
-  manifest_digest: DigestSchema,
-  scope: z.string(),
-  log_index: z.number().int().min(0),
-});
+export const AttestedVersionSchema = z.strictObject(ATTESTED_VERSION);
 export type AttestedVersion = z.infer<typeof AttestedVersionSchema>;
 
 /** Claims of an attestation set (header typ `etdi-attestation-set+jwt`): one token, many versions, one expiry. */

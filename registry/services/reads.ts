@@ -90,6 +90,19 @@ export function serialiseRecord(row: VersionRow): CachedRecord {
   };
 }
 
+/** What an attestation of this version says, single token or set entry (schemas: AttestedVersionSchema). */
+function attestedVersion(row: VersionRow, permissions: string[]): AttestedVersion {
+  return {
+    sub: row.tool_id,
+    tool_version: row.version,
+    provider: row.namespace,
+    definition_digest: row.definition_digest,
+    manifest_digest: row.manifest_digest,
+    scope: permissions.join(' '),
+    log_index: row.leaf_index,
+  };
+}
+
 interface CachedAttestation {
   token: string;
   /** Re-sign when less than half the lifetime is left. */
@@ -213,16 +226,7 @@ export class ReadService {
       if (seen.has(`${toolId}@${row.version}`)) continue; // `latest` and its version named together
       seen.add(`${toolId}@${row.version}`);
       bundles.push(`{"type":"etdi.bundle/v1","record":${record.body.toString('utf8')},"status":${JSON.stringify(status)}}`);
-      if (status.status === 'active')
-        attested.push({
-          sub: row.tool_id,
-          tool_version: row.version,
-          provider: row.namespace,
-          definition_digest: row.definition_digest,
-          manifest_digest: row.manifest_digest,
-          scope: permissions.join(' '),
-          log_index: row.leaf_index,
-        });
+      if (status.status === 'active') attested.push(attestedVersion(row, permissions));
     }
     const attestation = attested.length === 0 ? '' : await this.sign({ tools: attested }, ATTESTATION_SET_JWT_TYPE, undefined);
     return `{"type":"${BUNDLE_SET_TYPE}","attestation":${JSON.stringify(attestation)},"bundles":[${bundles.join(',')}],"missing":${JSON.stringify(missing)}}`;
@@ -233,15 +237,8 @@ export class ReadService {
     const now = this.ctx.now();
     const hit = this.attestations.get(cacheKey);
     if (hit !== undefined && hit.refreshAt > now) return hit.token;
-    const claims = {
-      tool_version: row.version,
-      provider: row.namespace,
-      definition_digest: row.definition_digest,
-      manifest_digest: row.manifest_digest,
-      scope: permissions.join(' '),
-      log_index: row.leaf_index,
-    };
-    const token = await this.sign(claims, ATTESTATION_JWT_TYPE, row.tool_id);
+    const { sub, ...claims } = attestedVersion(row, permissions);
+    const token = await this.sign(claims, ATTESTATION_JWT_TYPE, sub);
     this.attestations.set(cacheKey, { token, refreshAt: now + (this.ctx.config.attestationTtlSeconds * 1000) / 2 });
     return token;
   }
