@@ -144,6 +144,7 @@ export async function buildFixture(): Promise<Fixture> {
     type: BUNDLE_SET_TYPE,
     attestation: setAttestation,
     bundles: bundles.map((b) => ({ ...b, status: { ...b.status, attestation: '' } })),
+    latest: [],
     missing: [],
   };
   const trust: TrustRootConfig = { issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [registryKey.publicJwk] }, pinnedKeyIds: [registryKey.keyId], logKey: log.verifierKey() };

@@ -145,9 +145,11 @@ export class ToolVerifier {
       const set = await registry.getBundleSet(chunk);
       for (const [key, claims] of await this.verifySet(set)) attested.set(key, claims);
       bundles.push(...set.bundles);
-      // which bundle answered a `latest`: the registry resolves it, in request order
-      for (const b of set.bundles)
-        if (chunk.some((t) => t.toolId === b.record.toolId && t.version === 'latest')) latest.set(b.record.toolId, b);
+      // the registry says what each `latest` resolved to
+      for (const l of set.latest) {
+        const bundle = set.bundles.find((b) => b.record.toolId === l.toolId && b.record.version === l.version);
+        if (bundle !== undefined) latest.set(l.toolId, bundle);
+      }
     }
     this.rememberAttested(attested);
     const byVersion = bundleSource(bundles, semverCompare);

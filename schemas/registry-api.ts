@@ -82,6 +82,8 @@ export const BundleSetSchema = z.strictObject({
   type: z.literal(BUNDLE_SET_TYPE),
   attestation: z.string(),
   bundles: z.array(VersionBundleSchema).max(MAX_BUNDLE_SET),
+  /** What each requested `latest` resolved to (its bundle is in `bundles`). */
+  latest: z.array(z.strictObject({ toolId: ToolIdSchema, version: VersionSchema })).max(MAX_BUNDLE_SET),
   /** Requested versions the registry does not have (the others are still answered). */
   missing: z
     .array(z.strictObject({ toolId: z.string().max(300), version: z.string().max(70), code: z.enum(['TOOL_NOT_FOUND', 'VERSION_NOT_FOUND']) }))

@@ -209,6 +209,7 @@ export class ReadService {
     const bundles: string[] = [];
     const attested: AttestedVersion[] = [];
     const missing: BundleSet['missing'] = [];
+    const latest: BundleSet['latest'] = [];
     const seen = new Set<string>();
     for (const { toolId, version: asked } of request.versions) {
       let parts: { record: CachedRecord; status: VersionStatus; row: VersionRow; permissions: string[] };
@@ -223,13 +224,14 @@ export class ReadService {
         throw error;
       }
       const { record, status, row, permissions } = parts;
+      if (asked === 'latest' && !latest.some((l) => l.toolId === toolId)) latest.push({ toolId, version: row.version });
       if (seen.has(`${toolId}@${row.version}`)) continue; // `latest` and its version named together
       seen.add(`${toolId}@${row.version}`);
       bundles.push(`{"type":"etdi.bundle/v1","record":${record.body.toString('utf8')},"status":${JSON.stringify(status)}}`);
       if (status.status === 'active') attested.push(attestedVersion(row, permissions));
     }
     const attestation = attested.length === 0 ? '' : await this.sign({ tools: attested }, ATTESTATION_SET_JWT_TYPE, undefined);
-    return `{"type":"${BUNDLE_SET_TYPE}","attestation":${JSON.stringify(attestation)},"bundles":[${bundles.join(',')}],"missing":${JSON.stringify(missing)}}`;
+    return `{"type":"${BUNDLE_SET_TYPE}","attestation":${JSON.stringify(attestation)},"bundles":[${bundles.join(',')}],"latest":${JSON.stringify(latest)},"missing":${JSON.stringify(missing)}}`;
   }
 
   private async attestation(row: VersionRow, permissions: string[]): Promise<string> {

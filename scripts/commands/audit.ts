@@ -181,14 +181,11 @@ async function auditBundles(registry: RegistryClient, verifier: ToolVerifier, pi
     const chunk = pins.slice(i, i + half);
     const set = await registry.getBundleSet(chunk.flatMap((p) => [{ toolId: p.toolId, version: p.version }, { toolId: p.toolId, version: 'latest' }]));
     await verifier.addBundleSet(set);
-    for (const pin of chunk) {
-      const mine = set.bundles.filter((b) => b.record.toolId === pin.toolId);
-      const pinned = mine.find((b) => b.record.version === pin.version);
-      if (pinned !== undefined) found.set(`${pin.toolId}@${pin.version}`, pinned);
-      // `latest` and the pinned version are answered once when they are the same version
-      const latestMissing = set.missing.some((m) => m.toolId === pin.toolId && m.version === 'latest');
-      const latest = mine.find((b) => b.record.version !== pin.version) ?? (latestMissing ? undefined : pinned);
-      if (latest !== undefined) found.set(`${pin.toolId}@latest`, latest);
+    const byVersion = new Map(set.bundles.map((b) => [`${b.record.toolId}@${b.record.version}`, b]));
+    for (const [key, bundle] of byVersion) found.set(key, bundle);
+    for (const l of set.latest) {
+      const bundle = byVersion.get(`${l.toolId}@${l.version}`);
+      if (bundle !== undefined) found.set(`${l.toolId}@latest`, bundle);
     }
   }
   return found;

@@ -110,6 +110,7 @@ describe('POST /v1/bundles (registry)', () => {
     ]);
     // the bundles carry no token of their own: the set's is theirs
     expect(set.bundles.every((b) => b.status.attestation === '')).toBe(true);
+    expect(set.latest).toEqual([{ toolId: 'com.acme/set_a', version: '1.0.0' }]);
     expect(set.missing).toEqual([
       { toolId: 'com.acme/nope', version: 'latest', code: 'TOOL_NOT_FOUND' },
       { toolId: 'com.acme/set_a', version: '9.9.9', code: 'VERSION_NOT_FOUND' },
@@ -157,6 +158,22 @@ describe('ToolVerifier with bundle sets', () => {
     ]);
     await v.approve(verified[0]!);
     expect((await v.check(tool('set_a'), P)).decision.status).toBe('approved');
+  });
+
+  it('prefetch uses the version `latest` resolved to, also when the pinned older version comes in the same set', async () => {
+    await registry.publish(acme.token, acme.key, 'com.acme', tool('set_up'), '1.0.0', ['files:read']);
+    const client = new RegistryClient({ baseUrl: registry.url });
+    const v = new ToolVerifier({ trustRoot: trust, log: await createLogChecker({ logKey: trust.logKey, registry: client }), registry: client });
+    await v.approve(await v.verify(tool('set_up'), P));
+    const newer = { ...tool('set_up'), description: 'Reads files, now faster' };
+    await registry.publish(acme.token, acme.key, 'com.acme', newer, '1.1.0', ['files:read']);
+    // a fresh verifier with the lockfile: the set holds latest (1.1.0) and the pinned 1.0.0
+    const w = new ToolVerifier({ trustRoot: trust, log: await createLogChecker({ logKey: trust.logKey, registry: client }), registry: client, lockfile: v.lockfile });
+    await w.prefetch([newer], P);
+    expect((await w.verify(clone(newer), P)).decision).toMatchObject({ status: 'needs-approval', code: 'NEW_VERSION' });
+    // the server still on the pinned version is matched to the pinned bundle of the same set
+    await w.prefetch([tool('set_up')], P);
+    expect((await w.verify(tool('set_up'), P)).decision.status).toBe('approved');
   });
 
   it('verifies an offline bundle set file (decodeBundleSet, addBundleSet)', async () => {
