@@ -58,7 +58,8 @@ export function createApp(options: CreateAppOptions): RegistryApp {
     invalidate: () => reads.invalidate(),
   });
   const reads = new ReadService(ctx);
-  const services: Services = { ctx, reads, authenticate: (req) => authenticate(ctx, req.headers.authorization) };
+  const limiter = config.rateLimit === false ? undefined : new TokenBucketLimiter(config.rateLimit, now);
+  const services: Services = { ctx, reads, limiter, authenticate: (req) => authenticate(ctx, req.headers.authorization) };
 
   const app = express() as unknown as RegistryApp;
   Object.defineProperty(app, 'registry', { value: { ctx, reads, closing: false }, enumerable: false });
@@ -74,7 +75,7 @@ export function createApp(options: CreateAppOptions): RegistryApp {
     }
     next();
   });
-  if (config.rateLimit !== false) app.use(rateLimit(new TokenBucketLimiter(config.rateLimit, now)));
+  if (limiter !== undefined) app.use(rateLimit(limiter));
 
   // the hot read first, on the app itself (no nested-router dispatch)
   app.get(RECORD_PATH, recordHandler(services));

@@ -21,8 +21,8 @@ export class TokenBucketLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** 0 when the request may go; otherwise the seconds until a token is available. */
-  take(client: string): number {
+  /** 0 when the request may go (and `cost` tokens are taken); otherwise the seconds until they are available. */
+  take(client: string, cost = 1): number {
     const now = this.now();
     if (now - this.lastSweep > 60_000) this.sweep(now);
     let bucket = this.buckets.get(client);
@@ -34,11 +34,11 @@ export class TokenBucketLimiter {
       bucket.tokens = Math.min(this.config.capacity, bucket.tokens + refill);
       bucket.updated = now;
     }
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+    if (bucket.tokens >= cost) {
+      bucket.tokens -= cost;
       return 0;
     }
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / this.config.refillPerSecond));
+    return Math.max(1, Math.ceil((cost - bucket.tokens) / this.config.refillPerSecond));
   }
 
   private sweep(now: number): void {
@@ -48,15 +48,25 @@ export class TokenBucketLimiter {
   }
 }
 
+const rateLimited = (wait: number, what: string): RegistryError =>
+  new RegistryError(429, 'RATE_LIMITED', `${what} from this client; retry in ${wait}s`, { headers: { 'Retry-After': String(wait) } });
+
 export function rateLimit(limiter: TokenBucketLimiter): RequestHandler {
   return (req, res, next) => {
-    const wait = limiter.take(req.socket.remoteAddress ?? 'unknown');
+    const wait = limiter.take(clientOf(req));
     if (wait === 0) return next();
-    sendProblem(
-      res,
-      new RegistryError(429, 'RATE_LIMITED', `too many requests from this client; retry in ${wait}s`, {
-        headers: { 'Retry-After': String(wait) },
-      }),
-    );
+    sendProblem(res, rateLimited(wait, 'too many requests'));
   };
+}
+
+const clientOf = (req: { socket: { remoteAddress?: string | undefined } }): string => req.socket.remoteAddress ?? 'unknown';
+
+/**
+ * Charges a request that does the work of `cost` requests (a bundle set of many versions) the
+ * tokens beyond the one the middleware took; throws RATE_LIMITED otherwise. No-op without a limiter.
+ */
+export function chargeExtra(limiter: TokenBucketLimiter | undefined, req: { socket: { remoteAddress?: string | undefined } }, cost: number): void {
+  if (limiter === undefined || cost <= 1) return;
+  const wait = limiter.take(clientOf(req), cost - 1);
+  if (wait !== 0) throw rateLimited(wait, `a request worth ${cost} requests is more than the rate limit leaves`);
 }

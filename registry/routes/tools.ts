@@ -3,6 +3,7 @@ import { checkSchema } from '../../protocol/index.js';
 import { BundleSetRequestSchema, RevokeVersionRequestSchema, VersionSchema } from '../../schemas/index.js';
 import { RegistryError } from '../errors.js';
 import { readJsonBody, readRawBody } from '../http/body.js';
+import { chargeExtra } from '../http/rate-limit.js';
 import { publish, revokeVersion } from '../services/publish.js';
 import type { Services } from './services.js';
 
@@ -114,6 +115,8 @@ export function toolsRouter(services: Services): Router {
   // with one request and one registry signature. A POST for the body, but a read: no auth.
   router.post('/v1/bundles', async (req, res) => {
     const body = checkSchema(BundleSetRequestSchema, await readJsonBody(req, ctx.config.maxBodyBytes), 'bundle-set request');
+    // it does the work of one bundle GET per version: it costs as many rate-limit tokens
+    chargeExtra(services.limiter, req, body.versions.length);
     const text = await reads.bundleSet(body);
     res
       .writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' })

@@ -61,6 +61,22 @@ describe('hardening', () => {
         h.close();
       }
     });
+
+    it('charges a bundle set one token per version it names (one request cannot do the work of hundreds for free)', async () => {
+      const h = harness({ rateLimit: { capacity: 10, refillPerSecond: 0.5 } });
+      const versions = (n: number) => Array.from({ length: n }, (_, i) => ({ toolId: `com.acme/t${i}`, version: 'latest' }));
+      try {
+        const big = await request(h.app).post('/v1/bundles').send({ versions: versions(11) });
+        expect(big.status).toBe(429);
+        expect(big.body.code).toBe('RATE_LIMITED');
+        expect(Number(big.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+        // the refused set took only its entry token: 9 remain, a set of 9 fits, then nothing does
+        expect((await request(h.app).post('/v1/bundles').send({ versions: versions(9) })).status).toBe(200);
+        expect((await request(h.app).get('/v1/tools')).status).toBe(429);
+      } finally {
+        h.close();
+      }
+    });
   });
 
   describe('when an unexpected error happens', () => {
