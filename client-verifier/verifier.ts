@@ -129,7 +129,7 @@ export class ToolVerifier {
     if (registry === undefined) return;
     const wanted = new Map<string, { toolId: string; version: string }>();
     for (const live of liveDefinitions) {
-      if (this.recheck(live, options) !== undefined) continue;
+      if (this.hasFreshEvidence(live, options)) continue;
       for (const target of bundleTargets(live, options.provider, this.lock)) {
         if (this.source?.get(target.toolId, target.version) !== undefined) continue;
         wanted.set(`${target.toolId}@${target.version}`, target);
@@ -158,6 +158,15 @@ export class ToolVerifier {
       source: { get: (toolId, version) => (version === 'latest' ? latest.get(toolId) : byVersion.get(toolId, version)) },
       until: this.now().getTime() + PREFETCH_TTL_MS,
     };
+  }
+
+  /** Whether the re-check can decide this tool without new evidence (a pin rejection counts: it needs none). */
+  private hasFreshEvidence(live: unknown, options: CheckOptions): boolean {
+    try {
+      return this.recheck(live, options) !== undefined;
+    } catch {
+      return true;
+    }
   }
 
   private async verifySet(set: BundleSet): Promise<AttestedVersions> {

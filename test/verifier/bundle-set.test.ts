@@ -10,6 +10,7 @@ import {
   ATTESTATION_SET_JWT_TYPE,
   BundleSetSchema,
   Ed25519PublicJwkSchema,
+  MANIFEST_META_KEY,
   MAX_BUNDLE_SET,
   type AttestedVersion,
   type BundleSet,
@@ -174,6 +175,28 @@ describe('ToolVerifier with bundle sets', () => {
     // the server still on the pinned version is matched to the pinned bundle of the same set
     await w.prefetch([tool('set_up')], P);
     expect((await w.verify(tool('set_up'), P)).decision.status).toBe('approved');
+  });
+
+  it('prefetch still asks for the rest of the list when one tool is already refused by its pin', async () => {
+    const old = await registry.publish(acme.token, acme.key, 'com.acme', tool('set_roll'), '1.0.0', []);
+    const cur = await registry.publish(acme.token, acme.key, 'com.acme', { ...tool('set_roll'), description: 'v2' }, '1.1.0', []);
+    const carrying = (signed: typeof old): Record<string, unknown> => ({ ...clone(signed.manifest.definition), _meta: { [MANIFEST_META_KEY]: clone(signed) } });
+    let requests = 0;
+    const client = new RegistryClient({
+      baseUrl: registry.url,
+      fetch: (input, init) => {
+        requests++;
+        return fetch(input, init);
+      },
+    });
+    const v = new ToolVerifier({ trustRoot: trust, log: await createLogChecker({ logKey: trust.logKey, registry: client }), registry: client });
+    await v.approve(await v.verify(carrying(cur), P));
+    expect(await codeOf(v.verify(carrying(old), P))).toBe('ROLLBACK');
+    requests = 0;
+    await v.prefetch([carrying(old), tool('set_c')], P);
+    expect(requests).toBe(1);
+    expect((await v.verify(tool('set_c'), P)).manifestSource).toBe('registry');
+    expect(requests).toBe(1);
   });
 
   it('verifies an offline bundle set file (decodeBundleSet, addBundleSet)', async () => {
