@@ -87,8 +87,11 @@ export class ToolVerifier {
   private readonly frozenDigests = new WeakMap<object, string>();
   /** Versions vouched for by verified attestation sets (offline sets and prefetches), `toolId@version`. */
   private readonly attested = new Map<string, AttestationClaims>();
-  /** Bundles prefetched from the registry (prefetch): short-lived, dropped at `until`. */
-  private prefetched: { source: BundleSource; until: number } | undefined;
+  /**
+   * Bundles prefetched from the registry (prefetch), newest first: short-lived, each dropped at
+   * its `until`. Several, because servers of one host may list their tools at the same time.
+   */
+  private prefetched: { source: BundleSource; until: number }[] = [];
 
   constructor(options: ToolVerifierOptions) {
     this.options = options;
@@ -154,10 +157,11 @@ export class ToolVerifier {
     this.rememberAttested(attested);
     const byVersion = bundleSource(bundles, semverCompare);
     // Statuses are short-lived (the registry serves them with max-age 30): so is a prefetch.
-    this.prefetched = {
+    this.prefetched.unshift({
       source: { get: (toolId, version) => (version === 'latest' ? latest.get(toolId) : byVersion.get(toolId, version)) },
       until: this.now().getTime() + PREFETCH_TTL_MS,
-    };
+    });
+    this.prefetched.length = Math.min(this.prefetched.length, 16); // a bound, whatever the listing rate
   }
 
   /** Whether the re-check can decide this tool without new evidence (a pin rejection counts: it needs none). */
@@ -180,8 +184,11 @@ export class ToolVerifier {
   }
 
   private fresh(): BundleSource | undefined {
-    if (this.prefetched !== undefined && this.prefetched.until <= this.now().getTime()) this.prefetched = undefined;
-    return this.prefetched?.source;
+    const now = this.now().getTime();
+    this.prefetched = this.prefetched.filter((p) => p.until > now);
+    if (this.prefetched.length === 0) return undefined;
+    const sources = this.prefetched.map((p) => p.source);
+    return { get: (toolId, version) => sources.reduce<VersionBundle | undefined>((found, s) => found ?? s.get(toolId, version), undefined) };
   }
 
   private now(): Date {
