@@ -83,7 +83,7 @@ export class ToolVerifier {
   private readonly manifests = new Map<string, ToolManifest>();
   /** The last approved result per cached evidence (re-check hot path). */
   private readonly approved = new WeakMap<VerifiedEvidence, VerifiedTool>();
-  /** Digest of each definition object this verifier verified and froze: the re-check's hot path. */
+  /** Digest of each definition object this verifier has digested and frozen (sentDigestOf). */
   private readonly frozenDigests = new WeakMap<object, string>();
   /** Versions vouched for by verified attestation sets (offline sets and prefetches), `toolId@version`. */
   private readonly attested = new Map<string, AttestationClaims>();
@@ -195,11 +195,26 @@ export class ToolVerifier {
     return this.options.now?.() ?? new Date();
   }
 
+  /**
+   * The digest of a tool exactly as sent (carried manifest included), taken once per object:
+   * the object is frozen, all the way down, right after it is digested, so the digest stays
+   * true and prefetch, verify and every re-check before a call share it. Code that tries to
+   * modify a definition the verifier has seen gets a TypeError rather than an unverified tool.
+   * Throws (ProtocolError) for a value with no canonical JSON form.
+   */
+  private sentDigestOf(live: unknown): string {
+    if (typeof live !== 'object' || live === null) return digestOf(live);
+    let digest = this.frozenDigests.get(live);
+    if (digest === undefined) {
+      digest = digestOf(live); // first: a cyclic or non-JSON value throws here, before any freeze
+      this.frozenDigests.set(deepFreeze(live), digest);
+    }
+    return digest;
+  }
+
   private cacheKey(live: unknown, options: CheckOptions): string {
-    // The whole object as sent: a different carried manifest is a different entry. An object
-    // this verifier verified is frozen (see verify), so the digest taken then is still its digest.
-    const known = typeof live === 'object' && live !== null ? this.frozenDigests.get(live) : undefined;
-    return `${known ?? digestOf(live)}|${options.provider ?? ''}`;
+    // The whole object as sent: a different carried manifest is a different entry.
+    return `${this.sentDigestOf(live)}|${options.provider ?? ''}`;
   }
 
   private decide(evidence: VerifiedEvidence): PinDecision {
@@ -217,7 +232,14 @@ export class ToolVerifier {
   async verify(liveDefinition: unknown, options: CheckOptions = {}): Promise<VerifiedTool> {
     const before = this.options.log.newestCheckpoint()?.treeSize;
     const prefetched = this.fresh();
+    let sentDigest: string | undefined;
+    try {
+      sentDigest = this.sentDigestOf(liveDefinition);
+    } catch {
+      sentDigest = undefined; // verifyEvidence refuses it with its own SCHEMA_INVALID
+    }
     const evidence = await verifyEvidence(liveDefinition, {
+      ...(sentDigest !== undefined ? { sentDigest } : {}),
       trustRoot: this.trustRoot,
       log: this.options.log,
       lockfile: this.lock,
@@ -231,10 +253,6 @@ export class ToolVerifier {
     });
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(`${evidence.sentDigest}|${options.provider ?? ''}`, evidence);
-    // What was verified cannot change afterwards: the definition is frozen, all the way down,
-    // so a re-check before a call needs no new digest of the same object (a host or a library
-    // that tries to modify it gets a TypeError rather than a silently unverified tool).
-    this.frozenDigests.set(deepFreeze(evidence.definition), evidence.sentDigest);
     this.manifests.set(`${evidence.toolId}@${evidence.version}`, evidence.manifest);
     const newest = this.options.log.newestCheckpoint();
     if (newest !== undefined && newest.treeSize !== before) await this.setLockfile({ ...this.lock, checkpoint: newest });

@@ -74,6 +74,11 @@ export interface VerifyContext extends PinContext {
   attested?: (toolId: string, version: string) => AttestationClaims | undefined;
   /** The Ed25519 implementation for manifest signatures (default: protocol's defaultBackend). */
   backend?: Ed25519Backend;
+  /**
+   * `sha256:` digest of JCS(the live definition as sent), when the caller already took it over
+   * an object that cannot have changed since (ToolVerifier freezes it); computed otherwise.
+   */
+  sentDigest?: string;
 }
 
 /** The cryptographic part of a verification: independent of the lockfile, cacheable until `expiresAt`. */
@@ -273,7 +278,7 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
   let sentDigest: string;
   try {
     // One JCS pass when the tool carries no manifest (the signed definition is the tool as sent).
-    sentDigest = digestOf(live);
+    sentDigest = ctx.sentDigest ?? digestOf(live);
     const signedDefinition = toSignedDefinition(live);
     liveDigest = signedDefinition === live ? sentDigest : digestOf(signedDefinition);
   } catch (cause) {
