@@ -15,7 +15,8 @@ import { fromBase64Url, fromUtf8, toBase64Url, utf8, utf8Into } from './encoding
 import { ProtocolError, type SchemaIssue } from './errors.js';
 import { canonicalize, isCanonicalOrder } from './jcs.js';
 import { jwkThumbprint, privateKeySeed, publicKeyBytes } from './jwk.js';
-import { parseStrictJson, parseStrictJsonText } from './strict-json.js';
+import { acceptsSignedManifest } from './manifest-check.js';
+import { parseStrictJson, parseStrictJsonText, type StrictJsonText } from './strict-json.js';
 
 export function toSchemaIssues(error: z.ZodError): SchemaIssue[] {
   return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
@@ -167,15 +168,26 @@ export async function verifySignedManifest(
     return verifySignatures(signed, canonicalManifest(signed.manifest), resolveKey, backend);
   }
   const parsed = parseStrictJsonText(input, { maxBytes: LIMITS.maxManifestBytes });
-  // The parse measured the document: the schema's definition limits need no second walk.
-  const check = (): SignedManifest => checkSchema(SignedManifestSchema, parsed.value, 'signed manifest');
-  const signed = parsed.shape === undefined ? check() : withJsonShapeBound(parsed.shape, check);
+  const signed = checkParsedSignedManifest(parsed);
   // The received text is the signed bytes when it is JSON.stringify(signed) and the manifest's
   // keys are in canonical order (the walk proved both when `canonical`; a signer that orders
   // the signatures' members otherwise costs one order check of the manifest).
   const sliceable = parsed.canonical || (parsed.stringified && isCanonicalOrder(signed.manifest));
   const bytes = (sliceable ? sliceCanonicalManifest(parsed.text, input, signed) : undefined) ?? canonicalManifest(signed.manifest);
   return verifySignatures(signed, bytes, resolveKey, backend);
+}
+
+/**
+ * The schema check of a freshly parsed signed manifest. The parse measured the document, so the
+ * definition's limits need no second walk; a document the allocation-free check accepts is one
+ * zod accepts (see acceptsSignedManifest); any other goes through zod, which decides and names
+ * the issues.
+ */
+function checkParsedSignedManifest(parsed: StrictJsonText): SignedManifest {
+  const { value, shape } = parsed;
+  if (shape === undefined) return checkSchema(SignedManifestSchema, value, 'signed manifest');
+  if (acceptsSignedManifest(value, shape)) return value as SignedManifest;
+  return withJsonShapeBound(shape, () => checkSchema(SignedManifestSchema, value, 'signed manifest'));
 }
 
 interface ManifestBytes {

@@ -43,6 +43,9 @@ export const PERMISSION_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
 /** `sha256:` + 64 lower-case hex digits. */
 export const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
+/** A 64-byte Ed25519 signature, base64url without padding: 86 chars. */
+export const SIGNATURE_PATTERN = /^[A-Za-z0-9_-]{86}$/;
+
 /** RFC 7638 JWK thumbprint: base64url SHA-256, 43 chars. */
 export const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 

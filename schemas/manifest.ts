@@ -8,6 +8,7 @@ import {
   NAMESPACE_PATTERN,
   PERMISSION_PATTERN,
   SEMVER_PATTERN,
+  SIGNATURE_PATTERN,
   TOOL_NAME_PATTERN,
 } from './limits.js';
 import { ToolDefinitionSchema } from './tool-definition.js';
@@ -79,11 +80,16 @@ export const ManifestSignatureSchema = z.strictObject({
   keyId: KeyIdSchema,
   alg: z.literal('EdDSA'),
   /** base64url of the 64-byte Ed25519 signature over JCS(manifest). */
-  sig: z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'sig must be a 64-byte Ed25519 signature, base64url'),
+  sig: z.string().regex(SIGNATURE_PATTERN, 'sig must be a 64-byte Ed25519 signature, base64url'),
 });
 export type ManifestSignature = z.infer<typeof ManifestSignatureSchema>;
 
-/** The envelope on the wire and on disk: the manifest and one or more signatures over it. */
+/**
+ * The envelope on the wire and on disk: the manifest and one or more signatures over it.
+ * protocol/manifest-check.ts decides the same acceptance without zod on verifySignedManifest's
+ * hot path (it may only accept what this accepts): a rule changed here is changed there too,
+ * and test/protocol/manifest-check.test.ts holds the two together.
+ */
 export const SignedManifestSchema = z.strictObject({
   manifest: ToolManifestSchema,
   signatures: z

@@ -35,7 +35,8 @@ export const ToolExecutionSchema = z.looseObject({
  * The MCP tool object exactly as a server lists it in `tools/list`. Known fields are validated;
  * unknown fields (a newer MCP revision's) are kept, so they stay under the signature.
  * Zod's output is only ever used for reading: signatures and digests are computed over the
- * value as received (see protocol/manifest.ts).
+ * value as received (see protocol/manifest.ts). Mirrored by protocol/manifest-check.ts (see
+ * SignedManifestSchema): change both together.
  */
 export const ToolDefinitionSchema = z
   .looseObject({
