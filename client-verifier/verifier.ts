@@ -16,7 +16,7 @@ import { emptyLockfile } from './lockfile.js';
 import { decidePin, toPin, type PinDecision } from './pins.js';
 import type { RegistryClient } from './registry-client.js';
 import { createTrustRoot, type TrustRoot, type TrustRootConfig } from './trust-root.js';
-import { bundleSource, bundleTargets, verifyEvidence, type BundleSource, type LogChecker, type VerifiedEvidence, type VerifiedTool } from './verify-tool.js';
+import { bundleSource, bundleTargets, deepFreeze, freezeLiveDefinition, verifyEvidence, type BundleSource, type LogChecker, type VerifyContext, type VerifiedEvidence, type VerifiedTool } from './verify-tool.js';
 
 /** A log checker that also reports the newest checkpoint it verified (for the lockfile). */
 export interface StatefulLogChecker extends LogChecker {
@@ -54,16 +54,6 @@ export interface CheckOptions {
 /** How long prefetched bundles are used (the registry's status max-age). */
 const PREFETCH_TTL_MS = 30_000;
 
-/** Freezes a JSON value and everything in it; returns it. */
-function deepFreeze<T>(value: T): T {
-  // No shortcut on an already frozen object: a shallow freeze by someone else leaves its children mutable.
-  if (typeof value === 'object' && value !== null) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
-}
-
 const isTrustRoot = (t: TrustRoot | TrustRootConfig): t is TrustRoot => 'attestationKeys' in t;
 
 /**
@@ -80,6 +70,8 @@ export class ToolVerifier {
   private source: BundleSource | undefined;
   /** digest of the live tool as sent (incl. carried manifest) + provider -> evidence. */
   private readonly cache = new Map<string, VerifiedEvidence>();
+  /** The tool names with evidence in `cache`: a tool of another name needs no digest to miss it. */
+  private readonly cachedNames = new Set<string>();
   private readonly manifests = new Map<string, ToolManifest>();
   /** The last approved result per cached evidence (re-check hot path). */
   private readonly approved = new WeakMap<VerifiedEvidence, VerifiedTool>();
@@ -92,6 +84,7 @@ export class ToolVerifier {
    * its `until`. Several, because servers of one host may list their tools at the same time.
    */
   private prefetched: { source: BundleSource; until: number }[] = [];
+  private readonly attestedVersion = (toolId: string, version: string): AttestationClaims | undefined => this.attested.get(`${toolId}@${version}`);
 
   constructor(options: ToolVerifierOptions) {
     this.options = options;
@@ -232,27 +225,37 @@ export class ToolVerifier {
   async verify(liveDefinition: unknown, options: CheckOptions = {}): Promise<VerifiedTool> {
     const before = this.options.log.newestCheckpoint()?.treeSize;
     const prefetched = this.fresh();
-    let sentDigest: string | undefined;
-    try {
-      sentDigest = this.sentDigestOf(liveDefinition);
-    } catch {
-      sentDigest = undefined; // verifyEvidence refuses it with its own SCHEMA_INVALID
+    const known = typeof liveDefinition === 'object' && liveDefinition !== null ? this.frozenDigests.get(liveDefinition) : undefined;
+    if (known === undefined) {
+      try {
+        // Frozen before it is compared with the signed definition, so the verdict stays true.
+        freezeLiveDefinition(liveDefinition);
+      } catch {
+        // verifyEvidence refuses it with the same SCHEMA_INVALID
+      }
     }
-    const evidence = await verifyEvidence(liveDefinition, {
-      ...(sentDigest !== undefined ? { sentDigest } : {}),
+    const ctx: VerifyContext = {
       trustRoot: this.trustRoot,
       log: this.options.log,
       lockfile: this.lock,
-      attested: (toolId, version) => this.attested.get(`${toolId}@${version}`),
+      attested: this.attestedVersion,
       backend: this.options.ed25519 ?? nodeThreadpoolBackend ?? defaultBackend,
-      ...(this.options.registry ? { registry: this.options.registry } : {}),
-      ...(this.source ? { bundles: this.source } : {}),
-      ...(prefetched ? { prefetched } : {}),
-      ...(options.provider ? { provider: options.provider } : {}),
       attestation: { ...this.options.attestation, now: this.now() },
-    });
-    if (this.cache.size > 10_000) this.cache.clear();
+    };
+    if (known !== undefined) ctx.sentDigest = known;
+    if (this.options.registry) ctx.registry = this.options.registry;
+    if (this.source) ctx.bundles = this.source;
+    if (prefetched) ctx.prefetched = prefetched;
+    if (options.provider) ctx.provider = options.provider;
+    const evidence = await verifyEvidence(liveDefinition, ctx);
+    // The definition is frozen (it passed the schema check): its digest stays true.
+    if (known === undefined) this.frozenDigests.set(evidence.definition, evidence.sentDigest);
+    if (this.cache.size > 10_000) {
+      this.cache.clear();
+      this.cachedNames.clear();
+    }
     this.cache.set(`${evidence.sentDigest}|${options.provider ?? ''}`, evidence);
+    this.cachedNames.add(evidence.toolName);
     this.manifests.set(`${evidence.toolId}@${evidence.version}`, evidence.manifest);
     const newest = this.options.log.newestCheckpoint();
     if (newest !== undefined && newest.treeSize !== before) await this.setLockfile({ ...this.lock, checkpoint: newest });
@@ -277,6 +280,9 @@ export class ToolVerifier {
    * evidence (call `verify`). Throws for a pin rejection (RUG_PULL, ROLLBACK, ...).
    */
   recheck(liveDefinition: unknown, options: CheckOptions = {}): VerifiedTool | undefined {
+    // A tool whose name has no evidence cannot hit the cache: skip its digest (cold listings).
+    const name = typeof liveDefinition === 'object' && liveDefinition !== null ? (liveDefinition as { name?: unknown }).name : undefined;
+    if (typeof name !== 'string' || !this.cachedNames.has(name)) return undefined;
     const evidence = this.cache.get(this.cacheKey(liveDefinition, options));
     if (evidence === undefined || evidence.expiresAt <= (this.options.now ? this.options.now().getTime() : Date.now())) return undefined;
     // Hot path: the same approved pin object as last time means the same decision (pins are

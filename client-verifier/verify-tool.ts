@@ -24,6 +24,7 @@ import {
   checkSchema,
   decodeSignedManifest,
   digestOf,
+  sameJson,
   jwkThumbprint,
   parseStrictJson,
   toSignedDefinition,
@@ -267,24 +268,67 @@ export function bundleTargets(live: unknown, provider: string | undefined, lockf
  * decided separately (pins.ts) so that evidence can be cached.
  */
 export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
-  let live: Record<string, unknown>;
+  const live = checkLiveDefinition(liveDefinition);
   try {
-    live = checkSchema(ToolDefinitionSchema, liveDefinition, 'tool definition') as Record<string, unknown>;
+    return await verifyChecked(live, ctx);
+  } catch (error) {
+    // A tool with no canonical form is refused for that before anything else, as it always
+    // was: the happy path no longer serialises it up front (verifyChecked), so look now.
+    if (ctx.sentDigest === undefined) liveDigestOf(live, live.name as string);
+    throw error;
+  }
+}
+
+/** Definitions that passed checkLiveDefinition and were frozen right after (freezeLiveDefinition): still valid. */
+const frozenDefinitions = new WeakSet<object>();
+
+/** The live tool against ToolDefinitionSchema (SCHEMA_INVALID otherwise); returns it as given. */
+function checkLiveDefinition(liveDefinition: unknown): Record<string, unknown> {
+  if (typeof liveDefinition === 'object' && liveDefinition !== null && frozenDefinitions.has(liveDefinition)) return liveDefinition as Record<string, unknown>;
+  try {
+    return checkSchema(ToolDefinitionSchema, liveDefinition, 'tool definition') as Record<string, unknown>;
   } catch (cause) {
     throw new VerificationError('SCHEMA_INVALID', `the server listed an invalid tool: ${(cause as Error).message}`, {}, { cause });
   }
-  const toolName = live.name as string;
-  let liveDigest: string;
-  let sentDigest: string;
+}
+
+/** Freezes a JSON value and everything in it; returns it. */
+export function deepFreeze<T>(value: T): T {
+  // No shortcut on an already frozen object: a shallow freeze by someone else leaves its children mutable.
+  if (typeof value === 'object' && value !== null) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/**
+ * Checks a live tool (SCHEMA_INVALID otherwise) and deep-freezes it, so that what is verified
+ * next is what the host keeps: a definition cannot change between its check, its comparison
+ * with the signed one and the call (ToolVerifier). The schema bounds the depth before the walk.
+ */
+export function freezeLiveDefinition(liveDefinition: unknown): Record<string, unknown> {
+  const live = checkLiveDefinition(liveDefinition);
+  if (!frozenDefinitions.has(live)) frozenDefinitions.add(deepFreeze(live));
+  return live;
+}
+
+/** `sha256:` digest of JCS(value), or SCHEMA_INVALID: a tool with no canonical form (RFC 8785 3.1: lone surrogates, non-finite numbers, undefined members). */
+function liveDigestOf(value: unknown, toolName: string): string {
   try {
-    // One JCS pass when the tool carries no manifest (the signed definition is the tool as sent).
-    sentDigest = ctx.sentDigest ?? digestOf(live);
-    const signedDefinition = toSignedDefinition(live);
-    liveDigest = signedDefinition === live ? sentDigest : digestOf(signedDefinition);
+    return digestOf(value);
   } catch (cause) {
-    // not canonicalisable (RFC 8785 3.1: lone surrogates, non-finite numbers, undefined members)
     throw new VerificationError('SCHEMA_INVALID', `tool "${toolName}" is not canonical JSON: ${(cause as Error).message}`, { toolName }, { cause });
   }
+}
+
+async function verifyChecked(live: Record<string, unknown>, ctx: VerifyContext): Promise<VerifiedEvidence> {
+  const toolName = live.name as string;
+  // The digest of the definition as signed (the carried manifest removed) is taken only when
+  // needed: a tool that is the signed definition (sameJson, below) has the verified digest.
+  const signedDefinition = toSignedDefinition(live);
+  let knownLiveDigest = signedDefinition === live ? ctx.sentDigest : undefined;
+  const liveDigest = (): string => (knownLiveDigest ??= liveDigestOf(signedDefinition, toolName));
   const carried = decodeCarried(live, toolName);
 
   // Which tool id: the carried manifest says; otherwise the host's provider for this server,
@@ -310,9 +354,9 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
   // The server may still serve the pinned version while the registry has a newer one: use the
   // pinned version's bundle when its digest is the live one (no silent upgrade, no false alarm).
   const pin: LockfilePin | undefined = ctx.lockfile?.tools[toolId];
-  if (found !== undefined && carried === undefined && pin !== undefined && found.bundle.record.definitionDigest !== liveDigest && pin.version !== found.bundle.record.version) {
+  if (found !== undefined && carried === undefined && pin !== undefined && pin.version !== found.bundle.record.version && found.bundle.record.definitionDigest !== liveDigest()) {
     const pinnedBundle = await fetchBundle(ctx, toolId, pin.version);
-    if (pinnedBundle !== undefined && pinnedBundle.bundle.record.definitionDigest === liveDigest) found = pinnedBundle;
+    if (pinnedBundle !== undefined && pinnedBundle.bundle.record.definitionDigest === liveDigest()) found = pinnedBundle;
   }
   if (found === undefined)
     throw new VerificationError(
@@ -399,18 +443,20 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
       );
   }
 
+  // The signature verified over manifest.definition: the same JSON value has its digest.
+  if (knownLiveDigest === undefined && sameJson(signedDefinition, manifest.definition)) knownLiveDigest = verified.definitionDigest;
   // Rug pull before definition mismatch: the same version with another content than approved.
-  if (pin !== undefined && pin.version === manifest.version && pin.definitionDigest !== liveDigest)
+  if (pin !== undefined && pin.version === manifest.version && pin.definitionDigest !== liveDigest())
     throw new VerificationError(
       'RUG_PULL',
       `${toolId}@${manifest.version} changed after you approved it (same version, different definition); do not use it and report the provider`,
-      { toolId, version: manifest.version, expected: pin.definitionDigest, got: liveDigest },
+      { toolId, version: manifest.version, expected: pin.definitionDigest, got: liveDigest() },
     );
-  if (liveDigest !== verified.definitionDigest)
+  if (liveDigest() !== verified.definitionDigest)
     throw new VerificationError(
       'DEFINITION_MISMATCH',
       `the server's "${toolName}" differs from the definition ${manifest.provider} signed for ${toolId}@${manifest.version}`,
-      { toolId, version: manifest.version, expected: verified.definitionDigest, got: liveDigest },
+      { toolId, version: manifest.version, expected: verified.definitionDigest, got: liveDigest() },
     );
 
   if (status.status === 'revoked')
@@ -445,7 +491,7 @@ export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext
     signedManifest: signed,
     permissions: [...manifest.permissions],
     definition: live,
-    sentDigest,
+    sentDigest: ctx.sentDigest ?? (signedDefinition === live ? liveDigest() : liveDigestOf(live, toolName)),
     bundle,
     expiresAt: claims.exp * 1000,
     manifestSource: carried !== undefined ? 'meta' : found.source,

@@ -2,6 +2,7 @@ export { ProtocolError, type ProtocolErrorCode, type SchemaIssue } from './error
 export { parseStrictJson, parseStrictJsonText, type StrictJsonOptions, type StrictJsonText } from './strict-json.js';
 export { canonicalize, canonicalBytes } from './jcs.js';
 export { sha256Digest, digestOf, definitionDigest, toSignedDefinition } from './digest.js';
+export { sameJson } from './json-equal.js';
 export { sha256 } from './hash.js';
 export {
   toBase64,
