@@ -7,6 +7,7 @@ import { requestLog } from './http/request-log.js';
 import { buildOpenApi } from './openapi.js';
 import { createLogRouter } from './routes/log.js';
 import { namespacesRouter } from './routes/namespaces.js';
+import { PUBLISH_PATH, publishHandler } from './routes/publish.js';
 import type { Services } from './routes/services.js';
 import { RECORD_PATH, recordHandler, toolsRouter } from './routes/tools.js';
 import { authenticate } from './services/auth.js';
@@ -77,8 +78,9 @@ export function createApp(options: CreateAppOptions): RegistryApp {
   });
   if (limiter !== undefined) app.use(rateLimit(limiter));
 
-  // the hot read first, on the app itself (no nested-router dispatch)
+  // the hot read and the publish first, on the app itself (no nested-router dispatch)
   app.get(RECORD_PATH, recordHandler(services));
+  app.post(PUBLISH_PATH, publishHandler(services));
   app.use(toolsRouter(services));
   app.use(namespacesRouter(services));
   app.use('/v1/log', createLogRouter(store.log));

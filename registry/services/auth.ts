@@ -37,11 +37,10 @@ export async function authenticate(ctx: RegistryContext, authorization: string |
   const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization);
   if (match === null) throw unauthenticated('Authorization must be "Bearer <token>"');
   const token = match[1]!;
-  const admin = ctx.config.adminToken;
+  const admin = adminDigest(ctx);
   if (admin !== undefined) {
     const a = createHash('sha256').update(token).digest();
-    const b = createHash('sha256').update(admin).digest();
-    if (timingSafeEqual(a, b)) return { role: 'admin', actor: 'admin:config' };
+    if (timingSafeEqual(a, admin)) return { role: 'admin', actor: 'admin:config' };
   }
   const claims = verifiedTokens(ctx).get(token, ctx.now()) ?? (await verifyPublisherToken(ctx, token));
   const key = ctx.store.getKey(claims.sub, claims.key_id);
@@ -49,6 +48,16 @@ export async function authenticate(ctx: RegistryContext, authorization: string |
   if (key === undefined || isRevokedAt(key, ctx.now()))
     throw unauthenticated(`the key ${claims.key_id} that obtained this token is revoked`);
   return { role: 'publisher', namespace: claims.sub, keyId: claims.key_id, actor: `key:${claims.key_id}` };
+}
+
+/** SHA-256 of the configured admin token, hashed once rather than on every request. */
+const adminDigests = new WeakMap<RegistryContext['config'], { token: string; digest: Buffer }>();
+function adminDigest(ctx: RegistryContext): Buffer | undefined {
+  const admin = ctx.config.adminToken;
+  if (admin === undefined) return undefined;
+  let cached = adminDigests.get(ctx.config);
+  if (cached?.token !== admin) adminDigests.set(ctx.config, (cached = { token: admin, digest: createHash('sha256').update(admin).digest() }));
+  return cached.digest;
 }
 
 type PublisherClaims = { sub: string; key_id: string; exp: number };

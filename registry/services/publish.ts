@@ -3,7 +3,9 @@ import {
   defaultBackend,
   nodeThreadpoolBackend,
   parseStrictJson,
+  ProtocolError,
   verifySignedManifest,
+  type Ed25519Backend,
   type ManifestClaims,
   type VerifiedManifest,
 } from '../../protocol/index.js';
@@ -11,7 +13,7 @@ import { validateToolPolicy } from '../../client-verifier/policy/index.js';
 import { LOG_EVENT_TYPE, type Ed25519PublicJwk, type ToolPolicy } from '../../schemas/index.js';
 import { RegistryError, toRegistryError } from '../errors.js';
 import type { KeyRow, VersionRow } from '../store/store.js';
-import type { PublishResult } from './publish-job.js';
+import type { DeferredSignature, PublishResult } from './publish-job.js';
 import { isRevokedAt, requireWriter } from './auth.js';
 import { isoNow, type Principal, type RegistryContext } from './context.js';
 
@@ -19,6 +21,46 @@ import { isoNow, type Principal, type RegistryContext } from './context.js';
 const VERIFY_BACKEND = nodeThreadpoolBackend ?? defaultBackend;
 
 export type { PublishResult } from './publish-job.js';
+
+/** Parsed public JWKs of the store's (frozen, cached) key rows: one parse per key, not per publish. */
+const parsedJwks = new WeakMap<KeyRow, Ed25519PublicJwk>();
+const publicJwkOf = (key: KeyRow): Ed25519PublicJwk => {
+  let jwk = parsedJwks.get(key);
+  if (jwk === undefined) parsedJwks.set(key, (jwk = parseStrictJson(key.jwk) as Ed25519PublicJwk));
+  return jwk;
+};
+
+/** A signature verifySignedManifest asked its backend to check, by a key the resolver trusted. */
+interface AskedSignature {
+  keyId: string;
+  publicKey: Uint8Array;
+  message: Uint8Array;
+  signature: Uint8Array;
+}
+
+/**
+ * The backend verifySignedManifest runs with: it records each Ed25519 verification it is asked
+ * for (the trusted keys' signatures, in order, over JCS(manifest)) and answers true, so that
+ * publish() does the cryptography itself, right after, on the thread pool or on the write worker
+ * (checkedSignatures). Nothing is stored or acknowledged before every recorded signature verified.
+ */
+function recordingBackend(asked: AskedSignature[], keyIds: string[]): Ed25519Backend {
+  return {
+    name: 'node',
+    verify(publicKey, message, signature) {
+      asked.push({ keyId: keyIds[asked.length]!, publicKey, message, signature });
+      return Promise.resolve(true);
+    },
+    sign() {
+      return Promise.reject(new Error('publish verifies, it never signs'));
+    },
+  };
+}
+
+const badSignature = (keyId: string): Error => {
+  const error = new ProtocolError('BAD_SIGNATURE', `signature by ${keyId} does not verify over the manifest`);
+  return toRegistryError(error) ?? error;
+};
 
 /**
  * Refuses a manifest whose Cedar policy does not parse/validate (422 POLICY_INVALID with
@@ -50,6 +92,8 @@ export async function publish(ctx: RegistryContext, principal: Principal, raw: U
     return key !== undefined && !isRevokedAt(key, now) && !isRevokedAt(key, issuedAt);
   };
   const asked: string[] = [];
+  /** The key ids the resolver trusted, in order: the ones whose signatures get verified. */
+  const trustedIds: string[] = [];
   /**
    * Called after strict parsing, the schema and the limits, before any signature: the
    * authorisation and namespace checks run here, in the order they always had, and only keys
@@ -75,14 +119,17 @@ export async function publish(ctx: RegistryContext, principal: Principal, raw: U
       keys = new Map(keyRows.map((k) => [k.key_id, k]));
     }
     asked.push(keyId);
-    return trusted(keyId) ? (parseStrictJson(keys.get(keyId)!.jwk) as Ed25519PublicJwk) : undefined;
+    if (!trusted(keyId)) return undefined;
+    trustedIds.push(keyId);
+    return publicJwkOf(keys.get(keyId)!);
   };
+  const signatures: AskedSignature[] = [];
   let verified: VerifiedManifest;
   try {
     // the client's own check from the received bytes (strict parse, schema, JCS — the bytes
-    // themselves when they are canonical — digests, key ids); only the Ed25519 verify runs on
-    // libuv's thread pool, so the event loop parses the next publishes meanwhile
-    verified = await verifySignedManifest(raw, resolveKey, VERIFY_BACKEND);
+    // themselves when they are canonical — digests, key ids); the Ed25519 verifications it asks
+    // for are recorded and done below
+    verified = await verifySignedManifest(raw, resolveKey, recordingBackend(signatures, trustedIds));
   } catch (error) {
     const revoked = asked.find((keyId) => keys?.has(keyId) === true && !trusted(keyId));
     if (revoked !== undefined && error instanceof Error && 'code' in error && error.code === 'UNKNOWN_SIGNER')
@@ -92,6 +139,20 @@ export async function publish(ctx: RegistryContext, principal: Principal, raw: U
     throw toRegistryError(error) ?? error;
   }
   const { manifest, signedManifest: signed } = verified;
+  const message = signatures[0]!.message; // JCS(manifest), the same bytes for every signature
+  // JCS(signed manifest), what is stored and served: `{"manifest":` JCS(manifest) `,"signatures":`
+  // JCS(signatures) `}` (the signed manifest has exactly these two members), with JCS(manifest)
+  // the very bytes the signatures are checked over (their SHA-256 is verified.manifestDigest)
+  const signedManifest = `{"manifest":${Buffer.from(message.buffer, message.byteOffset, message.byteLength).toString('utf8')},"signatures":${canonicalize(signed.signatures)}}`;
+  // The write worker verifies the signatures first thing in its batch, before any other check
+  // (publish-job.ts checkPublish): the same order of refusals, without a round trip through the
+  // thread pool per publish. A policy is validated only after the signature (as before), and
+  // without a worker the event loop's thread pool verifies them now.
+  let deferred: DeferredSignature[] | undefined;
+  if (ctx.queue.usesWorker && manifest.policy === undefined)
+    deferred = signatures.map((s) => ({ keyId: s.keyId, publicKey: s.publicKey, signature: s.signature }));
+  else
+    for (const s of signatures) if (!(await VERIFY_BACKEND.verify(s.publicKey, s.message, s.signature))) throw badSignature(s.keyId);
   if (manifest.policy !== undefined) await validateManifestPolicy(manifest.policy);
   const definition = manifest.definition;
   return ctx.queue.submitPublish({
@@ -105,8 +166,10 @@ export async function publish(ctx: RegistryContext, principal: Principal, raw: U
     issuedAtMs: issuedAt,
     manifestDigest: verified.manifestDigest,
     definitionDigest: verified.definitionDigest,
-    signedManifest: canonicalize(signed),
+    signedManifest,
     actor: principal.actor,
+    signatures: deferred,
+    manifestBytes: deferred === undefined ? undefined : message.byteLength,
   });
 }
 

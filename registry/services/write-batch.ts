@@ -1,5 +1,6 @@
 import { RegistryError, type RegistryErrorCode } from '../errors.js';
 import type { RegistryStore } from '../store/store.js';
+import { checkPublish, writePublish, type PublishJob } from './publish-job.js';
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -30,6 +31,41 @@ export function runBatch(store: RegistryStore, jobs: readonly (() => unknown)[],
           if (store.log.appends !== appendsBefore) throw error;
           outcomes.push({ ok: false, error });
         }
+      }
+      if (outcomes.some((o) => o.ok)) beforeCommit();
+    });
+  } catch (error) {
+    store.reopenLog();
+    throw error;
+  }
+  return outcomes;
+}
+
+/**
+ * runBatch for publishes, without a savepoint per job (each costs SQLite a copy of every page the
+ * job touches into its statement journal). It needs none: checkPublish only reads and refuses
+ * before the job's first write, and a throw once writePublish has started (I/O, constraint:
+ * nothing a request can cause) aborts and rolls back the whole batch, as runBatch does after a
+ * leaf was appended. Same guarantees otherwise: one transaction, each job seeing the earlier ones,
+ * the checkpoint signed last inside it, COMMIT after the WAL's fsync (synchronous = FULL).
+ */
+export function runPublishBatch(
+  store: RegistryStore,
+  jobs: readonly { job: PublishJob; atMs: number }[],
+  beforeCommit: () => void,
+): Outcome[] {
+  const outcomes: Outcome[] = [];
+  try {
+    store.transaction(() => {
+      for (const { job, atMs } of jobs) {
+        let checked: ReturnType<typeof checkPublish>;
+        try {
+          checked = checkPublish(store, job, atMs);
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+          continue;
+        }
+        outcomes.push({ ok: true, value: 'done' in checked ? checked.done : writePublish(store, checked.plan) });
       }
       if (outcomes.some((o) => o.ok)) beforeCommit();
     });

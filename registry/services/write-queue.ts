@@ -80,6 +80,11 @@ export class WriteQueue {
     store.onClose(() => this.close());
   }
 
+  /** Do publishes commit on the write worker (which then also verifies their deferred signatures)? */
+  get usesWorker(): boolean {
+    return this.options.workerUrl !== undefined;
+  }
+
   /** A synchronous job on the event loop's connection. */
   submit<T>(run: () => T): Promise<T> {
     if (this.closed) return Promise.reject(storeClosed());
@@ -181,7 +186,12 @@ export class WriteQueue {
           if (result.transaction !== undefined) this.count(result.transaction.jobs, result.transaction.ms);
           jobs.forEach((job, i) => {
             const outcome = result.outcomes[i]!;
-            if (outcome.ok) job.resolve(outcome.value as PublishResult);
+            if (outcome.ok) {
+              const value = outcome.value as PublishResult;
+              // the worker leaves out the manifest this side sent (write-worker.ts, lean)
+              if (value.created) value.row.signed_manifest = job.job.signedManifest;
+              job.resolve(value);
+            }
             else job.reject(outcome.error);
           });
         } else for (const job of jobs) job.reject(result.error);

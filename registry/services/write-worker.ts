@@ -13,8 +13,8 @@
 import { performance } from 'node:perf_hooks';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { RegistryStore } from '../store/store.js';
-import { applyPublish, type PublishJob } from './publish-job.js';
-import { runBatch, toWireError, type Outcome, type WireError } from './write-batch.js';
+import type { PublishJob, PublishResult } from './publish-job.js';
+import { runPublishBatch, toWireError, type Outcome, type WireError } from './write-batch.js';
 
 export interface WriteWorkerData {
   path: string;
@@ -81,14 +81,21 @@ port.on('message', (first: WorkerRequest) => {
   }
 });
 
+/**
+ * A new version's row goes back without its signed manifest (the event loop sent it and puts it
+ * back: WriteQueue): 2-3 KB less to copy each way. An idempotent republish's row is the stored one.
+ */
+const lean = (result: PublishResult): PublishResult =>
+  result.created ? { created: true, row: { ...result.row, signed_manifest: '' } } : result;
+
 /** One transaction for the jobs of `batches`; one reply per batch, the first carrying the size. */
 function commit(batches: Extract<WorkerRequest, { type: 'batch' }>[], size: number): void {
   let outcomes: Outcome[];
   const started = performance.now();
   try {
-    outcomes = runBatch(
+    outcomes = runPublishBatch(
       store,
-      batches.flatMap((b) => b.jobs.map((job) => () => applyPublish(store, job, b.atMs))),
+      batches.flatMap((b) => b.jobs.map((job) => ({ job, atMs: b.atMs }))),
       () => void store.log.checkpoint(),
     );
   } catch (error) {
@@ -104,7 +111,7 @@ function commit(batches: Extract<WorkerRequest, { type: 'batch' }>[], size: numb
       type: 'done',
       id: b.id,
       transaction: n === 0 ? { jobs: size, ms } : undefined,
-      outcomes: mine.map((o) => (o.ok ? { ok: true as const, value: o.value } : { ok: false as const, error: toWireError(o.error) })),
+      outcomes: mine.map((o) => (o.ok ? { ok: true as const, value: lean(o.value as PublishResult) } : { ok: false as const, error: toWireError(o.error) })),
     });
   });
 }

@@ -95,6 +95,15 @@ export class RegistryStore {
   private currentLog: TransparencyLog;
   private readonly s;
   private readonly closeHooks: (() => void)[] = [];
+  /**
+   * Committed key rows by namespace, read outside transactions only (every publish and every
+   * authenticated request reads them: two SQLite reads per publish on the event loop). Keys are
+   * written only through insertKey/revokeKey on the connection that owns this object (the write
+   * worker's connection never writes them), and each of those clears the cache; reads inside a
+   * transaction neither use nor fill it, so rolled-back rows never enter it. A registry database
+   * has one registry process: another process writing keys is not supported.
+   */
+  private readonly keyCache = new Map<string, readonly KeyRow[]>();
 
   static open(options: OpenStoreOptions): RegistryStore {
     return new RegistryStore(options);
@@ -213,9 +222,16 @@ export class RegistryStore {
 
   /** Appends `event` to the transparency log and the audit trail; returns its leaf index. */
   appendEvent(event: LogEvent, subject: string): number {
-    if (!this.db.inTransaction) throw new Error('appendEvent must run inside a transaction');
     // toLeafData checks the event against its schema: a malformed event fails the transaction
-    const leaf = toLeafData(event);
+    return this.appendEventLeaf(event, toLeafData(event), subject);
+  }
+
+  /**
+   * appendEvent with the leaf data already computed by `toLeafData(event)` (a publish computes it
+   * in its checks, so that its writes start only once nothing can refuse it: publish-job.ts).
+   */
+  appendEventLeaf(event: LogEvent, leaf: Uint8Array, subject: string): number {
+    if (!this.db.inTransaction) throw new Error('appendEvent must run inside a transaction');
     const leafIndex = this.currentLog.append(leaf);
     this.s.insertAudit.run({
       leaf_index: leafIndex,
@@ -254,19 +270,34 @@ export class RegistryStore {
   // --- keys -----------------------------------------------------------------------------------
 
   getKey(namespace: string, keyId: string): KeyRow | undefined {
-    return this.s.getKey.get(namespace, keyId);
+    if (this.db.inTransaction) return this.s.getKey.get(namespace, keyId);
+    return this.cachedKeys(namespace).find((k) => k.key_id === keyId);
   }
 
-  listKeys(namespace: string): KeyRow[] {
-    return this.s.listKeys.all(namespace);
+  /** The namespace's keys (frozen rows), oldest first. */
+  listKeys(namespace: string): readonly KeyRow[] {
+    if (this.db.inTransaction) return this.s.listKeys.all(namespace);
+    return this.cachedKeys(namespace);
   }
 
   insertKey(row: Omit<KeyRow, 'revoked_from' | 'revoked_at' | 'revoked_reason' | 'jwk'> & { jwk: Ed25519PublicJwk }): void {
+    this.keyCache.clear();
     this.s.insertKey.run({ ...row, jwk: canonicalize(row.jwk) });
   }
 
   revokeKey(namespace: string, keyId: string, revokedFrom: string, revokedAt: string, reason: string): void {
+    this.keyCache.clear();
     this.s.revokeKey.run({ namespace, key_id: keyId, revoked_from: revokedFrom, revoked_at: revokedAt, revoked_reason: reason });
+  }
+
+  private cachedKeys(namespace: string): readonly KeyRow[] {
+    let rows = this.keyCache.get(namespace);
+    if (rows === undefined) {
+      if (this.keyCache.size >= 4096) this.keyCache.clear();
+      rows = Object.freeze(this.s.listKeys.all(namespace).map((r) => Object.freeze(r)));
+      this.keyCache.set(namespace, rows);
+    }
+    return rows;
   }
 
   // --- tools and versions ---------------------------------------------------------------------

@@ -220,3 +220,40 @@ describe('publisher tokens', () => {
     expect(snapshot(h)).toEqual(before);
   });
 });
+
+describe('the store key cache (publishes and tokens read keys from it)', () => {
+  let h: Harness;
+  beforeAll(() => {
+    h = harness();
+  });
+  afterAll(() => h.close());
+
+  describe('when a transaction that wrote a key rolls back', () => {
+    it('never serves the rolled-back key, and serves committed changes at once', () => {
+      const store = h.store;
+      const key = generateKeyPair();
+      const at = new Date().toISOString();
+      store.transaction(() =>
+        store.insertNamespace({ namespace: 'com.cache', verification: 'admin-grant', registered_at: at, registered_by: 'test', leaf_index: 0 }),
+      );
+      expect(store.listKeys('com.cache')).toEqual([]); // cached: no keys
+      expect(() =>
+        store.transaction(() => {
+          store.insertKey({ namespace: 'com.cache', key_id: key.keyId, jwk: key.publicJwk, added_at: at, added_by: 'test', leaf_index: 0 });
+          // inside the transaction the row is visible, and the cache is not filled with it
+          expect(store.getKey('com.cache', key.keyId)?.key_id).toBe(key.keyId);
+          throw new Error('abort');
+        }),
+      ).toThrow('abort');
+      expect(store.getKey('com.cache', key.keyId)).toBeUndefined();
+      expect(store.listKeys('com.cache')).toEqual([]);
+      store.transaction(() =>
+        store.insertKey({ namespace: 'com.cache', key_id: key.keyId, jwk: key.publicJwk, added_at: at, added_by: 'test', leaf_index: 0 }),
+      );
+      expect(store.getKey('com.cache', key.keyId)?.revoked_from).toBeNull();
+      store.transaction(() => store.revokeKey('com.cache', key.keyId, at, at, 'test'));
+      expect(store.getKey('com.cache', key.keyId)?.revoked_from).toBe(at);
+      expect(store.listKeys('com.cache').map((k) => k.revoked_from)).toEqual([at]);
+    });
+  });
+});

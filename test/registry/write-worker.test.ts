@@ -3,9 +3,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bytesEqual, decodeNote, parseCheckpoint } from '../../protocol/index.js';
+import { bytesEqual, canonicalize, decodeNote, generateKeyPair, parseCheckpoint, signManifest } from '../../protocol/index.js';
+import type { SignedManifest } from '../../schemas/index.js';
 import { createApp, fsckRegistry, RegistryStore } from '../../registry/index.js';
-import { ADMIN_TOKEN, bundledWriteWorker, harness, manifestOf, provider, publishReq, realTools, signed, WRITERS, type Harness } from './helpers.js';
+import {
+  ADMIN_TOKEN,
+  bundledWriteWorker,
+  harness,
+  keyAddBody,
+  manifestOf,
+  provider,
+  publishReq,
+  realTools,
+  signed,
+  snapshot,
+  WRITERS,
+  type Harness,
+} from './helpers.js';
 
 const tools = realTools('filesystem');
 const LOG_ORIGIN = 'registry.test/log';
@@ -114,6 +128,67 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
       const report = await fsckRegistry(h.store);
       expect(report.problems).toEqual([]);
       expect(h.store.counts().versions).toBe(racing.filter((r) => r.status === 201).length);
+    });
+  });
+
+  describe('when refused and accepted publishes share a batch', () => {
+    /** The last character of the signature changed: still base64url, no longer a valid signature. */
+    const forged = (sm: SignedManifest, i = 0): SignedManifest => ({
+      ...sm,
+      signatures: sm.signatures.map((s, n) => (n === i ? { ...s, sig: s.sig.slice(0, -2) + (s.sig.at(-2) === 'A' ? 'B' : 'A') + s.sig.at(-1) } : s)),
+    });
+    it('writes exactly the accepted ones; each refusal has its code and leaves no trace', async () => {
+      h = harness(writerConfig());
+      const acme = await provider(h, 'com.acme');
+      // a second active key of the namespace, for a manifest signed by both
+      const second = generateKeyPair();
+      const added = await request(h.app)
+        .post('/v1/namespaces/com.acme/keys')
+        .set('Authorization', `Bearer ${acme.token}`)
+        .send(await keyAddBody(h, 'com.acme', acme.key, second));
+      expect(added.status).toBe(201);
+      const first = await signed(acme.key, manifestOf('com.acme', tools[0]!, '1.0.0'));
+      expect((await publishReq(h, acme.token, first)).status).toBe(201);
+      const twoKeys = await signManifest(manifestOf('com.acme', tools[5]!, '1.0.0'), [acme.key.privateJwk, second.privateJwk]);
+      const cases: [string, unknown, number, string | undefined][] = [
+        ['valid', await signed(acme.key, manifestOf('com.acme', tools[1]!, '1.0.0')), 201, undefined],
+        ['forged signature', forged(await signed(acme.key, manifestOf('com.acme', tools[2]!, '1.0.0'))), 422, 'BAD_SIGNATURE'],
+        ['valid, idempotent republish', first, 200, undefined],
+        ['same version, other content', await signed(acme.key, manifestOf('com.acme', tools[0]!, '1.0.0', { permissions: ['files:write'] })), 409, 'VERSION_EXISTS'],
+        ['valid, two signatures', twoKeys, 201, undefined],
+        ['two signatures, the second forged', forged(await signManifest(manifestOf('com.acme', tools[6]!, '1.0.0'), [acme.key.privateJwk, second.privateJwk]), 1), 422, 'BAD_SIGNATURE'],
+        ['forged signature of an existing version', forged(first), 422, 'BAD_SIGNATURE'],
+        ['lower version', await signed(acme.key, manifestOf('com.acme', tools[0]!, '0.9.0')), 409, 'VERSION_NOT_HIGHER'],
+        ['valid, second tool', await signed(acme.key, manifestOf('com.acme', tools[3]!, '1.0.0')), 201, undefined],
+      ];
+      const before = snapshot(h);
+      const results = await Promise.all(cases.map(([, body]) => publishReq(h!, acme.token, body)));
+      cases.forEach(([name, , status, code], i) => {
+        expect([name, results[i]!.status, results[i]!.body.code]).toEqual([name, status, code]);
+      });
+      const after = snapshot(h);
+      expect(after.counts.versions).toBe(before.counts.versions + 3);
+      expect(after.logSize).toBe(before.logSize + 3);
+      expect((await fsckRegistry(h.store)).problems).toEqual([]);
+      // the refused versions are nowhere
+      expect(h.store.getVersion(`com.acme/${tools[2]!.name}`, '1.0.0')).toBeUndefined();
+      expect(h.store.getVersion(`com.acme/${tools[6]!.name}`, '1.0.0')).toBeUndefined();
+      // the accepted two-key manifest is stored as JCS(signed manifest), both signatures kept
+      expect(h.store.getVersion(`com.acme/${tools[5]!.name}`, '1.0.0')!.signed_manifest).toBe(canonicalize(twoKeys));
+    });
+
+    it('stores and serves JCS(signed manifest) whatever the received text looked like', async () => {
+      h = harness(writerConfig());
+      const acme = await provider(h, 'com.acme');
+      const sm = await signed(acme.key, manifestOf('com.acme', tools[1]!, '1.0.0'));
+      // whitespace, the signature's members and the envelope's in another order
+      const sig = sm.signatures[0]!;
+      const text = `{ "signatures" : [ {"sig":"${sig.sig}", "alg":"EdDSA", "keyId":"${sig.keyId}"} ],\n "manifest": ${JSON.stringify(sm.manifest, null, 2)} }`;
+      const res = await publishReq(h, acme.token, text);
+      expect(res.status).toBe(201);
+      const record = await request(h.app).get(`/v1/tools/com.acme/${tools[1]!.name}/versions/1.0.0`).expect(200);
+      expect(JSON.stringify(JSON.parse(record.text).signedManifest)).toBe(canonicalize(sm));
+      expect(h.store.getVersion(`com.acme/${tools[1]!.name}`, '1.0.0')!.signed_manifest).toBe(canonicalize(sm));
     });
   });
 

@@ -1,0 +1,30 @@
+import type { RequestHandler } from 'express';
+import { readRawBody } from '../http/body.js';
+import { publish } from '../services/publish.js';
+import type { Services } from './services.js';
+
+/** The publish route's path (registered on the app itself, like the record GET: no nested router). */
+export const PUBLISH_PATH = '/v1/tools';
+
+/**
+ * POST /v1/tools: authenticate, read the body (413 before any parsing), verify and commit
+ * (services/publish.ts), then answer with the record, which primes the read cache.
+ */
+export function publishHandler(services: Services): RequestHandler {
+  const { ctx, reads } = services;
+  return async (req, res) => {
+    const principal = await services.authenticate(req);
+    const raw = await readRawBody(req, ctx.config.maxBodyBytes);
+    const result = await publish(ctx, principal, raw);
+    const record = reads.remember(result.row);
+    res
+      .writeHead(result.created ? 201 : 200, {
+        'Content-Type': 'application/json',
+        'Content-Length': record.body.length,
+        ETag: record.etag,
+        Location: `/v1/tools/${result.row.tool_id}/versions/${encodeURIComponent(result.row.version)}`,
+        'Cache-Control': 'no-store',
+      })
+      .end(record.body);
+  };
+}
