@@ -2,11 +2,14 @@
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const DECODE = new Int16Array(128).fill(-1);
-for (let i = 0; i < 64; i++) {
-  DECODE[B64.charCodeAt(i)] = i;
-  DECODE[B64URL.charCodeAt(i)] = i;
+/** Character code -> 6-bit value for one alphabet, -1 for every other code below 128. */
+function decodeTable(alphabet: string): Int8Array {
+  const table = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 64; i++) table[alphabet.charCodeAt(i)] = i;
+  return table;
 }
+const DECODE_STD = decodeTable(B64);
+const DECODE_URL = decodeTable(B64URL);
 
 function encode(bytes: Uint8Array, alphabet: string, pad: boolean): string {
   let out = '';
@@ -38,25 +41,40 @@ function decode(text: string, url: boolean): Uint8Array {
     if (text.endsWith('==')) end -= 2;
     else if (text.endsWith('=')) end -= 1;
   }
-  if (end % 4 === 1) throw new TypeError('base64: invalid length');
-  const out = new Uint8Array(Math.floor((end * 3) / 4));
-  let bits = 0;
-  let acc = 0;
-  let o = 0;
-  for (let i = 0; i < end; i++) {
+  const rest = end % 4;
+  if (rest === 1) throw new TypeError('base64: invalid length');
+  // Each alphabet has its own table: base64 refuses "-" and "_", base64url "+", "/" and "=".
+  const table = url ? DECODE_URL : DECODE_STD;
+  const value = (i: number): number => {
     const c = text.charCodeAt(i);
-    const v = c < 128 ? DECODE[c]! : -1;
-    const ok = v >= 0 && (url ? c !== 43 && c !== 47 : c !== 45 && c !== 95);
-    if (!ok) throw new TypeError(`base64: invalid character at ${i}`);
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (acc >> bits) & 0xff;
-    }
+    return c < 128 ? table[c]! : -1;
+  };
+  const out = new Uint8Array((end * 3) >> 2);
+  const full = end - rest;
+  let o = 0;
+  // Four characters, three bytes at a time; a negative value in any of them is a bad character.
+  for (let i = 0; i < full; i += 4) {
+    const n = (value(i) << 18) | (value(i + 1) << 12) | (value(i + 2) << 6) | value(i + 3);
+    if (n < 0) throw invalidCharacter(text, i, table);
+    out[o++] = n >> 16;
+    out[o++] = (n >> 8) & 0xff;
+    out[o++] = n & 0xff;
   }
-  if ((acc & ((1 << bits) - 1)) !== 0) throw new TypeError('base64: non-zero trailing bits');
+  if (rest !== 0) {
+    const n = (value(full) << 12) | (value(full + 1) << 6) | (rest === 3 ? value(full + 2) : 0);
+    if (n < 0) throw invalidCharacter(text, full, table);
+    // The bits past the last whole byte must be zero: else two encodings would give one byte string.
+    if ((rest === 2 ? n & 0x3c0 : n & 0x3) !== 0) throw new TypeError('base64: non-zero trailing bits');
+    out[o++] = n >> 10;
+    if (rest === 3) out[o++] = (n >> 2) & 0xff;
+  }
   return out;
+}
+
+function invalidCharacter(text: string, from: number, table: Int8Array): TypeError {
+  let i = from;
+  while (i < text.length && text.charCodeAt(i) < 128 && table[text.charCodeAt(i)]! >= 0) i++;
+  return new TypeError(`base64: invalid character at ${i}`);
 }
 
 export const toBase64 = (bytes: Uint8Array): string => encode(bytes, B64, true);

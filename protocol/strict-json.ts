@@ -87,8 +87,8 @@ const CANONICAL_TOKENS =
  * nothing the strict parser would refuse. Returns undefined (and the strict parser decides, with
  * a precise error) whenever that proof fails, so it is never more lenient than the parser.
  * Duplicate keys leave no trace in JSON.parse's result, so the walk proves their absence by
- * counting (see walkLexical and walkParsed). The walk over lexically canonical text (the
- * common case: what JSON.stringify writes) also tells the text's form.
+ * counting (see walkLexical and walkParsed). The walk over text that is JSON.stringify's (the
+ * common case) also tells the text's form, and measures its shape.
  */
 function fastParse(text: string, maxDepth: number): StrictJsonText | undefined {
   let value: JsonValue;
@@ -98,16 +98,22 @@ function fastParse(text: string, maxDepth: number): StrictJsonText | undefined {
     return undefined;
   }
   const escapes = text.isWellFormed() ? escapeOverhead(text) : -1;
-  if (escapes >= 0 && testCanonicalTokens(text)) {
-    const tally: LexicalTally = { length: 0, plain: true, ordered: true, depth: 0, longestString: 0 };
-    if (!walkLexical(value, 0, maxDepth, tally) || tally.length + escapes !== text.length) return undefined;
-    return {
-      value,
-      text,
-      canonical: tally.plain && tally.ordered,
-      stringified: tally.plain,
-      shape: { depth: tally.depth, longestString: tally.longestString },
-    };
+  let tokens: boolean | undefined;
+  if (escapes >= 0) {
+    // The length proof of walkLexical, on its own for most texts; the token regex only when a
+    // number could have been written shorter than JSON.stringify writes it (see LexicalTally.round).
+    const tally: LexicalTally = { length: 0, plain: true, ordered: true, depth: 0, longestString: 0, round: false };
+    if (walkLexical(value, 0, maxDepth, tally) && tally.length + escapes === text.length && (!tally.round || (tokens = testCanonicalTokens(text))))
+      return {
+        value,
+        text,
+        canonical: tally.plain && tally.ordered,
+        stringified: tally.plain,
+        shape: { depth: tally.depth, longestString: tally.longestString },
+      };
+    // Lexically canonical text that fails the count holds a duplicate key or a number only the
+    // parser reads exactly: the parser decides, with a precise error.
+    if (tokens ?? testCanonicalTokens(text)) return undefined;
   }
   const tally = { keys: 0, colons: 0 };
   if (!walkParsed(value, 0, maxDepth, tally)) return undefined;
@@ -134,25 +140,38 @@ interface LexicalTally {
   /** Deepest nesting and longest string so far, as jsonShape counts them. */
   depth: number;
   longestString: number;
+  /**
+   * Some integer so far ends in two or more zeros (100, -2500): only such an integer has a
+   * spelling with an exponent no longer than its own (1e2), which could make up for whitespace
+   * in the length count; then the token regex has to prove the text canonical.
+   */
+  round: boolean;
 }
 
 /**
- * The walk over lexically canonical text (CANONICAL_TOKENS, and no lone surrogate in the text:
- * then no parsed string holds one, and every number is an integer of at most 16 digits).
+ * The length proof, for text whose escapes are all ones JSON.stringify writes (escapeOverhead)
+ * and that holds no lone surrogate. The walk adds up the length JSON.stringify(value) would
+ * have with every escape counted as one character: each string's length and its quotes, each
+ * safe integer's canonical digits, literals, brackets, braces, colons and commas (any other
+ * number fails the walk: the general path takes it). Each escape in the text stands for one
+ * character (`\n`: one more, `\u00xx`: five more; escapeOverhead counts them). Compared with
+ * the text, every difference makes the text longer, never shorter:
+ * - strings, literals and separators are spelled exactly so (JSON.parse accepted the text and
+ *   escapeOverhead the escapes), so whitespace between tokens only adds;
+ * - a duplicate key leaves only one member in the result: the dropped members (at least
+ *   `,"":0`, less their escapes' extra characters) only add;
+ * - an integer spelled otherwise is longer (-0, 1.0, 10e-1, 0.99999999999999999e1), except with
+ *   an exponent: a spelling with an exponent has at least the value's significant digits plus
+ *   two ("e" and a digit), so it is no longer than the canonical digits only when two or more
+ *   of those are trailing zeros (1e2 for 100). The walk marks those (`round`) and the caller
+ *   then has CANONICAL_TOKENS check the text lexically, as it did for every text before.
+ * So when the text has exactly the counted length (and no integer is round, or the regex
+ * passed), it holds no duplicate and each token is the one JSON.stringify writes for its value.
  *
- * Duplicates: the walk adds up the length JSON.stringify(value) would have with every escape
- * counted as one character: each string's length and its quotes, each integer's digits (the
- * token's own, as the token is canonical), literals, brackets, braces, colons and commas.
- * Each escape in the text stands for one character (`\n`: one more, `\u00xx`: five more;
- * escapeOverhead counts them). A text without duplicate keys has exactly that length. A
- * duplicate leaves only one member in the result, so the text is longer by the dropped
- * members (at least `,"":0`), and the fast path gives up.
- *
- * Form: without duplicates each token is the one JSON.stringify writes for its value, and
- * objects are enumerated (and so stringified) in the text's order, except for array-index keys,
- * which V8 lists first in numeric order. Without those (and without "__proto__", which the
- * canonicaliser's own fast path avoids too) the text is JSON.stringify(value). If moreover
- * the keys strictly increase in every object, it is JCS(value).
+ * Form: objects are enumerated (and so stringified) in the text's order, except for
+ * array-index keys, which V8 lists first in numeric order. Without those (and without
+ * "__proto__", which the canonicaliser's own fast path avoids too) the text is
+ * JSON.stringify(value). If moreover the keys strictly increase in every object, it is JCS(value).
  */
 function walkLexical(v: JsonValue, depth: number, maxDepth: number, tally: LexicalTally): boolean {
   if (typeof v === 'string') {
@@ -161,9 +180,13 @@ function walkLexical(v: JsonValue, depth: number, maxDepth: number, tally: Lexic
     return true;
   }
   if (typeof v === 'number') {
-    // 16 digits may exceed 2^53: the parser reads those literals.
+    // A fraction goes to the general path; beyond 2^53 (16 digits may be) the parser reads the literal.
     if (!Number.isSafeInteger(v)) return false;
-    tally.length += String(v).length;
+    const a = v < 0 ? -v : v;
+    let digits = 1;
+    while (digits < 16 && a >= POWERS_OF_TEN[digits]!) digits++;
+    tally.length += v < 0 ? digits + 1 : digits; // -0 counts as "0", which JSON.stringify writes
+    if (a >= 100 && a % 100 === 0) tally.round = true;
     return true;
   }
   if (v === null || typeof v === 'boolean') {
@@ -255,6 +278,8 @@ function walkParsed(v: JsonValue, depth: number, maxDepth: number, tally: { keys
   }
   return true;
 }
+
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, i) => 10 ** i);
 
 /** A key V8 enumerates before all others (an array index), whatever its place in the text. */
 const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;

@@ -55,7 +55,9 @@ function spell(value: JsonValue, p: number, seed: number, onlyOrder = false): st
     if (!maybe()) return JSON.stringify(n);
     if (Number.isSafeInteger(n)) {
       if (n === 0) return ['-0', '0.0', '0e5'][Math.floor(rnd() * 3)]!;
-      return [`${n}.0`, `${n}e0`, `${n}E+0`, `${n}0e-1`][Math.floor(rnd() * 4)]!;
+      const forms = [`${n}.0`, `${n}e0`, `${n}E+0`, `${n}0e-1`];
+      if (n % 100 === 0) forms.push(shortExponent(n)); // no longer than the canonical digits
+      return forms[Math.floor(rnd() * forms.length)]!;
     }
     return n.toExponential();
   };
@@ -72,6 +74,17 @@ function spell(value: JsonValue, p: number, seed: number, onlyOrder = false): st
   return ws() + write(value) + ws();
 }
 
+/** An integer ending in zeros, spelled with the fewest characters an exponent allows: 1e2 for 100, -25e3 for -25000. */
+function shortExponent(n: number): string {
+  let m = n;
+  let zeros = 0;
+  while (m !== 0 && m % 10 === 0) {
+    m /= 10;
+    zeros++;
+  }
+  return `${m}e${zeros}`;
+}
+
 /** Any JSON value: unicode strings (well-formed), keys that may be array indexes or "__proto__". */
 const jsonValues = fc.letrec<{ value: JsonValue }>((tie) => ({
   value: fc.oneof(
@@ -79,6 +92,7 @@ const jsonValues = fc.letrec<{ value: JsonValue }>((tie) => ({
     fc.constant(null),
     fc.boolean(),
     fc.integer({ min: -1e9, max: 1e9 }),
+    fc.tuple(fc.integer({ min: -90_000, max: 90_000 }), fc.integer({ min: 1, max: 11 })).map(([n, k]) => n * 10 ** k),
     fc.double({ noNaN: true, noDefaultInfinity: true }),
     fc.string({ unit: 'grapheme', maxLength: 12 }),
     fc.string({ unit: fc.constantFrom('a', '/', '"', '\\', '\n', '\u0001', '\u001f', '\u007f', 'é', '\u{1F600}', ':'), maxLength: 8 }),
@@ -128,6 +142,9 @@ describe('parseStrictJsonText', () => {
       ['minus zero', '[-0]'],
       ['an integer with a fraction', '[1.0]'],
       ['an integer with an exponent', '[1e2]'],
+      ['a round integer with a shorter exponent, whitespace making up the length', '[1e6    ]'],
+      ['a negative round integer with an exponent and a space', '{"a":-1e3 }'],
+      ['an upper-case exponent of the same length', '{"a":1E2}'],
       ['a fraction, even a canonical one', '[0.5]'],
       ['2^53, exact but beyond the safe range', '[9007199254740992]'],
       ['keys out of order', '{"b":1,"a":2}'],
@@ -172,6 +189,8 @@ describe('parseStrictJsonText', () => {
       ['a duplicate of the shortest member', '{"":0,"":0}', 'DUPLICATE_KEY'],
       ['a duplicate inside an array', '[1,{"a":[],"a":[]}]', 'DUPLICATE_KEY'],
       ['a duplicate array-index key', '{"1":true,"1":true}', 'DUPLICATE_KEY'],
+      ['a duplicate made up for by a round integer written with an exponent', '{"a":1,"a":1e8}', 'DUPLICATE_KEY'],
+      ['a duplicate made up for by two round integers', '{"b":0,"b":[1e5,1e4]}', 'DUPLICATE_KEY'],
     ])('still refuses %s', (_name, text, code) => {
       expect(() => parseStrictJsonText(text)).toThrowError(ProtocolError);
       expect(() => parseStrictJsonText(text)).toThrowError(expect.objectContaining({ code }));
@@ -223,6 +242,48 @@ describe('parseStrictJsonText', () => {
         }),
         { numRuns: 300 },
       );
+    });
+
+    // The length count alone proves a text canonical unless an integer ends in two or more zeros:
+    // only such an integer can be spelled, with an exponent, in no more characters than its
+    // digits. Here exactly the characters saved so are spent on whitespace or on a duplicate.
+    it('is not fooled by round integers written with an exponent, whatever makes up the length', () => {
+      const ints = fc.oneof(
+        fc.integer({ min: -1e6, max: 1e6 }),
+        fc.tuple(fc.integer({ min: -90_000, max: 90_000 }), fc.integer({ min: 2, max: 11 })).map(([n, k]) => n * 10 ** k),
+      );
+      let padded = 0;
+      fc.assert(
+        fc.property(fc.array(ints, { minLength: 1, maxLength: 6 }), fc.constantFrom('spaces', 'duplicate'), fc.nat(), (xs, fill, at) => {
+          let saved = 0;
+          const tokens = xs.map((n) => {
+            const canonical = JSON.stringify(n);
+            if (n === 0 || n % 100 !== 0) return canonical;
+            const short = shortExponent(n);
+            saved += canonical.length - short.length;
+            return short;
+          });
+          let text: string;
+          if (fill === 'duplicate' && saved >= 6) {
+            // `"a":9,` or `"a":"xx",` dropped by JSON.parse: exactly `saved` characters
+            const dropped = saved === 6 ? '9' : `"${'x'.repeat(saved - 7)}"`;
+            text = `{"a":${dropped},"a":[${tokens.join(',')}]}`;
+            expect(() => parseStrictJsonText(text)).toThrowError(expect.objectContaining({ code: 'DUPLICATE_KEY' }));
+            padded++;
+            return;
+          }
+          const body = tokens.join(',');
+          const cut = body.indexOf(',', at % (body.length + 1));
+          text = cut === -1 ? `{"a":[${body}${' '.repeat(saved)}]}` : `{"a":[${body.slice(0, cut)}${' '.repeat(saved)}${body.slice(cut)}]}`;
+          const r = parseStrictJsonText(text);
+          expect(r.value).toStrictEqual({ a: xs.map((n) => n + 0) }); // -0 is 0 in the value
+          expect(r.canonical).toBe(text === canonicalize(r.value));
+          expect(r.stringified).toBe(text === JSON.stringify(r.value));
+          if (saved > 0) padded++;
+        }),
+        { numRuns: 600 },
+      );
+      expect(padded).toBeGreaterThan(100);
     });
 
     it('takes the fast path for what canonicalize writes, unless a fraction, an index key or "__proto__" is in it', () => {
