@@ -13,6 +13,7 @@ import {
 } from '../../protocol/index.js';
 import { LogEvidenceSchema, type LogEvidence } from '../../schemas/index.js';
 import { LogVerificationError } from './errors.js';
+import { ProvenNodes } from './proven-nodes.js';
 
 /** A checkpoint whose note verified under the trusted log key. */
 export interface VerifiedCheckpoint {
@@ -83,6 +84,12 @@ export async function verifyCheckpoint(note: string, trustedLogKey: TrustedLogKe
 }
 
 /**
+ * Nodes proven by earlier inclusion proofs, per verified checkpoint object: the checkpoints
+ * remembered in `options.verified` are shared by every bundle of a listing, and so are these.
+ */
+const provenNodes = new WeakMap<VerifiedCheckpoint, ProvenNodes>();
+
+/**
  * Verifies that `leafData` (JCS(event) bytes) is leaf `evidence.leafIndex` of the tree the
  * evidence's checkpoint signs. Returns that verified checkpoint, which the caller should then
  * hand to its CheckpointStore (a valid proof in a forked tree is still a fork).
@@ -111,8 +118,13 @@ export async function verifyInclusionEvidence(
       expected: checkpoint.size,
       got: ev.inclusionProof.treeSize,
     });
+  const leaf = leafHash(leafData);
+  const proof = ev.inclusionProof.hashes.map(fromBase64);
+  let proven = provenNodes.get(checkpoint);
+  if (proven === undefined) provenNodes.set(checkpoint, (proven = new ProvenNodes(checkpoint.size, checkpoint.rootHash)));
+  if (proven.verify(leaf, ev.leafIndex, proof)) return checkpoint;
   try {
-    verifyInclusion(leafHash(leafData), ev.leafIndex, checkpoint.size, ev.inclusionProof.hashes.map(fromBase64), checkpoint.rootHash);
+    verifyInclusion(leaf, ev.leafIndex, checkpoint.size, proof, checkpoint.rootHash);
   } catch (cause) {
     throw new LogVerificationError(
       'NOT_LOGGED',
