@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,15 +108,14 @@ async function proxyClient(toolsFile: string, rugFile?: string, sampling = false
   return { client, stderr: () => err, close: () => client.close() };
 }
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'etdi-cli-'));
-  const port = await freePort();
-  registry = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data', join(dir, 'data')], {
+/** `etdi serve` on 127.0.0.1:`port` with its data in `data`; resolves when it listens. */
+async function startRegistry(data: string, port: number): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data', data], {
     cwd: dir,
     env: { ...env(), ETDI_ADMIN_TOKEN: ADMIN },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  url = await new Promise<string>((resolve, reject) => {
+  const listening = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`registry did not start: ${out}`)), 15_000);
     const onData = (d: Buffer): void => {
@@ -127,20 +126,29 @@ beforeAll(async () => {
         resolve(m[1]!);
       }
     };
-    registry.stdout!.on('data', onData);
-    registry.stderr!.on('data', onData);
-    registry.on('exit', (code) => reject(new Error(`registry exited ${code}: ${out}`)));
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`registry exited ${code}: ${out}`)));
   });
+  return { child, url: listening };
+}
+
+async function stopRegistry(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'etdi-cli-'));
+  ({ child: registry, url } = await startRegistry(join(dir, 'data'), await freePort()));
   writeJson('tools-list.json', { tools: REAL_TOOLS.slice(0, 3) });
   writeJson('read_file.json', REAL_TOOLS[0]);
 }, 30_000);
 
 afterAll(async () => {
-  if (registry && registry.exitCode === null) {
-    const exited = new Promise((r) => registry.once('exit', r));
-    registry.kill('SIGTERM');
-    await exited;
-  }
+  if (registry) await stopRegistry(registry);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -423,6 +431,78 @@ describe('etdi', () => {
       const again = await etdi(['pins', 'remove', 'com.acme/read_file', '--lockfile', 'etdi.lock.json', '--json']);
       expect(again.code).toBe(1);
       expect(json(again)).toMatchObject({ ok: false, error: { code: 'REFUSED' } });
+    });
+  });
+
+  // A provider of its own and a lockfile of its own per case: the findings above do not mix in.
+  /** Registers `ns` with a new key, publishes `tool` at 1.0.0 and approves it into `lockfile`; returns the key id. */
+  async function publishAndPin(registryUrl: string, ns: string, tool: Record<string, unknown>, lockfile: string, version = '1.0.0'): Promise<string> {
+    const key = json(await etdi(['keygen', '--out', `${ns}.jwk`, '--json'])).keyId as string;
+    expect((await etdi(['register', '--registry', registryUrl, '--key', `${ns}.jwk`, '--namespace', ns], { ETDI_ADMIN_TOKEN: ADMIN })).code).toBe(0);
+    expect((await etdi(['token', '--registry', registryUrl, '--key', `${ns}.jwk`, '--namespace', ns, '--out', `${ns}.token`])).code).toBe(0);
+    await signAndPublish(registryUrl, ns, tool, version);
+    const approved = await etdi(['approve', `${ns}/${tool.name as string}@${version}`, '--registry', registryUrl, '--lockfile', lockfile, '--yes', '--json']);
+    expect(approved.code).toBe(0);
+    return key;
+  }
+
+  async function signAndPublish(registryUrl: string, ns: string, tool: Record<string, unknown>, version: string): Promise<void> {
+    writeJson(`${ns}-${version}.json`, tool);
+    expect((await etdi(['sign', '--key', `${ns}.jwk`, '--namespace', ns, '--version', version, '--definition', `${ns}-${version}.json`, '--out', `${ns}-${version}.signed.json`])).code).toBe(0);
+    expect((await etdi(['publish', `${ns}-${version}.signed.json`, '--registry', registryUrl, '--token-file', `${ns}.token`])).code).toBe(0);
+  }
+
+  describe('when the key that signed a pinned version is revoked from before it signed', () => {
+    it('audit reports KEY_REVOKED as an error (exit 1), in JSON and in SARIF', async () => {
+      const keyId = await publishAndPin(url, 'com.keyco', REAL_TOOLS[3]!, 'keyco.lock.json');
+      expect((await etdi(['audit', '--registry', url, '--lockfile', 'keyco.lock.json'])).code).toBe(0);
+      // the key leaked an hour ago: whatever it signed since is worthless
+      const res = await fetch(`${url}/v1/namespaces/com.keyco/keys/${keyId}/revoke`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ revokedFrom: new Date(Date.now() - 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'), reason: 'key leaked' }),
+      });
+      expect(res.status).toBe(200);
+      const run = await etdi(['audit', '--registry', url, '--lockfile', 'keyco.lock.json', '--json']);
+      expect(run.code).toBe(1);
+      expect(json(run).findings).toEqual([expect.objectContaining({ toolId: 'com.keyco/read_multiple_files', code: 'KEY_REVOKED', level: 'error', pinnedVersion: '1.0.0' })]);
+      const sarif = await etdi(['audit', '--registry', url, '--lockfile', 'keyco.lock.json', '--sarif']);
+      expect(sarif.code).toBe(1);
+      expect(json(sarif).runs[0].results).toEqual([expect.objectContaining({ ruleId: 'KEY_REVOKED', level: 'error' })]);
+    });
+  });
+
+  describe('when the registry shows a history that forks from the one the lockfile saw', () => {
+    it('audit reports LOG_INCONSISTENT (exit 1) and keeps the checkpoint it had', async () => {
+      // Registry "fork": a copy of a registry's data (same keys, same log key) taken at one
+      // point; the original and the copy then log different things. Both answer on one address.
+      const port = await freePort();
+      const original = join(dir, 'fork-a');
+      let server = await startRegistry(original, port);
+      await publishAndPin(server.url, 'com.forked', REAL_TOOLS[4]!, 'fork.lock.json');
+      await stopRegistry(server.child);
+      cpSync(original, join(dir, 'fork-b'), { recursive: true });
+      server = await startRegistry(original, port);
+      await signAndPublish(server.url, 'com.forked', { ...REAL_TOOLS[5], description: 'history A' }, '1.0.0');
+      // verifying the pinned tool moves the lockfile to the original's newer checkpoint
+      const before = JSON.parse(readFileSync(join(dir, 'fork.lock.json'), 'utf8')).checkpoint;
+      writeJson('forked-tool.json', REAL_TOOLS[4]);
+      const verified = await etdi(['verify', '--registry', server.url, '--lockfile', 'fork.lock.json', '--definition', 'forked-tool.json', '--provider', 'com.forked']);
+      expect(verified.code).toBe(0);
+      const seen = JSON.parse(readFileSync(join(dir, 'fork.lock.json'), 'utf8')).checkpoint;
+      expect(seen.treeSize).toBeGreaterThan(before.treeSize);
+      await stopRegistry(server.child);
+      server = await startRegistry(join(dir, 'fork-b'), port);
+      try {
+        await signAndPublish(server.url, 'com.forked', { ...REAL_TOOLS[5], description: 'history B' }, '1.0.0');
+        await signAndPublish(server.url, 'com.forked', { ...REAL_TOOLS[5], description: 'history B, again' }, '1.1.0');
+        const run = await etdi(['audit', '--registry', server.url, '--lockfile', 'fork.lock.json', '--json']);
+        expect(run.code).toBe(1);
+        expect(json(run).findings).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'LOG_INCONSISTENT', level: 'error' })]));
+        expect(JSON.parse(readFileSync(join(dir, 'fork.lock.json'), 'utf8')).checkpoint).toEqual(seen);
+      } finally {
+        await stopRegistry(server.child);
+      }
     });
   });
 });
