@@ -16,7 +16,7 @@ import { ProtocolError, type SchemaIssue } from './errors.js';
 import { canonicalize, isCanonicalOrder } from './jcs.js';
 import { jwkThumbprint, privateKeySeed, publicKeyBytes } from './jwk.js';
 import { acceptsSignedManifest } from './manifest-check.js';
-import { parseStrictJson, parseStrictJsonText, type StrictJsonText } from './strict-json.js';
+import { parseStrictJsonText, type StrictJsonText } from './strict-json.js';
 
 export function toSchemaIssues(error: z.ZodError): SchemaIssue[] {
   return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
@@ -42,11 +42,9 @@ export function checkSchema<T>(schema: z.ZodType<T>, value: unknown, what: strin
  * parsing, then the schema and size limits. It verifies no signature.
  */
 export function decodeSignedManifest(input: string | Uint8Array | unknown): SignedManifest {
-  const value =
-    typeof input === 'string' || input instanceof Uint8Array
-      ? parseStrictJson(input, { maxBytes: LIMITS.maxManifestBytes })
-      : input;
-  return checkSchema(SignedManifestSchema, value, 'signed manifest');
+  if (typeof input === 'string' || input instanceof Uint8Array)
+    return checkParsedSignedManifest(parseStrictJsonText(input, { maxBytes: LIMITS.maxManifestBytes }));
+  return checkSchema(SignedManifestSchema, input, 'signed manifest');
 }
 
 /**
@@ -158,11 +156,22 @@ export type ManifestKeyResolver = (keyId: string, claims: ManifestClaims) => Ed2
  * never taken from the parsed objects' state after parsing, and no caller code sees those
  * objects before the result is returned: the resolver gets copies of the claims only.
  */
-export async function verifySignedManifest(
+export function verifySignedManifest(
   input: string | Uint8Array | unknown,
   resolveKey: ManifestKeyResolver,
   backend: Ed25519Backend = defaultBackend,
 ): Promise<VerifiedManifest> {
+  // Not an async function: it hands back verifySignatures' promise itself instead of a second
+  // one resolved with it (two fewer microtask hops per verification); every error thrown
+  // before that is still a rejection, never a synchronous throw.
+  try {
+    return decodeAndVerify(input, resolveKey, backend);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function decodeAndVerify(input: unknown, resolveKey: ManifestKeyResolver, backend: Ed25519Backend): Promise<VerifiedManifest> {
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
     const signed = decodeSignedManifest(input);
     return verifySignatures(signed, canonicalManifest(signed.manifest), resolveKey, backend);

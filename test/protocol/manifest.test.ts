@@ -13,6 +13,7 @@ import {
   signManifest,
   toBase64Url,
   verifyManifestSignature,
+  verifySignedManifest,
   type KeyResolver,
 } from '../../protocol/index.js';
 import { MANIFEST_META_KEY, type Ed25519PublicJwk, type SignedManifest } from '../../schemas/index.js';
@@ -177,5 +178,28 @@ describe('publicKeyBytes', () => {
     const a = publicKeyBytes(k.publicJwk);
     a.fill(0);
     expect(publicKeyBytes(k.publicJwk)).toEqual(fromBase64Url(k.publicJwk.x));
+  });
+});
+
+describe('verifySignedManifest', () => {
+  describe('when the input is refused before any signature is checked', () => {
+    it.each([
+      ['text that is not JSON', () => '{', 'INVALID_JSON'],
+      ['a document over the size limit', () => ' '.repeat(70_000), 'TOO_LARGE'],
+      ['a document the schema refuses', () => '{"manifest":{},"signatures":[]}', 'SCHEMA_INVALID'],
+      ['an object the schema refuses', () => ({ manifest: null }), 'SCHEMA_INVALID'],
+      ['a resolver that throws', () => 'resolver', 'UNKNOWN_SIGNER'],
+    ])('hands back a rejected promise for %s, never a synchronous throw', async (_n, make, code) => {
+      const input = make();
+      let p: Promise<unknown> | undefined;
+      if (input === 'resolver') {
+        const { signed } = await signedFixture(realTools('memory')[0]!);
+        p = verifySignedManifest(JSON.stringify(signed), () => {
+          throw new ProtocolError('UNKNOWN_SIGNER', 'refused by the resolver');
+        });
+      } else expect(() => (p = verifySignedManifest(input, () => undefined))).not.toThrow();
+      expect(p).toBeInstanceOf(Promise);
+      await expectCode(p!, code);
+    });
   });
 });
