@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { acceptsSignedManifest } from '../../protocol/manifest-check.js';
-import { generateKeyPair, parseStrictJsonText, ProtocolError, verifySignedManifest } from '../../protocol/index.js';
+import { decodeSignedManifest, generateKeyPair, parseStrictJsonText, ProtocolError, verifySignedManifest } from '../../protocol/index.js';
 import { jsonShape, LIMITS, MANIFEST_META_KEY, SignedManifestSchema, type JsonShape } from '../../schemas/index.js';
 import { manifestFor, realTools } from '../helpers/manifests.js';
 
@@ -150,6 +150,12 @@ describe('acceptsSignedManifest', () => {
       const value = doc(over);
       expect(zodAccepts(value)).toBe(false);
       expect(fast(value)).toBe(false);
+    });
+
+    it.each(refusals)('decodeSignedManifest refuses %s from JSON text with SCHEMA_INVALID', (_n, over) => {
+      const text = JSON.stringify(doc(over));
+      expect(() => decodeSignedManifest(text)).toThrowError(ProtocolError);
+      expect(() => decodeSignedManifest(text)).toThrowError(expect.objectContaining({ code: 'SCHEMA_INVALID' }));
     });
 
     it.each(refusals)('verifySignedManifest refuses %s with SCHEMA_INVALID before any key lookup', async (_n, over) => {
