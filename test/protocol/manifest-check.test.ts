@@ -57,6 +57,10 @@ describe('acceptsSignedManifest', () => {
           futureField: [1, { a: null }],
         });
       }],
+      ['"__proto__" members where unknown members are kept (own keys, not prototypes)', (d: Doc) => {
+        for (const o of [def(d), def(d).inputSchema as object])
+          Object.defineProperty(o, '__proto__', { value: { type: 'array', name: 'x' }, enumerable: true, writable: true, configurable: true });
+      }],
       ['no permissions', (d: Doc) => void (d.manifest.permissions = [])],
       ['a pre-release version with build metadata', (d: Doc) => void (d.manifest.version = '1.0.0-rc.1+build.5')],
       ['fractional seconds in the issue time', (d: Doc) => void (d.manifest.issuedAt = '2024-02-29T23:59:59.123Z')],
