@@ -1,8 +1,6 @@
-import { verify as nodeVerify, createPublicKey, type KeyObject } from 'node:crypto';
 import semver from 'semver';
-import { ProtocolError, toBase64Url } from '../../protocol/index.js';
 import { LOG_EVENT_TYPE, type LogEvent } from '../../schemas/index.js';
-import { RegistryError, toRegistryError } from '../errors.js';
+import { RegistryError } from '../errors.js';
 import { toLeafData } from '../log/leaf.js';
 import type { RegistryStore, VersionRow } from '../store/store.js';
 import { isRevokedAt } from './auth.js';
@@ -14,22 +12,9 @@ export interface PublishResult {
 }
 
 /**
- * An Ed25519 signature of the manifest that the write worker checks before anything else of the
- * job (services/publish.ts: the event loop then spends no thread-pool round trip on it). The
- * message is JCS(manifest): the bytes of `signedManifest` after `{"manifest":`, `manifestBytes`
- * long, exactly the bytes verifySignedManifest asked its backend to verify.
- */
-export interface DeferredSignature {
-  keyId: string;
-  /** The raw 32-byte public key of a key the event loop's resolver trusted for this manifest. */
-  publicKey: Uint8Array;
-  signature: Uint8Array;
-}
-
-/**
- * A publish whose manifest has been decoded and checked (services/publish.ts), reduced to plain
- * data: it is what crosses to the write worker (services/write-worker.ts), so it holds only what
- * the state-dependent checks and the writes need.
+ * A publish whose manifest has been decoded and whose signature verified (services/publish.ts),
+ * reduced to plain data: it is what crosses to the write worker (services/write-worker.ts), so it
+ * holds only what the state-dependent checks and the writes need, nothing to re-verify.
  */
 export interface PublishJob {
   namespace: string;
@@ -39,7 +24,7 @@ export interface PublishJob {
   name: string;
   title: string | null;
   description: string | null;
-  /** The key whose signature verified (or, with `signatures`, verifies). */
+  /** The key whose signature verified. */
   keyId: string;
   /** The manifest's issuedAt, milliseconds since the epoch. */
   issuedAtMs: number;
@@ -49,14 +34,6 @@ export interface PublishJob {
   signedManifest: string;
   /** Who published (the audit trail's and the log event's actor). */
   actor: string;
-  /**
-   * Signatures still to verify, in the manifest's order (undefined when they were verified
-   * before the job was made). Every one must verify, or the job is refused with BAD_SIGNATURE
-   * before any other check: the order of verifySignedManifest's own loop.
-   */
-  signatures?: DeferredSignature[] | undefined;
-  /** With `signatures`: the UTF-8 length of JCS(manifest) inside `signedManifest`. */
-  manifestBytes?: number | undefined;
 }
 
 /** What a publish that passed every check will write (checkPublish's answer). */
@@ -69,55 +46,14 @@ export interface PublishPlan {
   toolExists: boolean;
 }
 
-const MANIFEST_OFFSET = '{"manifest":'.length;
-
-/** Imported public keys (a publisher signs with few keys). */
-const keyObjects = new Map<string, KeyObject>();
-function keyObject(raw: Uint8Array): KeyObject {
-  const x = toBase64Url(raw);
-  let key = keyObjects.get(x);
-  if (key === undefined) {
-    if (keyObjects.size >= 1024) keyObjects.clear();
-    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
-    keyObjects.set(x, key);
-  }
-  return key;
-}
-
-/**
- * The deferred half of verifySignedManifest: each signature over JCS(manifest) with node:crypto
- * (OpenSSL, strict RFC 8032: the protocol's node backend), synchronously. The same error as the
- * protocol's loop: BAD_SIGNATURE naming the first signature that does not verify.
- */
-function verifyDeferred(job: PublishJob): void {
-  const signatures = job.signatures;
-  if (signatures === undefined) return;
-  const text = Buffer.from(job.signedManifest, 'utf8');
-  const message = text.subarray(MANIFEST_OFFSET, MANIFEST_OFFSET + (job.manifestBytes ?? -1));
-  if (signatures.length === 0 || message.length !== job.manifestBytes) throw new Error('publish job: deferred signatures without their message');
-  for (const s of signatures) {
-    let ok: boolean;
-    try {
-      ok = s.publicKey.length === 32 && s.signature.length === 64 && nodeVerify(null, message, keyObject(s.publicKey), s.signature);
-    } catch {
-      ok = false;
-    }
-    if (!ok) {
-      const error = new ProtocolError('BAD_SIGNATURE', `signature by ${s.keyId} does not verify over the manifest`);
-      throw toRegistryError(error) ?? error;
-    }
-  }
-}
-
 /**
  * The checks of a publish, run inside the write batch's transaction against the state including
- * every earlier job of the batch: the deferred signatures verify, the signer is still trusted at
+ * every earlier job of the batch: the signer is still trusted at
  * `atMs`, the version is new (or an identical republish: `done`) and higher than every published
  * one. Reads only, and computes the log leaf: it throws (RegistryError) on a refusal, having
  * written nothing, so a refused job needs no savepoint of its own.
  */
 export function checkPublish(store: RegistryStore, job: PublishJob, atMs: number): { done: PublishResult } | { plan: PublishPlan } {
-  verifyDeferred(job);
   const signer = store.getKey(job.namespace, job.keyId);
   // the key may have been revoked while the signature was being checked (KEY_REVOKED, not 500)
   if (signer === undefined || isRevokedAt(signer, atMs) || isRevokedAt(signer, job.issuedAtMs))

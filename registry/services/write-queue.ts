@@ -80,11 +80,6 @@ export class WriteQueue {
     store.onClose(() => this.close());
   }
 
-  /** Do publishes commit on the write worker (which then also verifies their deferred signatures)? */
-  get usesWorker(): boolean {
-    return this.options.workerUrl !== undefined;
-  }
-
   /** A synchronous job on the event loop's connection. */
   submit<T>(run: () => T): Promise<T> {
     if (this.closed) return Promise.reject(storeClosed());
