@@ -6,6 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { SignJWT, importJWK } from 'jose';
 import {
   ATTESTATION_JWT_TYPE,

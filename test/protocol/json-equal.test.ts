@@ -7,7 +7,9 @@ function reordered(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reordered);
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).reverse()) out[key] = reordered((value as Record<string, unknown>)[key]);
+  // defineProperty: an own "__proto__" member (JSON.parse makes one) must stay a member
+  for (const key of Object.keys(value).reverse())
+    Object.defineProperty(out, key, { value: reordered((value as Record<string, unknown>)[key]), enumerable: true, writable: true, configurable: true });
   return out;
 }
 
@@ -67,6 +69,12 @@ describe('sameJson', () => {
       ['a missing member', { a: 1 }, { a: 1, b: null }],
     ])('is false for %s', (_name, value, trusted) => {
       expect(sameJson(value, trusted)).toBe(false);
+    });
+
+    it('compares an own "__proto__" member as a member (JSON.parse makes one)', () => {
+      const trusted = JSON.parse('[{"__proto__": null, "a": 1}]') as unknown;
+      expect(sameJson(JSON.parse('[{"a": 1, "__proto__": null}]'), trusted)).toBe(true);
+      expect(sameJson([{ a: 1 }], trusted)).toBe(false);
     });
 
     it('treats -0 as 0, as JCS does', () => {
