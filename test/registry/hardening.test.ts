@@ -120,6 +120,44 @@ describe('hardening', () => {
     });
   });
 
+  describe('POST /v1/tools (served before Express\'s router)', () => {
+    it.each([
+      ['the fast path', '/v1/tools'],
+      ['the Express route (a query string)', '/v1/tools?via=express'],
+    ])('logs, rate-limits, refuses while closing and answers errors as every route does: %s', async (_name, path) => {
+      const lines: string[] = [];
+      const h = harness({ requestLog: (l) => lines.push(l), rateLimit: { capacity: 20, refillPerSecond: 0.01 } });
+      try {
+        const acme = await provider(h, 'com.acme');
+        const post = (body: unknown, token = acme.token): request.Test =>
+          request(h.app).post(path).set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(body));
+        lines.length = 0;
+        const ok = await post(await signed(acme.key, manifestOf('com.acme', realTools('filesystem')[0]!, '1.0.0')));
+        expect(ok.status).toBe(201);
+        expect(JSON.parse(lines.at(-1)!)).toMatchObject({ method: 'POST', path: '/v1/tools', status: 201 });
+        const unauth = await post({}, 'not-a-token');
+        expect([unauth.status, unauth.body.code]).toEqual([401, 'UNAUTHENTICATED']);
+        expect(JSON.parse(lines.at(-1)!)).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+        const bad = await request(h.app).post(path).set('Authorization', `Bearer ${acme.token}`).set('Content-Type', 'application/json').send('{"manifest":');
+        expect([bad.status, bad.body.code]).toEqual([400, 'INVALID_JSON']);
+        expect(bad.headers['content-type']).toMatch(/^application\/problem\+json/);
+        h.app.registry.closing = true;
+        const closing = await post({});
+        expect([closing.status, closing.body.code, closing.headers['retry-after']]).toEqual([503, 'SHUTTING_DOWN', '1']);
+        h.app.registry.closing = false;
+        let limited: request.Response | undefined;
+        for (let i = 0; i < 25 && limited === undefined; i++) {
+          const res = await post({});
+          if (res.status === 429) limited = res;
+        }
+        expect(limited?.body.code).toBe('RATE_LIMITED');
+        expect(limited?.headers['retry-after']).toBeDefined();
+      } finally {
+        h.close();
+      }
+    });
+  });
+
   describe('/openapi.json', () => {
     it('is generated from the route table and the zod schemas', async () => {
       const h = harness();
