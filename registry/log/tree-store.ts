@@ -172,6 +172,23 @@ export class MerkleTreeStore {
     this.stmt.insertCheckpoint.run(checkpoint.size, checkpoint.rootHash, checkpoint.note, createdAt.toISOString());
   }
 
+  /**
+   * The hashes of the perfect subtrees the tree of `treeSize` leaves splits into (one per set bit
+   * of the size, largest first): its right border, from which the root folds and to which leaves
+   * append. At most log2 n row reads; the caller knows `treeSize` is within the tree.
+   */
+  border(treeSize: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let pos = 0;
+    for (let level = 52; level >= 0; level--) {
+      const width = 2 ** level;
+      if (treeSize - pos < width) continue;
+      out.push(this.node(level, pos / width));
+      pos += width;
+    }
+    return out;
+  }
+
   private checkTreeSize(treeSize: number, name: string): void {
     if (!isSafeCount(treeSize)) throw new LogError('LOG_BAD_REQUEST', `${name} must be a non-negative integer`);
     const size = this.size;

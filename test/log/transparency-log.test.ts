@@ -302,6 +302,37 @@ describe('log rollback and corruption', () => {
     expect(logErrorOf(() => log.checkpoint()).code).toBe('LOG_CORRUPT');
     db.close();
   });
+
+  // Consecutive checkpoints of one log object are checked against the border it signed last,
+  // not with a proof (extendsHead): the same corruptions must still stop it, wherever they are.
+  it.each([
+    ['a new leaf hash', 'level = 0 AND idx = 13'],
+    ['the new border (the subtree the new root folds from)', 'level = 4 AND idx = 0'],
+    ['a subtree of the signed border', 'level = 3 AND idx = 0'],
+  ])('refuses to sign after %s changed between two checkpoints', (_name, where) => {
+    const db = openDb(join(tmp.dir, 'log.db'));
+    const log = openLog(db, key);
+    appendAll(db, log, Array.from({ length: 10 }, (_, i) => eventLeaf(i)));
+    log.checkpoint(); // size 10: border (3, 0), (1, 4)
+    appendAll(db, log, Array.from({ length: 6 }, (_, i) => eventLeaf(10 + i)));
+    db.prepare(`UPDATE log_nodes SET hash = ? WHERE ${where}`).run(new Uint8Array(32).fill(7));
+    expect(logErrorOf(() => log.checkpoint()).code).toBe('LOG_CORRUPT');
+    db.close();
+  });
+
+  it('signs, checkpoint after checkpoint, the root a fresh computation gives', () => {
+    const db = openDb(join(tmp.dir, 'log.db'));
+    const log = openLog(db, key);
+    const all: Uint8Array[] = [];
+    for (const n of [1, 2, 5, 8, 9, 16, 31, 33]) {
+      const more = Array.from({ length: n }, (_, i) => eventLeaf(all.length + i));
+      appendAll(db, log, more);
+      all.push(...more);
+      const note = log.checkpoint();
+      expect(note).toContain(`\n${all.length}\n${toBase64(merkleRoot(all.map((l) => leafHash(l))))}\n`);
+    }
+    db.close();
+  });
 });
 
 describe('fsckLog', () => {
