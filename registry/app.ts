@@ -119,7 +119,7 @@ export function createApp(options: CreateAppOptions): RegistryApp {
     if (req.method !== 'POST' || req.url !== PUBLISH_PATH) return expressHandle.call(this, req, res, callback);
     const request = req as Request;
     const response = res as Response;
-    request.originalUrl = PUBLISH_PATH; // what the request log records
+    request.originalUrl ??= req.url; // what the request log records (Express sets it the same way)
     response.locals ??= Object.create(null) as Response['locals'];
     const fail = (error: unknown): void => answerError(error, 'POST', PUBLISH_PATH, response);
     let i = 0;
