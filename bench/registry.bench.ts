@@ -8,7 +8,7 @@
  * The same file is the child: ETDI_BENCH_ROLE selects which server it runs.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -57,31 +57,15 @@ async function childMain(role: string): Promise<void> {
   const send = (m: unknown): void => void process.send!(m);
   if (role === 'registry') {
     const { RegistryStore, createApp } = await import('../registry/index.js');
+    const { batchedLines } = await import('../registry/http/request-log.js');
     const dir = process.env.ETDI_BENCH_DIR!;
     const store = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: 'bench.registry/log' });
-    // the request log into a file stream, corked for the rest of each event-loop turn: the lines
-    // of a turn go to the thread pool as one writev (uncorked per line, a publish load, whose turns
-    // answer a request or two each, sent the pool one write per request)
-    const log = createWriteStream(join(dir, 'requests.log'));
-    let corked = false;
+    // the request log as the registry's default writes it (batchedLines into process.stdout.write)
+    // when stdout is a file: one synchronous write of each event-loop turn's lines
+    const log = openSync(join(dir, 'requests.log'), 'a');
     const app = createApp({
       store,
-      config: {
-        origin: ORIGIN,
-        adminToken: ADMIN,
-        rateLimit: false,
-        requestLog: (line) => {
-          if (!corked) {
-            corked = true;
-            log.cork();
-            setImmediate(() => {
-              corked = false;
-              log.uncork();
-            });
-          }
-          log.write(line + '\n');
-        },
-      },
+      config: { origin: ORIGIN, adminToken: ADMIN, rateLimit: false, requestLog: batchedLines((chunk) => void writeSync(log, chunk)) },
     });
     const server = app.listen(0, '127.0.0.1', () => send({ port: (server.address() as AddressInfo).port }));
     // the CPU split: this process's CPU time (main thread + libuv threadpool) and how busy its

@@ -1,4 +1,5 @@
 import { LIMITS } from '../schemas/index.js';
+import { batchedLines } from './http/request-log.js';
 
 export interface RateLimitConfig {
   /** Bucket size: the burst a client may send at once. */
@@ -66,7 +67,7 @@ export const DEFAULT_CONFIG: RegistryConfig = {
   rateLimit: { capacity: 200, refillPerSecond: 100 },
   recordCacheSize: 10_000,
   wellKnown: { allowHttpLoopback: false, hostOverrides: {}, timeoutMs: 5_000, maxBytes: 16 * 1024 },
-  requestLog: (line) => process.stdout.write(line + '\n'),
+  requestLog: batchedLines((chunk) => process.stdout.write(chunk)),
   errorLog: (line) => process.stderr.write(line + '\n'),
   shutdownGraceMs: 10_000,
   writeWorker: 'auto',

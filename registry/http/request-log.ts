@@ -22,3 +22,23 @@ export function requestLog(write: (line: string) => void): RequestHandler {
     next();
   };
 }
+
+/**
+ * A line writer that hands `write` the lines of one event-loop turn together, once, right after
+ * the turn: one system call (or one stream write) per turn instead of one per request. A busy
+ * registry finishes several requests per turn. A line waits at most until the turn ends; a
+ * process that crashes can lose the lines of its last turn (request lines, not the audit trail,
+ * which is the transparency log in the database).
+ */
+export function batchedLines(write: (chunk: string) => void): (line: string) => void {
+  let pending = '';
+  const flush = (): void => {
+    const chunk = pending;
+    pending = '';
+    write(chunk);
+  };
+  return (line) => {
+    if (pending === '') setImmediate(flush);
+    pending += line + '\n';
+  };
+}

@@ -2,9 +2,9 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import { checkSchema } from '../../protocol/index.js';
 import { BundleSetRequestSchema, RevokeVersionRequestSchema, VersionSchema } from '../../schemas/index.js';
 import { RegistryError } from '../errors.js';
-import { readJsonBody, readRawBody } from '../http/body.js';
+import { readJsonBody } from '../http/body.js';
 import { chargeExtra } from '../http/rate-limit.js';
-import { publish, revokeVersion } from '../services/publish.js';
+import { revokeVersion } from '../services/publish.js';
 import type { Services } from './services.js';
 
 /** Version records never change: cache them for a year, everywhere. */
@@ -71,22 +71,7 @@ export function toolsRouter(services: Services): Router {
     sendJson(res, 200, reads.tools(q, cursor, limit), 'public, max-age=5');
   });
 
-  router.post('/v1/tools', async (req, res) => {
-    const principal = await services.authenticate(req);
-    // body limit (413) before any parsing; then strict parse inside publish
-    const raw = await readRawBody(req, ctx.config.maxBodyBytes);
-    const result = await publish(ctx, principal, raw);
-    const record = reads.remember(result.row);
-    res
-      .writeHead(result.created ? 201 : 200, {
-        'Content-Type': 'application/json',
-        'Content-Length': record.body.length,
-        ETag: record.etag,
-        Location: `/v1/tools/${result.row.tool_id}/versions/${encodeURIComponent(result.row.version)}`,
-        'Cache-Control': 'no-store',
-      })
-      .end(record.body);
-  });
+  // POST /v1/tools is served by routes/publish.ts, ahead of the router (app.ts).
 
   router.get('/v1/tools/:namespace/:name/versions', (req, res) => {
     sendJson(res, 200, reads.versions(toolIdOf(req)), 'public, max-age=5');
