@@ -32,6 +32,7 @@ import {
   type Ed25519Backend,
   type VerifiedManifest,
 } from '../protocol/index.js';
+import { acceptsBundleSet } from './bundle-check.js';
 import { checkAttestedClaims, expectedAttestation, verifyAttestation, type AttestationOptions } from './attestation.js';
 import { VerificationError, type VerificationErrorCode } from './errors.js';
 import type { TrustRoot } from './trust-root.js';
@@ -151,11 +152,14 @@ export function decodeBundleSet(input: string | Uint8Array): BundleSet {
     throw new VerificationError('SCHEMA_INVALID', `the bundle set is not strict I-JSON: ${(cause as Error).message}`, {}, { cause });
   }
   let set: BundleSet;
-  try {
-    set = checkSchema(BundleSetSchema, value, 'bundle set') as BundleSet;
-  } catch (cause) {
-    throw new VerificationError('SCHEMA_INVALID', (cause as Error).message, { issues: cause instanceof ProtocolError ? cause.issues : [] }, { cause });
-  }
+  // The allocation-free acceptance first (one-sided: zod decides, and names the path, whenever it says no).
+  if (acceptsBundleSet(value)) set = value as BundleSet;
+  else
+    try {
+      set = checkSchema(BundleSetSchema, value, 'bundle set') as BundleSet;
+    } catch (cause) {
+      throw new VerificationError('SCHEMA_INVALID', (cause as Error).message, { issues: cause instanceof ProtocolError ? cause.issues : [] }, { cause });
+    }
   for (const bundle of set.bundles) markValidatedBundle(bundle);
   return set;
 }

@@ -57,6 +57,29 @@ function toVerifierKey(key: TrustedLogKey): NoteVerifierKey {
 export async function verifyCheckpoint(note: string, trustedLogKey: TrustedLogKey, options: LogVerifyOptions = {}): Promise<VerifiedCheckpoint> {
   const known = options.verified?.get(note);
   if (known !== undefined) return known;
+  if (options.verified === undefined) return verifyCheckpointNote(note, trustedLogKey, options);
+  // A listing's hundred bundles reach here together when their signatures were verified ahead
+  // (ToolVerifier.addBundleSet): they share the one verification in flight for their note
+  // instead of each verifying it (the same note, key and options give the same outcome).
+  let inFlight = checkpointsInFlight.get(options.verified);
+  if (inFlight === undefined) checkpointsInFlight.set(options.verified, (inFlight = new Map()));
+  let result = inFlight.get(note);
+  if (result === undefined) {
+    const settled = inFlight;
+    result = verifyCheckpointNote(note, trustedLogKey, options);
+    settled.set(note, result);
+    result.then(
+      () => settled.delete(note),
+      () => settled.delete(note), // a failure is not remembered: the next caller tries again
+    );
+  }
+  return result;
+}
+
+/** Verifications of checkpoint notes under way, per `verified` map (LogVerifyOptions). */
+const checkpointsInFlight = new WeakMap<Map<string, VerifiedCheckpoint>, Map<string, Promise<VerifiedCheckpoint>>>();
+
+async function verifyCheckpointNote(note: string, trustedLogKey: TrustedLogKey, options: LogVerifyOptions): Promise<VerifiedCheckpoint> {
   const key = toVerifierKey(trustedLogKey);
   let text: string;
   try {
