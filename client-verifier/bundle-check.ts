@@ -11,6 +11,7 @@ import {
   VersionRecordSchema,
   VersionStatusSchema,
   jsonShape,
+  type LogEvidence,
 } from '../schemas/index.js';
 import { acceptsSignedManifest } from '../protocol/manifest-check.js';
 
@@ -153,7 +154,7 @@ function acceptsStatus(v: unknown): boolean {
     (v.revocation === undefined || acceptsRevocation(v.revocation)) &&
     typeof v.attestation === 'string' &&
     acceptsKeyStatus(v.signerKey) &&
-    acceptsLogEvidence(v.log)
+    acceptedLogEvidence(v.log) !== undefined
   );
 }
 
@@ -187,18 +188,24 @@ function acceptsJwk(v: unknown): boolean {
   );
 }
 
-function acceptsLogEvidence(v: unknown): boolean {
-  if (!isObject(v)) return false;
-  for (const key in v) if (key !== 'leafIndex' && key !== 'inclusionProof' && key !== 'checkpoint') return false;
-  if (!isIndex(v.leafIndex) || !isString(v.checkpoint, 8192)) return false;
-  const p = v.inclusionProof;
-  if (!isObject(p)) return false;
-  for (const key in p) if (key !== 'leafIndex' && key !== 'treeSize' && key !== 'hashes') return false;
-  const hashes = p.hashes;
-  if (!isIndex(p.leafIndex) || !isIndex(p.treeSize) || !Array.isArray(hashes) || hashes.length > 64) return false;
+/**
+ * LogEvidenceSchema's acceptance, one-sided (see acceptsBundleSet): a copy of the evidence when
+ * every rule holds, undefined otherwise (then ask zod). Each member is read once, into the copy
+ * that was checked, so what the log check (log/verify.ts) uses later is what was accepted.
+ */
+export function acceptedLogEvidence(v: unknown): LogEvidence | undefined {
+  if (!isObject(v)) return undefined;
+  for (const key in v) if (key !== 'leafIndex' && key !== 'inclusionProof' && key !== 'checkpoint') return undefined;
+  const { leafIndex, checkpoint, inclusionProof: p } = v;
+  if (!isIndex(leafIndex) || !isString(checkpoint, 8192) || !isObject(p)) return undefined;
+  for (const key in p) if (key !== 'leafIndex' && key !== 'treeSize' && key !== 'hashes') return undefined;
+  const { leafIndex: proofLeaf, treeSize, hashes } = p;
+  if (!isIndex(proofLeaf) || !isIndex(treeSize) || !Array.isArray(hashes) || hashes.length > 64) return undefined;
+  const copied: string[] = [];
   for (let i = 0; i < hashes.length; i++) {
     const h: unknown = hashes[i];
-    if (typeof h !== 'string' || !BASE64_HASH.test(h)) return false;
+    if (typeof h !== 'string' || !BASE64_HASH.test(h)) return undefined;
+    copied.push(h);
   }
-  return true;
+  return { leafIndex: leafIndex as number, checkpoint, inclusionProof: { leafIndex: proofLeaf as number, treeSize: treeSize as number, hashes: copied } };
 }

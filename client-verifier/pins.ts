@@ -52,8 +52,9 @@ function skeleton(s: string): string {
  * name is pinned under another provider.
  */
 function checkNames(subject: PinSubject, lockfile: Lockfile): void {
-  const ns = skeleton(subject.provider);
-  const name = skeleton(subject.toolName);
+  // Skeletons only when a pin of another provider is there to compare with (none for most hosts' first listing).
+  let ns: string | undefined;
+  let name: string | undefined;
   for (const pin of Object.values(lockfile.tools)) {
     if (pin.provider === subject.provider) continue;
     const pinnedName = toolNameOf(pin.toolId);
@@ -63,13 +64,13 @@ function checkNames(subject: PinSubject, lockfile: Lockfile): void {
         `you approved "${subject.toolName}" from ${pin.provider}; this one is from ${subject.provider}. Refused: approve ${subject.toolId} explicitly if you really want both`,
         { toolId: subject.toolId, toolName: subject.toolName, expected: pin.provider, got: subject.provider },
       );
-    if (skeleton(pin.provider) === ns)
+    if (skeleton(pin.provider) === (ns ??= skeleton(subject.provider)))
       throw new VerificationError(
         'SQUAT',
         `namespace ${subject.provider} looks like ${pin.provider}, which you approved; it is a different provider (look-alike, TR39)`,
         { toolId: subject.toolId, expected: pin.provider, got: subject.provider, kind: 'namespace' },
       );
-    if (skeleton(pinnedName) === name)
+    if (skeleton(pinnedName) === (name ??= skeleton(subject.toolName)))
       throw new VerificationError(
         'SQUAT',
         `tool "${subject.toolName}" from ${subject.provider} looks like "${pinnedName}" from ${pin.provider}, which you approved (look-alike, TR39)`,
