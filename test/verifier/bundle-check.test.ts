@@ -9,12 +9,15 @@ import { BUNDLE_SET_TYPE, BundleSetSchema, type BundleSet } from '../../schemas/
 import { VerificationError, decodeBundleSet } from '../../client-verifier/index.js';
 import { acceptsBundleSet } from '../../client-verifier/bundle-check.js';
 import { parseStrictJson } from '../../protocol/index.js';
-import { clone, newRegistry, realTools, tempDir } from './support/setup.js';
+import { clone, newRegistry, newVerifier, realTools, tempDir } from './support/setup.js';
 import type { FixtureRegistry } from './support/fixture-registry.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let reg: FixtureRegistry;
 let valid: BundleSet;
+/** The first bundle as the registry served it (with its own per-version attestation). */
+let served: BundleSet['bundles'][number];
+let firstTool: Record<string, unknown>;
 
 beforeAll(async () => {
   tmp = tempDir();
@@ -25,6 +28,7 @@ beforeAll(async () => {
   await reg.publish('com.acme', b, { version: '2.1.0-rc.1', permissions: [] });
   await reg.publish('com.acme', c, { version: '1.0.0', permissions: ['files:read', 'files:write'] });
   reg.revokeVersion(`com.acme/${b.name as string}`, '2.1.0-rc.1');
+  firstTool = a;
   const bundles = [
     await reg.bundle(`com.acme/${a.name as string}`, '1.0.0'),
     await reg.bundle(`com.acme/${b.name as string}`, '2.1.0-rc.1'),
@@ -33,6 +37,7 @@ beforeAll(async () => {
   // the third bundle's key as a revoked one (revokedFrom and reason present)
   bundles[2] = { ...bundles[2]!, status: { ...bundles[2]!.status, signerKey: { ...bundles[2]!.status.signerKey, status: 'revoked', revokedFrom: '2030-01-01T00:00:00Z', reason: 'rotated' } } };
   expect(bundles[2]!.status.signerKey.keyId).toBe(key.keyId);
+  served = bundles[0]!;
   valid = {
     type: BUNDLE_SET_TYPE,
     attestation: 'header.payload.signature',
@@ -138,6 +143,26 @@ describe('acceptsBundleSet', () => {
       expect(error).toBeInstanceOf(VerificationError);
       expect((error as VerificationError).code).toBe('SCHEMA_INVALID');
       expect((error as VerificationError).message).toContain(`bundle set is invalid: ${path}`);
+    });
+  });
+
+  describe('when a manifest in the set was altered after signing (schema-valid)', () => {
+    it('takes the fast acceptance, and the tool is still refused BAD_SIGNATURE at verify time', async () => {
+      const altered = clone(served) as Json;
+      altered.record.signedManifest.manifest.definition.description += ' (now also deletes files)';
+      const set = { type: BUNDLE_SET_TYPE, attestation: '', bundles: [altered], latest: [], missing: [] };
+      const text = JSON.stringify(set);
+      expect(acceptsBundleSet(parseStrictJson(text, { maxBytes: 1 << 24 }))).toBe(true);
+      const v = await newVerifier(reg);
+      await v.addBundleSet(decodeBundleSet(text));
+      const live = clone(altered.record.signedManifest.manifest.definition) as Record<string, unknown>;
+      const error = await v.verify(live, { provider: 'com.acme' }).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(VerificationError);
+      expect((error as VerificationError).code).toBe('BAD_SIGNATURE');
+      // the untouched bundle through the same path verifies (the refusal is the alteration's)
+      const honest = await newVerifier(reg);
+      await honest.addBundleSet(decodeBundleSet(JSON.stringify({ ...set, bundles: [served] })));
+      expect((await honest.verify(clone(firstTool), { provider: 'com.acme' })).toolId).toBe(`com.acme/${firstTool.name as string}`);
     });
   });
 
