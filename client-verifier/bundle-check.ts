@@ -52,7 +52,7 @@ export function acceptsBundleSet(value: unknown): boolean {
 }
 
 /** VersionBundleSchema's acceptance, one-sided (see acceptsBundleSet). */
-export function acceptsVersionBundle(value: unknown): boolean {
+function acceptsVersionBundle(value: unknown): boolean {
   if (!isObject(value)) return false;
   let members = 0;
   for (const key in value) {
