@@ -125,6 +125,11 @@ export class TransparencyLog {
     return this.tree.inclusionProof(leafIndex, treeSize);
   }
 
+  /** Runs `fn`, in which many proofs of one tree are made, reading each subtree hash once (MerkleTreeStore.shareNodes). */
+  shareNodes<T>(fn: () => T): T {
+    return this.tree.shareNodes(fn);
+  }
+
   /** RFC 9162 consistency proof between sizes 0 < size1 <= size2. O(log n) reads. */
   consistencyProof(size1: number, size2: number): Uint8Array[] {
     return this.tree.consistencyProof(size1, size2);

@@ -43,6 +43,8 @@ export const asBytes = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.
  * nothing behind, in the database or here.
  */
 export class MerkleTreeStore {
+  /** Subtree hashes read during shareNodes, by leaf range `start:end`. */
+  private sharedNodes: Map<string, Uint8Array> | undefined;
   private readonly stmt: {
     size: Database.Statement<[], { n: number | null }>;
     node: Database.Statement<[number, number], { hash: Buffer }>;
@@ -209,6 +211,30 @@ export class MerkleTreeStore {
   private subtreeHash(start: number, end: number): Uint8Array {
     const length = end - start;
     if (length === 0) return EMPTY_ROOT;
+    const memo = this.sharedNodes;
+    if (memo === undefined) return this.readSubtreeHash(start, end, length);
+    const key = `${start}:${end}`;
+    let hash = memo.get(key);
+    if (hash === undefined) memo.set(key, (hash = this.readSubtreeHash(start, end, length)));
+    return hash;
+  }
+
+  /**
+   * Runs `fn` with the subtree hashes it reads remembered until it returns: the proofs of many
+   * leaves of one tree (a bundle set: up to 256) share their upper nodes, and a leaf range's hash
+   * never changes once its leaves exist (the log only appends), so each is read once.
+   */
+  shareNodes<T>(fn: () => T): T {
+    if (this.sharedNodes !== undefined) return fn();
+    this.sharedNodes = new Map();
+    try {
+      return fn();
+    } finally {
+      this.sharedNodes = undefined;
+    }
+  }
+
+  private readSubtreeHash(start: number, end: number, length: number): Uint8Array {
     const parts: Uint8Array[] = [];
     let level = 0;
     while (2 ** (level + 1) <= length) level++;

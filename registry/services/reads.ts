@@ -211,25 +211,28 @@ export class ReadService {
     const missing: BundleSet['missing'] = [];
     const latest: BundleSet['latest'] = [];
     const seen = new Set<string>();
-    for (const { toolId, version: asked } of request.versions) {
-      let parts: { record: CachedRecord; status: VersionStatus; row: VersionRow; permissions: string[] };
-      try {
-        const version = this.resolveVersion(toolId, asked);
-        parts = { record: this.record(toolId, version), ...this.statusOf(toolId, version) };
-      } catch (error) {
-        if (error instanceof RegistryError && (error.code === 'TOOL_NOT_FOUND' || error.code === 'VERSION_NOT_FOUND')) {
-          missing.push({ toolId, version: asked, code: error.code });
-          continue;
+    // up to 256 inclusion proofs of one tree: their upper nodes are read once
+    this.ctx.store.log.shareNodes(() => {
+      for (const { toolId, version: asked } of request.versions) {
+        let parts: { record: CachedRecord; status: VersionStatus; row: VersionRow; permissions: string[] };
+        try {
+          const version = this.resolveVersion(toolId, asked);
+          parts = { record: this.record(toolId, version), ...this.statusOf(toolId, version) };
+        } catch (error) {
+          if (error instanceof RegistryError && (error.code === 'TOOL_NOT_FOUND' || error.code === 'VERSION_NOT_FOUND')) {
+            missing.push({ toolId, version: asked, code: error.code });
+            continue;
+          }
+          throw error;
         }
-        throw error;
+        const { record, status, row, permissions } = parts;
+        if (asked === 'latest' && !latest.some((l) => l.toolId === toolId)) latest.push({ toolId, version: row.version });
+        if (seen.has(`${toolId}@${row.version}`)) continue; // `latest` and its version named together
+        seen.add(`${toolId}@${row.version}`);
+        bundles.push(`{"type":"etdi.bundle/v1","record":${record.body.toString('utf8')},"status":${JSON.stringify(status)}}`);
+        if (status.status === 'active') attested.push(attestedVersion(row, permissions));
       }
-      const { record, status, row, permissions } = parts;
-      if (asked === 'latest' && !latest.some((l) => l.toolId === toolId)) latest.push({ toolId, version: row.version });
-      if (seen.has(`${toolId}@${row.version}`)) continue; // `latest` and its version named together
-      seen.add(`${toolId}@${row.version}`);
-      bundles.push(`{"type":"etdi.bundle/v1","record":${record.body.toString('utf8')},"status":${JSON.stringify(status)}}`);
-      if (status.status === 'active') attested.push(attestedVersion(row, permissions));
-    }
+    });
     const attestation = attested.length === 0 ? '' : await this.sign({ tools: attested }, ATTESTATION_SET_JWT_TYPE, undefined);
     return `{"type":"${BUNDLE_SET_TYPE}","attestation":${JSON.stringify(attestation)},"bundles":[${bundles.join(',')}],"latest":${JSON.stringify(latest)},"missing":${JSON.stringify(missing)}}`;
   }
