@@ -97,6 +97,29 @@ export async function run(): Promise<BenchReport> {
     const sha = await meanTime(() => sha256(new Uint8Array(64)), 20_000);
     small.db.close();
 
+    // A bundle set's 256 proofs (a server's tools sit side by side in the log, or anywhere):
+    // one by one, and in one shareNodes pass as the registry makes them (median of 7 each).
+    const n = big.log.size;
+    const adjacent = Array.from({ length: 256 }, (_, k) => Math.floor(n / 2) + k);
+    const scattered = Array.from({ length: 256 }, (_, k) => Math.floor(((k * 2654435761) % 1_000_003) / 1_000_003 * n));
+    const setTime = (indices: number[], shared: boolean): number => {
+      const times: number[] = [];
+      for (let r = 0; r < 7; r++) {
+        const t0 = performance.now();
+        const all = (): void => indices.forEach((i) => big.log.inclusionProof(i, n));
+        if (shared) big.log.shareNodes(all);
+        else all();
+        times.push(performance.now() - t0);
+      }
+      return times.sort((a, b) => a - b)[3]!;
+    };
+    const sets = {
+      adjacentAlone: setTime(adjacent, false),
+      adjacentShared: setTime(adjacent, true),
+      scatteredAlone: setTime(scattered, false),
+      scatteredShared: setTime(scattered, true),
+    };
+
     // Reopen cost: no replay, so it must not grow with the log.
     big.db.close();
     const t = performance.now();
@@ -138,6 +161,10 @@ export async function run(): Promise<BenchReport> {
         { name: 'inclusion proof generation at 1024 leaves (p50)', value: p50(s.inclusionGen) * 1000, unit: 'µs' },
         { name: 'consistency proof generation at 1024 leaves (p50)', value: p50(s.consistencyGen) * 1000, unit: 'µs' },
         { name: 'reopen + root (no replay)', value: reopenMs, unit: 'ms' },
+        { name: 'bundle set: 256 adjacent leaves, proofs one by one', value: sets.adjacentAlone, unit: 'ms' },
+        { name: 'bundle set: 256 adjacent leaves, one shared pass', value: sets.adjacentShared, unit: 'ms', note: `${(sets.adjacentAlone / sets.adjacentShared).toFixed(1)}x less (what POST /v1/bundles does)` },
+        { name: 'bundle set: 256 scattered leaves, proofs one by one', value: sets.scatteredAlone, unit: 'ms' },
+        { name: 'bundle set: 256 scattered leaves, one shared pass', value: sets.scatteredShared, unit: 'ms', note: `${(sets.scatteredAlone / sets.scatteredShared).toFixed(1)}x less` },
       ],
       checks: [
         ratio('inclusion proof generation', b.inclusionGen, s.inclusionGen, 8),
