@@ -59,9 +59,9 @@ export async function verifyCheckpoint(note: string, trustedLogKey: TrustedLogKe
   const known = options.verified?.get(note);
   if (known !== undefined) return known;
   if (options.verified === undefined) return verifyCheckpointNote(note, trustedLogKey, options);
-  // A listing's hundred bundles reach here together when their signatures were verified ahead
-  // (ToolVerifier.addBundleSet): they share the one verification in flight for their note
-  // instead of each verifying it (the same note, key and options give the same outcome).
+  // A listing's tools verified together reach here while the first one's note verification is
+  // still under way: they share it instead of each verifying the note (the same note, key and
+  // options give the same outcome).
   let inFlight = checkpointsInFlight.get(options.verified);
   if (inFlight === undefined) checkpointsInFlight.set(options.verified, (inFlight = new Map()));
   let result = inFlight.get(note);

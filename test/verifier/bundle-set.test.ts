@@ -19,6 +19,7 @@ import { RegistryClient, ToolVerifier, VerificationError, createLogChecker, deco
 import { ORIGIN, startRegistry, type RunningRegistry } from './support/real-registry.js';
 import { buildServer, connectVerified, listedDefinitions, type ToolSpec } from './support/mcp-servers.js';
 import { clone, realTools } from './support/setup.js';
+import { attestedVersionOf } from './support/fixture-registry.js';
 
 const AUDIENCE = 'etdi-clients';
 let registry: RunningRegistry;
@@ -78,18 +79,7 @@ async function mintSet(tools: AttestedVersion[], options: { typ?: string; expSec
   return { token, trustRoot: { ...trust, jwks: { keys: [key.publicJwk] }, pinnedKeyIds: [key.keyId] } };
 }
 
-const entryOf = (set: BundleSet, name: string): AttestedVersion => {
-  const { record } = set.bundles.find((b) => b.record.toolId === `com.acme/${name}`)!;
-  return {
-    sub: record.toolId,
-    tool_version: record.version,
-    provider: record.provider,
-    definition_digest: record.definitionDigest,
-    manifest_digest: record.manifestDigest,
-    scope: record.signedManifest.manifest.permissions.join(' '),
-    log_index: record.leafIndex,
-  };
-};
+const entryOf = (set: BundleSet, name: string): AttestedVersion => attestedVersionOf(set.bundles.find((b) => b.record.toolId === `com.acme/${name}`)!.record);
 
 describe('POST /v1/bundles (registry)', () => {
   it('answers every known version, one attestation over the active ones, and lists the unknown ones', async () => {

@@ -9,6 +9,7 @@ import { SignJWT, importJWK } from 'jose';
 import { join } from 'node:path';
 import {
   ATTESTATION_JWT_TYPE,
+  type AttestedVersion,
   LOG_EVENT_TYPE,
   MANIFEST_TYPE,
   type Ed25519PrivateJwk,
@@ -179,15 +180,8 @@ export class FixtureRegistry {
   async attestation(record: VersionRecord, options: { iat?: number; exp?: number; claims?: Record<string, unknown>; key?: GeneratedKeyPair; typ?: string } = {}): Promise<string> {
     const key = options.key ?? this.attestationKey;
     const iat = options.iat ?? Math.floor(this.now() / 1000);
-    return new SignJWT({
-      tool_version: record.version,
-      provider: record.provider,
-      definition_digest: record.definitionDigest,
-      manifest_digest: record.manifestDigest,
-      scope: record.signedManifest.manifest.permissions.join(' '),
-      log_index: record.leafIndex,
-      ...options.claims,
-    })
+    const { sub: _sub, ...claims } = attestedVersionOf(record);
+    return new SignJWT({ ...claims, ...options.claims })
       .setProtectedHeader({ alg: 'EdDSA', typ: options.typ ?? ATTESTATION_JWT_TYPE, kid: key.keyId })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
@@ -222,4 +216,17 @@ export class FixtureRegistry {
     const versions = [...this.versions.values()].filter((v) => v.record.toolId === toolId).map((v) => v.record.version);
     return versions.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).at(-1)!;
   }
+}
+
+/** What the registry attests about a record (a single token's claims with `sub`, one entry of a set). */
+export function attestedVersionOf(record: VersionRecord): AttestedVersion {
+  return {
+    sub: record.toolId,
+    tool_version: record.version,
+    provider: record.provider,
+    definition_digest: record.definitionDigest,
+    manifest_digest: record.manifestDigest,
+    scope: record.signedManifest.manifest.permissions.join(' '),
+    log_index: record.leafIndex,
+  };
 }
