@@ -4,6 +4,7 @@ import {
   ConsistencyProofSchema,
   KeyStatusSchema,
   VersionBundleSchema,
+  VersionListResponseSchema,
   type BundleSet,
   type BundleSetRequest,
   type ConsistencyProof,
@@ -57,6 +58,19 @@ export class RegistryClient {
     const slash = toolId.indexOf('/');
     const path = `/v1/tools/${encodeURIComponent(toolId.slice(0, slash))}/${encodeURIComponent(toolId.slice(slash + 1))}/versions/${encodeURIComponent(version)}/bundle`;
     return markValidatedBundle(await this.getJson(path, VersionBundleSchema, `the bundle of ${toolId}@${version}`));
+  }
+
+  /**
+   * The versions of `toolId` whose signed definition has `definitionDigest`, newest first (which
+   * version a server lists, when it carries no manifest). An answer for another tool is refused.
+   */
+  async findVersions(toolId: string, definitionDigest: string): Promise<string[]> {
+    const slash = toolId.indexOf('/');
+    const path = `/v1/tools/${encodeURIComponent(toolId.slice(0, slash))}/${encodeURIComponent(toolId.slice(slash + 1))}/versions?definitionDigest=${encodeURIComponent(definitionDigest)}`;
+    const list = await this.getJson(path, VersionListResponseSchema, `the versions of ${toolId}`);
+    if (list.toolId !== toolId)
+      throw new VerificationError('SCHEMA_INVALID', `the registry answered the versions of ${list.toolId}, not ${toolId}`, { expected: toolId, got: list.toolId });
+    return list.versions.map((v) => v.version);
   }
 
   /**

@@ -151,7 +151,10 @@ export class ToolVerifier {
     const byVersion = bundleSource(bundles, semverCompare);
     // Statuses are short-lived (the registry serves them with max-age 30): so is a prefetch.
     this.prefetched.unshift({
-      source: { get: (toolId, version) => (version === 'latest' ? latest.get(toolId) : byVersion.get(toolId, version)) },
+      source: {
+        get: (toolId, version) => (version === 'latest' ? latest.get(toolId) : byVersion.get(toolId, version)),
+        withDefinition: (toolId, digest) => byVersion.withDefinition?.(toolId, digest),
+      },
       until: this.now().getTime() + PREFETCH_TTL_MS,
     });
     this.prefetched.length = Math.min(this.prefetched.length, 16); // a bound, whatever the listing rate
@@ -181,7 +184,10 @@ export class ToolVerifier {
     this.prefetched = this.prefetched.filter((p) => p.until > now);
     if (this.prefetched.length === 0) return undefined;
     const sources = this.prefetched.map((p) => p.source);
-    return { get: (toolId, version) => sources.reduce<VersionBundle | undefined>((found, s) => found ?? s.get(toolId, version), undefined) };
+    return {
+      get: (toolId, version) => sources.reduce<VersionBundle | undefined>((found, s) => found ?? s.get(toolId, version), undefined),
+      withDefinition: (toolId, digest) => sources.reduce<VersionBundle | undefined>((found, s) => found ?? s.withDefinition?.(toolId, digest), undefined),
+    };
   }
 
   private now(): Date {

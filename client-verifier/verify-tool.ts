@@ -51,6 +51,8 @@ export interface LogChecker {
 export interface BundleSource {
   /** The bundle of `toolId` at `version`, or the newest one for `latest`; undefined when absent. */
   get(toolId: string, version: string): VersionBundle | undefined;
+  /** The newest bundle of `toolId` whose signed definition has `definitionDigest` (which version a server lists). */
+  withDefinition?(toolId: string, definitionDigest: string): VersionBundle | undefined;
 }
 
 /** Everything the cold verification needs. */
@@ -220,7 +222,9 @@ function decodeCarried(live: Record<string, unknown>, toolName: string): SignedM
   }
 }
 
-async function fetchBundle(ctx: VerifyContext, toolId: string, version: string): Promise<{ bundle: VersionBundle; source: 'registry' | 'bundle' } | undefined> {
+type FoundBundle = { bundle: VersionBundle; source: 'registry' | 'bundle' };
+
+async function fetchBundle(ctx: VerifyContext, toolId: string, version: string): Promise<FoundBundle | undefined> {
   const offline = ctx.bundles?.get(toolId, version);
   if (offline !== undefined) return { bundle: offline, source: 'bundle' };
   const prefetched = ctx.prefetched?.get(toolId, version);
@@ -274,7 +278,7 @@ export function bundleTargets(live: unknown, provider: string | undefined, lockf
 export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
   const live = checkLiveDefinition(liveDefinition);
   try {
-    return await verifyChecked(live, ctx);
+    return await verifyChecked(live, ctx, undefined);
   } catch (error) {
     // A tool with no canonical form is refused for that before anything else, as it always
     // was: the happy path no longer serialises it up front (verifyChecked), so look now.
@@ -326,7 +330,31 @@ function liveDigestOf(value: unknown, toolName: string): string {
   }
 }
 
-async function verifyChecked(live: Record<string, unknown>, ctx: VerifyContext): Promise<VerifiedEvidence> {
+/**
+ * The published version of `toolId` whose signed definition has `definitionDigest`, from the
+ * offline bundles, a prefetch, or the registry (`?definitionDigest=`). Best effort: a registry
+ * that cannot answer leaves the caller's verdict as it was. Whatever it finds is verified in full.
+ */
+async function bundleWithDefinition(ctx: VerifyContext, toolId: string, definitionDigest: string): Promise<FoundBundle | undefined> {
+  const offline = ctx.bundles?.withDefinition?.(toolId, definitionDigest);
+  if (offline !== undefined) return { bundle: offline, source: 'bundle' };
+  const prefetched = ctx.prefetched?.withDefinition?.(toolId, definitionDigest);
+  if (prefetched !== undefined) return { bundle: prefetched, source: 'registry' };
+  if (ctx.registry === undefined) return undefined;
+  try {
+    const [newest] = await ctx.registry.findVersions(toolId, definitionDigest);
+    return newest === undefined ? undefined : { bundle: await ctx.registry.getBundle(toolId, newest), source: 'registry' };
+  } catch (error) {
+    if (error instanceof VerificationError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * verifyChecked with `listed` the bundle of the version the server was found to list (by its
+ * definition digest, see below) rather than the one its manifest or `latest` names.
+ */
+async function verifyChecked(live: Record<string, unknown>, ctx: VerifyContext, listed: FoundBundle | undefined): Promise<VerifiedEvidence> {
   const toolName = live.name as string;
   // The digest of the definition as signed (the carried manifest removed) is taken only when
   // needed: a tool that is the signed definition (sameJson, below) has the verified digest.
@@ -354,11 +382,11 @@ async function verifyChecked(live: Record<string, unknown>, ctx: VerifyContext):
     version = 'latest';
   }
 
-  let found = await fetchBundle(ctx, toolId, version);
+  let found = listed ?? (await fetchBundle(ctx, toolId, version));
   // The server may still serve the pinned version while the registry has a newer one: use the
   // pinned version's bundle when its digest is the live one (no silent upgrade, no false alarm).
   const pin: LockfilePin | undefined = ctx.lockfile?.tools[toolId];
-  if (found !== undefined && carried === undefined && pin !== undefined && pin.version !== found.bundle.record.version && found.bundle.record.definitionDigest !== liveDigest()) {
+  if (found !== undefined && listed === undefined && carried === undefined && pin !== undefined && pin.version !== found.bundle.record.version && found.bundle.record.definitionDigest !== liveDigest()) {
     const pinnedBundle = await fetchBundle(ctx, toolId, pin.version);
     if (pinnedBundle !== undefined && pinnedBundle.bundle.record.definitionDigest === liveDigest()) found = pinnedBundle;
   }
@@ -368,7 +396,7 @@ async function verifyChecked(live: Record<string, unknown>, ctx: VerifyContext):
       `no signed manifest for ${toolId}@${version}: ${carried ? 'the registry never published the manifest the server carries' : 'the registry has no such tool'}${ctx.registry ? '' : ' (offline: no bundle given)'}`,
       { toolId, version, toolName },
     );
-  const bundle = checkBundle(found.bundle, toolId, carried === undefined ? undefined : version);
+  const bundle = checkBundle(found.bundle, toolId, carried === undefined ? listed?.bundle.record.version : version);
   const { record, status } = bundle;
   // Start the attestation check now: jose verifies with WebCrypto, which runs off the main
   // thread, so its latency overlaps the signature, log and pin checks below. Its expectations
@@ -449,6 +477,16 @@ async function verifyChecked(live: Record<string, unknown>, ctx: VerifyContext):
 
   // The signature verified over manifest.definition: the same JSON value has its digest.
   if (knownLiveDigest === undefined && sameJson(signedDefinition, manifest.definition)) knownLiveDigest = verified.definitionDigest;
+  // A server without a carried manifest says nothing of its version. When it lists another
+  // definition than the version resolved, it may be another published version (an older one,
+  // after a rollback): that version, found by its digest, is verified instead, so that the pin
+  // rows name what happened (ROLLBACK, a new version to approve) rather than a changed definition.
+  // Only on this path, so a matching tool costs nothing more; a definition no version has is
+  // still DEFINITION_MISMATCH or RUG_PULL below.
+  if (carried === undefined && listed === undefined && liveDigest() !== verified.definitionDigest) {
+    const other = await bundleWithDefinition(ctx, toolId, liveDigest());
+    if (other !== undefined && other.bundle.record.version !== record.version) return verifyChecked(live, ctx, other);
+  }
   // Rug pull before definition mismatch: the same version with another content than approved.
   if (pin !== undefined && pin.version === manifest.version && pin.definitionDigest !== liveDigest())
     throw new VerificationError(
@@ -531,12 +569,18 @@ export async function verifyTool(liveDefinition: unknown, ctx: VerifyContext): P
 export function bundleSource(bundles: Iterable<VersionBundle>, compare: (a: string, b: string) => number): BundleSource {
   const byKey = new Map<string, VersionBundle>();
   const latest = new Map<string, VersionBundle>();
+  const byDefinition = new Map<string, VersionBundle>();
+  const newest = (map: Map<string, VersionBundle>, key: string, b: VersionBundle): void => {
+    const current = map.get(key);
+    if (current === undefined || compare(b.record.version, current.record.version) > 0) map.set(key, b);
+  };
   for (const b of bundles) {
     byKey.set(keyOfVersion(b.record.toolId, b.record.version), b);
-    const current = latest.get(b.record.toolId);
-    if (current === undefined || compare(b.record.version, current.record.version) > 0) latest.set(b.record.toolId, b);
+    newest(latest, b.record.toolId, b);
+    newest(byDefinition, `${b.record.toolId}|${b.record.definitionDigest}`, b);
   }
   return {
     get: (toolId, version) => (version === 'latest' ? latest.get(toolId) : byKey.get(keyOfVersion(toolId, version))),
+    withDefinition: (toolId, definitionDigest) => byDefinition.get(`${toolId}|${definitionDigest}`),
   };
 }

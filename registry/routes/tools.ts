@@ -1,6 +1,6 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { checkSchema } from '../../protocol/index.js';
-import { BundleSetRequestSchema, RevokeVersionRequestSchema, VersionSchema } from '../../schemas/index.js';
+import { BundleSetRequestSchema, DigestSchema, RevokeVersionRequestSchema, VersionSchema } from '../../schemas/index.js';
 import { RegistryError } from '../errors.js';
 import { readJsonBody } from '../http/body.js';
 import { chargeExtra } from '../http/rate-limit.js';
@@ -74,7 +74,10 @@ export function toolsRouter(services: Services): Router {
   // POST /v1/tools is served by routes/publish.ts, ahead of the router (app.ts).
 
   router.get('/v1/tools/:namespace/:name/versions', (req, res) => {
-    sendJson(res, 200, reads.versions(toolIdOf(req)), 'public, max-age=5');
+    const digest = req.query.definitionDigest;
+    if (digest !== undefined && !DigestSchema.safeParse(digest).success)
+      throw new RegistryError(400, 'BAD_REQUEST', 'definitionDigest must be one `sha256:` and 64 lower-case hex digits');
+    sendJson(res, 200, reads.versions(toolIdOf(req), digest as string | undefined), 'public, max-age=5');
   });
 
 

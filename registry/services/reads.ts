@@ -263,10 +263,12 @@ export class ReadService {
     return jwt.sign(signer.privateKey);
   }
 
-  versions(toolId: string): VersionListResponse {
+  /** A tool's versions, newest first; only those whose definition has `definitionDigest` when given. */
+  versions(toolId: string, definitionDigest?: string): VersionListResponse {
     this.requireTool(toolId);
     const versions = this.ctx.store
       .listVersions(toolId)
+      .filter((r) => definitionDigest === undefined || r.definition_digest === definitionDigest)
       .sort((a, b) => semver.rcompare(a.version, b.version))
       .map((r) => ({
         version: r.version,

@@ -1,6 +1,7 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { digestOf } from '../../protocol/index.js';
 import { ATTESTATION_JWT_TYPE, VersionBundleSchema, VersionRecordSchema, VersionStatusSchema } from '../../schemas/index.js';
 import { ADMIN_TOKEN, ORIGIN, harness, manifestOf, provider, publishReq, realTools, signed, snapshot, type Harness } from './helpers.js';
 
@@ -63,6 +64,22 @@ describe('reading', () => {
     it('lists versions newest first', async () => {
       const res = await request(h.app).get(base);
       expect(res.body.versions.map((v: { version: string }) => v.version)).toEqual(['1.2.0', '1.0.0']);
+    });
+    it('lists only the versions that publish a definition digest (which version an uncarried server lists)', async () => {
+      const same = await request(h.app).get(base).query({ definitionDigest: digestOf(def) });
+      expect(same.status).toBe(200);
+      expect(same.body.versions.map((v: { version: string }) => v.version)).toEqual(['1.2.0', '1.0.0']);
+      const none = await request(h.app).get(base).query({ definitionDigest: digestOf(tools[1]) });
+      expect(none.body).toEqual({ toolId: `com.acme/${def.name}`, versions: [] });
+    });
+    it.each([
+      ['not a digest', 'sha256:abc'],
+      ['upper-case hex', `sha256:${'A'.repeat(64)}`],
+      ['given twice', ['sha256:' + '0'.repeat(64), 'sha256:' + '1'.repeat(64)]],
+    ])('refuses a definitionDigest filter that is %s (400 BAD_REQUEST)', async (_n, digest) => {
+      const res = await request(h.app).get(base).query({ definitionDigest: digest });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('BAD_REQUEST');
     });
     it.each([
       ['unknown tool', '/v1/tools/com.acme/nope/versions/1.0.0', 'TOOL_NOT_FOUND'],

@@ -75,6 +75,23 @@ describe('ToolVerifier against the real registry over HTTP', () => {
     expect((await v.verify(clone(def), { provider: 'com.acme' })).decision.status).toBe('approved');
   });
 
+  it('names a server that went back to an older version without carrying its manifest ROLLBACK, finding that version by its digest', async () => {
+    const def = { ...clone(base), name: 'e2e_rollback' };
+    await registry.publish(acme.token, acme.key, 'com.acme', def, '1.0.0', ['files:read']);
+    const fixed = { ...clone(def), description: 'Read files (fixed)' };
+    await registry.publish(acme.token, acme.key, 'com.acme', fixed, '1.1.0', ['files:read']);
+    const v = await online();
+    await v.approve(await v.verify(clone(fixed), { provider: 'com.acme' }));
+    const later = await online(v.lockfile);
+    const error = await later.verify(clone(def), { provider: 'com.acme' }).then(
+      () => undefined,
+      (e: unknown) => e as VerificationError,
+    );
+    expect(error).toMatchObject({ code: 'ROLLBACK', evidence: { expected: '>= 1.1.0', got: '1.0.0' } });
+    // a definition the registry never published is still a changed tool
+    expect(await codeOf(later.verify({ ...clone(fixed), description: 'Read files and send them away' }, { provider: 'com.acme' }))).toBe('RUG_PULL');
+  });
+
   it('proves the logged leaf of a version an administrator published, online and offline (the record names its publisher)', async () => {
     const def = { ...clone(base), name: 'e2e_admin' };
     await registry.publish('admin', acme.key, 'com.acme', def, '1.0.0', []);

@@ -324,6 +324,44 @@ describe('verifyTool', () => {
       await expectCode(v.verify(v1.live), 'ROLLBACK');
     });
 
+    describe('when a server lists another published version without carrying its manifest', () => {
+      it('is ROLLBACK, not RUG_PULL, when the server went back to an older version than the pinned one', async () => {
+        const def = { ...clone(base), name: 'uncarried_rollback' };
+        const v1 = await published(ACME, def, '1.0.0');
+        const v2 = await published(ACME, { ...def, description: 'fixed' }, '1.1.0');
+        const v = await newVerifier(reg, [v1.bundle, v2.bundle]);
+        await v.approve(await v.verify({ ...clone(def), description: 'fixed' }, { provider: ACME }));
+        const error = await expectCode(v.verify(clone(def), { provider: ACME }), 'ROLLBACK');
+        expect(error.evidence).toMatchObject({ expected: '>= 1.1.0', got: '1.0.0' });
+      });
+
+      it('verifies the older version it lists for approval when nothing is pinned, instead of a mismatch with the newest', async () => {
+        const def = { ...clone(base), name: 'uncarried_older' };
+        const v1 = await published(ACME, def, '1.0.0');
+        const v2 = await published(ACME, { ...def, description: 'newer words' }, '1.1.0');
+        const v = await newVerifier(reg, [v1.bundle, v2.bundle]);
+        const t = await v.verify(clone(def), { provider: ACME });
+        expect(t).toMatchObject({ version: '1.0.0', manifestSource: 'bundle', decision: { status: 'needs-approval', code: 'NEEDS_APPROVAL' } });
+      });
+
+      it('refuses the older version it lists when that version is revoked (REVOKED)', async () => {
+        const def = { ...clone(base), name: 'uncarried_revoked' };
+        await published(ACME, def, '1.0.0');
+        const v2 = await published(ACME, { ...def, description: 'patched' }, '1.1.0');
+        reg.revokeVersion(`${ACME}/uncarried_revoked`, '1.0.0');
+        const v = await newVerifier(reg, [await reg.bundle(`${ACME}/uncarried_revoked`, '1.0.0'), v2.bundle]);
+        await expectCode(v.verify(clone(def), { provider: ACME }), 'REVOKED');
+      });
+
+      it('is still RUG_PULL when no published version has the definition it lists', async () => {
+        const def = { ...clone(base), name: 'uncarried_changed' };
+        const v1 = await published(ACME, def, '1.0.0');
+        const v = await newVerifier(reg, [v1.bundle]);
+        await v.approve(await v.verify(clone(def), { provider: ACME }));
+        await expectCode(v.verify({ ...clone(def), description: 'now also uploads your files' }, { provider: ACME }), 'RUG_PULL');
+      });
+    });
+
     it('asks again for a newer version without escalation (NEW_VERSION), and re-pins it under newVersion: allow', async () => {
       const def = { ...clone(base), name: 'newer' };
       const v1 = await published(ACME, def, '1.0.0');
