@@ -56,6 +56,15 @@ describe('RegistryClient', () => {
       expect(error).toMatchObject({ code: 'UNKNOWN_TOOL' });
     });
 
+    it('refuses a version list for another tool than asked (definitionDigest look-up)', async () => {
+      const digest = `sha256:${'ab'.repeat(32)}`;
+      routes.set(`/v1/tools/com.acme/search/versions?definitionDigest=${encodeURIComponent(digest)}`, (res) =>
+        res.writeHead(200).end(JSON.stringify({ toolId: 'com.acme/other', versions: [{ version: '1.0.0', status: 'active', publishedAt: '2026-01-01T00:00:00Z', manifestDigest: digest }] })),
+      );
+      const error = await new RegistryClient({ baseUrl: base }).findVersions('com.acme/search', digest).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'SCHEMA_INVALID', evidence: { expected: 'com.acme/search', got: 'com.acme/other' } });
+    });
+
     it('refuses a consistency proof for other sizes than asked', async () => {
       routes.set('/v1/log/proof/consistency?from=1&to=3', (res) => res.writeHead(200).end('{"size1":1,"size2":4,"hashes":[]}'));
       const error = await new RegistryClient({ baseUrl: base }).getConsistencyProof(1, 3).catch((e: unknown) => e);
