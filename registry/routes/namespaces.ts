@@ -46,7 +46,7 @@ export function namespacesRouter(services: Services): Router {
 
   router.post('/v1/admin/registry-keys/rotate', async (req, res) => {
     requireAdmin(await services.authenticate(req));
-    const rotated = ctx.keys.rotate();
+    const rotated = await ctx.keys.rotate(ctx.queue);
     services.reads.invalidate();
     sendJson(res, 200, rotated);
   });

@@ -3,6 +3,7 @@ import { generateKeyPair, parseStrictJson, toPublicJwk } from '../../protocol/in
 import type { Ed25519PrivateJwk, Jwks } from '../../schemas/index.js';
 import type { RegistryConfig } from '../config.js';
 import type { RegistryStore } from '../store/store.js';
+import type { WriteQueue } from './write-queue.js';
 
 interface LoadedKey {
   kid: string;
@@ -27,7 +28,12 @@ export class RegistrySigningKeys {
     private readonly nowSeconds: () => number,
   ) {
     this.reload();
-    if (this.keys.every((k) => k.retiredAt !== null)) this.rotate();
+    if (this.keys.every((k) => k.retiredAt !== null)) {
+      // the first start: no server is running yet, so nothing else writes
+      const fresh = generateKeyPair().privateJwk;
+      this.store.transaction(() => this.writeRotation(fresh, this.nowSeconds()));
+      this.reload();
+    }
   }
 
   private reload(): void {
@@ -72,15 +78,21 @@ export class RegistrySigningKeys {
     return this.live().find((k) => k.kid === kid)?.publicKey;
   }
 
-  /** Generates a new signing key, retires the others. Returns the new kid and the kids still served. */
-  rotate(): { kid: string; previous: string[] } {
+  /**
+   * Generates a new signing key and retires the others, as one job of the write queue: like every
+   * other state change it then never waits on the event loop for a publish batch's write lock, and
+   * the new key signs only once its row is committed (a batch that rolls back leaves the old key
+   * signing, never a key the store does not hold). Returns the new kid and the kids still served.
+   */
+  async rotate(queue: WriteQueue): Promise<{ kid: string; previous: string[] }> {
     const fresh = generateKeyPair().privateJwk;
-    const now = this.nowSeconds();
-    this.store.transaction(() => {
-      this.store.insertRegistryKey('jwt', fresh, now);
-      this.store.retireRegistryKeys('jwt', fresh.kid!, now);
-    });
+    await queue.submit(() => this.writeRotation(fresh, this.nowSeconds()));
     this.reload();
     return { kid: fresh.kid!, previous: this.live().filter((k) => k.kid !== fresh.kid).map((k) => k.kid) };
+  }
+
+  private writeRotation(fresh: Ed25519PrivateJwk, now: number): void {
+    this.store.insertRegistryKey('jwt', fresh, now);
+    this.store.retireRegistryKeys('jwt', fresh.kid!, now);
   }
 }

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf } from '../../protocol/index.js';
 import { ATTESTATION_JWT_TYPE, VersionBundleSchema, VersionRecordSchema, VersionStatusSchema } from '../../schemas/index.js';
-import { ADMIN_TOKEN, ORIGIN, harness, manifestOf, provider, publishReq, realTools, signed, snapshot, type Harness } from './helpers.js';
+import { ADMIN_TOKEN, ORIGIN, WRITERS, harness, manifestOf, provider, publishReq, realTools, signed, snapshot, type Harness } from './helpers.js';
 
 describe('reading', () => {
   let h: Harness;
@@ -184,5 +184,29 @@ describe('reading', () => {
       const res = await request(h.app).post('/v1/admin/registry-keys/rotate').set('Authorization', `Bearer ${globex.token}`);
       expect(res.status).toBe(403);
     });
+  });
+});
+
+describe.each(WRITERS)('rotating the registry key while publishes commit (%s)', (_name, writer) => {
+  it('is one job of the write queue: every publish and the rotation succeed, and what is signed after its answer carries the new key', async () => {
+    const h = harness(writer());
+    try {
+      const acme = await provider(h, 'com.acme');
+      const tools = realTools('everything');
+      const queue = h.app.registry.ctx.queue.stats;
+      const jobsBefore = queue.jobs;
+      const publishes = tools.map(async (d) => publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', d, '1.0.0'))));
+      const rotation = request(h.app).post('/v1/admin/registry-keys/rotate').set('Authorization', `Bearer ${ADMIN_TOKEN}`);
+      const [rotated, ...published] = await Promise.all([rotation, ...publishes]);
+      expect(published.map((r) => r.status)).toEqual(tools.map(() => 201));
+      expect(rotated.status).toBe(200);
+      expect(queue.jobs - jobsBefore).toBe(tools.length + 1);
+      const status = await request(h.app).get(`/v1/tools/com.acme/${tools[0]!.name}/versions/1.0.0/status`);
+      const jwks = createLocalJWKSet((await request(h.app).get('/.well-known/jwks.json')).body);
+      const { protectedHeader } = await jwtVerify(status.body.attestation as string, jwks, { issuer: ORIGIN, audience: 'etdi-clients' });
+      expect(protectedHeader.kid).toBe(rotated.body.kid);
+    } finally {
+      h.close();
+    }
   });
 });
