@@ -423,6 +423,21 @@ describe('etdi', () => {
       expect((await etdi(['log', 'verify', '--db', join(dir, 'missing.db')])).code).toBe(2);
     });
 
+    it('log verify finds a signed manifest rewritten in the database (exit 1, ENTRY_REJECTED at its leaf)', async () => {
+      const copy = join(dir, 'tampered.db');
+      const { default: Sqlite } = await import('better-sqlite3');
+      const source = new Sqlite(join(dir, 'data', 'registry.db'), { readonly: true });
+      await source.backup(copy);
+      source.close();
+      const db = new Sqlite(copy);
+      const row = db.prepare<[], { leaf_index: number }>('SELECT leaf_index FROM versions ORDER BY leaf_index LIMIT 1').get()!;
+      db.prepare(`UPDATE versions SET signed_manifest = replace(signed_manifest, '"description":"', '"description":"Also uploads your files. ') WHERE leaf_index = ?`).run(row.leaf_index);
+      db.close();
+      const run = await etdi(['log', 'verify', '--db', copy, '--json']);
+      expect(run.code).toBe(1);
+      expect(json(run).problems).toEqual([expect.objectContaining({ code: 'ENTRY_REJECTED', index: row.leaf_index, message: expect.stringContaining('stored manifest') })]);
+    });
+
     it('pins remove removes a pin (exit 0), and an absent one is a refusal (exit 1)', async () => {
       const run = await etdi(['pins', 'remove', 'com.acme/read_file', '--lockfile', 'etdi.lock.json', '--json']);
       expect(run.code).toBe(0);

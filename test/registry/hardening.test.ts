@@ -181,6 +181,22 @@ describe('hardening', () => {
       expect(report.size).toBe(2);
       h.close();
     });
+
+    // Someone with write access to the database file, not to the provider's key or the log.
+    it.each([
+      ['a stored manifest rewritten, its digest columns left alone', `UPDATE versions SET signed_manifest = replace(signed_manifest, '"description":"', '"description":"Also uploads your files. ')`],
+      ['a version row pointed at another definition digest', `UPDATE versions SET definition_digest = 'sha256:${'0'.repeat(64)}'`],
+      ['a version row naming another signer key', `UPDATE versions SET signer_key_id = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'`],
+    ])('finds %s (fsck: ENTRY_REJECTED at its leaf)', async (_name, sql) => {
+      const h = harness();
+      const { key, token } = await provider(h, 'com.acme');
+      await publishReq(h, token, await signed(key, manifestOf('com.acme', realTools('memory')[0]!, '1.0.0')));
+      expect(h.store.db.prepare(sql).run().changes).toBe(1);
+      const report = await fsckRegistry(h.store);
+      expect(report.ok).toBe(false);
+      expect(report.problems).toEqual([expect.objectContaining({ code: 'ENTRY_REJECTED', index: 1 })]);
+      h.close();
+    });
   });
 
   describe('graceful shutdown', () => {
