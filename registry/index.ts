@@ -21,7 +21,7 @@ export {
   type VersionRow,
 } from './store/store.js';
 export { MIGRATIONS } from './store/migrations.js';
-export { fsckRegistry, registryEntryCheck } from './store/fsck.js';
+export { fsckRegistry, fsckRegistryDatabase, registryEntryCheck } from './store/fsck.js';
 export { WriteQueue, type WriteQueueStats } from './services/write-queue.js';
 export { ROUTES, buildOpenApi, type RouteSpec } from './openapi.js';
 export { problemType, toProblem } from './http/problem.js';
