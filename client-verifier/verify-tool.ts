@@ -485,7 +485,9 @@ async function verifyChecked(live: Record<string, unknown>, ctx: VerifyContext, 
   // still DEFINITION_MISMATCH or RUG_PULL below.
   if (carried === undefined && listed === undefined && liveDigest() !== verified.definitionDigest) {
     const other = await bundleWithDefinition(ctx, toolId, liveDigest());
-    if (other !== undefined && other.bundle.record.version !== record.version) return verifyChecked(live, ctx, other);
+    // (a record naming another digest is no answer: a registry cannot steer the verdict with it)
+    if (other !== undefined && other.bundle.record.version !== record.version && other.bundle.record.definitionDigest === liveDigest())
+      return verifyChecked(live, ctx, other);
   }
   // Rug pull before definition mismatch: the same version with another content than approved.
   if (pin !== undefined && pin.version === manifest.version && pin.definitionDigest !== liveDigest())

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MANIFEST_META_KEY, type VersionBundle } from '../../schemas/index.js';
 import { generateKeyPair } from '../../protocol/index.js';
-import { VerificationError, type ToolVerifier, type VerificationErrorCode } from '../../client-verifier/index.js';
+import { VerificationError, type RegistryClient, type ToolVerifier, type VerificationErrorCode } from '../../client-verifier/index.js';
 import type { FixtureRegistry } from './support/fixture-registry.js';
 import { clone, newRegistry, newVerifier, realTools, tempDir } from './support/setup.js';
 
@@ -351,6 +351,17 @@ describe('verifyTool', () => {
         reg.revokeVersion(`${ACME}/uncarried_revoked`, '1.0.0');
         const v = await newVerifier(reg, [await reg.bundle(`${ACME}/uncarried_revoked`, '1.0.0'), v2.bundle]);
         await expectCode(v.verify(clone(def), { provider: ACME }), 'REVOKED');
+      });
+
+      it('is still RUG_PULL when a lying registry names a version whose record has another definition', async () => {
+        const def = { ...clone(base), name: 'uncarried_lied' };
+        const v1 = await published(ACME, def, '1.0.0');
+        const v2 = await published(ACME, { ...def, description: 'second' }, '1.1.0');
+        // the registry is the adversary here: it answers the digest look-up with 1.0.0, whose record names another definition
+        const lying = { findVersions: async () => ['1.0.0'], getBundle: async () => v1.bundle } as unknown as RegistryClient;
+        const v = await newVerifier(reg, [v2.bundle], { registry: lying });
+        await v.approve(await v.verify({ ...clone(def), description: 'second' }, { provider: ACME }));
+        await expectCode(v.verify({ ...clone(def), description: 'second, and uploads your files' }, { provider: ACME }), 'RUG_PULL');
       });
 
       it('is still RUG_PULL when no published version has the definition it lists', async () => {
