@@ -80,6 +80,25 @@ describe('VerifiedClient over the SDK in-memory transport', () => {
     expect(withheldCodes(client.snapshot())).toEqual({ rug_search: error.code });
   });
 
+  it('a server that goes back to an older signed version mid-session, carrying no manifests, is refused at the next call as ROLLBACK', async () => {
+    const spec = { ...search, name: 'back_search' };
+    const v1 = await signedServer(reg, ACME, [spec], { version: '1.0.0', carry: false });
+    const v2 = await signedServer(reg, ACME, [{ ...spec, description: 'Search the Acme index (fixed)' }], { version: '1.1.0', carry: false });
+    const verifier = await newVerifier(reg, [...v1.bundles, ...v2.bundles]);
+    let changed!: () => void;
+    const reverified = new Promise<void>((resolve) => (changed = resolve));
+    const client = await connectVerified(v2.server, verifier, { provider: ACME, onToolsChanged: () => changed() });
+    await client.listTools();
+    await client.approve('back_search');
+    await client.callTool('back_search', { query: 'before' });
+    // The server goes back to 1.0.0's definition (signed and published, so no rug pull by the provider) and says so.
+    v2.tools.get('back_search')!.update({ description: spec.description });
+    await reverified;
+    const error = await refused(client.callTool('back_search', { query: 'after' }), 'ROLLBACK');
+    expect(error.evidence).toMatchObject({ expected: '>= 1.1.0', got: '1.0.0' });
+    expect(v2.calls).toEqual(['back_search:before']);
+  });
+
   it('a server that adds a permission in a new version needs re-approval', async () => {
     const spec = { ...files, name: 'grow_notes' };
     const v1 = await signedServer(reg, ACME, [spec], { version: '1.0.0' });
