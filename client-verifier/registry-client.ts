@@ -29,6 +29,12 @@ export interface RegistryClientOptions {
   fetch?: typeof fetch;
 }
 
+/** `/v1/tools/<namespace>/<name>/versions`, each part escaped. */
+function versionsPath(toolId: string): string {
+  const slash = toolId.indexOf('/');
+  return `/v1/tools/${encodeURIComponent(toolId.slice(0, slash))}/${encodeURIComponent(toolId.slice(slash + 1))}/versions`;
+}
+
 const JwksSchema = z.looseObject({ keys: z.array(z.unknown()).max(64) });
 const KeyListSchema = z.array(KeyStatusSchema).max(1024);
 
@@ -55,8 +61,7 @@ export class RegistryClient {
 
   /** The bundle (record + status) of one version, `latest` allowed. UNKNOWN_TOOL on 404. */
   async getBundle(toolId: string, version: string): Promise<VersionBundle> {
-    const slash = toolId.indexOf('/');
-    const path = `/v1/tools/${encodeURIComponent(toolId.slice(0, slash))}/${encodeURIComponent(toolId.slice(slash + 1))}/versions/${encodeURIComponent(version)}/bundle`;
+    const path = `${versionsPath(toolId)}/${encodeURIComponent(version)}/bundle`;
     return markValidatedBundle(await this.getJson(path, VersionBundleSchema, `the bundle of ${toolId}@${version}`));
   }
 
@@ -65,8 +70,7 @@ export class RegistryClient {
    * version a server lists, when it carries no manifest). An answer for another tool is refused.
    */
   async findVersions(toolId: string, definitionDigest: string): Promise<string[]> {
-    const slash = toolId.indexOf('/');
-    const path = `/v1/tools/${encodeURIComponent(toolId.slice(0, slash))}/${encodeURIComponent(toolId.slice(slash + 1))}/versions?definitionDigest=${encodeURIComponent(definitionDigest)}`;
+    const path = `${versionsPath(toolId)}?definitionDigest=${encodeURIComponent(definitionDigest)}`;
     const list = await this.getJson(path, VersionListResponseSchema, `the versions of ${toolId}`);
     if (list.toolId !== toolId)
       throw new VerificationError('SCHEMA_INVALID', `the registry answered the versions of ${list.toolId}, not ${toolId}`, { expected: toolId, got: list.toolId });

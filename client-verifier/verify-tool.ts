@@ -278,7 +278,7 @@ export function bundleTargets(live: unknown, provider: string | undefined, lockf
 export async function verifyEvidence(liveDefinition: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
   const live = checkLiveDefinition(liveDefinition);
   try {
-    return await verifyChecked(live, ctx, undefined);
+    return await verifyChecked(live, ctx);
   } catch (error) {
     // A tool with no canonical form is refused for that before anything else, as it always
     // was: the happy path no longer serialises it up front (verifyChecked), so look now.
@@ -351,10 +351,24 @@ async function bundleWithDefinition(ctx: VerifyContext, toolId: string, definiti
 }
 
 /**
- * verifyChecked with `listed` the bundle of the version the server was found to list (by its
- * definition digest, see below) rather than the one its manifest or `latest` names.
+ * The published version a server that carries no manifest lists, when its definition is not the
+ * resolved version's (`latest`): the pinned version (a server still on it while the registry has
+ * a newer one: no silent upgrade, no false alarm), else any other with the live definition's
+ * digest (an older one after a rollback: the pin rows then say ROLLBACK, not a changed
+ * definition). It only selects: the record must name that digest (a registry cannot steer the
+ * verdict with another), and the caller verifies what it finds in full. Undefined when there is
+ * none: the resolved version stays, and with it DEFINITION_MISMATCH or RUG_PULL.
  */
-async function verifyChecked(live: Record<string, unknown>, ctx: VerifyContext, listed: FoundBundle | undefined): Promise<VerifiedEvidence> {
+async function listedVersion(ctx: VerifyContext, toolId: string, resolved: string, pin: LockfilePin | undefined, digest: string): Promise<FoundBundle | undefined> {
+  if (pin !== undefined && pin.version !== resolved) {
+    const pinned = await fetchBundle(ctx, toolId, pin.version);
+    if (pinned?.bundle.record.definitionDigest === digest) return pinned;
+  }
+  const other = await bundleWithDefinition(ctx, toolId, digest);
+  return other !== undefined && other.bundle.record.version !== resolved && other.bundle.record.definitionDigest === digest ? other : undefined;
+}
+
+async function verifyChecked(live: Record<string, unknown>, ctx: VerifyContext): Promise<VerifiedEvidence> {
   const toolName = live.name as string;
   // The digest of the definition as signed (the carried manifest removed) is taken only when
   // needed: a tool that is the signed definition (sameJson, below) has the verified digest.
@@ -382,21 +396,27 @@ async function verifyChecked(live: Record<string, unknown>, ctx: VerifyContext, 
     version = 'latest';
   }
 
-  let found = listed ?? (await fetchBundle(ctx, toolId, version));
-  // The server may still serve the pinned version while the registry has a newer one: use the
-  // pinned version's bundle when its digest is the live one (no silent upgrade, no false alarm).
-  const pin: LockfilePin | undefined = ctx.lockfile?.tools[toolId];
-  if (found !== undefined && listed === undefined && carried === undefined && pin !== undefined && pin.version !== found.bundle.record.version && found.bundle.record.definitionDigest !== liveDigest()) {
-    const pinnedBundle = await fetchBundle(ctx, toolId, pin.version);
-    if (pinnedBundle !== undefined && pinnedBundle.bundle.record.definitionDigest === liveDigest()) found = pinnedBundle;
-  }
+  let found = await fetchBundle(ctx, toolId, version);
   if (found === undefined)
     throw new VerificationError(
       'UNSIGNED',
       `no signed manifest for ${toolId}@${version}: ${carried ? 'the registry never published the manifest the server carries' : 'the registry has no such tool'}${ctx.registry ? '' : ' (offline: no bundle given)'}`,
       { toolId, version, toolName },
     );
-  const bundle = checkBundle(found.bundle, toolId, carried === undefined ? listed?.bundle.record.version : version);
+  let bundle = checkBundle(found.bundle, toolId, carried === undefined ? undefined : version);
+  const pin: LockfilePin | undefined = ctx.lockfile?.tools[toolId];
+  // Without a carried manifest, whether the live tool is the definition the resolved version
+  // signs (sameJson: nothing serialised; the manifest verified below is this record's, so the
+  // answer stands for it); when it is not, the version the server does list (listedVersion).
+  let listsResolved: boolean | undefined;
+  if (carried === undefined) {
+    listsResolved = sameJson(signedDefinition, bundle.record.signedManifest.manifest.definition);
+    const other = listsResolved ? undefined : await listedVersion(ctx, toolId, bundle.record.version, pin, liveDigest());
+    if (other !== undefined) {
+      found = other;
+      bundle = checkBundle(other.bundle, toolId, other.bundle.record.version);
+    }
+  }
   const { record, status } = bundle;
   // Start the attestation check now: jose verifies with WebCrypto, which runs off the main
   // thread, so its latency overlaps the signature, log and pin checks below. Its expectations
@@ -476,19 +496,7 @@ async function verifyChecked(live: Record<string, unknown>, ctx: VerifyContext, 
   }
 
   // The signature verified over manifest.definition: the same JSON value has its digest.
-  if (knownLiveDigest === undefined && sameJson(signedDefinition, manifest.definition)) knownLiveDigest = verified.definitionDigest;
-  // A server without a carried manifest says nothing of its version. When it lists another
-  // definition than the version resolved, it may be another published version (an older one,
-  // after a rollback): that version, found by its digest, is verified instead, so that the pin
-  // rows name what happened (ROLLBACK, a new version to approve) rather than a changed definition.
-  // Only on this path, so a matching tool costs nothing more; a definition no version has is
-  // still DEFINITION_MISMATCH or RUG_PULL below.
-  if (carried === undefined && listed === undefined && liveDigest() !== verified.definitionDigest) {
-    const other = await bundleWithDefinition(ctx, toolId, liveDigest());
-    // (a record naming another digest is no answer: a registry cannot steer the verdict with it)
-    if (other !== undefined && other.bundle.record.version !== record.version && other.bundle.record.definitionDigest === liveDigest())
-      return verifyChecked(live, ctx, other);
-  }
+  if (knownLiveDigest === undefined && (listsResolved ?? sameJson(signedDefinition, manifest.definition))) knownLiveDigest = verified.definitionDigest;
   // Rug pull before definition mismatch: the same version with another content than approved.
   if (pin !== undefined && pin.version === manifest.version && pin.definitionDigest !== liveDigest())
     throw new VerificationError(
@@ -571,7 +579,6 @@ export async function verifyTool(liveDefinition: unknown, ctx: VerifyContext): P
 export function bundleSource(bundles: Iterable<VersionBundle>, compare: (a: string, b: string) => number): BundleSource {
   const byKey = new Map<string, VersionBundle>();
   const latest = new Map<string, VersionBundle>();
-  const byDefinition = new Map<string, VersionBundle>();
   const newest = (map: Map<string, VersionBundle>, key: string, b: VersionBundle): void => {
     const current = map.get(key);
     if (current === undefined || compare(b.record.version, current.record.version) > 0) map.set(key, b);
@@ -579,10 +586,17 @@ export function bundleSource(bundles: Iterable<VersionBundle>, compare: (a: stri
   for (const b of bundles) {
     byKey.set(keyOfVersion(b.record.toolId, b.record.version), b);
     newest(latest, b.record.toolId, b);
-    newest(byDefinition, `${b.record.toolId}|${b.record.definitionDigest}`, b);
   }
+  // Only a server listing another version than the one resolved asks this: indexed on first use.
+  let byDefinition: Map<string, VersionBundle> | undefined;
   return {
     get: (toolId, version) => (version === 'latest' ? latest.get(toolId) : byKey.get(keyOfVersion(toolId, version))),
-    withDefinition: (toolId, definitionDigest) => byDefinition.get(`${toolId}|${definitionDigest}`),
+    withDefinition: (toolId, definitionDigest) => {
+      if (byDefinition === undefined) {
+        byDefinition = new Map();
+        for (const b of byKey.values()) newest(byDefinition, `${b.record.toolId}|${b.record.definitionDigest}`, b);
+      }
+      return byDefinition.get(`${toolId}|${definitionDigest}`);
+    },
   };
 }

@@ -219,10 +219,10 @@ function walkLexical(v: JsonValue, depth: number, maxDepth: number, tally: Lexic
 
 /**
  * Extra characters of the escapes in valid JSON text (every `\\` outside a string is a syntax
- * error, so each one starts an escape: `\\x` stands for one character, `\\uxxxx` for one
- * UTF-16 unit), or -1 when an escape is not the one JSON.stringify writes: only \\" \\\\ \\b \\f
- * \\n \\r \\t, and \\u00xx in lower case for the other controls (no \\/, no \\u0041, no
- * escaped surrogate, no \\u000A).
+ * error, so each one starts an escape: a backslash and one letter stand for one character, `\\u`
+ * and four hex digits for one UTF-16 unit), or -1 when an escape is not the one JSON.stringify
+ * writes: only \\" \\\\ \\b \\f \\n \\r \\t, and \\u00 plus two lower-case hex digits for the
+ * other controls (no \\/, no \\u0041, no escaped surrogate, no \\u000A).
  */
 function escapeOverhead(text: string): number {
   let extra = 0;

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { canonicalize, digestOf, parseStrictJson } from '../../protocol/index.js';
+import { canonicalManifest, canonicalize, parseStrictJson, sha256Digest } from '../../protocol/index.js';
 import type { SignedManifest } from '../../schemas/index.js';
 import { fsckLog, type FsckEntry, type FsckOptions, type FsckReport } from '../log/fsck.js';
 import type { KeyRow, NamespaceRow, RegistryStore, VersionRow } from './store.js';
@@ -51,8 +51,9 @@ export function registryEntryCheck(db: Database.Database): (entry: FsckEntry) =>
 /** The digests of a stored signed manifest, or undefined when it is no longer one. */
 function storedManifestDigests(text: string): { manifest: string; definition: string } | undefined {
   try {
-    const { manifest } = parseStrictJson(text) as unknown as SignedManifest;
-    return { manifest: digestOf(manifest), definition: digestOf(manifest.definition) };
+    // the bytes the publish path digests: one canonicalisation gives both
+    const { manifestBytes, definitionBytes } = canonicalManifest((parseStrictJson(text) as unknown as SignedManifest).manifest);
+    return { manifest: sha256Digest(manifestBytes), definition: sha256Digest(definitionBytes) };
   } catch {
     return undefined;
   }
