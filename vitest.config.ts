@@ -1,9 +1,13 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+// `@etdi/*` resolves to each package's TypeScript sources (its `etdi-source` export condition):
+// the tests run the code as written, never a stale dist/ (tests/setup checks that it took).
+const conditions = ['etdi-source', ...defaultServerConditions];
+
 export default defineConfig({
-  // `@etdi/*` resolves to each package's TypeScript sources (its `etdi-source` export condition):
-  // the tests run the code as written, never a stale dist/.
-  resolve: { conditions: ['etdi-source'] },
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     include: ['test/**/*.test.ts'],
     exclude: ['**/dist/**', 'node_modules/**'],
