@@ -9,7 +9,7 @@ import {
   type ToolManifest,
   type VersionBundle,
 } from '@etdi/schemas';
-import { defaultBackend, digestOf, nodeThreadpoolBackend, type Ed25519Backend } from '@etdi/protocol';
+import { defaultBackend, digestOf, manifestDigest, nodeThreadpoolBackend, type Ed25519Backend } from '@etdi/protocol';
 import { verifyAttestationSet, type AttestationOptions, type AttestedVersions } from './attestation.js';
 import { VerificationError } from './errors.js';
 import { emptyLockfile } from './lockfile.js';
@@ -73,6 +73,8 @@ export class ToolVerifier {
   /** The tool names with evidence in `cache`: a tool of another name needs no digest to miss it. */
   private readonly cachedNames = new Set<string>();
   private readonly manifests = new Map<string, ToolManifest>();
+  /** Look-alike keys of the names compared by the pin rows (pins.ts). */
+  private readonly lookalikeKeys = new Map<string, string[]>();
   /** The last approved result per cached evidence (re-check hot path). */
   private readonly approved = new WeakMap<VerifiedEvidence, VerifiedTool>();
   /** Digest of each definition object this verifier has digested and frozen (sentDigestOf). */
@@ -221,7 +223,26 @@ export class ToolVerifier {
       lockfile: this.lock,
       newVersion: this.options.newVersion ?? 'reapprove',
       approvedManifest: (toolId, version) => this.manifests.get(`${toolId}@${version}`),
+      lookalikeKeys: this.lookalikeKeys,
     });
+  }
+
+  /**
+   * The manifest of the version pinned for `evidence`'s tool when it is another version and this
+   * verifier has not seen it: from the offline bundles, a prefetch or the registry, taken only
+   * when its digest is the pin's `manifestDigest` (the approval names exactly that manifest, so
+   * no signature is needed to trust it). Lets the change classification compare the definition
+   * and the policy; best effort: without it a newer version is asked about (pins.ts).
+   */
+  private async learnApprovedManifest(evidence: VerifiedEvidence, prefetched: BundleSource | undefined): Promise<void> {
+    const pin = this.lock.tools[evidence.toolId];
+    if (pin === undefined || pin.version === evidence.version || this.manifests.has(`${pin.toolId}@${pin.version}`)) return;
+    let bundle = this.source?.get(pin.toolId, pin.version) ?? prefetched?.get(pin.toolId, pin.version);
+    if (bundle === undefined && this.options.registry !== undefined)
+      bundle = await this.options.registry.getBundle(pin.toolId, pin.version).catch(() => undefined);
+    const manifest = bundle?.record.signedManifest.manifest;
+    if (manifest !== undefined && manifest.toolId === pin.toolId && manifest.version === pin.version && manifestDigest(manifest) === pin.manifestDigest)
+      this.manifests.set(`${pin.toolId}@${pin.version}`, manifest);
   }
 
   /**
@@ -263,6 +284,7 @@ export class ToolVerifier {
     this.cache.set(`${evidence.sentDigest}|${options.provider ?? ''}`, evidence);
     this.cachedNames.add(evidence.toolName);
     this.manifests.set(`${evidence.toolId}@${evidence.version}`, evidence.manifest);
+    await this.learnApprovedManifest(evidence, prefetched);
     const newest = this.options.log.newestCheckpoint();
     if (newest !== undefined && newest.treeSize !== before) await this.setLockfile({ ...this.lock, checkpoint: newest });
     return this.withDecision(evidence);

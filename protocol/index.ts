@@ -51,7 +51,7 @@ export {
   type ManifestKeyResolver,
   type ManifestClaims,
 } from './manifest.js';
-export { confusableSkeleton, findLookalike } from './confusables.js';
+export { confusableSkeleton, confusableKeys, looksAlike, findLookalike } from './confusables.js';
 export {
   HASH_SIZE,
   EMPTY_ROOT,
