@@ -11,21 +11,11 @@ export {
   type AttestationOptions,
   type AttestedVersions,
 } from './attestation.js';
-export {
-  verifyTool,
-  verifyEvidence,
-  versionPublishedLeaf,
-  bundleSource,
-  decodeBundle,
-  decodeBundleSet,
-  bundleTargets,
-  markValidatedBundle,
-  type VerifyContext,
-  type VerifiedEvidence,
-  type VerifiedTool,
-  type BundleSource,
-  type LogChecker,
-} from './verify-tool.js';
+export { verifyTool, verifyEvidence } from './verify-tool.js';
+export { type VerifyContext, type VerifiedEvidence, type VerifiedTool, type LogChecker } from './evidence.js';
+export { bundleSource, decodeBundle, decodeBundleSet, type BundleSource, type ValidatedBundle, type ValidatedBundleSet } from './bundles.js';
+export { bundleTargets } from './steps/2-manifest.js';
+export { versionPublishedLeaf } from './steps/10-log.js';
 export { decidePin, toPin, type PinDecision, type PinContext, type PinSubject, type ApprovalCode } from './pins.js';
 export { classifyChanges, describeEscalation, hintsOf, type ToolChanges, type HintChange, type HintName, type PreviousVersion } from './changes.js';
 export { ToolVerifier, type ToolVerifierOptions, type CheckOptions, type StatefulLogChecker } from './verifier.js';

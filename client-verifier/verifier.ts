@@ -1,14 +1,5 @@
 import semverCompare from 'semver/functions/compare.js';
-import {
-  MAX_BUNDLE_SET,
-  type AttestationClaims,
-  type BundleSet,
-  type Lockfile,
-  type LockfileCheckpoint,
-  type LockfilePin,
-  type ToolManifest,
-  type VersionBundle,
-} from '@etdi/schemas';
+import { MAX_BUNDLE_SET, type AttestationClaims, type Lockfile, type LockfileCheckpoint, type LockfilePin, type ToolManifest } from '@etdi/schemas';
 import { defaultBackend, digestOf, manifestDigest, nodeThreadpoolBackend, type Ed25519Backend } from '@etdi/protocol';
 import { verifyAttestationSet, type AttestationOptions, type AttestedVersions } from './attestation.js';
 import { VerificationError } from './errors.js';
@@ -16,7 +7,11 @@ import { emptyLockfile } from './lockfile.js';
 import { decidePin, toPin, type PinDecision } from './pins.js';
 import type { RegistryClient } from './registry-client.js';
 import { createTrustRoot, type TrustRoot, type TrustRootConfig } from './trust-root.js';
-import { bundleSource, bundleTargets, deepFreeze, freezeLiveDefinition, verifyEvidence, type BundleSource, type LogChecker, type VerifyContext, type VerifiedEvidence, type VerifiedTool } from './verify-tool.js';
+import { bundleSource, type BundleSource, type ValidatedBundle, type ValidatedBundleSet } from './bundles.js';
+import type { LogChecker, VerifiedEvidence, VerifiedTool, VerifyContext } from './evidence.js';
+import { checkListedTool, deepFreeze, type ListedTool } from './steps/1-listed-tool.js';
+import { bundleTargets } from './steps/2-manifest.js';
+import { verifyListedTool } from './verify-tool.js';
 
 /** A log checker that also reports the newest checkpoint it verified (for the lockfile). */
 export interface StatefulLogChecker extends LogChecker {
@@ -30,8 +25,8 @@ export interface ToolVerifierOptions {
   /** The approvals. Default: none (every tool needs approval). */
   lockfile?: Lockfile;
   registry?: RegistryClient;
-  /** Offline bundles (VersionBundle documents), consulted before the registry. */
-  bundles?: Iterable<VersionBundle>;
+  /** Offline bundles (decodeBundle, decodeBundleSet), consulted before the registry. */
+  bundles?: Iterable<ValidatedBundle>;
   /** A newer version without escalation: ask again (default) or accept it. */
   newVersion?: 'reapprove' | 'allow';
   attestation?: AttestationOptions;
@@ -66,7 +61,7 @@ export class ToolVerifier {
   readonly trustRoot: TrustRoot;
   private lock: Lockfile;
   private readonly options: ToolVerifierOptions;
-  private readonly offline: VersionBundle[] = [];
+  private readonly offline: ValidatedBundle[] = [];
   private source: BundleSource | undefined;
   /** digest of the live tool as sent (incl. carried manifest) + provider -> evidence. */
   private readonly cache = new Map<string, VerifiedEvidence>();
@@ -79,6 +74,8 @@ export class ToolVerifier {
   private readonly approved = new WeakMap<VerifiedEvidence, VerifiedTool>();
   /** Digest of each definition object this verifier has digested and frozen (sentDigestOf). */
   private readonly frozenDigests = new WeakMap<object, string>();
+  /** Listed tools this verifier checked (step 1) and froze: still valid, so not checked again. */
+  private readonly listedTools = new WeakSet<object>();
   /** Versions vouched for by verified attestation sets (offline sets and prefetches), `toolId@version`. */
   private readonly attested = new Map<string, AttestationClaims>();
   /**
@@ -100,8 +97,8 @@ export class ToolVerifier {
     return this.lock;
   }
 
-  /** Adds offline bundles (for example a host's bundle directory). */
-  addBundles(bundles: Iterable<VersionBundle>): void {
+  /** Adds offline bundles (for example a host's bundle directory, each read with decodeBundle). */
+  addBundles(bundles: Iterable<ValidatedBundle>): void {
     this.offline.push(...bundles);
     this.source = bundleSource(this.offline, semverCompare);
   }
@@ -111,7 +108,7 @@ export class ToolVerifier {
    * example a host's offline file: its attestation is verified now (ATTESTATION_INVALID
    * otherwise, and nothing is added); each bundle is verified when its tool is.
    */
-  async addBundleSet(set: BundleSet): Promise<void> {
+  async addBundleSet(set: ValidatedBundleSet): Promise<void> {
     this.rememberAttested(await this.verifySet(set));
     this.addBundles(set.bundles);
   }
@@ -134,8 +131,8 @@ export class ToolVerifier {
       }
     }
     if (wanted.size === 0) return;
-    const bundles: VersionBundle[] = [];
-    const latest = new Map<string, VersionBundle>();
+    const bundles: ValidatedBundle[] = [];
+    const latest = new Map<string, ValidatedBundle>();
     const attested = new Map<string, AttestationClaims>();
     const targets = [...wanted.values()];
     for (let i = 0; i < targets.length; i += MAX_BUNDLE_SET) {
@@ -171,7 +168,7 @@ export class ToolVerifier {
     }
   }
 
-  private async verifySet(set: BundleSet): Promise<AttestedVersions> {
+  private async verifySet(set: ValidatedBundleSet): Promise<AttestedVersions> {
     if (set.attestation === '') return new Map();
     return verifyAttestationSet(set.attestation, this.trustRoot, { ...this.options.attestation, now: this.now() });
   }
@@ -187,8 +184,8 @@ export class ToolVerifier {
     if (this.prefetched.length === 0) return undefined;
     const sources = this.prefetched.map((p) => p.source);
     return {
-      get: (toolId, version) => sources.reduce<VersionBundle | undefined>((found, s) => found ?? s.get(toolId, version), undefined),
-      withDefinition: (toolId, digest) => sources.reduce<VersionBundle | undefined>((found, s) => found ?? s.withDefinition?.(toolId, digest), undefined),
+      get: (toolId, version) => sources.reduce<ValidatedBundle | undefined>((found, s) => found ?? s.get(toolId, version), undefined),
+      withDefinition: (toolId, digest) => sources.reduce<ValidatedBundle | undefined>((found, s) => found ?? s.withDefinition?.(toolId, digest), undefined),
     };
   }
 
@@ -211,6 +208,14 @@ export class ToolVerifier {
       this.frozenDigests.set(deepFreeze(live), digest);
     }
     return digest;
+  }
+
+  /** Step 1 once per object: a tool this verifier checked and froze cannot have changed since. */
+  private listedTool(live: unknown): ListedTool {
+    if (typeof live === 'object' && live !== null && this.listedTools.has(live)) return live as ListedTool;
+    const tool = checkListedTool(live); // the schema bounds the depth before the freeze walks it
+    this.listedTools.add(deepFreeze(tool));
+    return tool;
   }
 
   private cacheKey(live: unknown, options: CheckOptions): string {
@@ -252,15 +257,9 @@ export class ToolVerifier {
   async verify(liveDefinition: unknown, options: CheckOptions = {}): Promise<VerifiedTool> {
     const before = this.options.log.newestCheckpoint()?.treeSize;
     const prefetched = this.fresh();
-    const known = typeof liveDefinition === 'object' && liveDefinition !== null ? this.frozenDigests.get(liveDefinition) : undefined;
-    if (known === undefined) {
-      try {
-        // Frozen before it is compared with the signed definition, so the verdict stays true.
-        freezeLiveDefinition(liveDefinition);
-      } catch {
-        // verifyEvidence refuses it with the same SCHEMA_INVALID
-      }
-    }
+    // Step 1, then frozen before it is compared with the signed definition, so the verdict stays true.
+    const tool = this.listedTool(liveDefinition);
+    const known = this.frozenDigests.get(tool);
     const ctx: VerifyContext = {
       trustRoot: this.trustRoot,
       log: this.options.log,
@@ -269,14 +268,13 @@ export class ToolVerifier {
       backend: this.options.ed25519 ?? nodeThreadpoolBackend ?? defaultBackend,
       attestation: { ...this.options.attestation, now: this.now() },
     };
-    if (known !== undefined) ctx.sentDigest = known;
     if (this.options.registry) ctx.registry = this.options.registry;
     if (this.source) ctx.bundles = this.source;
     if (prefetched) ctx.prefetched = prefetched;
     if (options.provider) ctx.provider = options.provider;
-    const evidence = await verifyEvidence(liveDefinition, ctx);
-    // The definition is frozen (it passed the schema check): its digest stays true.
-    if (known === undefined) this.frozenDigests.set(evidence.definition, evidence.sentDigest);
+    const evidence = await verifyListedTool(tool, ctx, known);
+    // The definition is frozen: its digest stays true.
+    if (known === undefined) this.frozenDigests.set(tool, evidence.sentDigest);
     if (this.cache.size > 10_000) {
       this.cache.clear();
       this.cachedNames.clear();

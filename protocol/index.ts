@@ -1,5 +1,5 @@
 export { ProtocolError, type ProtocolErrorCode, type SchemaIssue } from './errors.js';
-export { parseStrictJson, parseStrictJsonText, type StrictJsonOptions, type StrictJsonText } from './strict-json.js';
+export { parseStrictJson, type StrictJsonOptions } from './strict-json.js';
 export { canonicalize, canonicalBytes } from './jcs.js';
 export { sha256Digest, digestOf, definitionDigest, toSignedDefinition } from './digest.js';
 export { sameJson } from './json-equal.js';
@@ -84,4 +84,3 @@ export {
 } from './signed-note.js';
 export { formatCheckpoint, parseCheckpoint, type Checkpoint } from './checkpoint.js';
 export { registrationRequest, tokenRequest, keyAddRequest, type StatementFrame } from './statements.js';
-export { acceptsSignedManifest } from './manifest-check.js';

@@ -84,12 +84,7 @@ export const ManifestSignatureSchema = z.strictObject({
 });
 export type ManifestSignature = z.infer<typeof ManifestSignatureSchema>;
 
-/**
- * The envelope on the wire and on disk: the manifest and one or more signatures over it.
- * protocol/manifest-check.ts decides the same acceptance without zod on verifySignedManifest's
- * hot path (it may only accept what this accepts): a rule changed here is changed there too,
- * and test/protocol/manifest-check.test.ts holds the two together.
- */
+/** The envelope on the wire and on disk: the manifest and one or more signatures over it. */
 export const SignedManifestSchema = z.strictObject({
   manifest: ToolManifestSchema,
   signatures: z

@@ -12,7 +12,6 @@ import {
   type NoteVerifierKey,
 } from '@etdi/protocol';
 import { LogEvidenceSchema, type LogEvidence } from '@etdi/schemas';
-import { acceptedLogEvidence } from '../bundle-check.js';
 import { LogVerificationError } from './errors.js';
 import { ProvenNodes } from './proven-nodes.js';
 
@@ -126,15 +125,10 @@ export async function verifyInclusionEvidence(
   options: LogVerifyOptions = {},
 ): Promise<VerifiedCheckpoint> {
   if (!(leafData instanceof Uint8Array)) throw new TypeError('leafData must be a Uint8Array');
-  // Accepted and copied without zod when the allocation-light check shows every rule holds
-  // (one-sided: zod decides whenever it says no); either way a copy, read once.
-  let ev = acceptedLogEvidence(evidence);
-  if (ev === undefined) {
-    const parsed = LogEvidenceSchema.safeParse(evidence);
-    if (!parsed.success)
-      throw new LogVerificationError('NOT_LOGGED', 'the log evidence is malformed', {}, { cause: parsed.error });
-    ev = parsed.data;
-  }
+  // zod's output is a copy: what is checked below is read once, whatever the caller does to `evidence`.
+  const parsed = LogEvidenceSchema.safeParse(evidence);
+  if (!parsed.success) throw new LogVerificationError('NOT_LOGGED', 'the log evidence is malformed', {}, { cause: parsed.error });
+  const ev = parsed.data;
   const checkpoint = await verifyCheckpoint(ev.checkpoint, trustedLogKey, options);
   if (ev.inclusionProof.leafIndex !== ev.leafIndex)
     throw new LogVerificationError('NOT_LOGGED', 'the inclusion proof is for another leaf', {

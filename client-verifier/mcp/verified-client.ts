@@ -6,7 +6,7 @@ import { parseStrictJson, toSignedDefinition } from '@etdi/protocol';
 import { VerificationError, type VerificationErrorCode, type VerificationEvidence } from '../errors.js';
 import type { InvocationRequest, PolicyDecision } from '../policy/index.js';
 import type { ToolVerifier } from '../verifier.js';
-import type { VerifiedTool } from '../verify-tool.js';
+import type { VerifiedTool } from '../evidence.js';
 
 /**
  * The tools/list result kept exactly as the server sent it: the SDK's own `listTools()`

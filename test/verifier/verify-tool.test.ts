@@ -4,7 +4,7 @@ import { MANIFEST_META_KEY, type ToolPolicy, type VersionBundle } from '../../sc
 import { generateKeyPair } from '../../protocol/index.js';
 import { VerificationError, type RegistryClient, type ToolVerifier, type VerificationErrorCode } from '../../client-verifier/index.js';
 import type { FixtureRegistry } from './support/fixture-registry.js';
-import { clone, newRegistry, newVerifier, realTools, tempDir } from './support/setup.js';
+import { asValidated, clone, newRegistry, newVerifier, realTools, tempDir } from './support/setup.js';
 
 const ACME = 'com.acme';
 const OTHER = 'org.other';
@@ -497,7 +497,7 @@ describe('verifyTool', () => {
         const v = await newVerifier(a, [await a.bundle(ra.toolId, '1.0.0')], { proofsFrom: b });
         await v.verify(carrying(def, ra.signedManifest));
         const fromB = await newVerifier(a, [], { proofsFrom: b, lockfile: v.lockfile });
-        fromB.addBundles([await b.bundle(rb.toolId, '1.0.0')]);
+        fromB.addBundles([asValidated(await b.bundle(rb.toolId, '1.0.0'))]);
         await expectCode(fromB.verify(carrying(def, rb.signedManifest)), 'LOG_INCONSISTENT');
       } finally {
         a.close();
