@@ -34,6 +34,7 @@ export {
 // The parts other helpers own, re-exported so a host imports one module.
 export {
   LogVerificationError,
+  CheckpointCache,
   verifyCheckpoint,
   verifyInclusionEvidence,
   CheckpointStore,

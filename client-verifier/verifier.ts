@@ -1,4 +1,5 @@
 import semverCompare from 'semver/functions/compare.js';
+import type { CryptoKey } from 'jose';
 import { MAX_BUNDLE_SET, type AttestationClaims, type Lockfile, type LockfileCheckpoint, type LockfilePin, type ToolManifest } from '@etdi/schemas';
 import { defaultBackend, digestOf, manifestDigest, nodeThreadpoolBackend, type Ed25519Backend } from '@etdi/protocol';
 import { verifyAttestationSet, type AttestationOptions, type AttestedVersions } from './attestation.js';
@@ -68,6 +69,8 @@ export class ToolVerifier {
   /** The tool names with evidence in `cache`: a tool of another name needs no digest to miss it. */
   private readonly cachedNames = new Set<string>();
   private readonly manifests = new Map<string, ToolManifest>();
+  /** The pinned attestation keys imported for WebCrypto (attestation.ts), for this verifier's trust root. */
+  private readonly importedKeys = new Map<string, Promise<CryptoKey>>();
   /** Look-alike keys of the names compared by the pin rows (pins.ts). */
   private readonly lookalikeKeys = new Map<string, string[]>();
   /** The last approved result per cached evidence (re-check hot path). */
@@ -170,7 +173,7 @@ export class ToolVerifier {
 
   private async verifySet(set: ValidatedBundleSet): Promise<AttestedVersions> {
     if (set.attestation === '') return new Map();
-    return verifyAttestationSet(set.attestation, this.trustRoot, { ...this.options.attestation, now: this.now() });
+    return verifyAttestationSet(set.attestation, this.trustRoot, this.attestationOptions());
   }
 
   private rememberAttested(versions: AttestedVersions): void {
@@ -187,6 +190,10 @@ export class ToolVerifier {
       get: (toolId, version) => sources.reduce<ValidatedBundle | undefined>((found, s) => found ?? s.get(toolId, version), undefined),
       withDefinition: (toolId, digest) => sources.reduce<ValidatedBundle | undefined>((found, s) => found ?? s.withDefinition?.(toolId, digest), undefined),
     };
+  }
+
+  private attestationOptions(): AttestationOptions {
+    return { ...this.options.attestation, now: this.now(), importedKeys: this.importedKeys };
   }
 
   private now(): Date {
@@ -266,7 +273,7 @@ export class ToolVerifier {
       lockfile: this.lock,
       attested: this.attestedVersion,
       backend: this.options.ed25519 ?? nodeThreadpoolBackend ?? defaultBackend,
-      attestation: { ...this.options.attestation, now: this.now() },
+      attestation: this.attestationOptions(),
     };
     if (this.options.registry) ctx.registry = this.options.registry;
     if (this.source) ctx.bundles = this.source;
