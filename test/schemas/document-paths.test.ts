@@ -10,7 +10,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalBytes, decodeSignedManifest, generateKeyPair, ProtocolError, signBytes, verifySignedManifest, type GeneratedKeyPair } from '../../protocol/index.js';
+import { canonicalBytes, decodeSignedManifest, ProtocolError, signBytes, verifySignedManifest, type GeneratedKeyPair } from '../../protocol/index.js';
 import { LIMITS, MANIFEST_META_KEY, MANIFEST_TYPE, type BundleSet, type SignedManifest } from '../../schemas/index.js';
 import { RegistryClient, VerificationError, decodeBundleSet } from '../../client-verifier/index.js';
 import { startRegistry, type RunningRegistry } from '../verifier/support/real-registry.js';
