@@ -1,6 +1,6 @@
 /**
- * Stable codes of the client verifier. One per row of the decision table (DESIGN.md, "The
- * client's decision before an invocation") plus the operational ones. A host may switch on
+ * Stable codes of the client verifier. One per outcome of the steps of docs/VERIFIER.md ("What
+ * is verified, in order") plus the operational ones. A host may switch on
  * them; they never change meaning.
  */
 export type VerificationErrorCode =

@@ -10,9 +10,9 @@ import {
 } from '@etdi/schemas';
 import { defaultBackend, type Ed25519Backend } from './ed25519.js';
 import { digestOf, sha256Digest } from './digest.js';
-import { fromBase64Url, fromUtf8, toBase64Url } from './encoding.js';
+import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding.js';
 import { ProtocolError, type SchemaIssue } from './errors.js';
-import { canonicalBytes } from './jcs.js';
+import { canonicalize } from './jcs.js';
 import { jwkThumbprint, privateKeySeed, publicKeyBytes } from './jwk.js';
 import { parseStrictJson } from './strict-json.js';
 
@@ -46,13 +46,19 @@ export function decodeSignedManifest(input: string | Uint8Array | unknown): Sign
 
 /**
  * The signed bytes of a manifest, JCS(manifest) (RFC 8785), and JCS(definition), whose digest
- * pins and live tools are compared with. Produced by serialising, never taken from received text.
+ * pins and live tools are compared with. Produced by serialising, never taken from received
+ * text. The definition is serialised once: "definition" sorts before every other member of a
+ * manifest (the schema is strict: definition, issuedAt, permissions, policy, provider, toolId,
+ * type, version), so JCS(manifest) is `{"definition":` + JCS(definition) + `,` + JCS(the other
+ * members) without its opening brace.
  */
 export function canonicalManifest(manifest: ToolManifest): { manifestBytes: Uint8Array; definitionBytes: Uint8Array } {
-  const definitionBytes = canonicalBytes(manifest.definition);
+  const { definition, ...rest } = manifest;
+  const definitionJcs = canonicalize(definition);
+  const definitionBytes = utf8(definitionJcs);
   if (definitionBytes.length > LIMITS.maxDefinitionBytes)
     throw new ProtocolError('TOO_LARGE', `definition is ${definitionBytes.length} bytes, more than ${LIMITS.maxDefinitionBytes}`);
-  return { manifestBytes: canonicalBytes(manifest), definitionBytes };
+  return { manifestBytes: utf8(`{"definition":${definitionJcs},${canonicalize(rest).slice(1)}`), definitionBytes };
 }
 
 /** Signs a manifest with one or more private keys (JCS bytes, Ed25519). */
