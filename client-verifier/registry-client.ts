@@ -2,10 +2,15 @@ import {
   BundleSetRequestSchema,
   ConsistencyProofSchema,
   KeyStatusSchema,
+  LogKeyResponseSchema,
+  REGISTRY_METADATA_PATH,
+  RegistryMetadataSchema,
   VersionListResponseSchema,
   type BundleSetRequest,
   type ConsistencyProof,
   type KeyStatus,
+  type LogKeyResponse,
+  type RegistryMetadata,
 } from '@etdi/schemas';
 import { ProtocolError, checkSchema, fromBase64, parseStrictJson, utf8 } from '@etdi/protocol';
 import { z } from 'zod';
@@ -90,6 +95,23 @@ export class RegistryClient {
     return this.getJson('/.well-known/jwks.json', JwksSchema, 'the registry JWKS');
   }
 
+  /** The log's origin and note verifier key (`/v1/log/key`); trust comes from the host's pin, not from this. */
+  async getLogKey(): Promise<LogKeyResponse> {
+    return this.getJson('/v1/log/key', LogKeyResponseSchema, 'the log verifier key');
+  }
+
+  /** What the registry says a host should pin (`/.well-known/etdi-registry.json`): read by fetchTrust. */
+  async getMetadata(): Promise<RegistryMetadata> {
+    try {
+      return await this.getJson(REGISTRY_METADATA_PATH, RegistryMetadataSchema, 'the registry metadata');
+    } catch (error) {
+      // no metadata document: not an ETDI registry at this URL (or one too old to bootstrap from)
+      if (error instanceof VerificationError && error.code === 'UNKNOWN_TOOL')
+        throw new VerificationError('REGISTRY_UNAVAILABLE', `${this.baseUrl} is not an ETDI registry: it serves no ${REGISTRY_METADATA_PATH}; check the URL`, error.evidence, { cause: error });
+      throw error;
+    }
+  }
+
   /** Every key of a namespace with its status. */
   async getNamespaceKeys(namespace: string): Promise<KeyStatus[]> {
     return this.getJson(`/v1/namespaces/${encodeURIComponent(namespace)}/keys`, KeyListSchema, `the keys of ${namespace}`);
@@ -163,7 +185,7 @@ export class RegistryClient {
     }
     if (response.status === 404) {
       await response.body?.cancel().catch(() => undefined);
-      throw new VerificationError('UNKNOWN_TOOL', `the registry has no ${what} (404)`, { url, got: 404 });
+      throw new VerificationError('UNKNOWN_TOOL', `the registry does not have ${what} (404)`, { url, got: 404 });
     }
     if (!response.ok) {
       let problemCode: unknown;

@@ -1,3 +1,5 @@
+import { EtdiError } from '@etdi/protocol';
+
 /**
  * Codes of the client-side log checks (docs/VERIFIER.md, step 10: the record not in the log or a
  * bad inclusion proof, and a new checkpoint inconsistent with the stored one). The client verifier
@@ -17,14 +19,12 @@ export interface LogVerificationEvidence {
   [key: string]: unknown;
 }
 
-export class LogVerificationError extends Error {
+export class LogVerificationError extends EtdiError {
   override readonly name = 'LogVerificationError';
-  readonly code: LogVerificationErrorCode;
-  readonly evidence: LogVerificationEvidence;
+  declare readonly code: LogVerificationErrorCode;
+  declare readonly evidence: LogVerificationEvidence;
 
   constructor(code: LogVerificationErrorCode, message: string, evidence: LogVerificationEvidence = {}, options: { cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
-    this.evidence = evidence;
+    super(code, message, { cause: options.cause, evidence });
   }
 }
