@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { OpaqueJsonObjectSchema, jsonShape } from './json.js';
+import { OpaqueJsonObjectSchema } from './json.js';
+import { definitionWithinLimits } from './refinements.js';
 import { LIMITS, TOOL_NAME_PATTERN } from './limits.js';
 
 /**
@@ -50,12 +51,7 @@ export const ToolDefinitionSchema = z
     _meta: OpaqueJsonObjectSchema.optional(),
   })
   .superRefine((def, ctx) => {
-    // The limits JSON Schema cannot say of an open object (depth, every string's length anywhere).
-    const shape = jsonShape(def, LIMITS.maxDepth);
-    if (shape.depth > LIMITS.maxDepth)
-      ctx.addIssue({ code: 'custom', message: `definition nests deeper than ${LIMITS.maxDepth} levels` });
-    if (shape.longestString > LIMITS.maxStringLength)
-      ctx.addIssue({ code: 'custom', message: `a string is longer than ${LIMITS.maxStringLength} characters` });
+    for (const issue of definitionWithinLimits(def)) ctx.addIssue({ code: 'custom', ...issue });
   });
 
 export type ToolDefinition = z.infer<typeof ToolDefinitionSchema>;
