@@ -15,6 +15,7 @@ import { authenticate } from './services/auth.js';
 import type { RegistryContext } from './services/context.js';
 import { ReadService } from './services/reads.js';
 import { RegistrySigningKeys } from './services/signing-keys.js';
+import { OutboundFetchGate } from './services/well-known.js';
 import { WriteQueue, writeWorkerUrl } from './services/write-queue.js';
 import type { RegistryStore } from './store/store.js';
 
@@ -59,6 +60,7 @@ export function createApp(options: CreateAppOptions): RegistryApp {
     now,
     keys: new RegistrySigningKeys(store, config, () => Math.floor(now() / 1000)),
     queue: new WriteQueue(store, () => void store.log.checkpoint(), { now, workerUrl: writeWorkerFor(store, config) }),
+    outbound: new OutboundFetchGate(config.wellKnown),
     invalidate: () => reads.invalidate(),
   });
   const reads = new ReadService(ctx);

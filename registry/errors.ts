@@ -12,6 +12,7 @@ export type RegistryErrorCode =
   | 'BAD_REQUEST'
   | 'NOT_FOUND'
   | 'RATE_LIMITED'
+  | 'BUNDLE_SET_TOO_LARGE'
   // authentication and authorisation
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
@@ -25,6 +26,7 @@ export type RegistryErrorCode =
   | 'NAMESPACE_LOOKALIKE'
   | 'NAMESPACE_NOT_FOUND'
   | 'DOMAIN_NOT_VERIFIED'
+  | 'NAMESPACE_IS_ADDRESS'
   | 'KEY_EXISTS'
   | 'KEY_NOT_FOUND'
   | 'KEY_REVOKED'
@@ -44,6 +46,7 @@ export type RegistryErrorCode =
   | 'VERSION_ALREADY_REVOKED'
   // service
   | 'SHUTTING_DOWN'
+  | 'OVERLOADED'
   | 'INTERNAL';
 
 export interface RegistryErrorOptions {

@@ -25,6 +25,14 @@ export { fsckRegistry, fsckRegistryDatabase, registryEntryCheck } from './store/
 export { WriteQueue, type WriteQueueStats } from './services/write-queue.js';
 export { ROUTES, buildOpenApi, type RouteSpec } from './openapi.js';
 export { problemType, toProblem } from './http/problem.js';
-export { namespaceDomain, wellKnownUrl, WELL_KNOWN_PATH } from './services/well-known.js';
+export {
+  namespaceDomain,
+  wellKnownUrl,
+  WELL_KNOWN_PATH,
+  systemResolver,
+  type HostResolver,
+  type ResolvedAddress,
+} from './services/well-known.js';
+export { isPublicAddress, addressOfHost } from './services/outbound-address.js';
 export { validateManifestPolicy } from './services/publish.js';
 export type { Principal, RegistryContext } from './services/context.js';

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { readJsonBody } from '../http/body.js';
+import { clientOf } from '../http/rate-limit.js';
 import { issuePublisherToken, requireAdmin } from '../services/auth.js';
 import { addKey, getNamespaceInfo, listNamespaceKeys, registerNamespace, revokeKey } from '../services/namespaces.js';
 import type { Services } from './services.js';
@@ -12,7 +13,7 @@ export function namespacesRouter(services: Services): Router {
 
   router.post('/v1/namespaces', async (req, res) => {
     const principal = await services.authenticate(req);
-    const info = await registerNamespace(ctx, principal, await body(req));
+    const info = await registerNamespace(ctx, principal, await body(req), clientOf(req));
     res.setHeader('Location', `/v1/namespaces/${info.namespace}`);
     sendJson(res, 201, info);
   });

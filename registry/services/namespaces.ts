@@ -13,7 +13,7 @@ import type { KeyRow } from '../store/store.js';
 import { isRevokedAt, requireAdmin, requireWriter } from './auth.js';
 import { isoNow, type Principal, type RegistryContext } from './context.js';
 import { checkStatementFrame, consumeStatement, verifyStatementSignature } from './statements.js';
-import { verifyDomainControl } from './well-known.js';
+import { refuseAddressNamespace, verifyDomainControl } from './well-known.js';
 
 export function toKeyStatus(row: KeyRow, nowMs: number): KeyStatus {
   const status: KeyStatus = {
@@ -39,17 +39,28 @@ function refuseTakenOrLookalike(ctx: RegistryContext, namespace: string): void {
     });
 }
 
-/** POST /v1/namespaces: first key + proof of possession + domain control (or an admin grant). */
-export async function registerNamespace(ctx: RegistryContext, principal: Principal, body: unknown): Promise<NamespaceInfo> {
+/**
+ * POST /v1/namespaces: first key + proof of possession + domain control (or an admin grant).
+ * `client` is the caller's rate-limit key: it bounds the caller's domain-control fetches in flight.
+ */
+export async function registerNamespace(ctx: RegistryContext, principal: Principal, body: unknown, client = 'local'): Promise<NamespaceInfo> {
   const request = checkSchema(RegisterNamespaceRequestSchema, body, 'registration request');
   const { statement, jwk } = request;
+  refuseAddressNamespace(statement.namespace); // server-side request forgery: never a namespace that is an address
   checkStatementFrame(ctx, statement);
   if (jwkThumbprint(jwk) !== statement.keyId)
     throw new RegistryError(422, 'BAD_PROOF', `the statement names key ${statement.keyId}, the JWK is ${jwkThumbprint(jwk)}`);
   await verifyStatementSignature(jwk, statement, request.signature, 'the proof of possession');
   if (request.verification === 'admin-grant') requireAdmin(principal);
   refuseTakenOrLookalike(ctx, statement.namespace); // cheap early answer before any network call
-  if (request.verification === 'well-known') await verifyDomainControl(statement.namespace, statement.keyId, ctx.config.wellKnown);
+  if (request.verification === 'well-known') {
+    const release = ctx.outbound.acquire(client);
+    try {
+      await verifyDomainControl(statement.namespace, statement.keyId, ctx.config.wellKnown);
+    } finally {
+      release();
+    }
+  }
   const actor = principal.role === 'admin' ? principal.actor : `key:${statement.keyId}`;
   return ctx.queue.submit(() => {
     consumeStatement(ctx, statement);
