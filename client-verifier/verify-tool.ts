@@ -24,6 +24,7 @@ import {
   checkSchema,
   decodeSignedManifest,
   digestOf,
+  isSignatureVoid,
   sameJson,
   jwkThumbprint,
   parseStrictJson,
@@ -487,7 +488,8 @@ async function verifyChecked(live: Record<string, unknown>, ctx: VerifyContext):
   // back-dated issuedAt.
   if (signerKey.status === 'revoked') {
     const from = signerKey.revokedFrom;
-    if (from === undefined || Date.parse(from) <= Date.parse(manifest.issuedAt) || Date.parse(from) <= Date.parse(record.publishedAt))
+    // the registry's status and `latest` apply the same rule (protocol/key-revocation.ts)
+    if (from === undefined || isSignatureVoid(from, { issuedAt: manifest.issuedAt, publishedAt: record.publishedAt }))
       throw new VerificationError(
         'KEY_REVOKED',
         `${toolId}@${record.version} is signed by key ${signerKey.keyId}, revoked from ${from ?? '(unknown time)'}${signerKey.reason ? ` (${signerKey.reason})` : ''}; the provider must re-sign with an active key`,

@@ -30,6 +30,7 @@ export type RegistryErrorCode =
   | 'KEY_EXISTS'
   | 'KEY_NOT_FOUND'
   | 'KEY_REVOKED'
+  | 'REVOCATION_NEEDS_ADMIN'
   // publishing
   | 'UNSIGNED'
   | 'BAD_SIGNATURE'
@@ -39,6 +40,8 @@ export type RegistryErrorCode =
   | 'ISSUED_IN_FUTURE'
   | 'VERSION_EXISTS'
   | 'VERSION_NOT_HIGHER'
+  | 'TOO_MANY_VERSIONS'
+  | 'TOO_MANY_TOOLS'
   | 'POLICY_INVALID'
   // reading and revocation
   | 'TOOL_NOT_FOUND'

@@ -283,8 +283,10 @@ export type VersionSummary = z.infer<typeof VersionSummarySchema>;
 
 export const VersionListResponseSchema = z.strictObject({
   toolId: ToolIdSchema,
-  /** Newest first (semver order). */
-  versions: z.array(VersionSummarySchema),
+  /** Newest first (semver order), one page (`limit`, 100 by default, at most 200). */
+  versions: z.array(VersionSummarySchema).max(200),
+  /** Opaque; pass back as `cursor` for the next page. Absent on the last page. */
+  nextCursor: z.string().optional(),
 });
 export type VersionListResponse = z.infer<typeof VersionListResponseSchema>;
 

@@ -143,6 +143,7 @@ export async function publish(ctx: RegistryContext, principal: Principal, raw: U
     definitionDigest: verified.definitionDigest,
     signedManifest: storedText(raw, signed, verified.manifestDigest),
     actor: principal.actor,
+    limits: ctx.config.limits,
   });
 }
 

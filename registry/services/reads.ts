@@ -1,6 +1,5 @@
 import { SignJWT } from 'jose';
-import semver from 'semver';
-import { toBase64 } from '../../protocol/index.js';
+import { isSignatureVoid, toBase64 } from '../../protocol/index.js';
 import {
   ATTESTATION_JWT_TYPE,
   ATTESTATION_SET_JWT_TYPE,
@@ -17,9 +16,16 @@ import {
 } from '../../schemas/index.js';
 import { RegistryError } from '../errors.js';
 import type { VersionRow } from '../store/store.js';
-import { isRevokedAt } from './auth.js';
 import type { RegistryContext } from './context.js';
 import { toKeyStatus } from './namespaces.js';
+
+/** The leaf index a versions-list cursor carries (base64url of its decimal digits). */
+function decodeLeafCursor(cursor: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^(0|[1-9]\d{0,15})$/.test(text) || Buffer.from(text, 'utf8').toString('base64url') !== cursor)
+    throw new RegistryError(400, 'BAD_REQUEST', 'cursor is not one this registry issued; start again without it');
+  return Number(text);
+}
 
 /** A version record serialised once: its bytes never change, so they are served as they are. */
 export interface CachedRecord {
@@ -128,12 +134,18 @@ export class ReadService {
     if (this.ctx.store.getTool(toolId) === undefined) throw new RegistryError(404, 'TOOL_NOT_FOUND', `tool ${toolId} is not published`);
   }
 
-  /** `latest` is the highest version that is not revoked (the highest of all if every one is). */
+  /**
+   * `latest` is the highest version that is neither revoked nor voided by its signer key's
+   * revocation (the highest of all if every one is): an index lookup, whatever the number of
+   * versions (store.latestLiveVersion), then the tool row.
+   */
   resolveVersion(toolId: string, version: string): string {
     if (version !== 'latest') return version;
-    this.requireTool(toolId);
-    const rows = this.ctx.store.listVersions(toolId).sort((a, b) => semver.rcompare(a.version, b.version));
-    return (rows.find((r) => r.revoked_at === null) ?? rows[0])!.version;
+    const live = this.ctx.store.latestLiveVersion(toolId);
+    if (live !== undefined) return live;
+    const tool = this.ctx.store.getTool(toolId);
+    if (tool === undefined) throw new RegistryError(404, 'TOOL_NOT_FOUND', `tool ${toolId} is not published`);
+    return tool.latest_version;
   }
 
   private row(toolId: string, version: string): VersionRow {
@@ -184,8 +196,9 @@ export class ReadService {
     const key = ctx.store.getKey(row.namespace, row.signer_key_id)!;
     const signerKey = toKeyStatus(key, ctx.now());
     const manifest = (JSON.parse(row.signed_manifest) as SignedManifest).manifest;
-    // the signature is void if the key was revoked at or before the manifest's time
-    const signatureVoid = isRevokedAt(key, Date.parse(manifest.issuedAt));
+    // the client verifier's rule (protocol/key-revocation.ts): void if the key was revoked at or
+    // before the manifest's issuedAt or its publication here, which bounds a back-dated issuedAt
+    const signatureVoid = isSignatureVoid(key.revoked_from, { issuedAt: manifest.issuedAt, publishedAt: row.published_at });
     const status: VersionStatus = {
       toolId,
       version,
@@ -263,20 +276,25 @@ export class ReadService {
     return jwt.sign(signer.privateKey);
   }
 
-  /** A tool's versions, newest first; only those whose definition has `definitionDigest` when given. */
-  versions(toolId: string, definitionDigest?: string): VersionListResponse {
+  /**
+   * A page of a tool's version summaries, newest first; only those whose definition has
+   * `definitionDigest` when given. An index range of `limit` rows (versions are published in
+   * semver order, so leaf order is version order); the cursor is the last leaf index served.
+   */
+  versions(toolId: string, options: { definitionDigest?: string; cursor?: string; limit: number }): VersionListResponse {
     this.requireTool(toolId);
-    const versions = this.ctx.store
-      .listVersions(toolId)
-      .filter((r) => definitionDigest === undefined || r.definition_digest === definitionDigest)
-      .sort((a, b) => semver.rcompare(a.version, b.version))
-      .map((r) => ({
-        version: r.version,
-        status: r.revoked_at === null ? ('active' as const) : ('revoked' as const),
-        publishedAt: r.published_at,
-        manifestDigest: r.manifest_digest,
-      }));
-    return { toolId, versions };
+    const before = options.cursor === undefined || options.cursor === '' ? Number.MAX_SAFE_INTEGER : decodeLeafCursor(options.cursor);
+    const rows = this.ctx.store.versionsPage(toolId, before, options.limit + 1, options.definitionDigest);
+    const page = rows.slice(0, options.limit);
+    const versions = page.map((r) => ({
+      version: r.version,
+      status: r.revoked_at === null && r.signature_void === 0 ? ('active' as const) : ('revoked' as const),
+      publishedAt: r.published_at,
+      manifestDigest: r.manifest_digest,
+    }));
+    const out: VersionListResponse = { toolId, versions };
+    if (rows.length > options.limit) out.nextCursor = Buffer.from(String(page[page.length - 1]!.leaf_index), 'utf8').toString('base64url');
+    return out;
   }
 
   /** Cursor pagination over tool ids (the cursor is the last id, base64url: opaque to clients). */
