@@ -89,6 +89,8 @@ export interface RegistryConfig {
    * (tests bundle it from the sources). Durability is the same either way.
    */
   writeWorker: 'auto' | 'off' | URL;
+  /** Write-worker deaths per minute answered with a restart; beyond, the writer stays down (/readyz 503). */
+  writeWorkerRestartsPerMinute: number;
 }
 
 export const DEFAULT_CONFIG: RegistryConfig = {
@@ -120,6 +122,7 @@ export const DEFAULT_CONFIG: RegistryConfig = {
   errorLog: (line) => process.stderr.write(line + '\n'),
   shutdownGraceMs: 10_000,
   writeWorker: 'auto',
+  writeWorkerRestartsPerMinute: 3,
 };
 
 export type RegistryConfigInput = Partial<Omit<RegistryConfig, 'wellKnown' | 'rateLimit' | 'limits'>> & {
@@ -148,6 +151,9 @@ export function resolveConfig(input: RegistryConfigInput = {}): RegistryConfig {
   if (config.attestationTtlSeconds < 1 || config.publisherTokenTtlSeconds < 1)
     throw new RangeError('token lifetimes must be positive');
   new URL(config.origin); // throws TypeError on a bad origin
+  if (!Number.isInteger(config.maxConnections) || config.maxConnections < 1) throw new RangeError('config.maxConnections must be a positive integer');
+  if (!(config.headersTimeoutMs > 0 && config.requestTimeoutMs >= config.headersTimeoutMs))
+    throw new RangeError('config.headersTimeoutMs must be positive and at most config.requestTimeoutMs');
   if (config.writeWorker !== 'auto' && config.writeWorker !== 'off' && !(config.writeWorker instanceof URL))
     throw new RangeError("config.writeWorker must be 'auto', 'off' or the URL of a write worker");
   return config;

@@ -50,6 +50,8 @@ export type RegistryErrorCode =
   // service
   | 'SHUTTING_DOWN'
   | 'OVERLOADED'
+  | 'WRITER_UNAVAILABLE'
+  | 'NOT_READY'
   | 'INTERNAL';
 
 export interface RegistryErrorOptions {

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { RegistryError } from '../errors.js';
 import { readJsonBody } from '../http/body.js';
 import { clientOf } from '../http/rate-limit.js';
 import { issuePublisherToken, requireAdmin } from '../services/auth.js';
@@ -50,6 +51,16 @@ export function namespacesRouter(services: Services): Router {
     const rotated = await ctx.keys.rotate(ctx.queue);
     services.reads.invalidate();
     sendJson(res, 200, rotated);
+  });
+
+  // emergency: a compromised registry key leaves the JWKS and verifies nothing from now on
+  router.post('/v1/admin/registry-keys/:kid/revoke', async (req, res) => {
+    requireAdmin(await services.authenticate(req));
+    const revoked = await ctx.keys.revoke(ctx.queue, req.params.kid);
+    if (revoked === undefined)
+      throw new RegistryError(404, 'KEY_NOT_FOUND', `${req.params.kid} is not a registry key, or it is already revoked`);
+    services.reads.invalidate();
+    sendJson(res, 200, revoked);
   });
 
   return router;

@@ -101,6 +101,8 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX versions_live ON versions(tool_id, leaf_index) WHERE revoked_at IS NULL AND signature_void = 0;
   CREATE INDEX versions_by_definition ON versions(tool_id, definition_digest, leaf_index);
   CREATE INDEX versions_by_signer ON versions(namespace, signer_key_id);
+  -- an emergency revocation of a registry signing key (out of the JWKS at once, verifies nothing)
+  ALTER TABLE registry_keys ADD COLUMN revoked_at INTEGER;
   `,
   (db) => {
     // the versions already voided by the keys revoked before this migration

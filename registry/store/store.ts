@@ -71,6 +71,8 @@ export interface RegistryKeyRow {
   private_jwk: string;
   created_at: number;
   retired_at: number | null;
+  /** Set by an emergency revocation: the key is out of the JWKS and verifies nothing from then on. */
+  revoked_at: number | null;
 }
 
 export interface StoreCounts {
@@ -186,6 +188,7 @@ export class RegistryStore {
         'INSERT INTO registry_keys (kid, purpose, private_jwk, created_at, retired_at) VALUES (@kid, @purpose, @private_jwk, @created_at, NULL)',
       ),
       retireRegistryKeys: db.prepare('UPDATE registry_keys SET retired_at = ? WHERE purpose = ? AND retired_at IS NULL AND kid != ?'),
+      revokeRegistryKey: db.prepare<[{ at: number; kid: string }]>('UPDATE registry_keys SET revoked_at = @at, retired_at = coalesce(retired_at, @at) WHERE kid = @kid AND revoked_at IS NULL'),
       counts: db.prepare<[], StoreCounts>(`SELECT
         (SELECT count(*) FROM namespaces) AS namespaces,
         (SELECT count(*) FROM keys) AS keys,
@@ -390,6 +393,11 @@ export class RegistryStore {
   /** Marks every key of `purpose` except `keepKid` as retired at `atSeconds`. */
   retireRegistryKeys(purpose: 'jwt' | 'log', keepKid: string, atSeconds: number): void {
     this.s.retireRegistryKeys.run(atSeconds, purpose, keepKid);
+  }
+
+  /** Emergency revocation of a registry key (retired too, if it was not); false if unknown or already revoked. */
+  revokeRegistryKey(kid: string, atSeconds: number): boolean {
+    return this.s.revokeRegistryKey.run({ at: atSeconds, kid }).changes === 1;
   }
 
   counts(): StoreCounts {
