@@ -72,8 +72,12 @@ export interface RegistryConfig {
   maxBodyBytes: number;
   /** Per-client token bucket (by socket address), or false to disable (benchmarks only). */
   rateLimit: RateLimitConfig | false;
-  /** Serialised immutable version records kept in memory. */
+  /** Serialised immutable version records kept in memory (and attestations), at most. */
   recordCacheSize: number;
+  /** Bytes the record cache may hold (records, keys, entry overhead): its memory bound. */
+  recordCacheBytes: number;
+  /** Bytes the attestation cache may hold. */
+  attestationCacheBytes: number;
   wellKnown: WellKnownConfig;
   /** Where one JSON line per request goes; false disables request logs. */
   requestLog: ((line: string) => void) | false;
@@ -109,6 +113,8 @@ export const DEFAULT_CONFIG: RegistryConfig = {
   // the burst holds the largest bundle set (MAX_BUNDLE_SET versions) with room to spare
   rateLimit: { capacity: 2 * MAX_BUNDLE_SET, refillPerSecond: 100, maxClients: 100_000 },
   recordCacheSize: 10_000,
+  recordCacheBytes: 32 * 1024 * 1024,
+  attestationCacheBytes: 16 * 1024 * 1024,
   wellKnown: {
     allowHttpLoopback: false,
     hostOverrides: {},

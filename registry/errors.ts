@@ -51,7 +51,6 @@ export type RegistryErrorCode =
   | 'SHUTTING_DOWN'
   | 'OVERLOADED'
   | 'WRITER_UNAVAILABLE'
-  | 'NOT_READY'
   | 'INTERNAL';
 
 export interface RegistryErrorOptions {

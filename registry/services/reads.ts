@@ -36,30 +36,57 @@ export interface CachedRecord {
   version: string;
 }
 
-/** Bounded LRU (Map keeps insertion order: re-insert on hit, evict the oldest). */
+/**
+ * Bounded LRU (Map keeps insertion order: re-insert on hit, evict the oldest), bounded both in
+ * entries and in bytes (`weigh`: an entry's size, its key included), so that what a full cache
+ * costs is a configured figure, whatever the entries' sizes.
+ */
 export class LruCache<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly max: number) {}
+  private readonly map = new Map<string, { value: V; bytes: number }>();
+  private total = 0;
+  constructor(
+    private readonly max: number,
+    private readonly maxBytes = Infinity,
+    private readonly weigh: (key: string, value: V) => number = () => 0,
+  ) {}
   get(key: string): V | undefined {
-    const value = this.map.get(key);
-    if (value !== undefined) {
+    const entry = this.map.get(key);
+    if (entry !== undefined) {
       this.map.delete(key);
-      this.map.set(key, value);
+      this.map.set(key, entry);
     }
-    return value;
+    return entry?.value;
   }
   set(key: string, value: V): void {
+    this.delete(key);
+    const bytes = this.weigh(key, value);
+    if (bytes > this.maxBytes) return; // larger than the whole cache: not kept
+    this.map.set(key, { value, bytes });
+    this.total += bytes;
+    while (this.map.size > this.max || this.total > this.maxBytes) this.delete(this.map.keys().next().value as string);
+  }
+  private delete(key: string): void {
+    const entry = this.map.get(key);
+    if (entry === undefined) return;
     this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
+    this.total -= entry.bytes;
   }
   clear(): void {
     this.map.clear();
+    this.total = 0;
   }
   get size(): number {
     return this.map.size;
   }
+  /** The bytes the entries weigh (what `maxBytes` bounds). */
+  get bytes(): number {
+    return this.total;
+  }
 }
+
+/** A string's weight in a cache: UTF-16 in V8's heap at worst, plus the Map entry's own overhead. */
+const ENTRY_OVERHEAD = 160;
+const weighString = (s: string): number => 2 * s.length;
 
 export function toVersionRecord(row: VersionRow): VersionRecord {
   return {
@@ -88,8 +115,12 @@ export function serialiseRecord(row: VersionRow): CachedRecord {
     `{"toolId":${q(row.tool_id)},"version":${q(row.version)},"provider":${q(row.namespace)},"signedManifest":${row.signed_manifest},` +
     `"definitionDigest":${q(row.definition_digest)},"manifestDigest":${q(row.manifest_digest)},"signerKeyId":${q(row.signer_key_id)},` +
     `"publishedAt":${q(row.published_at)},"publishedBy":${q(row.published_by)},"leafIndex":${row.leaf_index}}`;
+  // an unpooled buffer: a small Buffer.from(text) is a slice of a shared 8 KiB slab, which a
+  // cached record would keep alive whole (the cache's byte bound would then understate it)
+  const body = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  body.write(text);
   return {
-    body: Buffer.from(text),
+    body,
     etag: `"${row.manifest_digest}"`,
     toolId: row.tool_id,
     version: row.version,
@@ -121,8 +152,9 @@ export class ReadService {
   private readonly attestations: LruCache<CachedAttestation>;
 
   constructor(private readonly ctx: RegistryContext) {
-    this.records = new LruCache(ctx.config.recordCacheSize);
-    this.attestations = new LruCache(ctx.config.recordCacheSize);
+    const { recordCacheSize, recordCacheBytes, attestationCacheBytes } = ctx.config;
+    this.records = new LruCache(recordCacheSize, recordCacheBytes, (key, r) => weighString(key) + r.body.length + weighString(r.etag) + ENTRY_OVERHEAD);
+    this.attestations = new LruCache(recordCacheSize, attestationCacheBytes, (key, a) => weighString(key) + weighString(a.token) + ENTRY_OVERHEAD);
   }
 
   /** Revocations change statuses and attestations (records never change). */
