@@ -113,8 +113,8 @@ export const DEFAULT_CONFIG: RegistryConfig = {
   // the burst holds the largest bundle set (MAX_BUNDLE_SET versions) with room to spare
   rateLimit: { capacity: 2 * MAX_BUNDLE_SET, refillPerSecond: 100, maxClients: 100_000 },
   recordCacheSize: 10_000,
-  recordCacheBytes: 32 * 1024 * 1024,
-  attestationCacheBytes: 16 * 1024 * 1024,
+  recordCacheBytes: 16 * 1024 * 1024,
+  attestationCacheBytes: 8 * 1024 * 1024,
   wellKnown: {
     allowHttpLoopback: false,
     hostOverrides: {},
