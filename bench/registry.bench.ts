@@ -17,10 +17,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import express from 'express';
-import { canonicalBytes, generateKeyPair, registrationRequest, signBytes, signManifest, tokenRequest } from '../protocol/index.js';
-import { MANIFEST_TYPE, type ToolDefinition } from '../schemas/index.js';
+import { canonicalBytes, generateKeyPair, registrationRequest, signBytes, signManifest, tokenRequest } from '@etdi/protocol';
+import { MANIFEST_TYPE, type ToolDefinition } from '@etdi/schemas';
 import type { BenchReport } from './report.js';
-import type { PublishJob } from '../registry/services/publish-job.js';
 
 const ADMIN = 'bench-admin-token-0123456789';
 const ORIGIN = 'http://bench.registry';
@@ -57,8 +56,8 @@ const DEFINITION: ToolDefinition = {
 async function childMain(role: string): Promise<void> {
   const send = (m: unknown): void => void process.send!(m);
   if (role === 'registry') {
-    const { RegistryStore, createApp } = await import('../registry/index.js');
-    const { batchedLines } = await import('../registry/http/request-log.js');
+    const { RegistryStore, createApp } = await import('@etdi/registry');
+    const { batchedLines } = await import('@etdi/registry');
     const dir = process.env.ETDI_BENCH_DIR!;
     const store = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: 'bench.registry/log' });
     // the request log as the registry's default writes it (batchedLines into process.stdout.write)
@@ -202,14 +201,12 @@ async function getLoad(url: string, seconds: number): Promise<autocannon.Result>
 /**
  * Per-tool read cost (issue 17): `latest` (record and status) and the versions list's first page
  * of a tool with 10,000 versions against a tool with one, in one store, over HTTP on 127.0.0.1
- * (this process, sequential keep-alive requests). The versions go through the publish path's
- * own checks and writes (applyPublish), in one transaction, after their signatures are verified.
+ * (this process, sequential keep-alive requests). The versions go through the publish service
+ * (verification, checks, writes), 500 at a time so that group commit batches them; each wave's
+ * versions are submitted in version order, which is the order their batch checks them in.
  */
 async function perToolCost(): Promise<Pick<BenchReport, 'rows' | 'checks'>> {
-  const { RegistryStore, createApp } = await import('../registry/index.js');
-  const { applyPublish } = await import('../registry/services/publish-job.js');
-  const { registerNamespace } = await import('../registry/services/namespaces.js');
-  const { verifySignedManifest } = await import('../protocol/index.js');
+  const { RegistryStore, createApp, publish, registerNamespace } = await import('@etdi/registry');
   const { Agent, get } = await import('node:http');
   const MANY = 10_000;
   const dir = mkdtempSync(join(tmpdir(), 'etdi-bench-cost-'));
@@ -219,25 +216,23 @@ async function perToolCost(): Promise<Pick<BenchReport, 'rows' | 'checks'>> {
     const ctx = app.registry.ctx;
     const key = generateKeyPair();
     const namespace = 'com.bench';
-    await registerNamespace(ctx, { role: 'admin', actor: 'admin:bench' }, await registrationRequest(key.privateJwk, { registry: ORIGIN, namespace }, 'admin-grant'));
-    const jobs: PublishJob[] = [];
+    const admin = { role: 'admin', actor: 'admin:bench' } as const;
+    await registerNamespace(ctx, admin, await registrationRequest(key.privateJwk, { registry: ORIGIN, namespace }, 'admin-grant'));
     for (const [name, count] of [['one', 1], ['many', MANY]] as const)
-      for (let i = 0; i < count; i++) {
-        const signed = await signManifest(
-          { type: MANIFEST_TYPE, toolId: `${namespace}/${name}`, version: `1.0.${i}`, provider: namespace, definition: { ...DEFINITION, name }, permissions: ['files:read'], issuedAt: new Date().toISOString() },
-          [key.privateJwk],
-        );
-        const v = await verifySignedManifest(canonicalBytes(signed), () => key.publicJwk);
-        jobs.push({
-          namespace, toolId: v.manifest.toolId, version: v.manifest.version, name, title: null, description: null, keyId: v.keyId,
-          issuedAtMs: Date.parse(v.manifest.issuedAt), manifestDigest: v.manifestDigest, definitionDigest: v.definitionDigest,
-          signedManifest: new TextDecoder().decode(canonicalBytes(v.signedManifest)), actor: 'admin:bench', limits: ctx.config.limits,
-        });
+      for (let wave = 0; wave < count; wave += 500) {
+        const bodies = [];
+        for (let i = wave; i < Math.min(count, wave + 500); i++)
+          bodies.push(
+            canonicalBytes(
+              await signManifest(
+                { type: MANIFEST_TYPE, toolId: `${namespace}/${name}`, version: `1.0.${i}`, provider: namespace, definition: { ...DEFINITION, name }, permissions: ['files:read'], issuedAt: new Date().toISOString() },
+                [key.privateJwk],
+              ),
+            ),
+          );
+        for (const result of await Promise.all(bodies.map((raw) => publish(ctx, admin, raw))))
+          if (!result.created) throw new Error('bench setup: a version was not created');
       }
-    store.transaction(() => {
-      for (const job of jobs) applyPublish(store, job, Date.now());
-      store.log.checkpoint();
-    });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const port = (server.address() as AddressInfo).port;

@@ -18,7 +18,7 @@ import { RegistrySigningKeys } from './services/signing-keys.js';
 import { OutboundFetchGate } from './services/well-known.js';
 import { WriteQueue, writeWorkerUrl } from './services/write-queue.js';
 import type { RegistryStore } from './store/store.js';
-import type { Readiness } from '../schemas/index.js';
+import type { Readiness } from '@etdi/schemas';
 
 export interface CreateAppOptions {
   store: RegistryStore;

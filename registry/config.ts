@@ -1,4 +1,4 @@
-import { LIMITS, MAX_BUNDLE_SET } from '../schemas/index.js';
+import { LIMITS, MAX_BUNDLE_SET } from '@etdi/schemas';
 import { batchedLines } from './http/request-log.js';
 import { systemResolver, type HostResolver } from './services/well-known.js';
 

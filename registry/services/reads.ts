@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import { isSignatureVoid, toBase64 } from '../../protocol/index.js';
+import { isSignatureVoid, toBase64 } from '@etdi/protocol';
 import {
   ATTESTATION_JWT_TYPE,
   ATTESTATION_SET_JWT_TYPE,
@@ -13,7 +13,7 @@ import {
   type VersionListResponse,
   type VersionRecord,
   type VersionStatus,
-} from '../../schemas/index.js';
+} from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
 import type { VersionRow } from '../store/store.js';
 import type { RegistryContext } from './context.js';

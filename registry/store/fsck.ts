@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { canonicalManifest, canonicalize, parseStrictJson, sha256Digest } from '../../protocol/index.js';
-import type { SignedManifest } from '../../schemas/index.js';
+import { canonicalManifest, canonicalize, parseStrictJson, sha256Digest } from '@etdi/protocol';
+import type { SignedManifest } from '@etdi/schemas';
 import { fsckLog, LOG_TABLES, missingTables, tablesMissingReport, type FsckEntry, type FsckOptions, type FsckReport } from '../log/fsck.js';
 
 /** The registry's state tables (migrations.ts), which fsck cross-checks against the log. */

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { isSignatureVoid } from '../../protocol/index.js';
+import { isSignatureVoid } from '@etdi/protocol';
 
 /** A migration: SQL, or a function for what SQL cannot compute (it runs in the same transaction). */
 export type Migration = string | ((db: Database.Database) => void);

@@ -1,6 +1,6 @@
 import { chmodSync, existsSync } from 'node:fs';
 import type Database from 'better-sqlite3';
-import type { FsckReport } from '../../registry/log/fsck.js';
+import type { FsckReport } from '@etdi/registry';
 import { parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
 import { CliError, EXIT, usage, type ExitCode } from '../cli-support/errors.js';
@@ -40,7 +40,7 @@ export const backupCommand: Command = {
     if (!existsSync(path)) throw new CliError('OPERATIONAL', `no database at ${path}`, { path });
     if (existsSync(target)) throw usage('backup', `${target} exists; choose a new file (a backup never overwrites)`);
     const { default: Sqlite } = await import('better-sqlite3');
-    const { fsckRegistryDatabase } = await import('../../registry/store/fsck.js');
+    const { fsckRegistryDatabase } = await import('@etdi/registry');
     let source: Database.Database;
     try {
       // read-only: the backup reads pages, the running registry keeps writing through the WAL

@@ -12,6 +12,7 @@ export { diffCommand } from './diff.js';
 export { logCommand } from './log-verify.js';
 export { backupCommand } from './backup.js';
 export { proxyCommand, withheldError } from './proxy.js';
+export { trustCommand } from './trust.js';
 export { runCommand, type Command } from '../cli-support/command.js';
 export { processIo, type CliIo } from '../cli-support/output.js';
 export { EXIT, CliError, type ExitCode, type CliErrorCode } from '../cli-support/errors.js';
