@@ -104,7 +104,7 @@ function expandIpv6(address: string): string[] {
 }
 
 const rateLimited = (wait: number, what: string): RegistryError =>
-  new RegistryError(429, 'RATE_LIMITED', `${what} from this client; retry in ${wait}s`, { headers: { 'Retry-After': String(wait) } });
+  new RegistryError('RATE_LIMITED', `${what} from this client; retry in ${wait}s`, { headers: { 'Retry-After': String(wait) } });
 
 export function rateLimit(limiter: TokenBucketLimiter): RequestHandler {
   return (req, res, next) => {
@@ -126,7 +126,7 @@ export const clientOf = (req: { socket: { remoteAddress?: string | undefined } }
 export function chargeExtra(limiter: TokenBucketLimiter | undefined, req: { socket: { remoteAddress?: string | undefined } }, cost: number): void {
   if (limiter === undefined || cost <= 1) return;
   if (cost > limiter.capacity)
-    throw new RegistryError(413, 'BUNDLE_SET_TOO_LARGE', `a bundle set of ${cost} versions is more than this registry's rate limit allows in one request; ask for at most ${limiter.capacity} versions at a time`, {
+    throw new RegistryError('BUNDLE_SET_TOO_LARGE', `a bundle set of ${cost} versions is more than this registry's rate limit allows in one request; ask for at most ${limiter.capacity} versions at a time`, {
       evidence: { max: limiter.capacity, got: cost },
     });
   const wait = limiter.take(clientOf(req), cost - 1);

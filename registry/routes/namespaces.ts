@@ -72,7 +72,7 @@ export function namespacesRouter(services: Services): Router {
     requireAdmin(await services.authenticate(req));
     const revoked = await ctx.keys.revoke(ctx.queue, req.params.kid);
     if (revoked === undefined)
-      throw new RegistryError(404, 'KEY_NOT_FOUND', `${req.params.kid} is not a registry key, or it is already revoked`);
+      throw new RegistryError('KEY_NOT_FOUND', `${req.params.kid} is not a registry key, or it is already revoked`);
     services.reads.invalidate();
     sendJson(res, 200, revoked);
   });

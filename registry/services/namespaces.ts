@@ -30,11 +30,11 @@ export function toKeyStatus(row: KeyRow, nowMs: number): KeyStatus {
 
 function refuseTakenOrLookalike(ctx: RegistryContext, namespace: string): void {
   if (ctx.store.getNamespace(namespace) !== undefined)
-    throw new RegistryError(409, 'NAMESPACE_EXISTS', `namespace ${namespace} is already registered`);
+    throw new RegistryError('NAMESPACE_EXISTS', `namespace ${namespace} is already registered`);
   // squatting: a namespace whose TR39 skeleton equals an existing one's (index lookup)
   const existing = ctx.store.lookalikesOf(namespace).find((n) => n !== namespace);
   if (existing !== undefined)
-    throw new RegistryError(409, 'NAMESPACE_LOOKALIKE', `namespace ${namespace} is a look-alike of the registered namespace ${existing}`, {
+    throw new RegistryError('NAMESPACE_LOOKALIKE', `namespace ${namespace} is a look-alike of the registered namespace ${existing}`, {
       evidence: { namespace, existing },
     });
 }
@@ -49,7 +49,7 @@ export async function registerNamespace(ctx: RegistryContext, principal: Princip
   refuseAddressNamespace(statement.namespace); // server-side request forgery: never a namespace that is an address
   checkStatementFrame(ctx, statement);
   if (jwkThumbprint(jwk) !== statement.keyId)
-    throw new RegistryError(422, 'BAD_PROOF', `the statement names key ${statement.keyId}, the JWK is ${jwkThumbprint(jwk)}`);
+    throw new RegistryError('BAD_PROOF', `the statement names key ${statement.keyId}, the JWK is ${jwkThumbprint(jwk)}`);
   await verifyStatementSignature(jwk, statement, request.signature, 'the proof of possession');
   if (request.verification === 'admin-grant') requireAdmin(principal);
   refuseTakenOrLookalike(ctx, statement.namespace); // cheap early answer before any network call
@@ -94,7 +94,7 @@ export async function registerNamespace(ctx: RegistryContext, principal: Princip
 
 export function getNamespaceInfo(ctx: RegistryContext, namespace: string): NamespaceInfo {
   const row = ctx.store.getNamespace(namespace);
-  if (row === undefined) throw new RegistryError(404, 'NAMESPACE_NOT_FOUND', `namespace ${namespace} is not registered`);
+  if (row === undefined) throw new RegistryError('NAMESPACE_NOT_FOUND', `namespace ${namespace} is not registered`);
   const now = ctx.now();
   return {
     namespace,
@@ -114,8 +114,8 @@ export function listNamespaceKeys(ctx: RegistryContext, namespace: string): KeyS
 
 function activeKey(ctx: RegistryContext, namespace: string, keyId: string): KeyRow {
   const key = ctx.store.getKey(namespace, keyId);
-  if (key === undefined) throw new RegistryError(403, 'UNTRUSTED_SIGNER', `${keyId} is not a key of ${namespace}`);
-  if (isRevokedAt(key, ctx.now())) throw new RegistryError(403, 'KEY_REVOKED', `key ${keyId} of ${namespace} is revoked`);
+  if (key === undefined) throw new RegistryError('UNTRUSTED_SIGNER', `${keyId} is not a key of ${namespace}`);
+  if (isRevokedAt(key, ctx.now())) throw new RegistryError('KEY_REVOKED', `key ${keyId} of ${namespace} is revoked`);
   return key;
 }
 
@@ -125,10 +125,10 @@ export async function addKey(ctx: RegistryContext, principal: Principal, namespa
   const request = checkSchema(AddKeyRequestSchema, body, 'key-add request');
   const { statement } = request;
   if (statement.namespace !== namespace)
-    throw new RegistryError(422, 'NAMESPACE_MISMATCH', `the statement is for ${statement.namespace}, the path for ${namespace}`);
+    throw new RegistryError('NAMESPACE_MISMATCH', `the statement is for ${statement.namespace}, the path for ${namespace}`);
   checkStatementFrame(ctx, statement);
   if (jwkThumbprint(statement.jwk) !== statement.keyId)
-    throw new RegistryError(422, 'BAD_PROOF', `the statement names key ${statement.keyId}, the JWK is ${jwkThumbprint(statement.jwk)}`);
+    throw new RegistryError('BAD_PROOF', `the statement names key ${statement.keyId}, the JWK is ${jwkThumbprint(statement.jwk)}`);
   getNamespaceInfo(ctx, namespace);
   const authorizer = activeKey(ctx, namespace, statement.authorizedBy);
   await verifyStatementSignature(parseStrictJson(authorizer.jwk) as Ed25519PublicJwk, statement, request.signature, 'the authorising signature');
@@ -138,7 +138,7 @@ export async function addKey(ctx: RegistryContext, principal: Principal, namespa
     consumeStatement(ctx, statement);
     activeKey(ctx, namespace, statement.authorizedBy); // may have been revoked meanwhile
     if (ctx.store.getKey(namespace, statement.keyId) !== undefined)
-      throw new RegistryError(409, 'KEY_EXISTS', `key ${statement.keyId} is already a key of ${namespace}`);
+      throw new RegistryError('KEY_EXISTS', `key ${statement.keyId} is already a key of ${namespace}`);
     const at = isoNow(ctx);
     const publicJwk: Ed25519PublicJwk = { kty: 'OKP', crv: 'Ed25519', x: statement.jwk.x };
     const leafIndex = ctx.store.appendEvent(
@@ -160,11 +160,11 @@ export async function addKey(ctx: RegistryContext, principal: Principal, namespa
  */
 function refuseReachBack(ctx: RegistryContext, principal: Extract<Principal, { role: 'publisher' }>, revoked: KeyRow, revokedFrom: string): void {
   const revoking = ctx.store.getKey(principal.namespace, principal.keyId);
-  if (revoking === undefined) throw new RegistryError(403, 'UNTRUSTED_SIGNER', `${principal.keyId} is not a key of ${principal.namespace}`);
+  if (revoking === undefined) throw new RegistryError('UNTRUSTED_SIGNER', `${principal.keyId} is not a key of ${principal.namespace}`);
   const reachesBeforeRevoker = Date.parse(revokedFrom) < Date.parse(revoking.added_at);
   const revokerIsOlder = Date.parse(revoking.added_at) <= Date.parse(revoked.added_at);
   if (reachesBeforeRevoker && !revokerIsOlder)
-    throw new RegistryError(403, 'REVOCATION_NEEDS_ADMIN', `key ${revoking.key_id} was added at ${revoking.added_at}, after key ${revoked.key_id}; it cannot revoke that key from ${revokedFrom}, before it existed. Revoke from ${revoking.added_at} or later, or ask the registry administrator to make this revocation`, {
+    throw new RegistryError('REVOCATION_NEEDS_ADMIN', `key ${revoking.key_id} was added at ${revoking.added_at}, after key ${revoked.key_id}; it cannot revoke that key from ${revokedFrom}, before it existed. Revoke from ${revoking.added_at} or later, or ask the registry administrator to make this revocation`, {
       evidence: { revokingKey: revoking.key_id, revokingKeyAddedAt: revoking.added_at, revokedKeyAddedAt: revoked.added_at, revokedFrom },
     });
 }
@@ -181,8 +181,8 @@ export async function revokeKey(
   const request = checkSchema(RevokeKeyRequestSchema, body, 'key revocation');
   return ctx.queue.submit(() => {
     const key = ctx.store.getKey(namespace, keyId);
-    if (key === undefined) throw new RegistryError(404, 'KEY_NOT_FOUND', `${keyId} is not a key of ${namespace}`);
-    if (key.revoked_from !== null) throw new RegistryError(409, 'KEY_REVOKED', `key ${keyId} is already revoked`);
+    if (key === undefined) throw new RegistryError('KEY_NOT_FOUND', `${keyId} is not a key of ${namespace}`);
+    if (key.revoked_from !== null) throw new RegistryError('KEY_ALREADY_REVOKED', `key ${keyId} is already revoked`);
     const at = isoNow(ctx);
     const revokedFrom = request.revokedFrom ?? at;
     if (principal.role === 'publisher') refuseReachBack(ctx, principal, key, revokedFrom);

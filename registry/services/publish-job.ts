@@ -60,30 +60,30 @@ export function checkPublish(store: RegistryStore, job: PublishJob, atMs: number
   const signer = store.getKey(job.namespace, job.keyId);
   // the key may have been revoked while the signature was being checked (KEY_REVOKED, not 500)
   if (signer === undefined || isRevokedAt(signer, atMs) || isRevokedAt(signer, job.issuedAtMs))
-    throw new RegistryError(403, 'KEY_REVOKED', `key ${job.keyId} was revoked from ${signer?.revoked_from ?? 'now'}`);
+    throw new RegistryError('KEY_REVOKED', `key ${job.keyId} was revoked from ${signer?.revoked_from ?? 'now'}`);
   const existing = store.getVersion(job.toolId, job.version);
   if (existing !== undefined) {
     // immutability: same content is an idempotent success, different content a conflict
     if (existing.manifest_digest === job.manifestDigest) return { done: { created: false, row: existing } };
-    throw new RegistryError(409, 'VERSION_EXISTS', `${job.toolId}@${job.version} is already published with other content`, {
+    throw new RegistryError('VERSION_EXISTS', `${job.toolId}@${job.version} is already published with other content`, {
       evidence: { published: existing.manifest_digest, got: job.manifestDigest },
     });
   }
   const tool = store.getTool(job.toolId);
   // rollback protection at the source: a version must be higher than every published one
   if (tool !== undefined && !semver.gt(job.version, tool.latest_version))
-    throw new RegistryError(409, 'VERSION_NOT_HIGHER', `${job.version} is not higher than the latest published ${tool.latest_version}`, {
+    throw new RegistryError('VERSION_NOT_HIGHER', `${job.version} is not higher than the latest published ${tool.latest_version}`, {
       evidence: { latest: tool.latest_version, got: job.version },
     });
   // what one publisher may make the registry hold (and every reader of the tool page through)
   if (tool !== undefined && tool.version_count >= job.limits.versionsPerTool)
-    throw new RegistryError(409, 'TOO_MANY_VERSIONS', `${job.toolId} has ${tool.version_count} versions, this registry's limit per tool; publish under a new tool name or ask the operator`, {
+    throw new RegistryError('TOO_MANY_VERSIONS', `${job.toolId} has ${tool.version_count} versions, this registry's limit per tool; publish under a new tool name or ask the operator`, {
       evidence: { max: job.limits.versionsPerTool, got: tool.version_count + 1 },
     });
   if (tool === undefined) {
     const tools = store.countToolsOf(job.namespace);
     if (tools >= job.limits.toolsPerNamespace)
-      throw new RegistryError(409, 'TOO_MANY_TOOLS', `${job.namespace} has ${tools} tools, this registry's limit per namespace; publish a new version of an existing tool or ask the operator`, {
+      throw new RegistryError('TOO_MANY_TOOLS', `${job.namespace} has ${tools} tools, this registry's limit per namespace; publish a new version of an existing tool or ask the operator`, {
         evidence: { max: job.limits.toolsPerNamespace, got: tools + 1 },
       });
   }

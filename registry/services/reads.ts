@@ -23,7 +23,7 @@ import { toKeyStatus } from './namespaces.js';
 function decodeLeafCursor(cursor: string): number {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!/^(0|[1-9]\d{0,15})$/.test(text) || Buffer.from(text, 'utf8').toString('base64url') !== cursor)
-    throw new RegistryError(400, 'BAD_REQUEST', 'cursor is not one this registry issued; start again without it');
+    throw new RegistryError('BAD_REQUEST', 'cursor is not one this registry issued; start again without it');
   return Number(text);
 }
 
@@ -163,7 +163,7 @@ export class ReadService {
   }
 
   private requireTool(toolId: string): void {
-    if (this.ctx.store.getTool(toolId) === undefined) throw new RegistryError(404, 'TOOL_NOT_FOUND', `tool ${toolId} is not published`);
+    if (this.ctx.store.getTool(toolId) === undefined) throw new RegistryError('TOOL_NOT_FOUND', `tool ${toolId} is not published`);
   }
 
   /**
@@ -176,7 +176,7 @@ export class ReadService {
     const live = this.ctx.store.latestLiveVersion(toolId);
     if (live !== undefined) return live;
     const tool = this.ctx.store.getTool(toolId);
-    if (tool === undefined) throw new RegistryError(404, 'TOOL_NOT_FOUND', `tool ${toolId} is not published`);
+    if (tool === undefined) throw new RegistryError('TOOL_NOT_FOUND', `tool ${toolId} is not published`);
     return tool.latest_version;
   }
 
@@ -184,7 +184,7 @@ export class ReadService {
     const row = this.ctx.store.getVersion(toolId, version);
     if (row === undefined) {
       this.requireTool(toolId);
-      throw new RegistryError(404, 'VERSION_NOT_FOUND', `${toolId}@${version} is not published`);
+      throw new RegistryError('VERSION_NOT_FOUND', `${toolId}@${version} is not published`);
     }
     return row;
   }
@@ -335,7 +335,7 @@ export class ReadService {
     if (cursor !== undefined && cursor !== '') {
       after = Buffer.from(cursor, 'base64url').toString('utf8');
       if (Buffer.from(after, 'utf8').toString('base64url') !== cursor)
-        throw new RegistryError(400, 'BAD_REQUEST', 'cursor is not one this registry issued');
+        throw new RegistryError('BAD_REQUEST', 'cursor is not one this registry issued');
     }
     const rows = this.ctx.store.listTools(after, limit + 1, query);
     const page = rows.slice(0, limit);

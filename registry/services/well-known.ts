@@ -37,7 +37,7 @@ export function refuseAddressNamespace(namespace: string): void {
   const domain = namespaceDomain(namespace);
   const address = addressOfHost(domain);
   if (address !== null)
-    throw new RegistryError(422, 'NAMESPACE_IS_ADDRESS', `namespace ${namespace} reversed is ${domain}, an IP address, not a domain name; use the reverse-DNS form of a domain you control (com.example)`, {
+    throw new RegistryError('NAMESPACE_IS_ADDRESS', `namespace ${namespace} reversed is ${domain}, an IP address, not a domain name; use the reverse-DNS form of a domain you control (com.example)`, {
       evidence: { namespace, domain, address },
     });
 }
@@ -49,14 +49,14 @@ export function wellKnownUrl(namespace: string, config: Pick<WellKnownConfig, 'a
   if (override !== undefined) {
     // plain http exists only for tests and local development, and only towards loopback
     if (!config.allowHttpLoopback || !LOOPBACK.test(override))
-      throw new RegistryError(500, 'INTERNAL', 'a well-known host override needs wellKnown.allowHttpLoopback and a loopback host');
+      throw new RegistryError('INTERNAL', 'a well-known host override needs wellKnown.allowHttpLoopback and a loopback host');
     return `http://${override}${WELL_KNOWN_PATH}`;
   }
   return `https://${domain}${WELL_KNOWN_PATH}`;
 }
 
 const notVerified = (message: string, url: string, cause?: unknown): RegistryError =>
-  new RegistryError(403, 'DOMAIN_NOT_VERIFIED', message, { cause, evidence: { url } });
+  new RegistryError('DOMAIN_NOT_VERIFIED', message, { cause, evidence: { url } });
 
 /** Why a fetch failed; only the kind reaches the registrant, never what the remote host said. */
 class FetchFailure extends Error {
@@ -147,11 +147,11 @@ export class OutboundFetchGate {
   acquire(client: string): () => void {
     const mine = this.perClient.get(client) ?? 0;
     if (mine >= this.limits.maxConcurrentPerClient)
-      throw new RegistryError(429, 'RATE_LIMITED', `at most ${this.limits.maxConcurrentPerClient} domain checks at a time per client; wait for yours to finish`, {
+      throw new RegistryError('RATE_LIMITED', `at most ${this.limits.maxConcurrentPerClient} domain checks at a time per client; wait for yours to finish`, {
         headers: { 'Retry-After': '5' },
       });
     if (this.total >= this.limits.maxConcurrent)
-      throw new RegistryError(503, 'OVERLOADED', `the registry is running ${this.limits.maxConcurrent} domain checks already; retry shortly`, {
+      throw new RegistryError('OVERLOADED', `the registry is running ${this.limits.maxConcurrent} domain checks already; retry shortly`, {
         headers: { 'Retry-After': '5' },
       });
     this.total++;

@@ -289,7 +289,7 @@ export function writeWorkerUrl(): URL | undefined {
 const storeClosed = (): Error => new Error('the registry store is closed');
 
 const writerUnavailable = (cause: Error): RegistryError =>
-  new RegistryError(503, 'WRITER_UNAVAILABLE', 'the registry cannot write publishes now (its write worker is down); retry later, an identical republish is idempotent', {
+  new RegistryError('WRITER_UNAVAILABLE', 'the registry cannot write publishes now (its write worker is down); retry later, an identical republish is idempotent', {
     cause,
     headers: { 'Retry-After': '5' },
   });
