@@ -65,7 +65,8 @@ async function childMain(role: string): Promise<void> {
     const log = openSync(join(dir, 'requests.log'), 'a');
     const app = createApp({
       store,
-      config: { origin: ORIGIN, adminToken: ADMIN, rateLimit: false, requestLog: batchedLines((chunk) => void writeSync(log, chunk)) },
+      // the publish load is 20,000 new tools of one namespace: above the default per-namespace limit
+      config: { origin: ORIGIN, adminToken: ADMIN, rateLimit: false, limits: { toolsPerNamespace: 1_000_000 }, requestLog: batchedLines((chunk) => void writeSync(log, chunk)) },
     });
     const server = app.listen(0, '127.0.0.1', () => send({ port: (server.address() as AddressInfo).port }));
     // the CPU split: this process's CPU time (main thread + libuv threadpool) and how busy its
@@ -197,7 +198,87 @@ async function getLoad(url: string, seconds: number): Promise<autocannon.Result>
   return autocannon({ url, connections: 32, duration: seconds });
 }
 
+/**
+ * Per-tool read cost (issue 17): `latest` (record and status) and the versions list's first page
+ * of a tool with 10,000 versions against a tool with one, in one store, over HTTP on 127.0.0.1
+ * (this process, sequential keep-alive requests). The versions go through the publish service
+ * (verification, checks, writes), 500 at a time so that group commit batches them; each wave's
+ * versions are submitted in version order, which is the order their batch checks them in.
+ */
+async function perToolCost(): Promise<Pick<BenchReport, 'rows' | 'checks'>> {
+  const { RegistryStore, createApp, publish, registerNamespace } = await import('@etdi/registry');
+  const { Agent, get } = await import('node:http');
+  const MANY = 10_000;
+  const dir = mkdtempSync(join(tmpdir(), 'etdi-bench-cost-'));
+  const store = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: 'bench.registry/log' });
+  try {
+    const app = createApp({ store, config: { origin: ORIGIN, adminToken: ADMIN, rateLimit: false, requestLog: false, writeWorker: 'off' } });
+    const ctx = app.registry.ctx;
+    const key = generateKeyPair();
+    const namespace = 'com.bench';
+    const admin = { role: 'admin', actor: 'admin:bench' } as const;
+    await registerNamespace(ctx, admin, await registrationRequest(key.privateJwk, { registry: ORIGIN, namespace }, 'admin-grant'));
+    for (const [name, count] of [['one', 1], ['many', MANY]] as const)
+      for (let wave = 0; wave < count; wave += 500) {
+        const bodies = [];
+        for (let i = wave; i < Math.min(count, wave + 500); i++)
+          bodies.push(
+            canonicalBytes(
+              await signManifest(
+                { type: MANIFEST_TYPE, toolId: `${namespace}/${name}`, version: `1.0.${i}`, provider: namespace, definition: { ...DEFINITION, name }, permissions: ['files:read'], issuedAt: new Date().toISOString() },
+                [key.privateJwk],
+              ),
+            ),
+          );
+        for (const result of await Promise.all(bodies.map((raw) => publish(ctx, admin, raw))))
+          if (!result.created) throw new Error('bench setup: a version was not created');
+      }
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as AddressInfo).port;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const fetchOnce = (path: string): Promise<void> =>
+      new Promise((resolve, reject) => {
+        get({ host: '127.0.0.1', port, path, agent }, (res) => {
+          if (res.statusCode !== 200) reject(new Error(`${path}: ${res.statusCode}`));
+          res.resume().on('end', resolve);
+        }).on('error', reject);
+      });
+    const { sample, percentile } = await import('./report.js');
+    const median = async (path: string): Promise<number> => percentile(await sample(() => fetchOnce(path), 400, 100), 50);
+    const rows: BenchReport['rows'] = [];
+    const checks: BenchReport['checks'] = [];
+    for (const [what, suffix] of [
+      ['`latest` record', '/versions/latest'],
+      ['`latest` status', '/versions/latest/status'],
+      // one entry per page on both sides: what grows is the tool, not the answer
+      ['versions list, a page of one', '/versions?limit=1'],
+    ] as const) {
+      // alternate the two tools over 3 rounds: the ratio of medians, noise shared
+      const ratios: number[] = [];
+      let one = 0;
+      let many = 0;
+      for (let round = 0; round < 3; round++) {
+        one = await median(`/v1/tools/${namespace}/one${suffix}`);
+        many = await median(`/v1/tools/${namespace}/many${suffix}`);
+        ratios.push(many / one);
+      }
+      const ratio = ratios.sort((a, b) => a - b)[1]!;
+      rows.push({ name: `${what}: ${MANY.toLocaleString('en')} versions / 1 version`, value: ratio, unit: 'x', note: `p50 ${(many * 1000).toFixed(0)} vs ${(one * 1000).toFixed(0)} µs, median of 3 rounds` });
+      checks.push({ name: `${what} at ${MANY} versions <= 2x its cost at 1 version`, ok: ratio <= 2, detail: `${ratio.toFixed(2)}x (rounds ${ratios.map((r) => r.toFixed(2)).join(', ')})` });
+    }
+    agent.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+    return { rows, checks };
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function run(): Promise<BenchReport> {
+  trace('per-tool cost');
+  const cost = await perToolCost();
   const dir = mkdtempSync(join(tmpdir(), 'etdi-bench-registry-'));
   const children: Child[] = [];
   try {
@@ -351,6 +432,7 @@ export async function run(): Promise<BenchReport> {
     return {
       title: 'registry (server in a child process, autocannon on 127.0.0.1)',
       rows: [
+        ...cost.rows,
         ...readRows,
         {
           name: 'publish (durable, 16 clients)',
@@ -386,6 +468,7 @@ export async function run(): Promise<BenchReport> {
         { name: 'batch transaction time (mean)', value: stats.stats.transactionMs / Math.max(1, stats.stats.batches), unit: 'ms', note: 'checks, writes, checkpoint, COMMIT with its fsync' },
       ],
       checks: [
+        ...cost.checks,
         ...readChecks,
         { name: 'durable publishes >= 2000/s with 16 clients', ok: publishRate >= 2000 && non2xx === 0, detail: `${publishRate.toFixed(0)}/s, ${non2xx} not 201` },
         { name: 'publish p99 < 50 ms', ok: p99 < 50, detail: `p99 ${p99} ms` },

@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: refusal(413),
   UNSUPPORTED_MEDIA_TYPE: refusal(415),
   BAD_REQUEST: refusal(400),
+  // a bundle set costing more than the whole rate-limit bucket: split it (never retried as is)
+  BUNDLE_SET_TOO_LARGE: usage(413),
   // keys and signatures (decision table rows 1-3)
   INVALID_KEY: refusal(422),
   UNSIGNED: refusal(422),
@@ -83,11 +85,15 @@ export const ERROR_CODES = {
   NAMESPACE_EXISTS: refusal(409),
   NAMESPACE_LOOKALIKE: refusal(409),
   DOMAIN_NOT_VERIFIED: refusal(403),
+  NAMESPACE_IS_ADDRESS: refusal(422),
+  REVOCATION_NEEDS_ADMIN: refusal(403),
   KEY_EXISTS: refusal(409),
   KEY_ALREADY_REVOKED: refusal(409),
   VERSION_EXISTS: refusal(409),
   VERSION_NOT_HIGHER: refusal(409),
   VERSION_ALREADY_REVOKED: refusal(409),
+  TOO_MANY_VERSIONS: refusal(409),
+  TOO_MANY_TOOLS: refusal(409),
   // names that do not exist: the caller named the wrong thing
   NOT_FOUND: usage(404),
   NAMESPACE_NOT_FOUND: usage(404),
@@ -102,6 +108,8 @@ export const ERROR_CODES = {
   RESPONSE_TOO_LARGE: operational(502),
   LOCKFILE_CORRUPT: operational(500),
   SHUTTING_DOWN: operational(503),
+  OVERLOADED: operational(503),
+  WRITER_UNAVAILABLE: operational(503),
   INTERNAL: operational(500),
   // the command line's own
   USAGE: usage(400),

@@ -4,6 +4,7 @@ export { parseStrictJson, type StrictJsonOptions } from './strict-json.js';
 export { canonicalize, canonicalBytes } from './jcs.js';
 export { sha256Digest, digestOf, definitionDigest, toSignedDefinition } from './digest.js';
 export { sameJson } from './json-equal.js';
+export { isSignatureVoid } from './key-revocation.js';
 export { sha256 } from './hash.js';
 export {
   toBase64,

@@ -14,8 +14,10 @@ import { authenticate } from './services/auth.js';
 import type { RegistryContext } from './services/context.js';
 import { ReadService } from './services/reads.js';
 import { RegistrySigningKeys } from './services/signing-keys.js';
+import { OutboundFetchGate } from './services/well-known.js';
 import { WriteQueue, writeWorkerUrl } from './services/write-queue.js';
 import type { RegistryStore } from './store/store.js';
+import type { Readiness } from '@etdi/schemas';
 
 export interface CreateAppOptions {
   store: RegistryStore;
@@ -44,6 +46,26 @@ function writeWorkerFor(store: RegistryStore, config: RegistryConfig): URL | und
   return config.writeWorker;
 }
 
+/**
+ * GET /readyz: can this registry serve writes now? Its database answers a read, its log's newest
+ * checkpoint reads back, and its publish writer is up (not shutting down either).
+ */
+function readinessOf(store: RegistryStore, queue: WriteQueue, closing: boolean): Readiness {
+  const check = (probe: () => unknown): 'ok' | 'failed' => {
+    try {
+      probe();
+      return 'ok';
+    } catch {
+      return 'failed';
+    }
+  };
+  const database = check(() => store.db.prepare('SELECT count(*) FROM registry_keys').get());
+  const log = check(() => store.log.latestCheckpoint());
+  const writer = queue.writerHealth();
+  const ready = !closing && database === 'ok' && log === 'ok' && writer.state === 'ok';
+  return { status: ready ? 'ready' : 'unready', checks: { database, log, writer: writer.state }, writerRestarts: writer.restarts };
+}
+
 /** Builds the registry's Express app without listening (supertest and registry/server.ts use it). */
 export function createApp(options: CreateAppOptions): RegistryApp {
   const config = resolveConfig(options.config);
@@ -55,7 +77,12 @@ export function createApp(options: CreateAppOptions): RegistryApp {
     config,
     now,
     keys: new RegistrySigningKeys(store, config, () => Math.floor(now() / 1000)),
-    queue: new WriteQueue(store, () => void store.log.checkpoint(), { now, workerUrl: writeWorkerFor(store, config) }),
+    queue: new WriteQueue(store, () => void store.log.checkpoint(), {
+      now,
+      workerUrl: writeWorkerFor(store, config),
+      maxWorkerRestartsPerMinute: config.writeWorkerRestartsPerMinute,
+    }),
+    outbound: new OutboundFetchGate(config.wellKnown),
     invalidate: () => reads.invalidate(),
   });
   const reads = new ReadService(ctx);
@@ -67,6 +94,17 @@ export function createApp(options: CreateAppOptions): RegistryApp {
   app.disable('x-powered-by');
   app.set('etag', false); // records carry their own strong ETag; nothing else is cached by ETag
   app.set('query parser', 'simple');
+
+  // probes first: a load balancer polling them is neither logged nor rate-limited
+  app.get('/healthz', (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end('{"status":"ok"}');
+  });
+  app.get('/readyz', (_req, res) => {
+    const readiness = readinessOf(store, ctx.queue, app.registry.closing);
+    res
+      .writeHead(readiness.status === 'ready' ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
+      .end(JSON.stringify(readiness));
+  });
 
   // every request's middlewares, in order
   const middlewares: RequestHandler[] = [];

@@ -1,11 +1,14 @@
-import { LIMITS } from '@etdi/schemas';
+import { LIMITS, MAX_BUNDLE_SET } from '@etdi/schemas';
 import { batchedLines } from './http/request-log.js';
+import { systemResolver, type HostResolver } from './services/well-known.js';
 
 export interface RateLimitConfig {
   /** Bucket size: the burst a client may send at once. */
   capacity: number;
   /** Tokens added per second: the sustained request rate of one client. */
   refillPerSecond: number;
+  /** Clients (IPv4 addresses, IPv6 /64s) with a bucket at once: the limiter's memory bound. */
+  maxClients: number;
 }
 
 export interface WellKnownConfig {
@@ -14,10 +17,29 @@ export interface WellKnownConfig {
    * host (127.0.0.1, ::1, localhost). Off by default: in production the document is HTTPS only.
    */
   allowHttpLoopback: boolean;
-  /** DEV/TEST ONLY (needs allowHttpLoopback): domain -> loopback `host:port` to fetch it from. */
+  /**
+   * DEV/TEST ONLY (needs allowHttpLoopback): domain -> loopback `host:port` to fetch it from.
+   * This is the development override of the public-address rule: only the domains listed here,
+   * only towards loopback, only with allowHttpLoopback; `etdi serve` never sets it.
+   */
   hostOverrides: Record<string, string>;
+  /** Resolves the domain's host name (the system resolver by default); every answer must be public. */
+  resolve: HostResolver;
   timeoutMs: number;
+  /** The document's size cap: its body is read as a stream and cut here. */
   maxBytes: number;
+  /** Domain-control fetches in flight, in total (503 OVERLOADED beyond). */
+  maxConcurrent: number;
+  /** Domain-control fetches in flight per client (the rate limiter's key; 429 beyond). */
+  maxConcurrentPerClient: number;
+}
+
+/** How much one namespace and one tool may hold (each refusal has its own code). */
+export interface RegistryLimits {
+  /** Versions of one tool (409 TOO_MANY_VERSIONS beyond). */
+  versionsPerTool: number;
+  /** Tools of one namespace (409 TOO_MANY_TOOLS beyond). */
+  toolsPerNamespace: number;
 }
 
 export interface RegistryConfig {
@@ -29,6 +51,19 @@ export interface RegistryConfig {
   attestationTtlSeconds: number;
   /** Lifetime of publisher tokens, seconds. */
   publisherTokenTtlSeconds: number;
+  /**
+   * The oldest publisher token accepted, seconds since its `iat`, whatever its `exp` says: a
+   * token minted with a long `exp` (a leaked or misused registry key) dies after this anyway.
+   */
+  publisherTokenMaxAgeSeconds: number;
+  /** Per-tool and per-namespace limits. */
+  limits: RegistryLimits;
+  /** Simultaneous TCP connections the server accepts (server.maxConnections; more are dropped). */
+  maxConnections: number;
+  /** Time allowed to receive a request's headers, ms (slow-header connections are closed). */
+  headersTimeoutMs: number;
+  /** Time allowed to receive a whole request, ms. */
+  requestTimeoutMs: number;
   /** How far a statement's `issuedAt` (and a manifest's) may be from the registry's clock. */
   maxClockSkewSeconds: number;
   /** The administrator's bearer token (compared in constant time); no admin when undefined. */
@@ -37,8 +72,12 @@ export interface RegistryConfig {
   maxBodyBytes: number;
   /** Per-client token bucket (by socket address), or false to disable (benchmarks only). */
   rateLimit: RateLimitConfig | false;
-  /** Serialised immutable version records kept in memory. */
+  /** Serialised immutable version records kept in memory (and attestations), at most. */
   recordCacheSize: number;
+  /** Bytes the record cache may hold (records, keys, entry overhead): its memory bound. */
+  recordCacheBytes: number;
+  /** Bytes the attestation cache may hold. */
+  attestationCacheBytes: number;
   wellKnown: WellKnownConfig;
   /** Where one JSON line per request goes; false disables request logs. */
   requestLog: ((line: string) => void) | false;
@@ -54,6 +93,8 @@ export interface RegistryConfig {
    * (tests bundle it from the sources). Durability is the same either way.
    */
   writeWorker: 'auto' | 'off' | URL;
+  /** Write-worker deaths per minute answered with a restart; beyond, the writer stays down (/readyz 503). */
+  writeWorkerRestartsPerMinute: number;
 }
 
 export const DEFAULT_CONFIG: RegistryConfig = {
@@ -61,19 +102,40 @@ export const DEFAULT_CONFIG: RegistryConfig = {
   attestationAudience: 'etdi-clients',
   attestationTtlSeconds: 600,
   publisherTokenTtlSeconds: 900,
+  publisherTokenMaxAgeSeconds: 900,
+  limits: { versionsPerTool: 10_000, toolsPerNamespace: 10_000 },
+  maxConnections: 1_024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
   maxClockSkewSeconds: 300,
   adminToken: undefined,
   maxBodyBytes: LIMITS.maxManifestBytes,
-  rateLimit: { capacity: 200, refillPerSecond: 100 },
+  // the burst holds the largest bundle set (MAX_BUNDLE_SET versions) with room to spare
+  rateLimit: { capacity: 2 * MAX_BUNDLE_SET, refillPerSecond: 100, maxClients: 100_000 },
   recordCacheSize: 10_000,
-  wellKnown: { allowHttpLoopback: false, hostOverrides: {}, timeoutMs: 5_000, maxBytes: 16 * 1024 },
+  recordCacheBytes: 16 * 1024 * 1024,
+  attestationCacheBytes: 8 * 1024 * 1024,
+  wellKnown: {
+    allowHttpLoopback: false,
+    hostOverrides: {},
+    resolve: systemResolver,
+    timeoutMs: 5_000,
+    maxBytes: 16 * 1024,
+    maxConcurrent: 16,
+    maxConcurrentPerClient: 2,
+  },
   requestLog: batchedLines((chunk) => process.stdout.write(chunk)),
   errorLog: (line) => process.stderr.write(line + '\n'),
   shutdownGraceMs: 10_000,
   writeWorker: 'auto',
+  writeWorkerRestartsPerMinute: 3,
 };
 
-export type RegistryConfigInput = Partial<Omit<RegistryConfig, 'wellKnown'>> & { wellKnown?: Partial<WellKnownConfig> };
+export type RegistryConfigInput = Partial<Omit<RegistryConfig, 'wellKnown' | 'rateLimit' | 'limits'>> & {
+  wellKnown?: Partial<WellKnownConfig>;
+  rateLimit?: (Partial<RateLimitConfig> & Pick<RateLimitConfig, 'capacity' | 'refillPerSecond'>) | false;
+  limits?: Partial<RegistryLimits>;
+};
 
 /** Fills defaults and checks the values that would make the service unsafe. */
 export function resolveConfig(input: RegistryConfigInput = {}): RegistryConfig {
@@ -81,7 +143,13 @@ export function resolveConfig(input: RegistryConfigInput = {}): RegistryConfig {
     ...DEFAULT_CONFIG,
     ...input,
     wellKnown: { ...DEFAULT_CONFIG.wellKnown, ...input.wellKnown },
+    rateLimit: input.rateLimit === false ? false : { ...(DEFAULT_CONFIG.rateLimit as RateLimitConfig), ...input.rateLimit },
+    limits: { ...DEFAULT_CONFIG.limits, ...input.limits },
   };
+  for (const [name, value] of Object.entries(config.limits))
+    if (!Number.isInteger(value) || value < 1) throw new RangeError(`config.limits.${name} must be a positive integer`);
+  if (config.publisherTokenMaxAgeSeconds < config.publisherTokenTtlSeconds)
+    throw new RangeError('config.publisherTokenMaxAgeSeconds must be at least config.publisherTokenTtlSeconds');
   if (config.adminToken !== undefined && config.adminToken.length < 16)
     throw new RangeError('config.adminToken must be at least 16 characters');
   if (!Number.isInteger(config.maxBodyBytes) || config.maxBodyBytes < 1024)
@@ -89,6 +157,9 @@ export function resolveConfig(input: RegistryConfigInput = {}): RegistryConfig {
   if (config.attestationTtlSeconds < 1 || config.publisherTokenTtlSeconds < 1)
     throw new RangeError('token lifetimes must be positive');
   new URL(config.origin); // throws TypeError on a bad origin
+  if (!Number.isInteger(config.maxConnections) || config.maxConnections < 1) throw new RangeError('config.maxConnections must be a positive integer');
+  if (!(config.headersTimeoutMs > 0 && config.requestTimeoutMs >= config.headersTimeoutMs))
+    throw new RangeError('config.headersTimeoutMs must be positive and at most config.requestTimeoutMs');
   if (config.writeWorker !== 'auto' && config.writeWorker !== 'off' && !(config.writeWorker instanceof URL))
     throw new RangeError("config.writeWorker must be 'auto', 'off' or the URL of a write worker");
   return config;

@@ -12,6 +12,7 @@ export type RegistryErrorCode =
   | 'BAD_REQUEST'
   | 'NOT_FOUND'
   | 'RATE_LIMITED'
+  | 'BUNDLE_SET_TOO_LARGE'
   // authentication and authorisation
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
@@ -25,9 +26,11 @@ export type RegistryErrorCode =
   | 'NAMESPACE_LOOKALIKE'
   | 'NAMESPACE_NOT_FOUND'
   | 'DOMAIN_NOT_VERIFIED'
+  | 'NAMESPACE_IS_ADDRESS'
   | 'KEY_EXISTS'
   | 'KEY_NOT_FOUND'
   | 'KEY_REVOKED'
+  | 'REVOCATION_NEEDS_ADMIN'
   | 'KEY_ALREADY_REVOKED'
   // publishing
   | 'UNSIGNED'
@@ -38,6 +41,8 @@ export type RegistryErrorCode =
   | 'ISSUED_IN_FUTURE'
   | 'VERSION_EXISTS'
   | 'VERSION_NOT_HIGHER'
+  | 'TOO_MANY_VERSIONS'
+  | 'TOO_MANY_TOOLS'
   | 'POLICY_INVALID'
   // reading and revocation
   | 'TOOL_NOT_FOUND'
@@ -45,6 +50,8 @@ export type RegistryErrorCode =
   | 'VERSION_ALREADY_REVOKED'
   // service
   | 'SHUTTING_DOWN'
+  | 'OVERLOADED'
+  | 'WRITER_UNAVAILABLE'
   | 'INTERNAL';
 
 export interface RegistryErrorOptions {

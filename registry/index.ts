@@ -7,6 +7,7 @@ export {
   type RegistryConfig,
   type RegistryConfigInput,
   type RateLimitConfig,
+  type RegistryLimits,
   type WellKnownConfig,
 } from './config.js';
 export { RegistryError, toRegistryError, type RegistryErrorCode, type RegistryErrorOptions } from './errors.js';
@@ -22,10 +23,18 @@ export {
 } from './store/store.js';
 export { MIGRATIONS } from './store/migrations.js';
 export { fsckRegistry, fsckRegistryDatabase, registryEntryCheck } from './store/fsck.js';
-export { WriteQueue, type WriteQueueStats } from './services/write-queue.js';
+export { WriteQueue, type WriteQueueStats, type WriterHealth } from './services/write-queue.js';
 export { ROUTES, buildOpenApi, type RouteSpec } from './openapi.js';
 export { problemType, toProblem } from './http/problem.js';
-export { namespaceDomain, wellKnownUrl, WELL_KNOWN_PATH } from './services/well-known.js';
+export {
+  namespaceDomain,
+  wellKnownUrl,
+  WELL_KNOWN_PATH,
+  systemResolver,
+  type HostResolver,
+  type ResolvedAddress,
+} from './services/well-known.js';
+export { isPublicAddress, addressOfHost } from './services/outbound-address.js';
 export { validateManifestPolicy } from './services/publish.js';
 export type { Principal, RegistryContext } from './services/context.js';
 export { registerNamespace } from './services/namespaces.js';

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, type RegistryApp } from './app.js';
 import { resolveConfig, type RegistryConfigInput } from './config.js';
@@ -25,10 +25,26 @@ export async function startServer(options: StartServerOptions): Promise<RunningR
   const config = resolveConfig(options.config);
   const app = createApp({ store: options.store, config });
   const host = options.host ?? '127.0.0.1';
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(options.port ?? 8080, host, (error?: Error) => (error ? reject(error) : resolve(s)));
-  });
+  // a public service's limits: slow-header and slow-body connections are closed (checked every
+  // second rather than Node's 30 s), and beyond maxConnections new sockets are dropped at once
+  // (each open one holds memory and a descriptor)
+  const server = createServer(
+    {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, config.headersTimeoutMs),
+    },
+    app,
+  );
+  server.maxConnections = config.maxConnections;
   server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   let closing: Promise<void> | undefined;

@@ -283,8 +283,10 @@ export type VersionSummary = z.infer<typeof VersionSummarySchema>;
 
 export const VersionListResponseSchema = z.strictObject({
   toolId: ToolIdSchema,
-  /** Newest first (semver order). */
-  versions: z.array(VersionSummarySchema),
+  /** Newest first (semver order), one page (`limit`, 100 by default, at most 200). */
+  versions: z.array(VersionSummarySchema).max(200),
+  /** Opaque; pass back as `cursor` for the next page. Absent on the last page. */
+  nextCursor: z.string().optional(),
 });
 export type VersionListResponse = z.infer<typeof VersionListResponseSchema>;
 
@@ -292,3 +294,20 @@ export const JwksSchema = z.strictObject({ keys: z.array(Ed25519PublicJwkSchema)
 export type Jwks = z.infer<typeof JwksSchema>;
 
 export const RegistryKeyRotationResponseSchema = z.strictObject({ kid: z.string(), previous: z.array(z.string()) });
+
+/** POST /v1/admin/registry-keys/:kid/revoke: the key signing now, the one revoked, the retired ones still served. */
+export const RegistryKeyRevocationResponseSchema = z.strictObject({ kid: z.string(), revoked: z.string(), previous: z.array(z.string()) });
+export type RegistryKeyRevocationResponse = z.infer<typeof RegistryKeyRevocationResponseSchema>;
+
+/** GET /readyz: each dependency of a write, and whether it is usable now. */
+export const ReadinessSchema = z.strictObject({
+  status: z.enum(['ready', 'unready']),
+  checks: z.strictObject({
+    database: z.enum(['ok', 'failed']),
+    log: z.enum(['ok', 'failed']),
+    writer: z.enum(['ok', 'restarting', 'failed']),
+  }),
+  /** Write-worker restarts since the registry started. */
+  writerRestarts: z.number().int().nonnegative(),
+});
+export type Readiness = z.infer<typeof ReadinessSchema>;

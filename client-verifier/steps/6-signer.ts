@@ -1,4 +1,5 @@
 /** Steps 6 and 7 (docs/VERIFIER.md): who owns the tool, and whether the signer key was revoked. */
+import { isSignatureVoid } from '@etdi/protocol';
 import type { ToolManifest } from '@etdi/schemas';
 import type { ValidatedBundle } from '../bundles.js';
 import { VerificationError } from '../errors.js';
@@ -35,7 +36,8 @@ export function checkKeyRevocation(manifest: ToolManifest, bundle: ValidatedBund
   const signerKey = status.signerKey;
   if (signerKey.status !== 'revoked') return;
   const from = signerKey.revokedFrom;
-  if (from === undefined || Date.parse(from) <= Date.parse(manifest.issuedAt) || Date.parse(from) <= Date.parse(record.publishedAt))
+  // the registry's status and `latest` apply the same rule (protocol/key-revocation.ts)
+  if (from === undefined || isSignatureVoid(from, { issuedAt: manifest.issuedAt, publishedAt: record.publishedAt }))
     throw new VerificationError(
       'KEY_REVOKED',
       `${record.toolId}@${record.version} is signed by key ${signerKey.keyId}, revoked from ${from ?? '(unknown time)'}${signerKey.reason ? ` (${signerKey.reason})` : ''}; the provider must re-sign with an active key`,

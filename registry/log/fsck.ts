@@ -33,7 +33,9 @@ export type FsckProblemCode =
   /** A signed checkpoint's note does not verify, or does not say what its row says. */
   | 'CHECKPOINT_NOTE_INVALID'
   /** Two consecutive signed checkpoints are not consistent (proof from the stored nodes). */
-  | 'CHECKPOINT_INCONSISTENT';
+  | 'CHECKPOINT_INCONSISTENT'
+  /** The database lacks tables the log (or the registry) keeps its data in: nothing to check there. */
+  | 'TABLES_MISSING';
 
 export interface FsckProblem {
   code: FsckProblemCode;
@@ -82,6 +84,33 @@ export interface FsckReport {
   truncated: boolean;
 }
 
+/** The tables the log keeps its data in (tree-store.ts). */
+export const LOG_TABLES = ['log_meta', 'log_leaves', 'log_nodes', 'log_checkpoints'] as const;
+
+/** Which of `tables` the database does not have. */
+export function missingTables(db: Database.Database, tables: readonly string[]): string[] {
+  const has = db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?");
+  return tables.filter((t) => has.get(t)!.n === 0);
+}
+
+/** The report of a database that lacks tables: in plain words, what is missing and what that means. */
+export function tablesMissingReport(missing: readonly string[], what: string): FsckReport {
+  return {
+    ok: false,
+    size: 0,
+    rootHash: toBase64(EMPTY_ROOT),
+    checkpoints: 0,
+    newestCheckpointSize: undefined,
+    problems: [
+      {
+        code: 'TABLES_MISSING',
+        message: `this database has no ${what}: the table${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing. Is this a registry database (data/registry.db), and a complete copy of it (made with etdi backup)?`,
+      },
+    ],
+    truncated: false,
+  };
+}
+
 /**
  * The offline check of the log: rebuilds the whole tree from the stored leaf data (one pass,
  * O(log n) memory), compares every stored subtree hash and every signed checkpoint with the
@@ -89,6 +118,8 @@ export interface FsckReport {
  * the next through the stored nodes. O(n); meant for a CLI verb, never for a request.
  */
 export async function fsckLog(db: Database.Database, options: FsckOptions = {}): Promise<FsckReport> {
+  const missing = missingTables(db, LOG_TABLES);
+  if (missing.length > 0) return tablesMissingReport(missing, 'the transparency log');
   const tree = new MerkleTreeStore(db);
   const pageSize = options.pageSize ?? 10_000;
   const maxProblems = options.maxProblems ?? 1000;

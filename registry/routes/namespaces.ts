@@ -1,6 +1,8 @@
 import { Router } from 'express';
 import { REGISTRY_METADATA_PATH, type RegistryMetadata } from '@etdi/schemas';
+import { RegistryError } from '../errors.js';
 import { readJsonBody } from '../http/body.js';
+import { clientOf } from '../http/rate-limit.js';
 import { issuePublisherToken, requireAdmin } from '../services/auth.js';
 import { addKey, getNamespaceInfo, listNamespaceKeys, registerNamespace, revokeKey } from '../services/namespaces.js';
 import type { Services } from './services.js';
@@ -13,7 +15,7 @@ export function namespacesRouter(services: Services): Router {
 
   router.post('/v1/namespaces', async (req, res) => {
     const principal = await services.authenticate(req);
-    const info = await registerNamespace(ctx, principal, await body(req));
+    const info = await registerNamespace(ctx, principal, await body(req), clientOf(req));
     res.setHeader('Location', `/v1/namespaces/${info.namespace}`);
     sendJson(res, 201, info);
   });
@@ -63,6 +65,16 @@ export function namespacesRouter(services: Services): Router {
     const rotated = await ctx.keys.rotate(ctx.queue);
     services.reads.invalidate();
     sendJson(res, 200, rotated);
+  });
+
+  // emergency: a compromised registry key leaves the JWKS and verifies nothing from now on
+  router.post('/v1/admin/registry-keys/:kid/revoke', async (req, res) => {
+    requireAdmin(await services.authenticate(req));
+    const revoked = await ctx.keys.revoke(ctx.queue, req.params.kid);
+    if (revoked === undefined)
+      throw new RegistryError('KEY_NOT_FOUND', `${req.params.kid} is not a registry key, or it is already revoked`);
+    services.reads.invalidate();
+    sendJson(res, 200, revoked);
   });
 
   return router;

@@ -77,7 +77,13 @@ export function toolsRouter(services: Services): Router {
     const digest = req.query.definitionDigest;
     if (digest !== undefined && !DigestSchema.safeParse(digest).success)
       throw new RegistryError('BAD_REQUEST', 'definitionDigest must be one `sha256:` and 64 lower-case hex digits');
-    sendJson(res, 200, reads.versions(toolIdOf(req), digest as string | undefined), 'public, max-age=5');
+    const cursor = typeof req.query.cursor === 'string' ? req.query.cursor : undefined;
+    const limitText = typeof req.query.limit === 'string' ? req.query.limit : '100';
+    const limit = Number(limitText);
+    if (!/^\d{1,3}$/.test(limitText) || limit < 1 || limit > 200)
+      throw new RegistryError('BAD_REQUEST', 'limit must be an integer from 1 to 200');
+    const options = { limit, ...(digest === undefined ? {} : { definitionDigest: digest as string }), ...(cursor === undefined ? {} : { cursor }) };
+    sendJson(res, 200, reads.versions(toolIdOf(req), options), 'public, max-age=5');
   });
 
 

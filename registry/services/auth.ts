@@ -42,7 +42,10 @@ export async function authenticate(ctx: RegistryContext, authorization: string |
     const a = createHash('sha256').update(token).digest();
     if (timingSafeEqual(a, admin)) return { role: 'admin', actor: 'admin:config' };
   }
-  const claims = verifiedTokens(ctx).get(token, ctx.now()) ?? (await verifyPublisherToken(ctx, token));
+  let claims = verifiedTokens(ctx).get(token, ctx.now());
+  // a remembered token whose registry key was revoked since is checked again (and refused)
+  if (claims !== undefined && ctx.keys.verificationKey(claims.kid) === undefined) claims = undefined;
+  claims ??= await verifyPublisherToken(ctx, token);
   const key = ctx.store.getKey(claims.sub, claims.key_id);
   // a token dies with its key: revoking a key revokes the sessions it opened
   if (key === undefined || isRevokedAt(key, ctx.now()))
@@ -60,7 +63,14 @@ function adminDigest(ctx: RegistryContext): Buffer | undefined {
   return cached.digest;
 }
 
-type PublisherClaims = { sub: string; key_id: string; exp: number };
+type PublisherClaims = {
+  sub: string;
+  key_id: string;
+  /** Seconds since the epoch after which the token is refused: its exp, or iat + the maximum age if sooner. */
+  until: number;
+  /** The registry key that signed it: an emergency revocation of that key ends the token at once. */
+  kid: string;
+};
 
 /**
  * Publisher tokens already verified, until their `exp`: a publisher sends the same token with
@@ -73,7 +83,7 @@ class VerifiedTokenCache {
   get(token: string, nowMs: number): PublisherClaims | undefined {
     const claims = this.map.get(token);
     if (claims === undefined) return undefined;
-    if (claims.exp * 1000 <= nowMs) {
+    if (claims.until * 1000 <= nowMs) {
       this.map.delete(token);
       return undefined;
     }
@@ -93,8 +103,11 @@ const verifiedTokens = (ctx: RegistryContext): VerifiedTokenCache => {
 
 async function verifyPublisherToken(ctx: RegistryContext, token: string): Promise<PublisherClaims> {
   let payload: unknown;
+  let kid = '';
+  const maxAge = ctx.config.publisherTokenMaxAgeSeconds;
   try {
     ({ payload } = await jwtVerify(token, (header) => {
+      kid = String(header.kid);
       const key = ctx.keys.verificationKey(header.kid);
       if (key === undefined) throw new Error(`unknown kid ${String(header.kid)}`);
       return key;
@@ -105,13 +118,18 @@ async function verifyPublisherToken(ctx: RegistryContext, token: string): Promis
       typ: PUBLISHER_JWT_TYPE,
       requiredClaims: ['exp', 'iat', 'sub'],
       currentDate: new Date(ctx.now()),
+      // whatever its exp says, a token older than this is refused (a long-lived token minted
+      // with a leaked registry key still dies); iat in the future is refused too
+      maxTokenAge: maxAge,
     }));
   } catch (cause) {
     throw unauthenticated('the bearer token is not a valid publisher token of this registry', cause);
   }
   const claims = PublisherTokenClaimsSchema.safeParse(payload);
   if (!claims.success) throw unauthenticated('the bearer token lacks the publisher claims');
-  const verified = { sub: claims.data.sub, key_id: claims.data.key_id, exp: claims.data.exp };
+  const { iat, exp } = payload as { iat: number; exp: number };
+  if (exp - iat > maxAge) throw unauthenticated(`the bearer token lives ${exp - iat} s; this registry accepts publisher tokens of at most ${maxAge} s`);
+  const verified = { sub: claims.data.sub, key_id: claims.data.key_id, until: Math.min(exp, iat + maxAge), kid };
   verifiedTokens(ctx).set(token, verified);
   return verified;
 }

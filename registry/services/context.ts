@@ -1,6 +1,7 @@
 import type { RegistryConfig } from '../config.js';
 import type { RegistryStore } from '../store/store.js';
 import type { RegistrySigningKeys } from './signing-keys.js';
+import type { OutboundFetchGate } from './well-known.js';
 import type { WriteQueue } from './write-queue.js';
 
 /** Who is calling, as established by services/auth.ts. `actor` is what the audit trail records. */
@@ -16,6 +17,8 @@ export interface RegistryContext {
   keys: RegistrySigningKeys;
   /** Milliseconds since the epoch. */
   now(): number;
+  /** Bounds the domain-control fetches in flight (per client and in total). */
+  outbound: OutboundFetchGate;
   /** Called whenever something changes what a served status says (revocations). */
   invalidate(): void;
 }

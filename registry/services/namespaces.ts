@@ -13,7 +13,7 @@ import type { KeyRow } from '../store/store.js';
 import { isRevokedAt, requireAdmin, requireWriter } from './auth.js';
 import { isoNow, type Principal, type RegistryContext } from './context.js';
 import { checkStatementFrame, consumeStatement, verifyStatementSignature } from './statements.js';
-import { verifyDomainControl } from './well-known.js';
+import { refuseAddressNamespace, verifyDomainControl } from './well-known.js';
 
 export function toKeyStatus(row: KeyRow, nowMs: number): KeyStatus {
   const status: KeyStatus = {
@@ -39,17 +39,28 @@ function refuseTakenOrLookalike(ctx: RegistryContext, namespace: string): void {
     });
 }
 
-/** POST /v1/namespaces: first key + proof of possession + domain control (or an admin grant). */
-export async function registerNamespace(ctx: RegistryContext, principal: Principal, body: unknown): Promise<NamespaceInfo> {
+/**
+ * POST /v1/namespaces: first key + proof of possession + domain control (or an admin grant).
+ * `client` is the caller's rate-limit key: it bounds the caller's domain-control fetches in flight.
+ */
+export async function registerNamespace(ctx: RegistryContext, principal: Principal, body: unknown, client = 'local'): Promise<NamespaceInfo> {
   const request = checkSchema(RegisterNamespaceRequestSchema, body, 'registration request');
   const { statement, jwk } = request;
+  refuseAddressNamespace(statement.namespace); // server-side request forgery: never a namespace that is an address
   checkStatementFrame(ctx, statement);
   if (jwkThumbprint(jwk) !== statement.keyId)
     throw new RegistryError('BAD_PROOF', `the statement names key ${statement.keyId}, the JWK is ${jwkThumbprint(jwk)}`);
   await verifyStatementSignature(jwk, statement, request.signature, 'the proof of possession');
   if (request.verification === 'admin-grant') requireAdmin(principal);
   refuseTakenOrLookalike(ctx, statement.namespace); // cheap early answer before any network call
-  if (request.verification === 'well-known') await verifyDomainControl(statement.namespace, statement.keyId, ctx.config.wellKnown);
+  if (request.verification === 'well-known') {
+    const release = ctx.outbound.acquire(client);
+    try {
+      await verifyDomainControl(statement.namespace, statement.keyId, ctx.config.wellKnown);
+    } finally {
+      release();
+    }
+  }
   const actor = principal.role === 'admin' ? principal.actor : `key:${statement.keyId}`;
   return ctx.queue.submit(() => {
     consumeStatement(ctx, statement);
@@ -139,6 +150,25 @@ export async function addKey(ctx: RegistryContext, principal: Principal, namespa
   });
 }
 
+/**
+ * Key revocation is not one key's word (THREAT-MODEL.md, "Key revocation"). A provider's key may
+ * revoke another key of its namespace from any time since the revoking key itself was added; it
+ * may reach back further only if it is at least as old as the key it revokes (it then vouched for
+ * the namespace for that key's whole life; a key always may revoke itself). Anything else, such
+ * as a key added a minute ago voiding every version the first key ever signed, needs the
+ * administrator, who makes the revocation after checking the provider's claim.
+ */
+function refuseReachBack(ctx: RegistryContext, principal: Extract<Principal, { role: 'publisher' }>, revoked: KeyRow, revokedFrom: string): void {
+  const revoking = ctx.store.getKey(principal.namespace, principal.keyId);
+  if (revoking === undefined) throw new RegistryError('UNTRUSTED_SIGNER', `${principal.keyId} is not a key of ${principal.namespace}`);
+  const reachesBeforeRevoker = Date.parse(revokedFrom) < Date.parse(revoking.added_at);
+  const revokerIsOlder = Date.parse(revoking.added_at) <= Date.parse(revoked.added_at);
+  if (reachesBeforeRevoker && !revokerIsOlder)
+    throw new RegistryError('REVOCATION_NEEDS_ADMIN', `key ${revoking.key_id} was added at ${revoking.added_at}, after key ${revoked.key_id}; it cannot revoke that key from ${revokedFrom}, before it existed. Revoke from ${revoking.added_at} or later, or ask the registry administrator to make this revocation`, {
+      evidence: { revokingKey: revoking.key_id, revokingKeyAddedAt: revoking.added_at, revokedKeyAddedAt: revoked.added_at, revokedFrom },
+    });
+}
+
 /** POST /v1/namespaces/:namespace/keys/:keyId/revoke: untrusted from `revokedFrom` (default now). */
 export async function revokeKey(
   ctx: RegistryContext,
@@ -155,6 +185,7 @@ export async function revokeKey(
     if (key.revoked_from !== null) throw new RegistryError('KEY_ALREADY_REVOKED', `key ${keyId} is already revoked`);
     const at = isoNow(ctx);
     const revokedFrom = request.revokedFrom ?? at;
+    if (principal.role === 'publisher') refuseReachBack(ctx, principal, key, revokedFrom);
     ctx.store.appendEvent(
       { type: LOG_EVENT_TYPE, kind: 'key.revoked', at, actor: principal.actor, namespace, keyId, revokedFrom, reason: request.reason },
       `${namespace}#${keyId}`,

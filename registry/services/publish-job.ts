@@ -2,6 +2,7 @@ import semver from 'semver';
 import { LOG_EVENT_TYPE, type LogEvent } from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
 import { toLeafData } from '../log/leaf.js';
+import type { RegistryLimits } from '../config.js';
 import type { RegistryStore, VersionRow } from '../store/store.js';
 import { isRevokedAt } from './auth.js';
 
@@ -34,6 +35,8 @@ export interface PublishJob {
   signedManifest: string;
   /** Who published (the audit trail's and the log event's actor). */
   actor: string;
+  /** The registry's per-tool and per-namespace limits (config.limits). */
+  limits: RegistryLimits;
 }
 
 /** What a publish that passed every check will write (checkPublish's answer). */
@@ -72,6 +75,18 @@ export function checkPublish(store: RegistryStore, job: PublishJob, atMs: number
     throw new RegistryError('VERSION_NOT_HIGHER', `${job.version} is not higher than the latest published ${tool.latest_version}`, {
       evidence: { latest: tool.latest_version, got: job.version },
     });
+  // what one publisher may make the registry hold (and every reader of the tool page through)
+  if (tool !== undefined && tool.version_count >= job.limits.versionsPerTool)
+    throw new RegistryError('TOO_MANY_VERSIONS', `${job.toolId} has ${tool.version_count} versions, this registry's limit per tool; publish under a new tool name or ask the operator`, {
+      evidence: { max: job.limits.versionsPerTool, got: tool.version_count + 1 },
+    });
+  if (tool === undefined) {
+    const tools = store.countToolsOf(job.namespace);
+    if (tools >= job.limits.toolsPerNamespace)
+      throw new RegistryError('TOO_MANY_TOOLS', `${job.namespace} has ${tools} tools, this registry's limit per namespace; publish a new version of an existing tool or ask the operator`, {
+        evidence: { max: job.limits.toolsPerNamespace, got: tools + 1 },
+      });
+  }
   const publishedAt = new Date(atMs).toISOString();
   const event: LogEvent = {
     type: LOG_EVENT_TYPE,
@@ -111,6 +126,7 @@ export function writePublish(store: RegistryStore, plan: PublishPlan): PublishRe
     revoked_at: null,
     revoked_reason: null,
     revoked_by: null,
+    signature_void: 0,
   };
   const summary = {
     tool_id: job.toolId,
@@ -119,7 +135,7 @@ export function writePublish(store: RegistryStore, plan: PublishPlan): PublishRe
     description: job.description,
     updated_at: publishedAt,
   };
-  if (!plan.toolExists) store.insertTool({ ...summary, namespace: job.namespace, name: job.name, created_at: publishedAt });
+  if (!plan.toolExists) store.insertTool({ ...summary, version_count: 1, namespace: job.namespace, name: job.name, created_at: publishedAt });
   else store.updateTool(summary);
   store.insertVersion(row);
   return { created: true, row };

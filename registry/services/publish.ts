@@ -103,6 +103,7 @@ export async function publish(ctx: RegistryContext, principal: Principal, raw: U
     definitionDigest: verified.definitionDigest,
     signedManifest: storedText(raw, verified.signedManifest, verified.manifestDigest),
     actor: principal.actor,
+    limits: ctx.config.limits,
   });
 }
 

@@ -1,6 +1,5 @@
 import { SignJWT } from 'jose';
-import semver from 'semver';
-import { toBase64 } from '@etdi/protocol';
+import { isSignatureVoid, toBase64 } from '@etdi/protocol';
 import {
   ATTESTATION_JWT_TYPE,
   ATTESTATION_SET_JWT_TYPE,
@@ -17,9 +16,16 @@ import {
 } from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
 import type { VersionRow } from '../store/store.js';
-import { isRevokedAt } from './auth.js';
 import type { RegistryContext } from './context.js';
 import { toKeyStatus } from './namespaces.js';
+
+/** The leaf index a versions-list cursor carries (base64url of its decimal digits). */
+function decodeLeafCursor(cursor: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^(0|[1-9]\d{0,15})$/.test(text) || Buffer.from(text, 'utf8').toString('base64url') !== cursor)
+    throw new RegistryError('BAD_REQUEST', 'cursor is not one this registry issued; start again without it');
+  return Number(text);
+}
 
 /** A version record serialised once: its bytes never change, so they are served as they are. */
 export interface CachedRecord {
@@ -30,30 +36,57 @@ export interface CachedRecord {
   version: string;
 }
 
-/** Bounded LRU (Map keeps insertion order: re-insert on hit, evict the oldest). */
+/**
+ * Bounded LRU (Map keeps insertion order: re-insert on hit, evict the oldest), bounded both in
+ * entries and in bytes (`weigh`: an entry's size, its key included), so that what a full cache
+ * costs is a configured figure, whatever the entries' sizes.
+ */
 export class LruCache<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly max: number) {}
+  private readonly map = new Map<string, { value: V; bytes: number }>();
+  private total = 0;
+  constructor(
+    private readonly max: number,
+    private readonly maxBytes = Infinity,
+    private readonly weigh: (key: string, value: V) => number = () => 0,
+  ) {}
   get(key: string): V | undefined {
-    const value = this.map.get(key);
-    if (value !== undefined) {
+    const entry = this.map.get(key);
+    if (entry !== undefined) {
       this.map.delete(key);
-      this.map.set(key, value);
+      this.map.set(key, entry);
     }
-    return value;
+    return entry?.value;
   }
   set(key: string, value: V): void {
+    this.delete(key);
+    const bytes = this.weigh(key, value);
+    if (bytes > this.maxBytes) return; // larger than the whole cache: not kept
+    this.map.set(key, { value, bytes });
+    this.total += bytes;
+    while (this.map.size > this.max || this.total > this.maxBytes) this.delete(this.map.keys().next().value as string);
+  }
+  private delete(key: string): void {
+    const entry = this.map.get(key);
+    if (entry === undefined) return;
     this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
+    this.total -= entry.bytes;
   }
   clear(): void {
     this.map.clear();
+    this.total = 0;
   }
   get size(): number {
     return this.map.size;
   }
+  /** The bytes the entries weigh (what `maxBytes` bounds). */
+  get bytes(): number {
+    return this.total;
+  }
 }
+
+/** A string's weight in a cache: UTF-16 in V8's heap at worst, plus the Map entry's own overhead. */
+const ENTRY_OVERHEAD = 160;
+const weighString = (s: string): number => 2 * s.length;
 
 export function toVersionRecord(row: VersionRow): VersionRecord {
   return {
@@ -82,8 +115,12 @@ export function serialiseRecord(row: VersionRow): CachedRecord {
     `{"toolId":${q(row.tool_id)},"version":${q(row.version)},"provider":${q(row.namespace)},"signedManifest":${row.signed_manifest},` +
     `"definitionDigest":${q(row.definition_digest)},"manifestDigest":${q(row.manifest_digest)},"signerKeyId":${q(row.signer_key_id)},` +
     `"publishedAt":${q(row.published_at)},"publishedBy":${q(row.published_by)},"leafIndex":${row.leaf_index}}`;
+  // an unpooled buffer: a small Buffer.from(text) is a slice of a shared 8 KiB slab, which a
+  // cached record would keep alive whole (the cache's byte bound would then understate it)
+  const body = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  body.write(text);
   return {
-    body: Buffer.from(text),
+    body,
     etag: `"${row.manifest_digest}"`,
     toolId: row.tool_id,
     version: row.version,
@@ -115,8 +152,9 @@ export class ReadService {
   private readonly attestations: LruCache<CachedAttestation>;
 
   constructor(private readonly ctx: RegistryContext) {
-    this.records = new LruCache(ctx.config.recordCacheSize);
-    this.attestations = new LruCache(ctx.config.recordCacheSize);
+    const { recordCacheSize, recordCacheBytes, attestationCacheBytes } = ctx.config;
+    this.records = new LruCache(recordCacheSize, recordCacheBytes, (key, r) => weighString(key) + r.body.length + weighString(r.etag) + ENTRY_OVERHEAD);
+    this.attestations = new LruCache(recordCacheSize, attestationCacheBytes, (key, a) => weighString(key) + weighString(a.token) + ENTRY_OVERHEAD);
   }
 
   /** Revocations change statuses and attestations (records never change). */
@@ -128,12 +166,18 @@ export class ReadService {
     if (this.ctx.store.getTool(toolId) === undefined) throw new RegistryError('TOOL_NOT_FOUND', `tool ${toolId} is not published`);
   }
 
-  /** `latest` is the highest version that is not revoked (the highest of all if every one is). */
+  /**
+   * `latest` is the highest version that is neither revoked nor voided by its signer key's
+   * revocation (the highest of all if every one is): an index lookup, whatever the number of
+   * versions (store.latestLiveVersion), then the tool row.
+   */
   resolveVersion(toolId: string, version: string): string {
     if (version !== 'latest') return version;
-    this.requireTool(toolId);
-    const rows = this.ctx.store.listVersions(toolId).sort((a, b) => semver.rcompare(a.version, b.version));
-    return (rows.find((r) => r.revoked_at === null) ?? rows[0])!.version;
+    const live = this.ctx.store.latestLiveVersion(toolId);
+    if (live !== undefined) return live;
+    const tool = this.ctx.store.getTool(toolId);
+    if (tool === undefined) throw new RegistryError('TOOL_NOT_FOUND', `tool ${toolId} is not published`);
+    return tool.latest_version;
   }
 
   private row(toolId: string, version: string): VersionRow {
@@ -184,8 +228,9 @@ export class ReadService {
     const key = ctx.store.getKey(row.namespace, row.signer_key_id)!;
     const signerKey = toKeyStatus(key, ctx.now());
     const manifest = (JSON.parse(row.signed_manifest) as SignedManifest).manifest;
-    // the signature is void if the key was revoked at or before the manifest's time
-    const signatureVoid = isRevokedAt(key, Date.parse(manifest.issuedAt));
+    // the client verifier's rule (protocol/key-revocation.ts): void if the key was revoked at or
+    // before the manifest's issuedAt or its publication here, which bounds a back-dated issuedAt
+    const signatureVoid = isSignatureVoid(key.revoked_from, { issuedAt: manifest.issuedAt, publishedAt: row.published_at });
     const status: VersionStatus = {
       toolId,
       version,
@@ -263,20 +308,25 @@ export class ReadService {
     return jwt.sign(signer.privateKey);
   }
 
-  /** A tool's versions, newest first; only those whose definition has `definitionDigest` when given. */
-  versions(toolId: string, definitionDigest?: string): VersionListResponse {
+  /**
+   * A page of a tool's version summaries, newest first; only those whose definition has
+   * `definitionDigest` when given. An index range of `limit` rows (versions are published in
+   * semver order, so leaf order is version order); the cursor is the last leaf index served.
+   */
+  versions(toolId: string, options: { definitionDigest?: string; cursor?: string; limit: number }): VersionListResponse {
     this.requireTool(toolId);
-    const versions = this.ctx.store
-      .listVersions(toolId)
-      .filter((r) => definitionDigest === undefined || r.definition_digest === definitionDigest)
-      .sort((a, b) => semver.rcompare(a.version, b.version))
-      .map((r) => ({
-        version: r.version,
-        status: r.revoked_at === null ? ('active' as const) : ('revoked' as const),
-        publishedAt: r.published_at,
-        manifestDigest: r.manifest_digest,
-      }));
-    return { toolId, versions };
+    const before = options.cursor === undefined || options.cursor === '' ? Number.MAX_SAFE_INTEGER : decodeLeafCursor(options.cursor);
+    const rows = this.ctx.store.versionsPage(toolId, before, options.limit + 1, options.definitionDigest);
+    const page = rows.slice(0, options.limit);
+    const versions = page.map((r) => ({
+      version: r.version,
+      status: r.revoked_at === null && r.signature_void === 0 ? ('active' as const) : ('revoked' as const),
+      publishedAt: r.published_at,
+      manifestDigest: r.manifest_digest,
+    }));
+    const out: VersionListResponse = { toolId, versions };
+    if (rows.length > options.limit) out.nextCursor = Buffer.from(String(page[page.length - 1]!.leaf_index), 'utf8').toString('base64url');
+    return out;
   }
 
   /** Cursor pagination over tool ids (the cursor is the last id, base64url: opaque to clients). */

@@ -12,6 +12,7 @@ interface LoadedKey {
   jwk: Ed25519PrivateJwk;
   createdAt: number;
   retiredAt: number | null;
+  revokedAt: number | null;
 }
 
 /**
@@ -46,6 +47,7 @@ export class RegistrySigningKeys {
         publicKey: createPublicKey({ key: toPublicJwk(jwk), format: 'jwk' }),
         createdAt: row.created_at,
         retiredAt: row.retired_at,
+        revokedAt: row.revoked_at,
       };
     });
   }
@@ -63,10 +65,13 @@ export class RegistrySigningKeys {
     return { kid: key.kid, privateKey: key.privateKey };
   }
 
-  /** Keys a relying party may still need: the current one and retired ones whose tokens may live. */
+  /**
+   * Keys a relying party may still need: the current one and retired ones whose tokens may live.
+   * A revoked key is never one of them: it left the JWKS when it was revoked.
+   */
   private live(): LoadedKey[] {
     const now = this.nowSeconds();
-    return this.keys.filter((k) => k.retiredAt === null || k.retiredAt + this.overlapSeconds > now);
+    return this.keys.filter((k) => k.revokedAt === null && (k.retiredAt === null || k.retiredAt + this.overlapSeconds > now));
   }
 
   jwks(): Jwks {
@@ -89,6 +94,27 @@ export class RegistrySigningKeys {
     await queue.submit(() => this.writeRotation(fresh, this.nowSeconds()));
     this.reload();
     return { kid: fresh.kid!, previous: this.live().filter((k) => k.kid !== fresh.kid).map((k) => k.kid) };
+  }
+
+  /**
+   * Emergency revocation (a registry key is compromised): the key leaves the JWKS and stops
+   * verifying publisher tokens at once, without the overlap a rotation leaves. If it is the key
+   * that signs now, a new key replaces it in the same job. Attestations it signed are refused by
+   * clients as soon as they refetch the JWKS; the cached ones here are dropped by the caller.
+   */
+  async revoke(queue: WriteQueue, kid: string): Promise<{ kid: string; revoked: string; previous: string[] } | undefined> {
+    const fresh = generateKeyPair().privateJwk;
+    const revoked = await queue.submit(() => {
+      const now = this.nowSeconds();
+      const signingNow = this.current().kid;
+      if (!this.store.revokeRegistryKey(kid, now)) return false;
+      if (kid === signingNow) this.writeRotation(fresh, now);
+      return true;
+    });
+    this.reload();
+    if (!revoked) return undefined;
+    const signing = this.current().kid;
+    return { kid: signing, revoked: kid, previous: this.live().filter((k) => k.kid !== signing).map((k) => k.kid) };
   }
 
   private writeRotation(fresh: Ed25519PrivateJwk, now: number): void {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import { RegistryError } from '../errors.js';
 import type { RegistryStore } from '../store/store.js';
 import { applyPublish, type PublishJob, type PublishResult } from './publish-job.js';
 import { fromWireError, runBatch, type Outcome } from './write-batch.js';
@@ -32,6 +33,19 @@ export interface WriteQueueOptions {
    * them on the event loop's connection. See writeWorkerUrl().
    */
   workerUrl?: URL;
+  /**
+   * Write-worker deaths within a minute that are answered with a restart; one more and the
+   * writer stays down (publishes get 503 WRITER_UNAVAILABLE, /readyz reports it). Default 3.
+   */
+  maxWorkerRestartsPerMinute?: number;
+}
+
+/** The publish writer's state, as /readyz reports it. */
+export interface WriterHealth {
+  state: 'ok' | 'restarting' | 'failed';
+  restarts: number;
+  /** Why the worker is down, when it is. */
+  error?: string;
 }
 
 /**
@@ -58,6 +72,11 @@ export class WriteQueue {
   private idleWaiters: (() => void)[] = [];
   private worker: WorkerHandle | undefined;
   private closed = false;
+  /** When the write worker died (ms), the last minute's deaths; a restart for each until the limit. */
+  private deaths: number[] = [];
+  private restarts = 0;
+  /** Set when the worker died more often than it may be restarted: the writer stays down. */
+  private writerDown: Error | undefined;
   private readonly now: () => number;
   readonly stats: WriteQueueStats;
 
@@ -75,7 +94,7 @@ export class WriteQueue {
     }
     // started now: loading its modules and opening its connection take a few hundred ms, which
     // the first publish after a (re)start would otherwise wait for
-    if (options.workerUrl) this.worker = new WorkerHandle(options.workerUrl, store, this.stats);
+    if (options.workerUrl) this.worker = this.startWorker(options.workerUrl);
     // the worker's connection closes with the store's (tests and the server close the store)
     store.onClose(() => this.close());
   }
@@ -93,6 +112,7 @@ export class WriteQueue {
   submitPublish(job: PublishJob): Promise<PublishResult> {
     if (this.options.workerUrl === undefined) return this.submit(() => applyPublish(this.store, job, this.now()));
     if (this.closed) return Promise.reject(storeClosed());
+    if (this.writerDown !== undefined) return Promise.reject(writerUnavailable(this.writerDown));
     return new Promise<PublishResult>((resolve, reject) => {
       this.pending.push({ kind: 'publish', job, resolve, reject });
       this.schedule();
@@ -122,6 +142,47 @@ export class WriteQueue {
     const publishes = hasLocal ? jobs.filter((j) => j.kind === 'publish') : (jobs as Extract<Job, { kind: 'publish' }>[]);
     if (publishes.length > 0) this.sendToWorker(publishes);
     this.notifyIdle();
+  }
+
+  /** The publish writer's state: the event loop's connection is always 'ok'. */
+  writerHealth(): WriterHealth {
+    if (this.writerDown !== undefined) return { state: 'failed', restarts: this.restarts, error: this.writerDown.message };
+    if (this.worker !== undefined && !this.worker.ready) return { state: 'restarting', restarts: this.restarts };
+    return { state: 'ok', restarts: this.restarts };
+  }
+
+  /**
+   * Stops the write worker thread as a crash would (drills and the tests of the restart): what
+   * it held is refused, and the queue restarts it or reports the writer down.
+   */
+  async crashWorkerForDrill(): Promise<void> {
+    await this.worker?.terminate();
+  }
+
+  private startWorker(url: URL): WorkerHandle {
+    return new WorkerHandle(url, this.store, this.stats, (error) => this.onWorkerDeath(url, error));
+  }
+
+  /**
+   * The worker died (a crash, an out-of-memory kill of the thread, a failed open): restart it, so
+   * that one fault does not fail every later publish, unless it keeps dying (then it stays down
+   * and /readyz says so, which takes the registry out of a load balancer's rotation).
+   */
+  private onWorkerDeath(url: URL, error: Error): void {
+    if (this.closed) return;
+    const now = Date.now();
+    this.deaths = [...this.deaths.filter((t) => now - t < 60_000), now];
+    if (this.deaths.length > (this.options.maxWorkerRestartsPerMinute ?? 3)) {
+      this.writerDown = error;
+      this.worker = undefined;
+      const waiting = this.pending.filter((j) => j.kind === 'publish');
+      this.pending = this.pending.filter((j) => j.kind !== 'publish');
+      for (const job of waiting) job.reject(writerUnavailable(error));
+      this.notifyIdle();
+      return;
+    }
+    this.restarts++;
+    this.worker = this.startWorker(url);
   }
 
   /** Resolves when no job is pending or in flight (graceful shutdown). */
@@ -227,6 +288,12 @@ export function writeWorkerUrl(): URL | undefined {
 
 const storeClosed = (): Error => new Error('the registry store is closed');
 
+const writerUnavailable = (cause: Error): RegistryError =>
+  new RegistryError('WRITER_UNAVAILABLE', 'the registry cannot write publishes now (its write worker is down); retry later, an identical republish is idempotent', {
+    cause,
+    headers: { 'Retry-After': '5' },
+  });
+
 type BatchResult = { outcomes: Outcome[]; transaction: { jobs: number; ms: number } | undefined } | { error: unknown };
 
 /** The event loop's side of the write worker: batches in flight, replies matched by id. */
@@ -236,14 +303,17 @@ class WorkerHandle {
   private nextId = 1;
   private readonly waiting = new Map<number, (result: BatchResult) => void>();
   private failure: Error | undefined;
+  /** True once the worker has opened its connection. */
+  ready = false;
 
-  constructor(url: URL, store: RegistryStore, stats: WriteQueueStats) {
+  constructor(url: URL, store: RegistryStore, stats: WriteQueueStats, onDeath: (error: Error) => void) {
     const data: WriteWorkerData = { path: store.path, logOrigin: store.logOrigin, closed: this.closed.buffer as SharedArrayBuffer };
     this.worker = new Worker(url, { workerData: data });
     // the worker never keeps the process alive: shutdown closes it through the store
     this.worker.unref();
     this.worker.on('message', (m: WorkerReply) => {
       if (m.type === 'ready') {
+        this.ready = true;
         stats.journalMode = m.journalMode;
         stats.synchronous = m.synchronous;
         return;
@@ -259,12 +329,15 @@ class WorkerHandle {
       else settle({ error: fromWireError(m.error) });
     });
     const fail = (error: Error): void => {
-      // the worker is gone (it could not open the store, or crashed): refuse what it held and
-      // everything after it; nothing it did not report as committed is acknowledged
+      // the worker is gone (it could not open the store, or crashed): refuse what it held; nothing
+      // it did not report as committed is acknowledged (a job it committed before dying is found
+      // again by its identical republish). The queue restarts it or reports the writer down.
+      const unexpected = this.failure === undefined;
       this.failure ??= error;
       const waiting = [...this.waiting.values()];
       this.waiting.clear();
-      for (const settle of waiting) settle({ error });
+      for (const settle of waiting) settle({ error: writerUnavailable(error) });
+      if (unexpected) onDeath(error);
     };
     this.worker.on('error', (error) => fail(new Error(`the write worker failed: ${error.message}`, { cause: error })));
     this.worker.on('exit', (code) => fail(new Error(`the write worker exited (code ${code})`)));
@@ -274,8 +347,13 @@ class WorkerHandle {
     return previous === undefined ? this.worker.performance.eventLoopUtilization() : this.worker.performance.eventLoopUtilization(previous);
   }
 
+  /** Ends the thread now, as a crash would (its 'exit' handler then runs fail). */
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
+  }
+
   run(jobs: PublishJob[], atMs: number, settle: (result: BatchResult) => void): void {
-    if (this.failure !== undefined) return settle({ error: this.failure });
+    if (this.failure !== undefined) return settle({ error: writerUnavailable(this.failure) });
     const id = this.nextId++;
     this.waiting.set(id, settle);
     this.worker.postMessage({ type: 'batch', id, atMs, jobs } satisfies WorkerRequest);

@@ -1,7 +1,10 @@
 import type Database from 'better-sqlite3';
 import { canonicalManifest, canonicalize, parseStrictJson, sha256Digest } from '@etdi/protocol';
 import type { SignedManifest } from '@etdi/schemas';
-import { fsckLog, type FsckEntry, type FsckOptions, type FsckReport } from '../log/fsck.js';
+import { fsckLog, LOG_TABLES, missingTables, tablesMissingReport, type FsckEntry, type FsckOptions, type FsckReport } from '../log/fsck.js';
+
+/** The registry's state tables (migrations.ts), which fsck cross-checks against the log. */
+const REGISTRY_TABLES = ['namespaces', 'keys', 'tools', 'versions', 'audit', 'used_statements', 'registry_keys'] as const;
 import type { KeyRow, NamespaceRow, RegistryStore, VersionRow } from './store.js';
 
 /**
@@ -66,6 +69,9 @@ function storedManifestDigests(text: string): { manifest: string; definition: st
 export async function fsckRegistryDatabase(db: Database.Database, options: Omit<FsckOptions, 'onEntry'> = {}): Promise<FsckReport> {
   const hasAudit = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit'").get() !== undefined;
   if (!hasAudit) return fsckLog(db, options);
+  // a registry database: its log and state tables must all be there
+  const missing = missingTables(db, [...LOG_TABLES, ...REGISTRY_TABLES]);
+  if (missing.length > 0) return tablesMissingReport(missing, 'complete registry state');
   const report = await fsckLog(db, { ...options, onEntry: registryEntryCheck(db) });
   const orphans = db.prepare<[number], { leaf_index: number }>('SELECT leaf_index FROM audit WHERE leaf_index >= ? LIMIT 10').all(report.size);
   for (const o of orphans) report.problems.push({ code: 'ENTRY_REJECTED', message: `audit row ${o.leaf_index} has no log leaf`, index: o.leaf_index });

@@ -1,10 +1,14 @@
 import type Database from 'better-sqlite3';
+import { isSignatureVoid } from '@etdi/protocol';
+
+/** A migration: SQL, or a function for what SQL cannot compute (it runs in the same transaction). */
+export type Migration = string | ((db: Database.Database) => void);
 
 /**
  * Schema migrations, in code, applied in order inside one transaction each. `user_version`
  * records how many have run. Never edit a released migration: append a new one.
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE namespaces (
     namespace    TEXT PRIMARY KEY,
@@ -84,13 +88,53 @@ export const MIGRATIONS: readonly string[] = [
     retired_at   INTEGER
   ) STRICT;
   `,
+  // issue 17: reads of one tool cost the same at 1 and 100,000 versions. Versions of a tool are
+  // published in strictly increasing semver order (VERSION_NOT_HIGHER), so leaf order is version
+  // order: `latest` is the first row of a partial index, the list is paged by leaf index, and a
+  // stored count answers the per-tool limit. signature_void marks the versions a key revocation
+  // voids (protocol/key-revocation.ts), set in the revocation's transaction.
+  `
+  ALTER TABLE versions ADD COLUMN signature_void INTEGER NOT NULL DEFAULT 0 CHECK (signature_void IN (0, 1));
+  ALTER TABLE tools ADD COLUMN version_count INTEGER NOT NULL DEFAULT 0;
+  UPDATE tools SET version_count = (SELECT count(*) FROM versions v WHERE v.tool_id = tools.tool_id);
+  CREATE INDEX versions_by_leaf ON versions(tool_id, leaf_index);
+  CREATE INDEX versions_live ON versions(tool_id, leaf_index) WHERE revoked_at IS NULL AND signature_void = 0;
+  CREATE INDEX versions_by_definition ON versions(tool_id, definition_digest, leaf_index);
+  CREATE INDEX versions_by_signer ON versions(namespace, signer_key_id);
+  -- an emergency revocation of a registry signing key (out of the JWKS at once, verifies nothing)
+  ALTER TABLE registry_keys ADD COLUMN revoked_at INTEGER;
+  `,
+  (db) => {
+    // the versions already voided by the keys revoked before this migration
+    const revoked = db.prepare<[], { namespace: string; key_id: string; revoked_from: string }>('SELECT namespace, key_id, revoked_from FROM keys WHERE revoked_from IS NOT NULL').all();
+    for (const key of revoked) markVoidSignatures(db, key.namespace, key.key_id, key.revoked_from);
+  },
 ];
+
+/**
+ * Sets signature_void on the versions signed by `keyId` that its revocation from `revokedFrom`
+ * voids. Runs in the revocation's transaction (RegistryStore.revokeKey) and in migration 3.
+ */
+export function markVoidSignatures(db: Database.Database, namespace: string, keyId: string, revokedFrom: string): number {
+  const rows = db
+    .prepare<[string, string], { tool_id: string; version: string; issued_at: string; published_at: string }>(
+      "SELECT tool_id, version, json_extract(signed_manifest, '$.manifest.issuedAt') AS issued_at, published_at FROM versions WHERE namespace = ? AND signer_key_id = ? AND signature_void = 0",
+    )
+    .all(namespace, keyId);
+  const mark = db.prepare<[string, string]>('UPDATE versions SET signature_void = 1 WHERE tool_id = ? AND version = ?');
+  let n = 0;
+  for (const row of rows)
+    if (isSignatureVoid(revokedFrom, { issuedAt: row.issued_at, publishedAt: row.published_at })) n += mark.run(row.tool_id, row.version).changes;
+  return n;
+}
 
 export function migrate(db: Database.Database): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   for (let i = current; i < MIGRATIONS.length; i++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[i]!);
+      const migration = MIGRATIONS[i]!;
+      if (typeof migration === 'string') db.exec(migration);
+      else migration(db);
       db.pragma(`user_version = ${i + 1}`);
     })();
   }

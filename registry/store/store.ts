@@ -5,7 +5,7 @@ import { canonicalize, confusableSkeleton, generateKeyPair, parseStrictJson } fr
 import type { Ed25519PrivateJwk, Ed25519PublicJwk, LogEvent } from '@etdi/schemas';
 import { TransparencyLog } from '../log/transparency-log.js';
 import { toLeafData } from '../log/leaf.js';
-import { migrate } from './migrations.js';
+import { markVoidSignatures, migrate } from './migrations.js';
 
 export const DEFAULT_DB_PATH = './data/registry.db';
 
@@ -34,7 +34,10 @@ export interface ToolRow {
   tool_id: string;
   namespace: string;
   name: string;
+  /** The highest version published (revoked or not). */
   latest_version: string;
+  /** How many versions the tool has (the per-tool limit reads it). */
+  version_count: number;
   title: string | null;
   description: string | null;
   created_at: string;
@@ -55,7 +58,12 @@ export interface VersionRow {
   revoked_at: string | null;
   revoked_reason: string | null;
   revoked_by: string | null;
+  /** 1 when its signer key's revocation voids the signature (protocol/key-revocation.ts). */
+  signature_void: number;
 }
+
+/** What the versions list serves of a version: no manifest. */
+export type VersionSummaryRow = Pick<VersionRow, 'version' | 'published_at' | 'manifest_digest' | 'leaf_index' | 'revoked_at' | 'signature_void'>;
 
 export interface RegistryKeyRow {
   kid: string;
@@ -63,6 +71,8 @@ export interface RegistryKeyRow {
   private_jwk: string;
   created_at: number;
   retired_at: number | null;
+  /** Set by an emergency revocation: the key is out of the JWKS and verifies nothing from then on. */
+  revoked_at: number | null;
 }
 
 export interface StoreCounts {
@@ -139,10 +149,10 @@ export class RegistryStore {
       ),
       getTool: db.prepare<[string], ToolRow>('SELECT * FROM tools WHERE tool_id = ?'),
       insertTool: db.prepare(
-        'INSERT INTO tools (tool_id, namespace, name, latest_version, title, description, created_at, updated_at) VALUES (@tool_id, @namespace, @name, @latest_version, @title, @description, @created_at, @updated_at)',
+        'INSERT INTO tools (tool_id, namespace, name, latest_version, version_count, title, description, created_at, updated_at) VALUES (@tool_id, @namespace, @name, @latest_version, 1, @title, @description, @created_at, @updated_at)',
       ),
       updateTool: db.prepare(
-        'UPDATE tools SET latest_version = @latest_version, title = @title, description = @description, updated_at = @updated_at WHERE tool_id = @tool_id',
+        'UPDATE tools SET latest_version = @latest_version, version_count = version_count + 1, title = @title, description = @description, updated_at = @updated_at WHERE tool_id = @tool_id',
       ),
       listTools: db.prepare<[string, number], ToolRow>('SELECT * FROM tools WHERE tool_id > ? ORDER BY tool_id LIMIT ?'),
       searchTools: db.prepare<[string, string, string, number], ToolRow>(
@@ -151,6 +161,16 @@ export class RegistryStore {
       countToolsOf: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM tools WHERE namespace = ?'),
       getVersion: db.prepare<[string, string], VersionRow>('SELECT * FROM versions WHERE tool_id = ? AND version = ?'),
       listVersions: db.prepare<[string], VersionRow>('SELECT * FROM versions WHERE tool_id = ?'),
+      // the first row of the partial index versions_live: one lookup at any number of versions
+      latestLive: db.prepare<[string], { version: string }>(
+        'SELECT version FROM versions INDEXED BY versions_live WHERE tool_id = ? AND revoked_at IS NULL AND signature_void = 0 ORDER BY leaf_index DESC LIMIT 1',
+      ),
+      versionsPage: db.prepare<[string, number, number], VersionSummaryRow>(
+        'SELECT version, published_at, manifest_digest, leaf_index, revoked_at, signature_void FROM versions WHERE tool_id = ? AND leaf_index < ? ORDER BY leaf_index DESC LIMIT ?',
+      ),
+      versionsPageByDefinition: db.prepare<[string, string, number, number], VersionSummaryRow>(
+        'SELECT version, published_at, manifest_digest, leaf_index, revoked_at, signature_void FROM versions WHERE tool_id = ? AND definition_digest = ? AND leaf_index < ? ORDER BY leaf_index DESC LIMIT ?',
+      ),
       insertVersion: db.prepare(
         'INSERT INTO versions (tool_id, version, namespace, signed_manifest, manifest_digest, definition_digest, signer_key_id, published_at, published_by, leaf_index) VALUES (@tool_id, @version, @namespace, @signed_manifest, @manifest_digest, @definition_digest, @signer_key_id, @published_at, @published_by, @leaf_index)',
       ),
@@ -168,6 +188,7 @@ export class RegistryStore {
         'INSERT INTO registry_keys (kid, purpose, private_jwk, created_at, retired_at) VALUES (@kid, @purpose, @private_jwk, @created_at, NULL)',
       ),
       retireRegistryKeys: db.prepare('UPDATE registry_keys SET retired_at = ? WHERE purpose = ? AND retired_at IS NULL AND kid != ?'),
+      revokeRegistryKey: db.prepare<[{ at: number; kid: string }]>('UPDATE registry_keys SET revoked_at = @at, retired_at = coalesce(retired_at, @at) WHERE kid = @kid AND revoked_at IS NULL'),
       counts: db.prepare<[], StoreCounts>(`SELECT
         (SELECT count(*) FROM namespaces) AS namespaces,
         (SELECT count(*) FROM keys) AS keys,
@@ -285,9 +306,11 @@ export class RegistryStore {
     this.s.insertKey.run({ ...row, jwk: canonicalize(row.jwk) });
   }
 
-  revokeKey(namespace: string, keyId: string, revokedFrom: string, revokedAt: string, reason: string): void {
+  /** Revokes the key and marks the versions its revocation voids (signature_void); returns how many. */
+  revokeKey(namespace: string, keyId: string, revokedFrom: string, revokedAt: string, reason: string): number {
     this.keyCache.clear();
     this.s.revokeKey.run({ namespace, key_id: keyId, revoked_from: revokedFrom, revoked_at: revokedAt, revoked_reason: reason });
+    return markVoidSignatures(this.db, namespace, keyId, revokedFrom);
   }
 
   private cachedKeys(namespace: string): readonly KeyRow[] {
@@ -325,11 +348,23 @@ export class RegistryStore {
     return this.s.getVersion.get(toolId, version);
   }
 
+  /** Every version row of the tool, manifests included (fsck and tests; reads use the pages below). */
   listVersions(toolId: string): VersionRow[] {
     return this.s.listVersions.all(toolId);
   }
 
-  insertVersion(row: Omit<VersionRow, 'revoked_at' | 'revoked_reason' | 'revoked_by'>): void {
+  /** The highest version neither revoked nor voided by its key's revocation (an index lookup). */
+  latestLiveVersion(toolId: string): string | undefined {
+    return this.s.latestLive.get(toolId)?.version;
+  }
+
+  /** Up to `limit` version summaries below leaf `beforeLeaf`, newest first (an index range). */
+  versionsPage(toolId: string, beforeLeaf: number, limit: number, definitionDigest?: string): VersionSummaryRow[] {
+    if (definitionDigest === undefined) return this.s.versionsPage.all(toolId, beforeLeaf, limit);
+    return this.s.versionsPageByDefinition.all(toolId, definitionDigest, beforeLeaf, limit);
+  }
+
+  insertVersion(row: Omit<VersionRow, 'revoked_at' | 'revoked_reason' | 'revoked_by' | 'signature_void'>): void {
     this.s.insertVersion.run(row);
   }
 
@@ -358,6 +393,11 @@ export class RegistryStore {
   /** Marks every key of `purpose` except `keepKid` as retired at `atSeconds`. */
   retireRegistryKeys(purpose: 'jwt' | 'log', keepKid: string, atSeconds: number): void {
     this.s.retireRegistryKeys.run(atSeconds, purpose, keepKid);
+  }
+
+  /** Emergency revocation of a registry key (retired too, if it was not); false if unknown or already revoked. */
+  revokeRegistryKey(kid: string, atSeconds: number): boolean {
+    return this.s.revokeRegistryKey.run({ at: atSeconds, kid }).changes === 1;
   }
 
   counts(): StoreCounts {

@@ -10,6 +10,7 @@ export { pinsCommand } from './pins.js';
 export { auditCommand, toSarif, type AuditFinding } from './audit.js';
 export { diffCommand } from './diff.js';
 export { logCommand } from './log-verify.js';
+export { backupCommand } from './backup.js';
 export { proxyCommand, withheldError } from './proxy.js';
 export { trustCommand } from './trust.js';
 export { runCommand, type Command } from '../cli-support/command.js';

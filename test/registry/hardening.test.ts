@@ -2,9 +2,10 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegistryStore, ROUTES, startServer } from '../../registry/index.js';
+import { RegistryStore, resolveConfig, ROUTES, startServer } from '../../registry/index.js';
+import { clientKeyOf, TokenBucketLimiter } from '../../registry/http/rate-limit.js';
 import { fsckRegistry } from '../../registry/store/fsck.js';
-import { ProblemSchema } from '../../schemas/index.js';
+import { MAX_BUNDLE_SET, ProblemSchema } from '../../schemas/index.js';
 import { harness, manifestOf, provider, publishReq, realTools, signed, snapshot, type Harness } from './helpers.js';
 
 describe('hardening', () => {
@@ -66,16 +67,65 @@ describe('hardening', () => {
       const h = harness({ rateLimit: { capacity: 10, refillPerSecond: 0.5 } });
       const versions = (n: number) => Array.from({ length: n }, (_, i) => ({ toolId: `com.acme/t${i}`, version: 'latest' }));
       try {
-        const big = await request(h.app).post('/v1/bundles').send({ versions: versions(11) });
+        expect((await request(h.app).post('/v1/bundles').send({ versions: versions(4) })).status).toBe(200);
+        // 6 left: a set of 7 fits a full bucket but not now, so it may retry
+        const big = await request(h.app).post('/v1/bundles').send({ versions: versions(7) });
         expect(big.status).toBe(429);
         expect(big.body.code).toBe('RATE_LIMITED');
         expect(Number(big.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-        // the refused set took only its entry token: 9 remain, a set of 9 fits, then nothing does
-        expect((await request(h.app).post('/v1/bundles').send({ versions: versions(9) })).status).toBe(200);
+        // the refused set took only its entry token: 5 remain, a set of 5 fits, then nothing does
+        expect((await request(h.app).post('/v1/bundles').send({ versions: versions(5) })).status).toBe(200);
         expect((await request(h.app).get('/v1/tools')).status).toBe(429);
       } finally {
         h.close();
       }
+    });
+  });
+
+  describe('when a client rotates its source address', () => {
+    it('keys an IPv6 client by its /64: rotating inside it shares one bucket', () => {
+      const limiter = new TokenBucketLimiter({ capacity: 3, refillPerSecond: 0.001, maxClients: 1000 }, () => 0);
+      const rotated = ['2001:db8:1:2::1', '2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:0db8:0001:0002:abcd::9', '2001:db8:1:2:0:0:0:7'];
+      expect(rotated.map((a) => limiter.take(clientKeyOf(a)))).toEqual([0, 0, 0, 1000]);
+      // the next /64 is another subscriber; an IPv4-mapped address is its IPv4 address
+      expect(limiter.take(clientKeyOf('2001:db8:1:3::1'))).toBe(0);
+      expect(clientKeyOf('::ffff:192.0.2.7')).toBe('192.0.2.7');
+      expect(clientKeyOf('192.0.2.7')).toBe('192.0.2.7');
+    });
+
+    it('holds at most maxClients buckets whatever the number of addresses (bounded memory)', () => {
+      let now = 0;
+      const limiter = new TokenBucketLimiter({ capacity: 5, refillPerSecond: 1, maxClients: 100 }, () => now);
+      for (let i = 0; i < 20_000; i++) {
+        limiter.take(clientKeyOf(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`));
+        now += 1; // 20 s in all: less than one sweep period per thousand clients
+      }
+      expect(limiter.clients).toBeLessThanOrEqual(100);
+    });
+  });
+
+  describe('when a bundle set costs more than a whole bucket', () => {
+    it.each([
+      ['one version over the bucket', 11],
+      ['the schema maximum, far over a small bucket', MAX_BUNDLE_SET],
+    ])('refuses it at once with 413 BUNDLE_SET_TOO_LARGE naming the maximum, never a retry (%s)', async (_name, n) => {
+      const h = harness({ rateLimit: { capacity: 10, refillPerSecond: 0.5 } });
+      const versions = Array.from({ length: n }, (_, i) => ({ toolId: `com.acme/t${i}`, version: 'latest' }));
+      try {
+        const res = await request(h.app).post('/v1/bundles').send({ versions });
+        expect([res.status, res.body.code]).toEqual([413, 'BUNDLE_SET_TOO_LARGE']);
+        expect(res.body).toMatchObject({ max: 10, got: n });
+        expect(res.headers['retry-after']).toBeUndefined();
+        // it cost its entry token only: a set that fits still passes
+        expect((await request(h.app).post('/v1/bundles').send({ versions: versions.slice(0, 9) })).status).toBe(200);
+      } finally {
+        h.close();
+      }
+    });
+
+    it('fits the largest bundle set the schema allows in the default bucket', async () => {
+      const { rateLimit } = resolveConfig();
+      expect(rateLimit !== false && rateLimit.capacity).toBeGreaterThanOrEqual(MAX_BUNDLE_SET);
     });
   });
 

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bytesEqual, canonicalize, decodeNote, generateKeyPair, parseCheckpoint, signManifest } from '../../protocol/index.js';
 import type { SignedManifest } from '../../schemas/index.js';
 import { createApp, fsckRegistry, RegistryStore } from '../../registry/index.js';
@@ -220,16 +220,18 @@ describe('the write worker', () => {
   afterEach(() => h?.close());
 
   describe('when it cannot start', () => {
-    it('answers the publishes 500 without hanging, and the store is unchanged', async () => {
+    it('answers the publishes 503 WRITER_UNAVAILABLE without hanging, reports unready, and the store is unchanged', async () => {
       // a deployment whose worker fails to load: a module that throws
       h = harness({ writeWorker: new URL('data:text/javascript,throw new Error("no write worker here")') });
       const acme = await provider(h, 'com.acme');
       const before = h.store.counts();
       const first = await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', tools[0]!, '1.0.0')));
       const second = await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', tools[1]!, '1.0.0')));
-      expect([first.status, second.status]).toEqual([500, 500]);
-      expect([first.body.code, second.body.code]).toEqual(['INTERNAL', 'INTERNAL']);
+      expect([first.status, second.status]).toEqual([503, 503]);
+      expect([first.body.code, second.body.code]).toEqual(['WRITER_UNAVAILABLE', 'WRITER_UNAVAILABLE']);
       expect(h.store.counts()).toEqual(before);
+      // restarted a few times, it keeps failing: it stays down and /readyz says so
+      await vi.waitFor(async () => expect((await request(h!.app).get('/readyz')).body.checks.writer).toBe('failed'), { timeout: 10_000 });
     });
   });
 

@@ -116,6 +116,35 @@ describe('ToolVerifier against the real registry over HTTP', () => {
     expect((await offline.verify(clone(def), { provider: 'com.acme' })).manifestSource).toBe('bundle');
   });
 
+  // The registry (status, versions list, `latest`) and the client (KEY_REVOKED) apply one rule
+  // (protocol/key-revocation.ts): one table of revocation times, both paths, the same answer.
+  describe.each([
+    ['revoked from before issuedAt', '2020-06-01T00:00:00Z', () => '2000-01-01T00:00:00Z', 'void'],
+    ['issuedAt back-dated, revoked from after it but before the publication', '2020-06-01T00:00:00Z', () => '2024-01-01T00:00:00Z', 'void'],
+    ['revoked from after the publication', '2020-06-01T00:00:00Z', (publishedAt: string) => new Date(Date.parse(publishedAt) + 1).toISOString(), 'valid'],
+  ] as const)('when the signer key is %s', (name, issuedAt, revokedFrom, expected) => {
+    it(`the registry and the client agree: the signature is ${expected}`, async () => {
+      const ns = `net.agree${name.length}`;
+      const p = await registry.register(ns);
+      const def = { ...clone(base), name: 'agree' };
+      await registry.publish(p.token, p.key, ns, def, '1.0.0', [], issuedAt);
+      const client = new RegistryClient({ baseUrl: registry.url });
+      const record = (await client.getBundle(`${ns}/agree`, '1.0.0')).record;
+      await registry.revokeKey(ns, p.key.keyId, revokedFrom(record.publishedAt));
+      await new Promise((r) => setTimeout(r, 5)); // revokedFrom (publication + 1 ms) is now in the past
+      const status = (await client.getBundle(`${ns}/agree`, '1.0.0')).status;
+      expect(status.signerKey.status).toBe('revoked');
+      const clientCode = await codeOf((await online()).verify(clone(def), { provider: ns }));
+      if (expected === 'void') {
+        expect(status.status).toBe('revoked');
+        expect(clientCode).toBe('KEY_REVOKED');
+      } else {
+        expect(status.status).toBe('active');
+        expect(clientCode).toBeUndefined();
+      }
+    });
+  });
+
   it('refuses a version signed by a key revoked before it was issued', async () => {
     const ns = await registry.register('net.compromised');
     const def = { ...clone(base), name: 'e2e_key' };

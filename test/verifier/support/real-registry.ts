@@ -20,7 +20,7 @@ export interface RunningRegistry {
   close(): Promise<void>;
   register(namespace: string): Promise<{ key: GeneratedKeyPair; token: string }>;
   /** `token: 'admin'` publishes with the administrator token (log actor `admin:config`). */
-  publish(token: string, key: GeneratedKeyPair, namespace: string, definition: Record<string, unknown>, version: string, permissions: string[]): Promise<SignedManifest>;
+  publish(token: string, key: GeneratedKeyPair, namespace: string, definition: Record<string, unknown>, version: string, permissions: string[], issuedAt?: string): Promise<SignedManifest>;
   revokeVersion(toolId: string, version: string): Promise<void>;
   revokeKey(namespace: string, keyId: string, revokedFrom: string): Promise<void>;
 }
@@ -59,7 +59,7 @@ export async function startRegistry(): Promise<RunningRegistry> {
       const token = await call(url, 'POST', '/v1/tokens', await tokenRequest(key.privateJwk, { registry: ORIGIN, namespace, issuedAt: now() }));
       return { key, token: token.access_token as string };
     },
-    async publish(token, key, namespace, definition, version, permissions) {
+    async publish(token, key, namespace, definition, version, permissions, issuedAt) {
       const manifest: ToolManifest = {
         type: MANIFEST_TYPE,
         toolId: `${namespace}/${definition.name as string}`,
@@ -67,7 +67,7 @@ export async function startRegistry(): Promise<RunningRegistry> {
         provider: namespace,
         definition: definition as ToolManifest['definition'],
         permissions,
-        issuedAt: new Date(Date.now() - 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        issuedAt: issuedAt ?? new Date(Date.now() - 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       };
       const signed = await signManifest(manifest, [key.privateJwk]);
       await call(url, 'POST', '/v1/tools', signed, token === 'admin' ? ADMIN : token);
