@@ -163,7 +163,7 @@ export class RegistryClient {
     }
     if (response.status === 404) {
       await response.body?.cancel().catch(() => undefined);
-      throw new VerificationError('UNKNOWN_TOOL', `the registry has no ${what} (404)`, { url, got: 404 });
+      throw new VerificationError('UNKNOWN_TOOL', `${what} is not in the registry (404)`, { url, got: 404 });
     }
     if (!response.ok) {
       let problemCode: unknown;

@@ -14,6 +14,10 @@ export type RegistryErrorCode =
   | 'RATE_LIMITED'
   // authentication and authorisation
   | 'UNAUTHENTICATED'
+  /** An administrator token sent to a registry that has none configured. */
+  | 'ADMIN_NOT_CONFIGURED'
+  /** A publisher token this registry issued, past its `exp`: get a new one. */
+  | 'TOKEN_EXPIRED'
   | 'FORBIDDEN'
   // statements (registration, key add, token request)
   | 'WRONG_REGISTRY'

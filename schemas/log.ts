@@ -95,3 +95,24 @@ export const LogEntrySchema = z.strictObject({
   data: z.string(),
 });
 export type LogEntry = z.infer<typeof LogEntrySchema>;
+
+/** GET /v1/log/entries: leaves [start, end) (`end` clamped to the page size and the tree). */
+export const LogEntriesResponseSchema = z.strictObject({
+  start: TreeSize,
+  end: TreeSize,
+  treeSize: TreeSize,
+  /** How `data` is encoded: the leaf bytes as UTF-8 text, or standard base64. */
+  encoding: z.enum(['utf8', 'base64']),
+  entries: z.array(LogEntrySchema),
+});
+export type LogEntriesResponse = z.infer<typeof LogEntriesResponseSchema>;
+
+/** GET /v1/log/key: what a client pins to verify checkpoints. */
+export const LogKeyResponseSchema = z.strictObject({
+  /** The checkpoint origin line. */
+  origin: z.string(),
+  /** The C2SP note verifier key, `<name>+<hex key id>+<base64 key>`. */
+  verifierKey: z.string(),
+  jwk: Ed25519PublicJwkSchema,
+});
+export type LogKeyResponse = z.infer<typeof LogKeyResponseSchema>;

@@ -24,8 +24,20 @@ export function wellKnownUrl(namespace: string, config: WellKnownConfig): string
   return `https://${domain}${WELL_KNOWN_PATH}`;
 }
 
-const notVerified = (message: string, url: string, cause?: unknown): RegistryError =>
-  new RegistryError(403, 'DOMAIN_NOT_VERIFIED', message, { cause, evidence: { url } });
+/**
+ * The refusal names both ways forward: the exact document to serve at `url` (JCS, so it can be
+ * copied as is), or an administrator grant.
+ */
+function notVerifiedFor(namespace: string, keyId: string): (message: string, url: string, cause?: unknown) => RegistryError {
+  const expected = { keys: [keyId], namespace };
+  return (message, url, cause) =>
+    new RegistryError(
+      403,
+      'DOMAIN_NOT_VERIFIED',
+      `${message}. To prove control of ${namespaceDomain(namespace)}, serve ${url} (HTTPS, status 200, no redirect) with exactly ${JSON.stringify(expected)}; or register with an administrator token (admin grant)`,
+      { cause, evidence: { url, expected } },
+    );
+}
 
 /**
  * Domain control: the namespace's domain serves a document naming the namespace and listing
@@ -33,6 +45,7 @@ const notVerified = (message: string, url: string, cause?: unknown): RegistryErr
  */
 export async function verifyDomainControl(namespace: string, keyId: string, config: WellKnownConfig): Promise<void> {
   const url = wellKnownUrl(namespace, config);
+  const notVerified = notVerifiedFor(namespace, keyId);
   let text: Uint8Array;
   try {
     const response = await fetch(url, {

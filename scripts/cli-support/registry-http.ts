@@ -57,8 +57,7 @@ export async function requestToken(registry: string, namespace: string, key: Ed2
   const base = registry.replace(/\/+$/, '');
   const answer = await postJson(`${base}/v1/tokens`, JSON.stringify(await tokenRequest(key, { registry: await registryOrigin(base), namespace })));
   const body = answer.body as { access_token?: unknown; expires_in?: unknown; detail?: unknown; code?: unknown };
-  if ((answer.status !== 200 && answer.status !== 201) || typeof body.access_token !== 'string')
-    throw new CliError('REFUSED', `the registry refused the token request (${answer.status} ${String(body.code ?? '')}): ${String(body.detail ?? '')}`, { status: answer.status, problem: answer.body });
+  if ((answer.status !== 200 && answer.status !== 201) || typeof body.access_token !== 'string') throw refusedByRegistry('the registry refused the token request', answer);
   return { token: body.access_token, expiresIn: typeof body.expires_in === 'number' ? body.expires_in : 0 };
 }
 
@@ -73,6 +72,36 @@ export async function registerNamespace(
   const base = registry.replace(/\/+$/, '');
   const body = await registrationRequest(key, { registry: await registryOrigin(base), namespace }, verification);
   return postJson(`${base}/v1/namespaces`, JSON.stringify(body), adminToken);
+}
+
+/** The administrator token from a file (first line), e.g. the one `etdi serve --demo` writes. */
+export async function readAdminToken(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new CliError('OPERATIONAL', `cannot read the administrator token file ${path}: ${(cause as Error).message}`, { path }, { cause });
+  }
+  const token = text.split(/\r?\n/)[0]?.trim() ?? '';
+  if (token.length === 0) throw new CliError('USAGE', `the administrator token file ${path} is empty`, { path });
+  return token;
+}
+
+/**
+ * A registry's problem answer as the CLI's error: 429 and 5xx are operational (exit 2: retry
+ * later, nothing was decided); any other refusal is exit 1. The registry's code and detail are
+ * in the message, the whole problem document in the evidence.
+ */
+export function refusedByRegistry(what: string, answer: HttpAnswer, hint = ''): CliError {
+  const body = (typeof answer.body === 'object' && answer.body !== null ? answer.body : {}) as { code?: unknown; detail?: unknown };
+  const code = typeof body.code === 'string' ? body.code : '';
+  const detail = typeof body.detail === 'string' ? body.detail : typeof answer.body === 'string' ? answer.body.slice(0, 200) : '';
+  const operational = answer.status === 429 || answer.status >= 500;
+  return new CliError(operational ? 'OPERATIONAL' : 'REFUSED', `${what} (${answer.status}${code ? ` ${code}` : ''}): ${detail}${hint}`, {
+    status: answer.status,
+    ...(code ? { registryCode: code } : {}),
+    problem: answer.body,
+  });
 }
 
 /** The publisher token: `--token-file` (first line) or `ETDI_TOKEN`; never printed. */
