@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { jwkThumbprint, keyAddRequest } from '../../protocol/index.js';
 import type { KeyStatus } from '../../schemas/index.js';
 import { optional, parse, required } from '../cli-support/args.js';
@@ -8,14 +9,14 @@ import { bearerFor, getJson, postJson, readKeyFor, refusedByRegistry, registryOr
 
 const help = `etdi keys list --registry <url> --namespace <ns> [--json]
 etdi keys add --registry <url> --namespace <ns> --key <active key> --new-key <file> [--json]
-etdi keys revoke <keyId> --registry <url> --namespace <ns> --reason <text> [--from <time>]
+etdi keys revoke <keyId | key file> --registry <url> --namespace <ns> --reason <text> [--from <time>]
      [--key <file> | --token-file <file> | --admin-token-file <file>] [--json]
 
 A namespace's signing keys (each a transparency-log event):
   list     every key with its status (active, or revoked from a time, with the reason)
   add      a new key (from etdi keygen), authorised by a signature of an active key and proving
            possession of the new one; rotate keys by adding the new one, then revoking the old
-  revoke   a key, from --from on (default now). Signatures it made at or after that time are
+  revoke   a key (its id, or its JWK file), from --from on (default now). Signatures it made at or after that time are
            refused (KEY_REVOKED), including versions already published with it: give the time
            of the compromise, not the time you noticed it. The sessions its tokens opened end.
 
@@ -33,7 +34,7 @@ Examples:
   etdi keys list --registry http://127.0.0.1:8080 --namespace com.acme
   etdi keygen --out acme-2.jwk
   etdi keys add --registry http://127.0.0.1:8080 --namespace com.acme --key acme.jwk --new-key acme-2.jwk
-  etdi keys revoke <old key id> --registry http://127.0.0.1:8080 --namespace com.acme \\
+  etdi keys revoke acme.jwk --registry http://127.0.0.1:8080 --namespace com.acme \\
     --reason "laptop stolen" --from 2026-12-01T00:00:00Z --key acme-2.jwk
 
 Exit codes: 0 done, 1 refused by the registry (unknown namespace or key, already revoked, not
@@ -101,8 +102,9 @@ export const keysCommand: Command = {
       return EXIT.OK;
     }
 
-    if (rest.length !== 1) throw usage('keys', 'give the key id to revoke: etdi keys revoke <keyId> ...');
-    const keyId = rest[0]!;
+    if (rest.length !== 1) throw usage('keys', 'give the key to revoke: etdi keys revoke <keyId | key file> ...');
+    // the key's own file names it without copying its id (its thumbprint) by hand
+    const keyId = existsSync(rest[0]!) ? jwkThumbprint(await readKeyFor(rest[0]!)) : rest[0]!;
     const reason = required('keys', values, 'reason');
     const fromText = optional(values, 'from');
     const from = fromText === undefined ? undefined : revokedFrom(fromText);

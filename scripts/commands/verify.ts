@@ -85,7 +85,7 @@ function printNextSteps(
   if (pending.length === 0 && rejected.length === 0) {
     out.line(`  check the pins in CI:  etdi audit ${common}`);
     if (ctx.command.length > 0)
-      out.line(`  run the server behind the verifier:  etdi proxy ${common} -- ${ctx.command.map(shellQuote).join(' ')}`);
+      out.line(`  run the server behind the verifier:  etdi proxy ${common}${ctx.provider ? ` --provider ${shellQuote(ctx.provider)}` : ''} -- ${ctx.command.map(shellQuote).join(' ')}`);
   }
 }
 
