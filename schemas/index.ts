@@ -7,6 +7,7 @@ export {
   DIGEST_PATTERN,
   KEY_ID_PATTERN,
   MANIFEST_META_KEY,
+  SIGNATURE_PATTERN,
 } from './limits.js';
 export { jsonShape, withJsonShapeBound, type JsonShape, type JsonValue, type JsonObject } from './json.js';
 export {
@@ -52,9 +53,7 @@ export {
   LogEventSchema,
   LogEntrySchema,
   LogEntriesResponseSchema,
-  LogKeyResponseSchema,
   type LogEntriesResponse,
-  type LogKeyResponse,
   type InclusionProof,
   type ConsistencyProof,
   type LogEvidence,
@@ -154,3 +153,13 @@ export {
   type HostPolicyConfig,
   type HostPolicyConfigFile,
 } from './policy-config.js';
+export {
+  REGISTRY_METADATA_PATH,
+  TRUST_FILE_TYPE,
+  LogKeyResponseSchema,
+  RegistryMetadataSchema,
+  TrustFileSchema,
+  type LogKeyResponse,
+  type RegistryMetadata,
+  type TrustFile,
+} from './trust.js';

@@ -106,13 +106,3 @@ export const LogEntriesResponseSchema = z.strictObject({
   entries: z.array(LogEntrySchema),
 });
 export type LogEntriesResponse = z.infer<typeof LogEntriesResponseSchema>;
-
-/** GET /v1/log/key: what a client pins to verify checkpoints. */
-export const LogKeyResponseSchema = z.strictObject({
-  /** The checkpoint origin line. */
-  origin: z.string(),
-  /** The C2SP note verifier key, `<name>+<hex key id>+<base64 key>`. */
-  verifierKey: z.string(),
-  jwk: Ed25519PublicJwkSchema,
-});
-export type LogKeyResponse = z.infer<typeof LogKeyResponseSchema>;

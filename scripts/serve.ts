@@ -3,13 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { canonicalBytes, generateKeyPair, registrationRequest, signManifest } from '../protocol/index.js';
-import { readPrivateKeyFile, writePrivateKeyFile } from '../protocol/key-file.js';
-import { configFromEnv, DataDirLockedError, lockDataDir, RegistryStore, startServer, type DataLock, type RunningRegistry } from '../registry/index.js';
-import { registerNamespace } from '../registry/services/namespaces.js';
-import { publish } from '../registry/services/publish.js';
-import type { Principal } from '../registry/services/context.js';
-import { MANIFEST_TYPE, type Ed25519PrivateJwk, type ToolDefinition } from '../schemas/index.js';
+import { canonicalBytes, generateKeyPair, registrationRequest, signManifest } from '@etdi/protocol';
+import { readPrivateKeyFile, writePrivateKeyFile } from '@etdi/protocol/node';
+import { configFromEnv, DataDirLockedError, lockDataDir, RegistryStore, startServer, type DataLock, type RunningRegistry } from '@etdi/registry';
+import { registerNamespace } from '@etdi/registry';
+import { publish } from '@etdi/registry';
+import type { Principal } from '@etdi/registry';
+import { MANIFEST_TYPE, type Ed25519PrivateJwk, type ToolDefinition } from '@etdi/schemas';
 import { optional, parse } from './cli-support/args.js';
 import type { Command } from './cli-support/command.js';
 import { CliError, EXIT, usage, type ExitCode } from './cli-support/errors.js';
@@ -51,7 +51,7 @@ directory is locked by another registry, the port is taken).`;
 
 const DEMO_SERVERS = ['filesystem', 'memory', 'sequential-thinking', 'everything-allcaps'] as const;
 
-/** test/fixtures/real-tools, from the sources (scripts/) or the build (dist/scripts/). */
+/** test/fixtures/real-tools, from the sources (scripts/) or the build (scripts/dist/). */
 function realToolsDir(): string {
   for (const up of ['..', '../..']) {
     const dir = fileURLToPath(new URL(`${up}/test/fixtures/real-tools/`, import.meta.url));

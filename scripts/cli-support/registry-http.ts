@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import type { Ed25519PrivateJwk } from '../../schemas/index.js';
-import { registrationRequest, tokenRequest } from '../../protocol/index.js';
-import { readPrivateKeyFile } from '../../protocol/key-file.js';
+import type { Ed25519PrivateJwk } from '@etdi/schemas';
+import { registrationRequest, tokenRequest } from '@etdi/protocol';
+import { readPrivateKeyFile } from '@etdi/protocol/node';
 import { CliError } from './errors.js';
 
 /** A registry answer: status and parsed JSON body (problem documents included). */

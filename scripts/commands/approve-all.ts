@@ -1,5 +1,5 @@
-import type { ToolChanges, VerifiedTool } from '../../client-verifier/index.js';
-import type { LockfilePin } from '../../schemas/index.js';
+import type { ToolChanges, VerifiedTool } from '@etdi/client';
+import type { LockfilePin } from '@etdi/schemas';
 import { CliError, EXIT, type ExitCode } from '../cli-support/errors.js';
 import { readJsonFile } from '../cli-support/files.js';
 import type { Output, CliIo } from '../cli-support/output.js';
@@ -55,7 +55,7 @@ function skippedOf(name: string, error: unknown): Skipped {
 /** Every tool the server lists, verified through the same VerifiedClient as `etdi verify --`. */
 async function fromServer(input: ApproveAllInput, candidates: Candidate[], skipped: Skipped[], approved: string[]): Promise<void> {
   const { connectServer } = await import('../cli-support/tools.js');
-  const { VerifiedClient, isVerificationError } = await import('../../client-verifier/index.js');
+  const { VerifiedClient, isVerificationError } = await import('@etdi/client');
   const server = await connectServer(input.command, 'etdi-approve', input.io.env);
   try {
     const client = new VerifiedClient(server.client, { verifier: input.opened.verifier, serverId: input.command.join(' '), ...(input.provider ? { provider: input.provider } : {}) });
@@ -93,7 +93,7 @@ async function fromReport(input: ApproveAllInput, path: string, candidates: Cand
   const value = (await readJsonFile(path, 'the verify report')) as { tools?: unknown };
   if (!Array.isArray(value?.tools)) throw new CliError('USAGE', `${path} is not an etdi verify --json report (no "tools" array)`, { path });
   const { carriedDefinition } = await import('../cli-support/tools.js');
-  const { isVerificationError } = await import('../../client-verifier/index.js');
+  const { isVerificationError } = await import('@etdi/client');
   for (const t of value.tools as ReportTool[]) {
     const name = typeof t.name === 'string' ? t.name : '?';
     if (t.status === 'approved') {

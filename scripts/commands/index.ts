@@ -14,6 +14,7 @@ export { proxyCommand, withheldError } from './proxy.js';
 export { revokeCommand } from './revoke.js';
 export { keysCommand } from './keys.js';
 export { registryCommand } from './registry.js';
+export { trustCommand } from './trust.js';
 export { runCommand, type Command } from '../cli-support/command.js';
 export { processIo, type CliIo } from '../cli-support/output.js';
 export { EXIT, CliError, type ExitCode, type CliErrorCode } from '../cli-support/errors.js';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { jwkThumbprint, keyAddRequest } from '../../protocol/index.js';
-import type { KeyStatus } from '../../schemas/index.js';
+import { jwkThumbprint, keyAddRequest } from '@etdi/protocol';
+import type { KeyStatus } from '@etdi/schemas';
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
 import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';

@@ -15,7 +15,7 @@ import { main } from '../../scripts/cli.js';
 vi.setConfig({ testTimeout: 90_000 });
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'dist/scripts/cli.js');
+const CLI = join(ROOT, 'scripts/dist/cli.js');
 const SERVER = join(ROOT, 'test/fixtures/cli/mcp-server.mjs');
 const ADMIN = 'approver-incident-admin-token-0123';
 const FILESYSTEM = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/real-tools/filesystem.json'), 'utf8')) as Record<string, unknown>[];

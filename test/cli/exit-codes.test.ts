@@ -17,7 +17,7 @@ import { COMMANDS, main } from '../../scripts/cli.js';
 vi.setConfig({ testTimeout: 60_000 });
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'dist/scripts/cli.js');
+const CLI = join(ROOT, 'scripts/dist/cli.js');
 const SERVER = join(ROOT, 'test/fixtures/cli/mcp-server.mjs');
 const ADMIN = 'exit-codes-admin-token-0123456789';
 const FILESYSTEM = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/real-tools/filesystem.json'), 'utf8')) as Record<string, unknown>[];
@@ -205,6 +205,11 @@ const CASES: Record<string, Partial<Record<0 | 1 | 2, [string, Case]>>> = {
     0: ['rotate-key with the admin token', run(() => ['registry', 'rotate-key', '--registry', R, '--admin-token-file', p('admin-token'), '--json'])],
     1: ['rotate-key with a publisher token', run(() => ['registry', 'rotate-key', '--registry', R, '--admin-token-file', p('token'), '--json'])],
     2: ['rotate-key without a token', run(() => ['registry', 'rotate-key', '--registry', R])],
+  },
+  trust: {
+    0: ['init from a registry', run(() => ['trust', 'init', '--registry', R, '--out', p('pinned.trust.json')])],
+    1: ['init with a fingerprint the registry does not have (TRUST_MISMATCH)', run(() => ['trust', 'init', '--registry', R, '--out', p('mismatch.trust.json'), '--expect', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'])],
+    2: ['show of a missing file', run(() => ['trust', 'show', p('missing.trust.json')])],
   },
   log: {
     0: ['a consistent database', run(() => ['log', 'verify', '--db', p('registry.db')])],

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 vi.setConfig({ testTimeout: 120_000 });
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'dist/scripts/cli.js');
+const CLI = join(ROOT, 'scripts/dist/cli.js');
 
 interface Step {
   journey: string;
