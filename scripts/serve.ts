@@ -199,6 +199,19 @@ export const serveCommand: Command = {
       lock.release();
       throw error;
     }
+    // Signals are handled from the moment the registry listens (a SIGTERM during the demo's
+    // seeding or the start-up lines still shuts down cleanly, exit 0).
+    const stopped = new Promise<void>((resolve) => {
+      const stop = (): void => {
+        say('shutting down…');
+        void running.close().then(() => {
+          lock.release();
+          resolve();
+        });
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
     if (values.demo === true) {
       const seeded = await seedDemo(running, dataDir);
       const [ns, name] = [seeded.example.slice(0, seeded.example.indexOf('/')), seeded.example.slice(seeded.example.indexOf('/') + 1)];
@@ -216,17 +229,7 @@ export const serveCommand: Command = {
       say('register your namespace with it (a key from etdi keygen --out acme.jwk):');
       say(`  etdi register --registry ${running.url} --key acme.jwk --namespace com.acme --admin-token-file ${adminTokenPath}`);
     }
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        say('shutting down…');
-        void running.close().then(() => {
-          lock.release();
-          resolve();
-        });
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await stopped;
     return EXIT.OK;
   },
 };
