@@ -18,7 +18,7 @@ export function wellKnownUrl(namespace: string, config: WellKnownConfig): string
   if (override !== undefined) {
     // plain http exists only for tests and local development, and only towards loopback
     if (!config.allowHttpLoopback || !LOOPBACK.test(override))
-      throw new RegistryError(500, 'INTERNAL', 'a well-known host override needs wellKnown.allowHttpLoopback and a loopback host');
+      throw new RegistryError('INTERNAL', 'a well-known host override needs wellKnown.allowHttpLoopback and a loopback host');
     return `http://${override}${WELL_KNOWN_PATH}`;
   }
   return `https://${domain}${WELL_KNOWN_PATH}`;
@@ -32,7 +32,6 @@ function notVerifiedFor(namespace: string, keyId: string): (message: string, url
   const expected = { keys: [keyId], namespace };
   return (message, url, cause) =>
     new RegistryError(
-      403,
       'DOMAIN_NOT_VERIFIED',
       `${message}. To prove control of ${namespaceDomain(namespace)}, serve ${url} (HTTPS, status 200, no redirect) with exactly ${JSON.stringify(expected)}; or register with an administrator token (admin grant)`,
       { cause, evidence: { url, expected } },

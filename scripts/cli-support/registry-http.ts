@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Ed25519PrivateJwk } from '@etdi/schemas';
 import { registrationRequest, tokenRequest } from '@etdi/protocol';
 import { readPrivateKeyFile } from '@etdi/protocol/node';
-import { CliError } from './errors.js';
+import { CliError, answerError } from './errors.js';
 
 /** A registry answer: status and parsed JSON body (problem documents included). */
 export interface HttpAnswer {
@@ -38,19 +38,17 @@ export async function postJson(url: string, body: string | Uint8Array, token?: s
 }
 
 /**
- * The registry's origin as it names itself in statements (its `iss`): statements name the
- * registry so that one made for another registry is refused there (replay across registries).
+ * The registry's origin as it names itself in statements (its `iss`, from its metadata document):
+ * statements name the registry so that one made for another registry is refused there (replay
+ * across registries). A registry that cannot say is an error, never a guess from the typed URL.
  */
 export async function registryOrigin(registry: string): Promise<string> {
+  const { RegistryClient } = await import('@etdi/client');
   try {
-    const response = await fetch(`${registry.replace(/\/+$/, '')}/openapi.json`, { signal: AbortSignal.timeout(5000), redirect: 'error' });
-    const doc = (await response.json()) as { servers?: { url?: unknown }[] };
-    const url = doc.servers?.[0]?.url;
-    if (typeof url === 'string') return url;
-  } catch {
-    // fall through: the URL the user gave is the best guess
+    return (await new RegistryClient({ baseUrl: registry }).getMetadata()).issuer;
+  } catch (cause) {
+    throw new CliError('OPERATIONAL', `cannot read the registry's metadata document (${registry.replace(/\/+$/, '')}/.well-known/etdi-registry.json): ${(cause as Error).message}`, { registry }, { cause });
   }
-  return registry.replace(/\/+$/, '');
 }
 
 /** A publisher token for the key's namespace: POST /v1/tokens with a signed token statement. */
@@ -58,7 +56,8 @@ export async function requestToken(registry: string, namespace: string, key: Ed2
   const base = registry.replace(/\/+$/, '');
   const answer = await postJson(`${base}/v1/tokens`, JSON.stringify(await tokenRequest(key, { registry: await registryOrigin(base), namespace })));
   const body = answer.body as { access_token?: unknown; expires_in?: unknown; detail?: unknown; code?: unknown };
-  if ((answer.status !== 200 && answer.status !== 201) || typeof body.access_token !== 'string') throw refusedByRegistry('the registry refused the token request', answer);
+  if ((answer.status !== 200 && answer.status !== 201) || typeof body.access_token !== 'string')
+    throw answerError('the token request', answer);
   return { token: body.access_token, expiresIn: typeof body.expires_in === 'number' ? body.expires_in : 0 };
 }
 
@@ -86,23 +85,6 @@ export async function readAdminToken(path: string): Promise<string> {
   const token = text.split(/\r?\n/)[0]?.trim() ?? '';
   if (token.length === 0) throw new CliError('USAGE', `the administrator token file ${path} is empty`, { path });
   return token;
-}
-
-/**
- * A registry's problem answer as the CLI's error: 429 and 5xx are operational (exit 2: retry
- * later, nothing was decided); any other refusal is exit 1. The registry's code and detail are
- * in the message, the whole problem document in the evidence.
- */
-export function refusedByRegistry(what: string, answer: HttpAnswer, hint = ''): CliError {
-  const body = (typeof answer.body === 'object' && answer.body !== null ? answer.body : {}) as { code?: unknown; detail?: unknown };
-  const code = typeof body.code === 'string' ? body.code : '';
-  const detail = typeof body.detail === 'string' ? body.detail : typeof answer.body === 'string' ? answer.body.slice(0, 200) : '';
-  const operational = answer.status === 429 || answer.status >= 500;
-  return new CliError(operational ? 'OPERATIONAL' : 'REFUSED', `${what} (${answer.status}${code ? ` ${code}` : ''}): ${detail}${hint}`, {
-    status: answer.status,
-    ...(code ? { registryCode: code } : {}),
-    problem: answer.body,
-  });
 }
 
 /** The publisher token: `--token-file` (first line) or `ETDI_TOKEN`; never printed. */

@@ -3,9 +3,9 @@ import { jwkThumbprint, keyAddRequest } from '@etdi/protocol';
 import type { KeyStatus } from '@etdi/schemas';
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
-import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
+import { answerError, EXIT, usage, type ExitCode } from '../cli-support/errors.js';
 import { Output, type CliIo } from '../cli-support/output.js';
-import { bearerFor, getJson, postJson, readKeyFor, refusedByRegistry, registryOrigin } from '../cli-support/registry-http.js';
+import { bearerFor, getJson, postJson, readKeyFor, registryOrigin } from '../cli-support/registry-http.js';
 
 const help = `etdi keys list --registry <url> --namespace <ns> [--json]
 etdi keys add --registry <url> --namespace <ns> --key <active key> --new-key <file> [--json]
@@ -37,8 +37,9 @@ Examples:
   etdi keys revoke acme.jwk --registry http://127.0.0.1:8080 --namespace com.acme \\
     --reason "laptop stolen" --from 2026-12-01T00:00:00Z --key acme-2.jwk
 
-Exit codes: 0 done, 1 refused by the registry (unknown namespace or key, already revoked, not
-authorised, expired token), 2 usage, key file, registry unreachable, busy (429) or failing (5xx).`;
+Exit codes: 0 done, 1 refused by the registry (already revoked, key exists, not authorised,
+expired token), 2 usage, unknown namespace or key, key file, registry unreachable, busy (429)
+or failing (5xx).`;
 
 /** An ISO 8601 time with a zone, as the registry's schema wants it (UTC, `Z`). */
 function revokedFrom(text: string): string {
@@ -78,7 +79,7 @@ export const keysCommand: Command = {
     if (action === 'list') {
       if (rest.length > 0) throw usage('keys', `keys list takes no argument (got ${rest[0]})`);
       const answer = await getJson(keysUrl);
-      if (answer.status !== 200) throw refusedByRegistry(`the registry has no keys to show for ${namespace}`, answer);
+      if (answer.status !== 200) throw answerError(`the keys of ${namespace}`, answer);
       const keys = answer.body as KeyStatus[];
       out.result({ ok: true, namespace, keys });
       out.table(['KEY ID', 'STATUS', 'ADDED', 'REVOKED FROM', 'REASON'], keys.map(keyRow));
@@ -95,7 +96,7 @@ export const keysCommand: Command = {
       );
       const body = await keyAddRequest(authorizer, fresh, { registry: await registryOrigin(registry), namespace });
       const answer = await postJson(keysUrl, JSON.stringify(body), token);
-      if (answer.status !== 201) throw refusedByRegistry(`the registry refused to add ${jwkThumbprint(fresh)} to ${namespace}`, answer);
+      if (answer.status !== 201) throw answerError(`adding ${jwkThumbprint(fresh)} to ${namespace}`, answer);
       const key = answer.body as KeyStatus;
       out.result({ ok: true, namespace, key });
       out.line(`added key ${key.keyId} to ${namespace} (authorised by ${jwkThumbprint(authorizer)})`);
@@ -113,7 +114,7 @@ export const keysCommand: Command = {
       'keys',
     );
     const answer = await postJson(`${keysUrl}/${encodeURIComponent(keyId)}/revoke`, JSON.stringify({ reason, ...(from ? { revokedFrom: from } : {}) }), token);
-    if (answer.status !== 200) throw refusedByRegistry(`the registry refused to revoke key ${keyId} of ${namespace}`, answer);
+    if (answer.status !== 200) throw answerError(`the revocation of key ${keyId} of ${namespace}`, answer);
     const key = answer.body as KeyStatus;
     out.result({ ok: true, namespace, key });
     out.line(`revoked key ${keyId} of ${namespace} from ${key.revokedFrom ?? from ?? 'now'}: ${reason}`);

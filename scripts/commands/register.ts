@@ -2,9 +2,9 @@ import { jwkThumbprint } from '@etdi/protocol';
 import { readPrivateKeyFile } from '@etdi/protocol/node';
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
-import { CliError, EXIT, type ExitCode } from '../cli-support/errors.js';
+import { CliError, answerError, EXIT, type ExitCode } from '../cli-support/errors.js';
 import { Output, type CliIo } from '../cli-support/output.js';
-import { readAdminToken, refusedByRegistry, registerNamespace } from '../cli-support/registry-http.js';
+import { readAdminToken, registerNamespace } from '../cli-support/registry-http.js';
 
 const help = `etdi register --registry <url> --key <file> --namespace <ns>
               [--admin-token-file <file>] [--json]
@@ -45,13 +45,12 @@ export const registerCommand: Command = {
       throw new CliError('OPERATIONAL', `cannot use the key ${keyPath}: ${(cause as Error).message}`, { path: keyPath }, { cause });
     }
     const answer = await registerNamespace(registry, namespace, key, admin ? 'admin-grant' : 'well-known', admin);
-    const body = answer.body as { code?: unknown; detail?: unknown };
     if (answer.status !== 200 && answer.status !== 201) {
-      const hint =
-        body.code === 'DOMAIN_NOT_VERIFIED'
-          ? `\n  with an administrator token instead: etdi register --registry ${registry} --key ${keyPath} --namespace ${namespace} --admin-token-file <file>`
-          : '';
-      throw refusedByRegistry(`the registry refused ${namespace}`, answer, hint);
+      const refused = answerError(`the registration of ${namespace}`, answer);
+      // the other way forward, as a command to copy (the registry's detail names the document)
+      if (refused.code === 'DOMAIN_NOT_VERIFIED')
+        throw new CliError(refused.code, `${refused.message}\n  with an administrator token instead: etdi register --registry ${registry} --key ${keyPath} --namespace ${namespace} --admin-token-file <file>`, refused.evidence, { cause: refused });
+      throw refused;
     }
     out.result({ ok: true, namespace, keyId: jwkThumbprint(key), verification: admin ? 'admin-grant' : 'well-known' });
     out.line(`registered ${namespace} with key ${jwkThumbprint(key)}`);

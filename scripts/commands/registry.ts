@@ -1,8 +1,8 @@
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
-import { CliError, EXIT, usage, type ExitCode } from '../cli-support/errors.js';
+import { answerError, CliError, EXIT, usage, type ExitCode } from '../cli-support/errors.js';
 import { Output, type CliIo } from '../cli-support/output.js';
-import { postJson, readAdminToken, refusedByRegistry } from '../cli-support/registry-http.js';
+import { postJson, readAdminToken } from '../cli-support/registry-http.js';
 
 const help = `etdi registry rotate-key --registry <url> [--admin-token-file <file>] [--json]
 
@@ -35,7 +35,7 @@ export const registryCommand: Command = {
     const token = file !== undefined ? await readAdminToken(file) : io.env.ETDI_ADMIN_TOKEN?.trim();
     if (!token) throw new CliError('USAGE', 'rotate-key needs the administrator token: --admin-token-file <file> or ETDI_ADMIN_TOKEN (see etdi registry --help)');
     const answer = await postJson(`${registry}/v1/admin/registry-keys/rotate`, '{}', token);
-    if (answer.status !== 200) throw refusedByRegistry('the registry refused to rotate its key', answer);
+    if (answer.status !== 200) throw answerError('the key rotation', answer);
     const rotated = answer.body as { kid: string; previous: string[] };
     out.result({ ok: true, kid: rotated.kid, previous: rotated.previous });
     out.line(`the registry signs with ${rotated.kid} now; still published until their tokens expire: ${rotated.previous.join(', ') || '(none)'}`);

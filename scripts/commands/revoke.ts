@@ -1,9 +1,9 @@
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
-import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
+import { answerError, EXIT, usage, type ExitCode } from '../cli-support/errors.js';
 import { Output, type CliIo } from '../cli-support/output.js';
 import { splitToolRef } from '../cli-support/refs.js';
-import { bearerFor, postJson, refusedByRegistry } from '../cli-support/registry-http.js';
+import { bearerFor, postJson } from '../cli-support/registry-http.js';
 
 const help = `etdi revoke <toolId@version> --registry <url> --reason <text>
             [--key <file> | --token-file <file> | --admin-token-file <file>] [--json]
@@ -23,8 +23,8 @@ Example:
   etdi revoke com.acme/read_file@1.0.0 --registry http://127.0.0.1:8080 \\
     --reason "path traversal, fixed in 1.0.1" --key acme.jwk
 
-Exit codes: 0 revoked, 1 refused by the registry (already revoked, unknown version, not your
-namespace, expired token), 2 usage, key file, registry unreachable, busy (429) or failing (5xx).`;
+Exit codes: 0 revoked, 1 refused by the registry (already revoked, not your namespace, expired
+token), 2 usage, unknown version, key file, registry unreachable, busy (429) or failing (5xx).`;
 
 export const revokeCommand: Command = {
   name: 'revoke',
@@ -53,7 +53,7 @@ export const revokeCommand: Command = {
     const name = toolId.slice(toolId.indexOf('/') + 1);
     const url = `${registry}/v1/tools/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/revoke`;
     const answer = await postJson(url, JSON.stringify({ reason }), token);
-    if (answer.status !== 200) throw refusedByRegistry(`the registry refused to revoke ${toolId}@${version}`, answer);
+    if (answer.status !== 200) throw answerError(`the revocation of ${toolId}@${version}`, answer);
     out.result({ ok: true, toolId, version, status: answer.body });
     out.line(`revoked ${toolId}@${version}: ${reason}`);
     out.line('hosts that pinned it see REVOKED at their next verify, proxy call or etdi audit');

@@ -196,7 +196,7 @@ describe('when the registry is busy (429)', () => {
       expect(publish.code).toBe(2);
       expect(JSON.parse(publish.stdout).results[0]).toMatchObject({ code: 'RATE_LIMITED', status: 429 });
       const revoke = await etdi(['revoke', 'com.acme/read_file@1.0.0', '--registry', busy.url, '--reason', 'x', '--token-file', p('token'), '--json']);
-      expect([revoke.code, JSON.parse(revoke.stdout).error.code]).toEqual([2, 'OPERATIONAL']);
+      expect([revoke.code, JSON.parse(revoke.stdout).error.code]).toEqual([2, 'RATE_LIMITED']);
       const keys = await etdi(['keys', 'list', '--registry', busy.url, '--namespace', 'com.acme', '--json']);
       expect(keys.code).toBe(2);
     } finally {

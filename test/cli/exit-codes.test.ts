@@ -198,8 +198,13 @@ const CASES: Record<string, Partial<Record<0 | 1 | 2, [string, Case]>>> = {
   },
   keys: {
     0: ['list', run(() => ['keys', 'list', '--registry', R, '--namespace', 'com.acme', '--json'])],
-    1: ['list of an unknown namespace', run(() => ['keys', 'list', '--registry', R, '--namespace', 'org.unknown', '--json'])],
-    2: ['an unknown action', run(() => ['keys', 'frob', '--registry', R, '--namespace', 'com.acme'])],
+    1: ['revoke a key already revoked (KEY_ALREADY_REVOKED)', async () => {
+      await ok(['keygen', '--out', p('spare.jwk')]);
+      await ok(['keys', 'add', '--registry', R, '--namespace', 'com.acme', '--key', p('acme.jwk'), '--new-key', p('spare.jwk')]);
+      await ok(['keys', 'revoke', p('spare.jwk'), '--registry', R, '--namespace', 'com.acme', '--reason', 'spare', '--key', p('acme.jwk')]);
+      return (await etdi(['keys', 'revoke', p('spare.jwk'), '--registry', R, '--namespace', 'com.acme', '--reason', 'again', '--key', p('acme.jwk'), '--json'])).code;
+    }],
+    2: ['list of an unknown namespace (NAMESPACE_NOT_FOUND: a wrong name)', run(() => ['keys', 'list', '--registry', R, '--namespace', 'org.unknown', '--json'])],
   },
   registry: {
     0: ['rotate-key with the admin token', run(() => ['registry', 'rotate-key', '--registry', R, '--admin-token-file', p('admin-token'), '--json'])],
