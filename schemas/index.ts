@@ -51,6 +51,8 @@ export {
   LogEvidenceSchema,
   LogEventSchema,
   LogEntrySchema,
+  LogEntriesResponseSchema,
+  type LogEntriesResponse,
   type InclusionProof,
   type ConsistencyProof,
   type LogEvidence,
