@@ -27,7 +27,7 @@ export {
   type LogChecker,
 } from './verify-tool.js';
 export { decidePin, toPin, type PinDecision, type PinContext, type PinSubject, type ApprovalCode } from './pins.js';
-export { classifyChanges, describeEscalation, hintsOf, type ToolChanges, type HintChange, type HintName, type PreviousVersion } from './changes.js';
+export { classifyChanges, describeChanges, describeEscalation, hintsOf, type ToolChanges, type HintChange, type HintName, type PreviousVersion } from './changes.js';
 export { ToolVerifier, type ToolVerifierOptions, type CheckOptions, type StatefulLogChecker } from './verifier.js';
 export { createLogChecker, type LogCheckerOptions } from './log-check.js';
 export { decodeLockfile, serializeLockfile, emptyLockfile, pinsByToolName, MAX_LOCKFILE_BYTES } from './lockfile.js';

@@ -150,3 +150,24 @@ export {
   type HostPolicyConfig,
   type HostPolicyConfigFile,
 } from './policy-config.js';
+export {
+  AUDIT_EVENT_TYPE,
+  ToolEventChangeSchema,
+  ToolListedEventSchema,
+  ToolWithheldEventSchema,
+  ToolRemovedEventSchema,
+  PolicyOutcomeSchema,
+  CallAllowedEventSchema,
+  CallRefusedEventSchema,
+  ToolApprovedEventSchema,
+  AuditEventSchema,
+  type AuditEvent,
+  type ToolEventChange,
+  type PolicyOutcome,
+} from './audit.js';
+export {
+  ToolPermissionsEntrySchema,
+  ToolPermissionsFileSchema,
+  type ToolPermissionsEntry,
+  type ToolPermissionsFile,
+} from './permissions-file.js';
