@@ -38,7 +38,7 @@ export function defaultTrustPath(lockfilePath: string): string {
 
 const NOTE_KEY = /^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/;
 
-async function fetchText(url: string, what: string): Promise<string> {
+async function fetchText(url: string, what: string, maxBytes = 64 * 1024): Promise<string> {
   let response: Response;
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(5000), redirect: 'error' });
@@ -47,7 +47,7 @@ async function fetchText(url: string, what: string): Promise<string> {
   }
   const text = await response.text();
   if (!response.ok) throw new CliError('OPERATIONAL', `the registry answered ${response.status} for ${what} (${url})`, { url, status: response.status });
-  if (text.length > 64 * 1024) throw new CliError('OPERATIONAL', `${what} is larger than 64 KiB`, { url });
+  if (text.length > maxBytes) throw new CliError('OPERATIONAL', `${what} is larger than ${maxBytes / 1024} KiB`, { url });
   return text;
 }
 
@@ -102,7 +102,8 @@ export async function fetchTrust(registry: string, options: { issuer?: string; a
   let issuer = options.issuer;
   if (issuer === undefined) {
     try {
-      const doc = JSON.parse(await fetchText(`${base}/openapi.json`, 'the OpenAPI document')) as { servers?: { url?: unknown }[] };
+      // The whole API description (over 64 KiB): too small a cap silently fell back to the URL as issuer.
+      const doc = JSON.parse(await fetchText(`${base}/openapi.json`, 'the OpenAPI document', 1024 * 1024)) as { servers?: { url?: unknown }[] };
       const url = doc.servers?.[0]?.url;
       if (typeof url === 'string') issuer = url;
     } catch {
