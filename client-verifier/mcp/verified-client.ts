@@ -368,7 +368,7 @@ export class VerifiedClient {
     try {
       ({ tool, policy } = await this.decide(name, args, options));
     } catch (error) {
-      if (error instanceof VerificationError) {
+      if (error instanceof VerificationError && this.options.onDecision !== undefined) {
         const e = error.evidence;
         const reasons = Array.isArray(e.reasons) ? (e.reasons as string[]) : undefined;
         this.emit({
@@ -381,7 +381,8 @@ export class VerifiedClient {
       }
       throw error;
     }
-    this.emit({ ...this.baseEvent(name, tool), event: 'call.allowed', definitionDigest: tool.definitionDigest, ...(policy ? { policy } : {}) });
+    // Built only for a sink: a call is the hot path.
+    if (this.options.onDecision !== undefined) this.emit({ ...this.baseEvent(name, tool), event: 'call.allowed', definitionDigest: tool.definitionDigest, ...(policy ? { policy } : {}) });
     return tool;
   }
 
