@@ -171,3 +171,4 @@ export {
   type ToolPermissionsEntry,
   type ToolPermissionsFile,
 } from './permissions-file.js';
+export { HostServerEntrySchema, HostConfigSchema, type HostServerEntry, type HostConfig } from './host-config.js';
