@@ -187,6 +187,16 @@ describe('etdi proxy', () => {
   });
 });
 
+describe('the verbs of issue 18', () => {
+  it.each(['tools', 'sign', 'proxy', 'scan', 'protect'])('%s --help shows the server options, an example and the exit codes (exit 0)', async (verb) => {
+    const run = await etdi([verb, '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/Example/);
+    expect(run.stdout).toMatch(/Exit codes: 0 /);
+    if (verb === 'tools' || verb === 'sign' || verb === 'proxy') expect(run.stdout).toMatch(/--url <url>/);
+  });
+});
+
 describe('etdi tools and etdi sign, given the server', () => {
   it('tools -- <command> prints every page of tools/list exactly as sent', async () => {
     const all = REAL_TOOLS.slice(0, 5);
