@@ -18,12 +18,12 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import { generateKeyPair, registrationRequest, signManifest, tokenRequest } from '../protocol/index.js';
-import { MANIFEST_META_KEY, MANIFEST_TYPE, type ToolManifest } from '../schemas/index.js';
+import { generateKeyPair, registrationRequest, signManifest, tokenRequest } from '@etdi/protocol';
+import { MANIFEST_META_KEY, MANIFEST_TYPE, type ToolManifest } from '@etdi/schemas';
 import { percentile, type BenchReport } from './report.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'dist/scripts/cli.js');
+const CLI = join(ROOT, 'scripts/dist/cli.js');
 const SERVER = fileURLToPath(new URL('./support/echo-server.js', import.meta.url));
 const RELAY = fileURLToPath(new URL('./support/stdio-relay.js', import.meta.url));
 const ADMIN = 'bench-admin-token-0123456789';
@@ -49,7 +49,7 @@ const echo = (client: Client, i: number): Promise<unknown> => client.request({ m
 
 export async function run(): Promise<BenchReport> {
   const dir = mkdtempSync(join(tmpdir(), 'etdi-bench-proxy-'));
-  const { RegistryStore, createApp } = await import('../registry/index.js');
+  const { RegistryStore, createApp } = await import('@etdi/registry');
   const store = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: 'bench.registry/log' });
   const app = createApp({ store, config: { origin: ORIGIN, adminToken: ADMIN, rateLimit: false, requestLog: false, errorLog: () => undefined } });
   const http = await new Promise<ReturnType<typeof app.listen>>((resolve) => {

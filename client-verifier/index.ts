@@ -2,6 +2,7 @@
 export { VerificationError, isVerificationError, type VerificationErrorCode, type VerificationEvidence } from './errors.js';
 export { createTrustRoot, type TrustRoot, type TrustRootConfig } from './trust-root.js';
 export { RegistryClient, type RegistryClientOptions } from './registry-client.js';
+export { fetchTrust, decodeTrustFile, trustRootOf, logKeyFingerprint, type FetchTrustOptions } from './trust.js';
 export {
   expectedAttestation,
   verifyAttestation,
@@ -19,7 +20,6 @@ export {
   decodeBundle,
   decodeBundleSet,
   bundleTargets,
-  markValidatedBundle,
   type VerifyContext,
   type VerifiedEvidence,
   type VerifiedTool,
@@ -52,4 +52,6 @@ export {
   type TrustedLogKey,
   type FetchConsistencyProof,
 } from './log/index.js';
-export { PolicyEngine, type InvocationRequest, type PolicyDecision, type PolicyEngineOptions } from './policy/index.js';
+// Cedar is an optional peer dependency: the engine has its own entry point, `@etdi/client/policy`,
+// so a host that uses no policy never installs or loads it. Only the types a call policy sees are here.
+export type { InvocationRequest, PolicyDecision } from './policy/types.js';

@@ -7,6 +7,7 @@ export {
   DIGEST_PATTERN,
   KEY_ID_PATTERN,
   MANIFEST_META_KEY,
+  SIGNATURE_PATTERN,
 } from './limits.js';
 export { jsonShape, withJsonShapeBound, type JsonShape, type JsonValue, type JsonObject } from './json.js';
 export {
@@ -172,3 +173,13 @@ export {
   type ToolPermissionsFile,
 } from './permissions-file.js';
 export { HostServerEntrySchema, HostConfigSchema, type HostServerEntry, type HostConfig } from './host-config.js';
+export {
+  REGISTRY_METADATA_PATH,
+  TRUST_FILE_TYPE,
+  LogKeyResponseSchema,
+  RegistryMetadataSchema,
+  TrustFileSchema,
+  type LogKeyResponse,
+  type RegistryMetadata,
+  type TrustFile,
+} from './trust.js';

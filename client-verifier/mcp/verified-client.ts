@@ -1,8 +1,8 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { AUDIT_EVENT_TYPE, type AuditEvent, type LockfilePin, type PolicyOutcome } from '../../schemas/index.js';
-import { definitionDigest, parseStrictJson, toSignedDefinition } from '../../protocol/index.js';
+import { AUDIT_EVENT_TYPE, type AuditEvent, type LockfilePin, type PolicyOutcome } from '@etdi/schemas';
+import { definitionDigest, parseStrictJson, toSignedDefinition } from '@etdi/protocol';
 import { describeChanges } from '../changes.js';
 import { VerificationError, type VerificationErrorCode, type VerificationEvidence } from '../errors.js';
 import type { InvocationRequest, PolicyDecision } from '../policy/index.js';

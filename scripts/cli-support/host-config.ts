@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import jsonc from 'jsonc-parser';
-import { HostConfigSchema, type HostServerEntry } from '../../schemas/index.js';
+import { HostConfigSchema, type HostServerEntry } from '@etdi/schemas';
 import { CliError } from './errors.js';
 import type { ServerTarget } from './server-target.js';
 

@@ -1,6 +1,6 @@
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
-import { MANIFEST_META_KEY, type SignedManifest } from '../../schemas/index.js';
-import { VerificationError, type VerifiedTool, type WithheldTool } from '../../client-verifier/index.js';
+import { MANIFEST_META_KEY, type SignedManifest } from '@etdi/schemas';
+import { VerificationError, type VerifiedTool, type WithheldTool } from '@etdi/client';
 import { connectTarget, type ConnectedServer } from './server-target.js';
 
 /**
@@ -71,4 +71,4 @@ export async function connectServer(
 
 // A reviewer's reading of what changed lives with the change classifier (the SDK wrapper's
 // decision trail uses it too).
-export { describeChanges } from '../../client-verifier/index.js';
+export { describeChanges } from '@etdi/client';

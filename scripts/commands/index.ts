@@ -14,6 +14,7 @@ export { proxyCommand, withheldError } from './proxy.js';
 export { toolsCommand } from './tools.js';
 export { scanCommand, scanToSarif, type ServerScan } from './scan.js';
 export { protectCommand } from './protect.js';
+export { trustCommand } from './trust.js';
 export { runCommand, type Command } from '../cli-support/command.js';
 export { processIo, type CliIo } from '../cli-support/output.js';
 export { EXIT, CliError, type ExitCode, type CliErrorCode } from '../cli-support/errors.js';

@@ -101,7 +101,7 @@ export const scanCommand: Command = {
     const { connectTarget, parseServerUrl } = await import('../cli-support/server-target.js');
     const { reportOfTool, reportOfWithheld } = await import('../cli-support/tools.js');
     const { openVerifier } = await import('../cli-support/trust.js');
-    const { VerifiedClient } = await import('../../client-verifier/index.js');
+    const { VerifiedClient } = await import('@etdi/client');
     const config = await readHostConfig(configPath);
     const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out, persist: true });
 

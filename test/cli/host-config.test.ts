@@ -20,7 +20,7 @@ import { buildServer, listedDefinitions, type ToolSpec } from '../verifier/suppo
 vi.setConfig({ testTimeout: 60_000 });
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'dist/scripts/cli.js');
+const CLI = join(ROOT, 'scripts/dist/cli.js');
 const SERVER = join(ROOT, 'test/fixtures/cli/silent-server.mjs');
 const REAL_TOOLS = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/real-tools/filesystem.json'), 'utf8')) as Record<string, unknown>[];
 const ACME = 'com.acme';
