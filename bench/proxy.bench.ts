@@ -5,7 +5,7 @@
  *   no check: the floor of any stdio proxy);
  * - etdi proxy with its default re-list interval (5 s), verifying against a real registry.
  * The server lists server-everything's 13 real tools, each carrying its signed manifest; the
- * call is `echo`, approved in the lockfile. Rounds alternate the three paths so that the
+ * call is `echo`, approved in the lockfile. Rounds of 20 calls alternate the three paths so that the
  * machine's noise falls on all of them. Check: proxy median <= 1.25x the bare relay's.
  */
 import { execFile } from 'node:child_process';
@@ -29,8 +29,8 @@ const RELAY = fileURLToPath(new URL('./support/stdio-relay.js', import.meta.url)
 const ADMIN = 'bench-admin-token-0123456789';
 const ORIGIN = 'https://bench.registry';
 const NAMESPACE = 'io.github.modelcontextprotocol';
-const ROUNDS = 10;
-const CALLS_PER_ROUND = 300;
+const ROUNDS = 150;
+const CALLS_PER_ROUND = 20;
 
 async function post(url: string, body: unknown, token?: string): Promise<Record<string, unknown>> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });

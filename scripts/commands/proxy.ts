@@ -77,6 +77,14 @@ export function parseInterval(text: string): number {
 const AnyResult = z.looseObject({});
 
 /**
+ * What the proxy reads of a tools/call request: the name it checks and the arguments the policy
+ * sees; everything else (`_meta`, `task`) is forwarded as the host sent it. Parsed here rather
+ * than by the SDK's tools/call handler, which walks the request twice and the result once more
+ * with the full schemas (the host and the server each validate them already).
+ */
+const CallParamsSchema = z.looseObject({ name: z.string(), arguments: z.record(z.string(), z.unknown()).optional() });
+
+/**
  * What the proxy's server side accepts before it knows the real server: every capability, so
  * that the SDK lets each request and notification through. The host is told the real server's.
  */
@@ -130,7 +138,7 @@ export const proxyCommand: Command = {
     const { VerificationError, VerifiedClient } = await import('@etdi/client');
     const { Server } = await import('@modelcontextprotocol/sdk/server/index.js');
     const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
-    const { CallToolRequestSchema, InitializeRequestSchema, ListToolsRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
+    const { ErrorCode, InitializeRequestSchema, ListToolsRequestSchema, McpError } = await import('@modelcontextprotocol/sdk/types.js');
     let auditFd: number | undefined;
     if (auditPath !== undefined) {
       try {
@@ -235,14 +243,13 @@ export const proxyCommand: Command = {
       const list = await ready().verified.listTools();
       return { tools: list.tools as never };
     });
-    server.setRequestHandler(CallToolRequestSchema, async (request) => {
-      const name = request.params.name;
+    const callTool = async (params: unknown): Promise<never> => {
+      const parsed = CallParamsSchema.safeParse(params);
+      if (!parsed.success) throw new McpError(ErrorCode.InvalidParams, `Invalid tools/call request: ${parsed.error.issues[0]?.message ?? ''}`);
+      const name = parsed.data.name;
+      const { verified: checked, client } = ready();
       try {
-        const { verified: checked, client } = ready();
-        await checked.authorize(name, request.params.arguments ?? {});
-        // Forwarded as the server sent it: the host validates the result against its own schema,
-        // and a second zod walk here would be most of the proxy's cost per call.
-        return (await client.request({ method: 'tools/call', params: request.params }, AnyResult)) as never;
+        await checked.authorize(name, parsed.data.arguments ?? {});
       } catch (error) {
         if (error instanceof VerificationError) {
           out.note(`etdi proxy: refused a call to "${name}": ${error.code}`);
@@ -250,9 +257,12 @@ export const proxyCommand: Command = {
         }
         throw error;
       }
-    });
+      // Forwarded as the server sent it: the host validates the result against its own schema.
+      return (await client.request({ method: 'tools/call', params: parsed.data }, AnyResult)) as never;
+    };
     // Everything else passes through unchanged, both ways.
-    server.fallbackRequestHandler = async (request) => (await ready().client.request({ method: request.method, params: request.params }, AnyResult)) as never;
+    server.fallbackRequestHandler = async (request) =>
+      request.method === 'tools/call' ? callTool(request.params) : ((await ready().client.request({ method: request.method, params: request.params }, AnyResult)) as never);
     server.fallbackNotificationHandler = async (notification) => {
       if (downstream !== undefined) await downstream.client.notification(notification as never);
     };
