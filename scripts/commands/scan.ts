@@ -1,5 +1,6 @@
 import { optional, parse, required } from '../cli-support/args.js';
-import { OPERATIONAL_CODES, type Command } from '../cli-support/command.js';
+import { ERROR_CODES, isErrorCode } from '@etdi/protocol';
+import type { Command } from '../cli-support/command.js';
 import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
 import { Output, type CliIo } from '../cli-support/output.js';
 import type { ToolReport } from '../cli-support/tools.js';
@@ -142,7 +143,7 @@ export const scanCommand: Command = {
       }
     }
 
-    const operational = servers.some((s) => s.status === 'failed' || s.tools.some((t) => t.code !== undefined && OPERATIONAL_CODES.has(t.code)));
+    const operational = servers.some((s) => s.status === 'failed' || s.tools.some((t) => t.code !== undefined && isErrorCode(t.code) && ERROR_CODES[t.code].kind === 'operational'));
     const ok = servers.every((s) => s.status === 'ok' || s.status === 'skipped');
     if (values.sarif === true) io.stdout.write(JSON.stringify(scanToSarif(servers, configPath), null, 2) + '\n');
     else out.result({ ok, config: configPath, servers });
