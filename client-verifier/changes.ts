@@ -161,3 +161,30 @@ export function describeEscalation(changes: ToolChanges): string[] {
     ...(changes.policyChanged ? ['policy changed'] : []),
   ];
 }
+
+/** A reviewer's reading of what changed (one line each), used by diff and approve. */
+export function describeChanges(changes: ToolChanges, texts?: { before?: string; after?: string }): string[] {
+  const lines: string[] = [];
+  for (const p of changes.permissionsAdded) lines.push(`+ permission ${p}`);
+  for (const p of changes.permissionsRemoved) lines.push(`- permission ${p}`);
+  for (const h of changes.riskierAnnotations) lines.push(`! ${h.hint}: ${h.from} -> ${h.to} (riskier)`);
+  for (const h of changes.saferAnnotations) lines.push(`  ${h.hint}: ${h.from} -> ${h.to} (safer)`);
+  if (changes.definitionCompared) {
+    for (const p of changes.inputParamsAdded) lines.push(`+ input parameter "${p}"`);
+    for (const p of changes.inputParamsRemoved) lines.push(`- input parameter "${p}"`);
+    for (const p of changes.inputParamsNewlyRequired) lines.push(`! input parameter "${p}" is now required`);
+    if (changes.inputSchemaChanged && changes.inputParamsAdded.length + changes.inputParamsRemoved.length + changes.inputParamsNewlyRequired.length === 0)
+      lines.push('~ input schema changed (types, formats or constraints)');
+    if (changes.outputSchemaChanged) lines.push('~ output schema changed');
+    if (changes.titleChanged) lines.push('~ title changed');
+    if (changes.descriptionChanged) {
+      lines.push(texts ? '~ description changed (what the model reads):' : '~ description changed (what the model reads)');
+      if (texts?.before !== undefined) lines.push(...texts.before.split('\n').map((l) => `    - ${l}`));
+      if (texts?.after !== undefined) lines.push(...texts.after.split('\n').map((l) => `    + ${l}`));
+    }
+    for (const f of changes.otherFieldsChanged) lines.push(`~ field ${f} changed`);
+  } else lines.push('  (the approved definition is not available: only permissions and hints compared)');
+  if (changes.policyChanged) lines.push('~ policy changed');
+  if (lines.length === 0) lines.push('  no visible change');
+  return lines;
+}

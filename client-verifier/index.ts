@@ -18,7 +18,7 @@ export { bundleSource, decodeBundle, decodeBundleSet, type BundleSource, type Va
 export { bundleTargets } from './steps/2-manifest.js';
 export { versionPublishedLeaf } from './steps/10-log.js';
 export { decidePin, toPin, type PinDecision, type PinContext, type PinSubject, type ApprovalCode } from './pins.js';
-export { classifyChanges, describeEscalation, hintsOf, type ToolChanges, type HintChange, type HintName, type PreviousVersion } from './changes.js';
+export { classifyChanges, describeChanges, describeEscalation, hintsOf, type ToolChanges, type HintChange, type HintName, type PreviousVersion } from './changes.js';
 export { ToolVerifier, type ToolVerifierOptions, type CheckOptions, type StatefulLogChecker } from './verifier.js';
 export { createLogChecker, type LogCheckerOptions } from './log-check.js';
 export { decodeLockfile, serializeLockfile, emptyLockfile, pinsByToolName, MAX_LOCKFILE_BYTES } from './lockfile.js';

@@ -157,6 +157,28 @@ export {
   type HostPolicyConfigFile,
 } from './policy-config.js';
 export {
+  AUDIT_EVENT_TYPE,
+  ToolEventChangeSchema,
+  ToolListedEventSchema,
+  ToolWithheldEventSchema,
+  ToolRemovedEventSchema,
+  PolicyOutcomeSchema,
+  CallAllowedEventSchema,
+  CallRefusedEventSchema,
+  ToolApprovedEventSchema,
+  AuditEventSchema,
+  type AuditEvent,
+  type ToolEventChange,
+  type PolicyOutcome,
+} from './audit.js';
+export {
+  ToolPermissionsEntrySchema,
+  ToolPermissionsFileSchema,
+  type ToolPermissionsEntry,
+  type ToolPermissionsFile,
+} from './permissions-file.js';
+export { HostServerEntrySchema, HostConfigSchema, type HostServerEntry, type HostConfig } from './host-config.js';
+export {
   REGISTRY_METADATA_PATH,
   TRUST_FILE_TYPE,
   LogKeyResponseSchema,
