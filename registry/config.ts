@@ -1,5 +1,6 @@
 import { LIMITS } from '../schemas/index.js';
 import { batchedLines } from './http/request-log.js';
+import { DEFAULT_WEB_ASSETS_DIR } from './web/assets.js';
 
 export interface RateLimitConfig {
   /** Bucket size: the burst a client may send at once. */
@@ -54,6 +55,11 @@ export interface RegistryConfig {
    * (tests bundle it from the sources). Durability is the same either way.
    */
   writeWorker: 'auto' | 'off' | URL;
+  /**
+   * The directory holding the web interface's bundled browser script (web.js, written by
+   * `npm run build`); the pages work without it, the in-browser verification needs it.
+   */
+  webAssetsDir: string;
 }
 
 export const DEFAULT_CONFIG: RegistryConfig = {
@@ -71,6 +77,7 @@ export const DEFAULT_CONFIG: RegistryConfig = {
   errorLog: (line) => process.stderr.write(line + '\n'),
   shutdownGraceMs: 10_000,
   writeWorker: 'auto',
+  webAssetsDir: DEFAULT_WEB_ASSETS_DIR,
 };
 
 export type RegistryConfigInput = Partial<Omit<RegistryConfig, 'wellKnown'>> & { wellKnown?: Partial<WellKnownConfig> };
