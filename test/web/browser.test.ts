@@ -30,7 +30,8 @@ async function verdict(page: Page): Promise<{ status: string; code: string | und
   });
 }
 
-describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', () => {
+// Generous: a real browser and real registries on two shared cores (no timing is asserted).
+describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { timeout: 120_000 }, () => {
   let demo: DemoRegistry;
   let browser: Awaited<ReturnType<typeof launchBrowser>>;
 
@@ -176,6 +177,7 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', () 
       const page = await browser.context.newPage();
       let posts = 0;
       const text = JSON.stringify(lockfile);
+      if (process.env.ETDI_TEST_BROWSER_LOG) page.on('console', (m) => console.log('browser:', m.text()));
       page.on('request', (req) => {
         if (req.method() !== 'GET' || (req.postData() ?? '').includes(LOCKFILE_TYPE) || req.url().includes('lockfile=')) posts++;
       });

@@ -77,7 +77,17 @@ export function logCheckerFor(logKey: string, origin: string, checkpoint: Lockfi
     origin,
     ...(checkpoint === undefined ? {} : { checkpoint }),
     fetchConsistencyProof: async (from, to) => {
-      const proof = (await getJson(`/v1/log/proof/consistency?from=${from}&to=${to}`)) as { hashes?: unknown };
+      const { status, text } = await getText(`/v1/log/proof/consistency?from=${from}&to=${to}`);
+      // A registry that answers but cannot prove it (a size its log never had) shows another history.
+      if (status >= 400 && status < 500)
+        throw new VerificationError('LOG_INCONSISTENT', `the registry cannot prove its log of size ${to} consistent with the one of size ${from} (answer ${status}): it shows a different history; stop trusting it`, { expected: from, got: to });
+      if (status !== 200) throw new VerificationError('REGISTRY_UNAVAILABLE', `the registry answered ${status} to a consistency proof request`, { got: status });
+      let proof: { hashes?: unknown };
+      try {
+        proof = JSON.parse(text) as { hashes?: unknown };
+      } catch (cause) {
+        throw new VerificationError('SCHEMA_INVALID', 'the consistency proof is not JSON', {}, { cause });
+      }
       if (!Array.isArray(proof.hashes) || !proof.hashes.every((h) => typeof h === 'string'))
         throw new VerificationError('SCHEMA_INVALID', 'the consistency proof is malformed');
       return proof.hashes.map((h: string) => fromBase64(h));
