@@ -14,8 +14,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { generateKeyPair, leafHash, sha256, utf8, verifyConsistency, verifyInclusion } from '../protocol/index.js';
-import { TransparencyLog } from '../registry/log/index.js';
+import { generateKeyPair, leafHash, sha256, utf8, verifyConsistency, verifyInclusion } from '@etdi/protocol';
+import { TransparencyLog } from '@etdi/registry';
 import { meanTime, percentile, sample, type BenchReport, type BenchRow } from './report.js';
 
 const BUDGET_MS = 1;

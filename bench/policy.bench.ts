@@ -4,9 +4,9 @@
  * request against the same pre-parsed policies. The check is the ratio (same run, interleaved);
  * the absolute median is reported against the target.
  */
-import { PolicyEngine, loadCedar, type InvocationRequest } from '../client-verifier/policy/index.js';
-import { emptyReadSet, fullReadSet, mergeReadSets, readSetOf } from '../client-verifier/policy/reads.js';
-import { Calendar, toCedarRequest } from '../client-verifier/policy/request.js';
+import { PolicyEngine, loadCedar, type InvocationRequest } from '@etdi/client/policy';
+import { emptyReadSet, fullReadSet, mergeReadSets, readSetOf } from '@etdi/client/policy';
+import { Calendar, toCedarRequest } from '@etdi/client/policy';
 import { percentile, sample, type BenchReport } from './report.js';
 
 const TOOL_POLICY = [

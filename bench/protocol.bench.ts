@@ -17,9 +17,9 @@ import {
   verifyManifestSignature,
   verifySignedManifest,
   type Ed25519Backend,
-} from '../protocol/index.js';
-import { acceptsSignedManifest } from '../protocol/manifest-check.js';
-import { jsonShape, MANIFEST_TYPE, SignedManifestSchema, type ToolDefinition } from '../schemas/index.js';
+} from '@etdi/protocol';
+import { acceptsSignedManifest } from '@etdi/protocol';
+import { jsonShape, MANIFEST_TYPE, SignedManifestSchema, type ToolDefinition } from '@etdi/schemas';
 import { meanTime, type BenchReport } from './report.js';
 import { realToolsFixture } from './fixtures.js';
 

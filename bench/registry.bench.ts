@@ -17,8 +17,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import express from 'express';
-import { canonicalBytes, generateKeyPair, registrationRequest, signBytes, signManifest, tokenRequest } from '../protocol/index.js';
-import { MANIFEST_TYPE, type ToolDefinition } from '../schemas/index.js';
+import { canonicalBytes, generateKeyPair, registrationRequest, signBytes, signManifest, tokenRequest } from '@etdi/protocol';
+import { MANIFEST_TYPE, type ToolDefinition } from '@etdi/schemas';
 import type { BenchReport } from './report.js';
 
 const ADMIN = 'bench-admin-token-0123456789';
@@ -56,8 +56,8 @@ const DEFINITION: ToolDefinition = {
 async function childMain(role: string): Promise<void> {
   const send = (m: unknown): void => void process.send!(m);
   if (role === 'registry') {
-    const { RegistryStore, createApp } = await import('../registry/index.js');
-    const { batchedLines } = await import('../registry/http/request-log.js');
+    const { RegistryStore, createApp } = await import('@etdi/registry');
+    const { batchedLines } = await import('@etdi/registry');
     const dir = process.env.ETDI_BENCH_DIR!;
     const store = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: 'bench.registry/log' });
     // the request log as the registry's default writes it (batchedLines into process.stdout.write)

@@ -17,10 +17,10 @@ import {
   MANIFEST_TYPE,
   type ToolManifest,
   type VersionBundle,
-} from '../schemas/index.js';
-import { canonicalBytes, fromBase64Url, generateKeyPair, signManifest, verifyManifestSignature } from '../protocol/index.js';
-import { TransparencyLog } from '../registry/log/transparency-log.js';
-import { ToolVerifier, createLogChecker, createTrustRoot, decodeBundle, decodeBundleSet, expectedAttestation, verifyAttestation, versionPublishedLeaf, type TrustRootConfig } from '../client-verifier/index.js';
+} from '@etdi/schemas';
+import { canonicalBytes, fromBase64Url, generateKeyPair, signManifest, verifyManifestSignature } from '@etdi/protocol';
+import { TransparencyLog } from '@etdi/registry';
+import { ToolVerifier, createLogChecker, createTrustRoot, decodeBundle, decodeBundleSet, expectedAttestation, verifyAttestation, versionPublishedLeaf, type TrustRootConfig } from '@etdi/client';
 import { realToolsFixture } from './fixtures.js';
 import type { BenchReport } from './report.js';
 

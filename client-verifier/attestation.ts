@@ -6,8 +6,8 @@ import {
   AttestationSetClaimsSchema,
   type AttestationClaims,
   type VersionRecord,
-} from '../schemas/index.js';
-import { toSchemaIssues } from '../protocol/index.js';
+} from '@etdi/schemas';
+import { toSchemaIssues } from '@etdi/protocol';
 import { VerificationError } from './errors.js';
 import type { TrustRoot } from './trust-root.js';
 

@@ -12,8 +12,8 @@ import {
   VersionStatusSchema,
   jsonShape,
   type LogEvidence,
-} from '../schemas/index.js';
-import { acceptsSignedManifest } from '../protocol/manifest-check.js';
+} from '@etdi/schemas';
+import { acceptsSignedManifest } from '@etdi/protocol';
 
 /**
  * BundleSetSchema's acceptance (schemas/registry-api.ts), decided without zod, for a value

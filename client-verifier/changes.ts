@@ -1,5 +1,5 @@
-import type { PinnedHints, ToolManifest } from '../schemas/index.js';
-import { canonicalize } from '../protocol/index.js';
+import type { PinnedHints, ToolManifest } from '@etdi/schemas';
+import { canonicalize } from '@etdi/protocol';
 
 export type HintName = 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint';
 

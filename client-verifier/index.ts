@@ -52,4 +52,6 @@ export {
   type TrustedLogKey,
   type FetchConsistencyProof,
 } from './log/index.js';
-export { PolicyEngine, type InvocationRequest, type PolicyDecision, type PolicyEngineOptions } from './policy/index.js';
+// Cedar is an optional peer dependency: the engine has its own entry point, `@etdi/client/policy`,
+// so a host that uses no policy never installs or loads it. Only the types a call policy sees are here.
+export type { InvocationRequest, PolicyDecision } from './policy/types.js';

@@ -2,7 +2,7 @@
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Lockfile } from '../schemas/index.js';
+import type { Lockfile } from '@etdi/schemas';
 import { VerificationError } from './errors.js';
 import { decodeLockfile, emptyLockfile, serializeLockfile } from './lockfile.js';
 

@@ -1,5 +1,5 @@
-import { LOCKFILE_TYPE, LockfileSchema, type Lockfile, type LockfilePin } from '../schemas/index.js';
-import { ProtocolError, parseStrictJson, toSchemaIssues } from '../protocol/index.js';
+import { LOCKFILE_TYPE, LockfileSchema, type Lockfile, type LockfilePin } from '@etdi/schemas';
+import { ProtocolError, parseStrictJson, toSchemaIssues } from '@etdi/protocol';
 import { VerificationError } from './errors.js';
 
 /** Largest lockfile accepted: thousands of pins, far beyond a real host's. */

@@ -1,5 +1,5 @@
-import type { LockfileCheckpoint, LogEvidence } from '../schemas/index.js';
-import { parseVerifierKey, type NoteVerifierKey } from '../protocol/index.js';
+import type { LockfileCheckpoint, LogEvidence } from '@etdi/schemas';
+import { parseVerifierKey, type NoteVerifierKey } from '@etdi/protocol';
 import { VerificationError } from './errors.js';
 import { CheckpointStore, LogVerificationError, verifyInclusionEvidence, type FetchConsistencyProof, type VerifiedCheckpoint } from './log/index.js';
 import type { RegistryClient } from './registry-client.js';

@@ -1,6 +1,6 @@
 import semverCompare from 'semver/functions/compare.js';
-import type { Lockfile, LockfilePin, ToolManifest } from '../schemas/index.js';
-import { confusableSkeleton } from '../protocol/confusables.js';
+import type { Lockfile, LockfilePin, ToolManifest } from '@etdi/schemas';
+import { confusableSkeleton } from '@etdi/protocol';
 import { classifyChanges, describeEscalation, hintsOf, type ToolChanges } from './changes.js';
 import { VerificationError } from './errors.js';
 

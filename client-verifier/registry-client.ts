@@ -10,8 +10,8 @@ import {
   type ConsistencyProof,
   type KeyStatus,
   type VersionBundle,
-} from '../schemas/index.js';
-import { ProtocolError, checkSchema, fromBase64, parseStrictJson, utf8 } from '../protocol/index.js';
+} from '@etdi/schemas';
+import { ProtocolError, checkSchema, fromBase64, parseStrictJson, utf8 } from '@etdi/protocol';
 import { z } from 'zod';
 import { VerificationError } from './errors.js';
 import { markValidatedBundle } from './verify-tool.js';

@@ -1,5 +1,5 @@
-import { Ed25519PublicJwkSchema, type Ed25519PublicJwk } from '../schemas/index.js';
-import { jwkThumbprint } from '../protocol/index.js';
+import { Ed25519PublicJwkSchema, type Ed25519PublicJwk } from '@etdi/schemas';
+import { jwkThumbprint } from '@etdi/protocol';
 
 /** What a host configures: which registry it trusts. */
 export interface TrustRootConfig {

@@ -8,8 +8,8 @@ import {
   type LockfilePin,
   type ToolManifest,
   type VersionBundle,
-} from '../schemas/index.js';
-import { defaultBackend, digestOf, nodeThreadpoolBackend, type Ed25519Backend } from '../protocol/index.js';
+} from '@etdi/schemas';
+import { defaultBackend, digestOf, nodeThreadpoolBackend, type Ed25519Backend } from '@etdi/protocol';
 import { verifyAttestationSet, type AttestationOptions, type AttestedVersions } from './attestation.js';
 import { VerificationError } from './errors.js';
 import { emptyLockfile } from './lockfile.js';

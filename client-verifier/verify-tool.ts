@@ -17,7 +17,7 @@ import {
   type VersionBundle,
   type VersionRecord,
   type AttestationClaims,
-} from '../schemas/index.js';
+} from '@etdi/schemas';
 import {
   ProtocolError,
   canonicalBytes,
@@ -31,7 +31,7 @@ import {
   verifyManifestSignature,
   type Ed25519Backend,
   type VerifiedManifest,
-} from '../protocol/index.js';
+} from '@etdi/protocol';
 import { acceptsBundleSet } from './bundle-check.js';
 import { checkAttestedClaims, expectedAttestation, verifyAttestation, type AttestationOptions } from './attestation.js';
 import { VerificationError, type VerificationErrorCode } from './errors.js';

@@ -1,4 +1,4 @@
-import { MANIFEST_META_KEY, type JsonObject } from '../schemas/index.js';
+import { MANIFEST_META_KEY, type JsonObject } from '@etdi/schemas';
 import { sha256Hex } from './hash.js';
 import { canonicalBytes } from './jcs.js';
 

@@ -84,3 +84,4 @@ export {
 } from './signed-note.js';
 export { formatCheckpoint, parseCheckpoint, type Checkpoint } from './checkpoint.js';
 export { registrationRequest, tokenRequest, keyAddRequest, type StatementFrame } from './statements.js';
+export { acceptsSignedManifest } from './manifest-check.js';

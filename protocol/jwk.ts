@@ -3,7 +3,7 @@ import {
   Ed25519PublicJwkSchema,
   type Ed25519PrivateJwk,
   type Ed25519PublicJwk,
-} from '../schemas/index.js';
+} from '@etdi/schemas';
 import { publicKeyOf, randomSeed } from './ed25519.js';
 import { fromBase64Url, toBase64Url, utf8 } from './encoding.js';
 import { ProtocolError } from './errors.js';

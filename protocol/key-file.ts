@@ -3,7 +3,7 @@
  * mode 0600, atomically, never logged. Readers refuse files that others can read.
  */
 import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { Ed25519PrivateJwkSchema, type Ed25519PrivateJwk } from '../schemas/index.js';
+import { Ed25519PrivateJwkSchema, type Ed25519PrivateJwk } from '@etdi/schemas';
 import { ProtocolError } from './errors.js';
 import { privateKeySeed } from './jwk.js';
 import { parseStrictJson } from './strict-json.js';

@@ -1,4 +1,4 @@
-import type { JsonShape } from '../schemas/index.js';
+import type { JsonShape } from '@etdi/schemas';
 import {
   KEY_ID_PATTERN,
   LIMITS,
@@ -8,8 +8,8 @@ import {
   SEMVER_PATTERN,
   SIGNATURE_PATTERN,
   TOOL_NAME_PATTERN,
-} from '../schemas/limits.js';
-import { MANIFEST_TYPE, ToolManifestSchema } from '../schemas/manifest.js';
+} from '@etdi/schemas';
+import { MANIFEST_TYPE, ToolManifestSchema } from '@etdi/schemas';
 
 /**
  * SignedManifestSchema's acceptance, decided without zod, for the value the strict parser has

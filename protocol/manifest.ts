@@ -8,7 +8,7 @@ import {
   type SignedManifest,
   type ToolManifest,
   withJsonShapeBound,
-} from '../schemas/index.js';
+} from '@etdi/schemas';
 import { defaultBackend, type Ed25519Backend } from './ed25519.js';
 import { digestOf, sha256Digest } from './digest.js';
 import { fromBase64Url, fromUtf8, toBase64Url, utf8, utf8Into } from './encoding.js';

@@ -6,7 +6,7 @@ import {
   type Ed25519PrivateJwk,
   type RegisterNamespaceRequest,
   type TokenRequest,
-} from '../schemas/index.js';
+} from '@etdi/schemas';
 import { toBase64Url } from './encoding.js';
 import { canonicalBytes } from './jcs.js';
 import { jwkThumbprint, toPublicJwk } from './jwk.js';

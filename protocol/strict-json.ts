@@ -1,4 +1,4 @@
-import type { JsonShape, JsonValue } from '../schemas/index.js';
+import type { JsonShape, JsonValue } from '@etdi/schemas';
 import { fromUtf8 } from './encoding.js';
 import { ProtocolError } from './errors.js';
 

@@ -1,4 +1,4 @@
-import { LIMITS } from '../schemas/index.js';
+import { LIMITS } from '@etdi/schemas';
 import { batchedLines } from './http/request-log.js';
 import { DEFAULT_WEB_ASSETS_DIR } from './web/assets.js';
 

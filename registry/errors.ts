@@ -1,4 +1,4 @@
-import { ProtocolError, type SchemaIssue } from '../protocol/index.js';
+import { ProtocolError, type SchemaIssue } from '@etdi/protocol';
 
 /** Stable codes of the registry: each is served as the `code` of an RFC 9457 problem document. */
 export type RegistryErrorCode =

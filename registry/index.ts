@@ -28,3 +28,18 @@ export { problemType, toProblem } from './http/problem.js';
 export { namespaceDomain, wellKnownUrl, WELL_KNOWN_PATH } from './services/well-known.js';
 export { validateManifestPolicy } from './services/publish.js';
 export type { Principal, RegistryContext } from './services/context.js';
+export { registerNamespace } from './services/namespaces.js';
+export { publish } from './services/publish.js';
+export { batchedLines, requestLog } from './http/request-log.js';
+export {
+  LogError,
+  TransparencyLog,
+  MerkleTreeStore,
+  fsckLog,
+  type LogErrorCode,
+  type TransparencyLogOptions,
+  type FsckOptions,
+  type FsckReport,
+  type FsckProblem,
+  type FsckProblemCode,
+} from './log/index.js';

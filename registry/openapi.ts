@@ -20,7 +20,7 @@ import {
   VersionListResponseSchema,
   VersionRecordSchema,
   VersionStatusSchema,
-} from '../schemas/index.js';
+} from '@etdi/schemas';
 
 export interface RouteSpec {
   method: 'get' | 'post';

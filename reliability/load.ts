@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPair } from '../protocol/index.js';
+import { generateKeyPair } from '@etdi/protocol';
 import { percentile } from '../bench/report.js';
 import { booleanFlag, numberFlag } from './support/args.js';
 import { manifestOf, registrationBody, signed, syntheticDefinition, tokenBody, versionOf } from './support/actors.js';

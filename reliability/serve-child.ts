@@ -4,7 +4,7 @@
  * Prints `READY <url>` on stdout once it listens. Same store and server as registry/server.ts;
  * request logs off (they would measure the terminal, not the registry).
  */
-import { RegistryStore, startServer } from '../registry/index.js';
+import { RegistryStore, startServer } from '@etdi/registry';
 import { ADMIN_TOKEN, LOG_ORIGIN, ORIGIN } from './support/harness.js';
 
 const args = process.argv.slice(2);

@@ -7,6 +7,7 @@ export {
   DIGEST_PATTERN,
   KEY_ID_PATTERN,
   MANIFEST_META_KEY,
+  SIGNATURE_PATTERN,
 } from './limits.js';
 export { jsonShape, withJsonShapeBound, type JsonShape, type JsonValue, type JsonObject } from './json.js';
 export {

@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { canonicalBytes, generateKeyPair, registrationRequest, signManifest } from '../protocol/index.js';
-import { readPrivateKeyFile, writePrivateKeyFile } from '../protocol/key-file.js';
-import { configFromEnv, RegistryStore, startServer, type RunningRegistry } from '../registry/index.js';
-import { registerNamespace } from '../registry/services/namespaces.js';
-import { publish } from '../registry/services/publish.js';
-import type { Principal } from '../registry/services/context.js';
-import { MANIFEST_TYPE, type Ed25519PrivateJwk, type ToolDefinition } from '../schemas/index.js';
+import { canonicalBytes, generateKeyPair, registrationRequest, signManifest } from '@etdi/protocol';
+import { readPrivateKeyFile, writePrivateKeyFile } from '@etdi/protocol/node';
+import { configFromEnv, RegistryStore, startServer, type RunningRegistry } from '@etdi/registry';
+import { registerNamespace } from '@etdi/registry';
+import { publish } from '@etdi/registry';
+import type { Principal } from '@etdi/registry';
+import { MANIFEST_TYPE, type Ed25519PrivateJwk, type ToolDefinition } from '@etdi/schemas';
 import { optional, parse } from './cli-support/args.js';
 import type { Command } from './cli-support/command.js';
 import { CliError, EXIT, type ExitCode } from './cli-support/errors.js';
@@ -36,7 +36,7 @@ Exit codes: 0 after a clean shutdown, 2 when the registry cannot start.`;
 
 const DEMO_SERVERS = ['filesystem', 'memory', 'sequential-thinking', 'everything-allcaps'] as const;
 
-/** test/fixtures/real-tools, from the sources (scripts/) or the build (dist/scripts/). */
+/** test/fixtures/real-tools, from the sources (scripts/) or the build (scripts/dist/). */
 function realToolsDir(): string {
   for (const up of ['..', '../..']) {
     const dir = fileURLToPath(new URL(`${up}/test/fixtures/real-tools/`, import.meta.url));

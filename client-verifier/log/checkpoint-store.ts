@@ -1,4 +1,4 @@
-import { bytesEqual, toBase64, verifyConsistency } from '../../protocol/index.js';
+import { bytesEqual, toBase64, verifyConsistency } from '@etdi/protocol';
 import { LogVerificationError } from './errors.js';
 import { verifyCheckpoint, type LogVerifyOptions, type TrustedLogKey, type VerifiedCheckpoint } from './verify.js';
 

@@ -8,4 +8,4 @@ export {
 } from './verify.js';
 export { CheckpointStore, type FetchConsistencyProof } from './checkpoint-store.js';
 // The RFC 9162 proof checks, re-exported so that a host needs only this module for the log.
-export { verifyInclusion, verifyConsistency, leafHash } from '../../protocol/index.js';
+export { verifyInclusion, verifyConsistency, leafHash } from '@etdi/protocol';

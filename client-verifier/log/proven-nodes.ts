@@ -1,4 +1,4 @@
-import { bytesEqual, nodeHash } from '../../protocol/index.js';
+import { bytesEqual, nodeHash } from '@etdi/protocol';
 
 /** Bound on remembered nodes per checkpoint (a listing needs a few per tool). */
 const MAX_NODES = 65_536;

@@ -10,8 +10,8 @@ import {
   verifyNote,
   type Ed25519Backend,
   type NoteVerifierKey,
-} from '../../protocol/index.js';
-import { LogEvidenceSchema, type LogEvidence } from '../../schemas/index.js';
+} from '@etdi/protocol';
+import { LogEvidenceSchema, type LogEvidence } from '@etdi/schemas';
 import { acceptedLogEvidence } from '../bundle-check.js';
 import { LogVerificationError } from './errors.js';
 import { ProvenNodes } from './proven-nodes.js';

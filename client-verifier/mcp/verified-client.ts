@@ -1,8 +1,8 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { LockfilePin } from '../../schemas/index.js';
-import { parseStrictJson, toSignedDefinition } from '../../protocol/index.js';
+import type { LockfilePin } from '@etdi/schemas';
+import { parseStrictJson, toSignedDefinition } from '@etdi/protocol';
 import { VerificationError, type VerificationErrorCode, type VerificationEvidence } from '../errors.js';
 import type { InvocationRequest, PolicyDecision } from '../policy/index.js';
 import type { ToolVerifier } from '../verifier.js';

@@ -1,4 +1,4 @@
-import type { CallChainConstraints, RateLimitRule } from '../../schemas/index.js';
+import type { CallChainConstraints, RateLimitRule } from '@etdi/schemas';
 
 /** One reason to deny, named by what decided it. */
 export interface Denial {

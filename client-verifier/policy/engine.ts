@@ -1,4 +1,4 @@
-import { HostPolicyConfigSchema, type HostPolicyConfig, type ToolPolicy } from '../../schemas/index.js';
+import { HostPolicyConfigSchema, type HostPolicyConfig, type ToolPolicy } from '@etdi/schemas';
 import { VerificationError } from '../errors.js';
 import { loadCedar, type CedarModule, type CedarSchema } from './cedar.js';
 import { CallChainChecker, RateLimiter, isCircular, type Denial } from './constraints.js';

@@ -1,4 +1,4 @@
-import { HostPolicyConfigFileSchema, type HostPolicyConfig } from '../../schemas/index.js';
+import { HostPolicyConfigFileSchema, type HostPolicyConfig } from '@etdi/schemas';
 import { VerificationError } from '../errors.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { HostPolicyConfig, ToolPolicy } from '../../schemas/index.js';
+import type { HostPolicyConfig, ToolPolicy } from '@etdi/schemas';
 import type { CedarModule } from './cedar.js';
 
 /** One call the host is about to make, as the policy layer sees it (docs/POLICIES.md). */

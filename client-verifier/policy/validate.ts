@@ -1,4 +1,4 @@
-import { ToolPolicySchema, type ToolPolicy } from '../../schemas/index.js';
+import { ToolPolicySchema, type ToolPolicy } from '@etdi/schemas';
 import { loadCedar, type CedarModule, type CedarSchema } from './cedar.js';
 import { splitPolicySet, toDiagnostics, type NamedPolicy, type PolicyDiagnostic } from './policy-set.js';
 

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { parseStrictJson } from '../../protocol/index.js';
+import { parseStrictJson } from '@etdi/protocol';
 import { RegistryError, toRegistryError } from '../errors.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import type { Problem } from '../../schemas/index.js';
+import type { Problem } from '@etdi/schemas';
 import type { RegistryError } from '../errors.js';
 
 const TITLES: Record<number, string> = {

@@ -10,8 +10,8 @@ import {
   toBase64,
   verifyConsistency,
   verifyNote,
-} from '../../protocol/index.js';
-import { LogEventSchema, type LogEvent } from '../../schemas/index.js';
+} from '@etdi/protocol';
+import { LogEventSchema, type LogEvent } from '@etdi/schemas';
 import { MerkleTreeStore, type StoredCheckpoint } from './tree-store.js';
 
 export type FsckProblemCode =

@@ -1,5 +1,5 @@
-import { canonicalBytes } from '../../protocol/index.js';
-import { LogEventSchema, type LogEvent } from '../../schemas/index.js';
+import { canonicalBytes } from '@etdi/protocol';
+import { LogEventSchema, type LogEvent } from '@etdi/schemas';
 
 /**
  * The leaf data of a registry event: JCS(event) bytes, after checking the event against its

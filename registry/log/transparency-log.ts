@@ -14,8 +14,8 @@ import {
   utf8,
   nodeHash,
   verifyConsistency,
-} from '../../protocol/index.js';
-import type { Ed25519PrivateJwk, Ed25519PublicJwk, LogEvidence } from '../../schemas/index.js';
+} from '@etdi/protocol';
+import type { Ed25519PrivateJwk, Ed25519PublicJwk, LogEvidence } from '@etdi/schemas';
 import { LogError } from './errors.js';
 import { MerkleTreeStore, type StoredCheckpoint } from './tree-store.js';
 

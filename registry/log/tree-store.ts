@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { EMPTY_ROOT, largestPowerOfTwoBelow, leafHash as hashLeaf, nodeHash } from '../../protocol/index.js';
+import { EMPTY_ROOT, largestPowerOfTwoBelow, leafHash as hashLeaf, nodeHash } from '@etdi/protocol';
 import { LogError } from './errors.js';
 
 /**

@@ -1,6 +1,6 @@
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
-import { fromBase64, fromUtf8, toBase64 } from '../../protocol/index.js';
-import type { ConsistencyProof, InclusionProof, LogEntry } from '../../schemas/index.js';
+import { fromBase64, fromUtf8, toBase64 } from '@etdi/protocol';
+import type { ConsistencyProof, InclusionProof, LogEntry } from '@etdi/schemas';
 import { LogError } from '../log/errors.js';
 import type { TransparencyLog } from '../log/transparency-log.js';
 

@@ -1,6 +1,6 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import { checkSchema } from '../../protocol/index.js';
-import { BundleSetRequestSchema, DigestSchema, RevokeVersionRequestSchema, VersionSchema } from '../../schemas/index.js';
+import { checkSchema } from '@etdi/protocol';
+import { BundleSetRequestSchema, DigestSchema, RevokeVersionRequestSchema, VersionSchema } from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
 import { readJsonBody } from '../http/body.js';
 import { chargeExtra } from '../http/rate-limit.js';

@@ -1,13 +1,13 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
-import { checkSchema, parseStrictJson } from '../../protocol/index.js';
+import { checkSchema, parseStrictJson } from '@etdi/protocol';
 import {
   PUBLISHER_JWT_TYPE,
   PublisherTokenClaimsSchema,
   TokenRequestSchema,
   type Ed25519PublicJwk,
   type TokenResponse,
-} from '../../schemas/index.js';
+} from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
 import type { KeyRow } from '../store/store.js';
 import type { Principal, RegistryContext } from './context.js';

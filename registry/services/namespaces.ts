@@ -1,4 +1,4 @@
-import { checkSchema, jwkThumbprint, parseStrictJson } from '../../protocol/index.js';
+import { checkSchema, jwkThumbprint, parseStrictJson } from '@etdi/protocol';
 import {
   AddKeyRequestSchema,
   LOG_EVENT_TYPE,
@@ -7,7 +7,7 @@ import {
   type Ed25519PublicJwk,
   type KeyStatus,
   type NamespaceInfo,
-} from '../../schemas/index.js';
+} from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
 import type { KeyRow } from '../store/store.js';
 import { isRevokedAt, requireAdmin, requireWriter } from './auth.js';

@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { LOG_EVENT_TYPE, type LogEvent } from '../../schemas/index.js';
+import { LOG_EVENT_TYPE, type LogEvent } from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
 import { toLeafData } from '../log/leaf.js';
 import type { RegistryStore, VersionRow } from '../store/store.js';

@@ -6,9 +6,9 @@ import {
   verifySignedManifest,
   type ManifestClaims,
   type VerifiedManifest,
-} from '../../protocol/index.js';
-import { validateToolPolicy } from '../../client-verifier/policy/index.js';
-import { LOG_EVENT_TYPE, type Ed25519PublicJwk, type SignedManifest, type ToolPolicy } from '../../schemas/index.js';
+} from '@etdi/protocol';
+import { validateToolPolicy } from '@etdi/client/policy';
+import { LOG_EVENT_TYPE, type Ed25519PublicJwk, type SignedManifest, type ToolPolicy } from '@etdi/schemas';
 import { RegistryError, toRegistryError } from '../errors.js';
 import type { KeyRow, VersionRow } from '../store/store.js';
 import type { PublishResult } from './publish-job.js';

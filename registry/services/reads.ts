@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import semver from 'semver';
-import { toBase64 } from '../../protocol/index.js';
+import { toBase64 } from '@etdi/protocol';
 import {
   ATTESTATION_JWT_TYPE,
   ATTESTATION_SET_JWT_TYPE,
@@ -14,7 +14,7 @@ import {
   type VersionListResponse,
   type VersionRecord,
   type VersionStatus,
-} from '../../schemas/index.js';
+} from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
 import type { VersionRow } from '../store/store.js';
 import { isRevokedAt } from './auth.js';

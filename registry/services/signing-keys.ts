@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { generateKeyPair, parseStrictJson, toPublicJwk } from '../../protocol/index.js';
-import type { Ed25519PrivateJwk, Jwks } from '../../schemas/index.js';
+import { generateKeyPair, parseStrictJson, toPublicJwk } from '@etdi/protocol';
+import type { Ed25519PrivateJwk, Jwks } from '@etdi/schemas';
 import type { RegistryConfig } from '../config.js';
 import type { RegistryStore } from '../store/store.js';
 import type { WriteQueue } from './write-queue.js';

@@ -1,5 +1,5 @@
-import { canonicalBytes, sha256Digest, verifyBytes } from '../../protocol/index.js';
-import type { Ed25519PublicJwk } from '../../schemas/index.js';
+import { canonicalBytes, sha256Digest, verifyBytes } from '@etdi/protocol';
+import type { Ed25519PublicJwk } from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
 import type { RegistryContext } from './context.js';
 

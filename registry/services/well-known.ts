@@ -1,5 +1,5 @@
-import { parseStrictJson } from '../../protocol/index.js';
-import { NamespaceWellKnownSchema } from '../../schemas/index.js';
+import { parseStrictJson } from '@etdi/protocol';
+import { NamespaceWellKnownSchema } from '@etdi/schemas';
 import type { WellKnownConfig } from '../config.js';
 import { RegistryError } from '../errors.js';
 

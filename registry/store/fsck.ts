@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { canonicalManifest, canonicalize, parseStrictJson, sha256Digest } from '../../protocol/index.js';
-import type { SignedManifest } from '../../schemas/index.js';
+import { canonicalManifest, canonicalize, parseStrictJson, sha256Digest } from '@etdi/protocol';
+import type { SignedManifest } from '@etdi/schemas';
 import { fsckLog, type FsckEntry, type FsckOptions, type FsckReport } from '../log/fsck.js';
 import type { KeyRow, NamespaceRow, RegistryStore, VersionRow } from './store.js';
 

@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { canonicalize, confusableSkeleton, generateKeyPair, parseStrictJson } from '../../protocol/index.js';
-import type { Ed25519PrivateJwk, Ed25519PublicJwk, LogEvent } from '../../schemas/index.js';
+import { canonicalize, confusableSkeleton, generateKeyPair, parseStrictJson } from '@etdi/protocol';
+import type { Ed25519PrivateJwk, Ed25519PublicJwk, LogEvent } from '@etdi/schemas';
 import { TransparencyLog } from '../log/transparency-log.js';
 import { toLeafData } from '../log/leaf.js';
 import { migrate } from './migrations.js';

@@ -1,4 +1,4 @@
-import { confusableSkeleton } from '../../protocol/index.js';
+import { confusableSkeleton } from '@etdi/protocol';
 
 /**
  * HTML built from trusted markup and escaped values. Every interpolation into `html` is escaped

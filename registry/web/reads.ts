@@ -1,5 +1,5 @@
 import semver from 'semver';
-import type { KeyStatus, LogEvent, NamespaceInfo, SignedManifest, ToolListResponse, VersionStatus } from '../../schemas/index.js';
+import type { KeyStatus, LogEvent, NamespaceInfo, SignedManifest, ToolListResponse, VersionStatus } from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
 import type { RegistryContext } from '../services/context.js';
 import { getNamespaceInfo, listNamespaceKeys } from '../services/namespaces.js';

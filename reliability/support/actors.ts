@@ -12,13 +12,13 @@ import {
   signManifest,
   tokenRequest,
   type GeneratedKeyPair,
-} from '../../protocol/index.js';
+} from '@etdi/protocol';
 import {
   MANIFEST_TYPE,
   type SignedManifest,
   type ToolDefinition,
   type ToolManifest,
-} from '../../schemas/index.js';
+} from '@etdi/schemas';
 
 
 export interface StatementFrame {

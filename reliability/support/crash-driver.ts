@@ -13,10 +13,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointStore } from '../../client-verifier/log/index.js';
-import { generateKeyPair } from '../../protocol/index.js';
-import { fsckLog, MerkleTreeStore } from '../../registry/log/index.js';
-import { RegistryStore } from '../../registry/index.js';
+import { CheckpointStore } from '@etdi/client';
+import { generateKeyPair } from '@etdi/protocol';
+import { fsckLog, MerkleTreeStore } from '@etdi/registry';
+import { RegistryStore } from '@etdi/registry';
 import { manifestOf, registrationBody, signed, syntheticDefinition, tokenBody, versionOf, type Provider } from './actors.js';
 import { startChild, type ChildRegistry } from './child.js';
 import type { FuzzRequest, FuzzResponse } from './fuzz-cases.js';
@@ -102,6 +102,11 @@ export async function runCrash(options: CrashOptions): Promise<CrashReport> {
     await issueTokens();
     // sustained load: each client publishes the next version of a random tool, in a loop
     let stop = false;
+    // the kill delay counts from the round's first acknowledgement: on a loaded machine the
+    // restarted registry may not answer within the shortest delay, and a round that acknowledged
+    // nothing proves nothing
+    let firstAck: () => void = () => undefined;
+    const acknowledged = new Promise<void>((resolve) => (firstAck = resolve));
     const clients = Array.from({ length: options.clients }, async () => {
       while (!stop) {
         const p = providers[Math.floor(Math.random() * providers.length)]!;
@@ -119,6 +124,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashReport> {
         if (res.status === 201 || res.status === 200) {
           const rec = res.body as { toolId: string; version: string; manifestDigest: string };
           acked.push({ toolId: rec.toolId, version: rec.version, manifestDigest: rec.manifestDigest });
+          firstAck();
           // every few acks, read the status: its log evidence carries the newest signed checkpoint
           if (acked.length % 25 === 0) {
             try {
@@ -135,6 +141,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashReport> {
       }
     });
     const delay = options.minMs + Math.random() * (options.maxMs - options.minMs);
+    await Promise.race([acknowledged, new Promise((r) => setTimeout(r, 30_000))]);
     await new Promise((r) => setTimeout(r, delay));
     child.process.kill('SIGKILL');
     await child.exited;

@@ -7,8 +7,8 @@
 import { createHmac, randomBytes, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
-import { generateKeyPair, type GeneratedKeyPair } from '../../protocol/index.js';
-import { PUBLISHER_JWT_TYPE, type Ed25519PublicJwk } from '../../schemas/index.js';
+import { generateKeyPair, type GeneratedKeyPair } from '@etdi/protocol';
+import { PUBLISHER_JWT_TYPE, type Ed25519PublicJwk } from '@etdi/schemas';
 import { keyAddBody, manifestOf, registrationBody, signed, signedUnchecked, syntheticDefinition, tokenBody, type StatementFrame } from './actors.js';
 
 export interface FuzzRequest {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RegistryStore, startServer, type RegistryConfigInput, type RunningRegistry } from '../../registry/index.js';
+import { RegistryStore, startServer, type RegistryConfigInput, type RunningRegistry } from '@etdi/registry';
 import type { FuzzRequest, FuzzResponse } from './fuzz-cases.js';
 
 export const ORIGIN = 'https://registry.reliability.test';

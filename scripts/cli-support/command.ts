@@ -1,4 +1,4 @@
-import { ProtocolError } from '../../protocol/index.js';
+import { ProtocolError } from '@etdi/protocol';
 import { CliError, EXIT, type ExitCode } from './errors.js';
 import { Output, type CliIo } from './output.js';
 

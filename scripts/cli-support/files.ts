@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parseStrictJson } from '../../protocol/index.js';
+import { parseStrictJson } from '@etdi/protocol';
 import { CliError } from './errors.js';
 
 /** Reads a JSON file with the strict I-JSON parser (duplicate keys refused: they hide content). */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import type { Ed25519PrivateJwk } from '../../schemas/index.js';
-import { registrationRequest, tokenRequest } from '../../protocol/index.js';
+import type { Ed25519PrivateJwk } from '@etdi/schemas';
+import { registrationRequest, tokenRequest } from '@etdi/protocol';
 import { CliError } from './errors.js';
 
 /** A registry answer: status and parsed JSON body (problem documents included). */

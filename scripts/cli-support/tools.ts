@@ -1,8 +1,8 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
-import { MANIFEST_META_KEY, type SignedManifest } from '../../schemas/index.js';
-import { VerificationError, type ToolChanges, type VerifiedTool, type WithheldTool } from '../../client-verifier/index.js';
+import { MANIFEST_META_KEY, type SignedManifest } from '@etdi/schemas';
+import { VerificationError, type ToolChanges, type VerifiedTool, type WithheldTool } from '@etdi/client';
 import { CliError } from './errors.js';
 
 /**

@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { z } from 'zod';
-import { Ed25519PublicJwkSchema, type Lockfile } from '../../schemas/index.js';
-import { jwkThumbprint, parseStrictJson } from '../../protocol/index.js';
-import { RegistryClient, ToolVerifier, createLogChecker, emptyLockfile, type TrustRootConfig } from '../../client-verifier/index.js';
-import { readLockfile, writeLockfile } from '../../client-verifier/node.js';
+import { Ed25519PublicJwkSchema, type Lockfile } from '@etdi/schemas';
+import { jwkThumbprint, parseStrictJson } from '@etdi/protocol';
+import { RegistryClient, ToolVerifier, createLogChecker, emptyLockfile, type TrustRootConfig } from '@etdi/client';
+import { readLockfile, writeLockfile } from '@etdi/client/node';
 import { CliError } from './errors.js';
 import type { Output } from './output.js';
 

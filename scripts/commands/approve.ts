@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import type { ToolChanges, VerifiedTool } from '../../client-verifier/index.js';
+import type { ToolChanges, VerifiedTool } from '@etdi/client';
 import { list, optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
 import { CliError, EXIT, usage, type ExitCode } from '../cli-support/errors.js';
@@ -57,7 +57,7 @@ export const approveCommand: Command = {
     const trustPath = optional(values, 'trust');
     const { openVerifier } = await import('../cli-support/trust.js');
     const { carriedDefinition, describeChanges } = await import('../cli-support/tools.js');
-    const { isVerificationError } = await import('../../client-verifier/index.js');
+    const { isVerificationError } = await import('@etdi/client');
     const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out });
     const { verifier } = opened;
 

@@ -1,6 +1,6 @@
 import semverGt from 'semver/functions/gt.js';
-import { MAX_BUNDLE_SET, type LockfilePin, type VersionBundle } from '../../schemas/index.js';
-import type { RegistryClient, ToolVerifier } from '../../client-verifier/index.js';
+import { MAX_BUNDLE_SET, type LockfilePin, type VersionBundle } from '@etdi/schemas';
+import type { RegistryClient, ToolVerifier } from '@etdi/client';
 import { optional, parse, required } from '../cli-support/args.js';
 import { OPERATIONAL_CODES, type Command } from '../cli-support/command.js';
 import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
@@ -89,7 +89,7 @@ export const auditCommand: Command = {
     const trustPath = optional(values, 'trust');
     const { openVerifier } = await import('../cli-support/trust.js');
     const { carriedDefinition, describeChanges } = await import('../cli-support/tools.js');
-    const { isVerificationError } = await import('../../client-verifier/index.js');
+    const { isVerificationError } = await import('@etdi/client');
     const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out, allowMissingLockfile: false });
     const { verifier } = opened;
     const pins: LockfilePin[] = Object.values(verifier.lockfile.tools).sort((a, b) => a.toolId.localeCompare(b.toolId));

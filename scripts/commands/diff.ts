@@ -1,4 +1,4 @@
-import type { VerifiedTool } from '../../client-verifier/index.js';
+import type { VerifiedTool } from '@etdi/client';
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
 import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
@@ -37,7 +37,7 @@ export const diffCommand: Command = {
     const [from, to] = [positionals[1]!, positionals[2]!];
     const { defaultTrustPath, openVerifier } = await import('../cli-support/trust.js');
     const { carriedDefinition, describeChanges } = await import('../cli-support/tools.js');
-    const { classifyChanges, hintsOf } = await import('../../client-verifier/index.js');
+    const { classifyChanges, hintsOf } = await import('@etdi/client');
     const lockfile = optional(values, 'lockfile');
     const trustPath = optional(values, 'trust') ?? (lockfile ? defaultTrustPath(lockfile) : undefined);
     // No lockfile: the diff is about two registry versions, not about what this host approved.

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { generateKeyPair } from '../../protocol/index.js';
-import { writePrivateKeyFile } from '../../protocol/key-file.js';
+import { generateKeyPair } from '@etdi/protocol';
+import { writePrivateKeyFile } from '@etdi/protocol/node';
 import { parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
 import { CliError, EXIT, type ExitCode } from '../cli-support/errors.js';

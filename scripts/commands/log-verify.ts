@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type Database from 'better-sqlite3';
-import type { FsckReport } from '../../registry/log/fsck.js';
+import type { FsckReport } from '@etdi/registry';
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
 import { CliError, EXIT, usage, type ExitCode } from '../cli-support/errors.js';
@@ -39,7 +39,7 @@ export const logCommand: Command = {
     const path = required('log', values, 'db');
     if (!existsSync(path)) throw new CliError('OPERATIONAL', `no database at ${path}`, { path });
     const { default: Sqlite } = await import('better-sqlite3');
-    const { fsckRegistryDatabase } = await import('../../registry/store/fsck.js');
+    const { fsckRegistryDatabase } = await import('@etdi/registry');
     let db: Database.Database;
     try {
       db = new Sqlite(path, { readonly: true, fileMustExist: true });

@@ -28,7 +28,7 @@ export const pinsCommand: Command = {
     const out = new Output(io, values.json === true);
     const path = required('pins', values, 'lockfile');
     const [action, ...rest] = positionals;
-    const { readLockfile, writeLockfile } = await import('../../client-verifier/node.js');
+    const { readLockfile, writeLockfile } = await import('@etdi/client/node');
     if (action === 'list') {
       if (rest.length > 0) throw usage('pins', `unexpected argument ${rest[0]}`);
       const lockfile = existsSync(path) ? await readLockfile(path) : undefined;

@@ -2,7 +2,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { InitializeRequest, InitializeResult, ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { VerificationError, VerifiedToolList } from '../../client-verifier/index.js';
+import type { VerificationError, VerifiedToolList } from '@etdi/client';
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
 import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
@@ -74,7 +74,7 @@ export const proxyCommand: Command = {
     const trustPath = optional(values, 'trust');
     const { openVerifier } = await import('../cli-support/trust.js');
     const { connectServer } = await import('../cli-support/tools.js');
-    const { VerificationError, VerifiedClient } = await import('../../client-verifier/index.js');
+    const { VerificationError, VerifiedClient } = await import('@etdi/client');
     const { Server } = await import('@modelcontextprotocol/sdk/server/index.js');
     const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
     const { CallToolRequestSchema, InitializeRequestSchema, ListToolsRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');

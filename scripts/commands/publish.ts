@@ -1,5 +1,5 @@
-import { decodeSignedManifest } from '../../protocol/index.js';
-import type { SignedManifest } from '../../schemas/index.js';
+import { decodeSignedManifest } from '@etdi/protocol';
+import type { SignedManifest } from '@etdi/schemas';
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
 import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';

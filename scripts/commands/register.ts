@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { jwkThumbprint } from '../../protocol/index.js';
-import { readPrivateKeyFile } from '../../protocol/key-file.js';
+import { jwkThumbprint } from '@etdi/protocol';
+import { readPrivateKeyFile } from '@etdi/protocol/node';
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
 import { CliError, EXIT, type ExitCode } from '../cli-support/errors.js';

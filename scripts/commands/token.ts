@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { readPrivateKeyFile } from '../../protocol/key-file.js';
+import { readPrivateKeyFile } from '@etdi/protocol/node';
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
 import { CliError, EXIT, type ExitCode } from '../cli-support/errors.js';

@@ -72,7 +72,7 @@ export const verifyCommand: Command = {
     // Loaded on use: the verifier and the MCP SDK are most of a verb's start-up time.
     const { openVerifier } = await import('../cli-support/trust.js');
     const { connectServer, reportOfError, reportOfTool, reportOfWithheld } = await import('../cli-support/tools.js');
-    const { VerifiedClient } = await import('../../client-verifier/index.js');
+    const { VerifiedClient } = await import('@etdi/client');
     const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out, persist: true });
 
     let tools: ToolReport[];

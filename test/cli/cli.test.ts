@@ -14,10 +14,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 vi.setConfig({ testTimeout: 60_000 });
 import { MANIFEST_META_KEY } from '../../schemas/index.js';
 
-// End to end: the built CLI (dist/scripts/cli.js, built by `npm test`'s tsc step) against a
+// End to end: the built CLI (scripts/dist/cli.js, built by `npm test`'s build step) against a
 // registry process on 127.0.0.1 and real MCP server processes made with the SDK.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'dist/scripts/cli.js');
+const CLI = join(ROOT, 'scripts/dist/cli.js');
 const SERVER = join(ROOT, 'test/fixtures/cli/mcp-server.mjs');
 const REAL_TOOLS = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/real-tools/filesystem.json'), 'utf8')) as Record<string, unknown>[];
 const ADMIN = 'cli-test-admin-token-0123456789';

@@ -81,6 +81,7 @@ export function bundledWriteWorker(): URL {
     format: 'esm',
     target: 'node20',
     external: ['better-sqlite3'], // native; everything else is bundled (JSON data included)
+    conditions: ['etdi-source'], // the workspace packages' TypeScript sources, as vitest runs them
     outfile,
     logLevel: 'silent',
   });

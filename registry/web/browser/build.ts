@@ -50,6 +50,8 @@ export async function buildWebBundle(outDir: string): Promise<{ files: { name: s
     splitting: true,
     metafile: true,
     plugins: [zodEnglishOnly],
+    // @etdi/* from their TypeScript sources: the bundle never depends on a stale dist/
+    conditions: ['etdi-source'],
     logLevel: 'warning',
     legalComments: 'none',
   });

@@ -1,5 +1,5 @@
-import { sha256 } from '../../../protocol/hash.js';
-import { toHex, utf8 } from '../../../protocol/encoding.js';
+import { sha256 } from '@etdi/protocol';
+import { toHex, utf8 } from '@etdi/protocol';
 import { el, logKeyPanel } from './dom.js';
 
 /** localStorage keys (per origin, so per registry). */

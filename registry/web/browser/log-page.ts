@@ -1,8 +1,8 @@
-import { fromBase64, utf8 } from '../../../protocol/encoding.js';
-import { leafHash, verifyInclusion } from '../../../protocol/merkle.js';
-import { CheckpointStore } from '../../../client-verifier/log/checkpoint-store.js';
-import { verifyCheckpoint } from '../../../client-verifier/log/verify.js';
-import { VerificationError } from '../../../client-verifier/errors.js';
+import { fromBase64, utf8 } from '@etdi/protocol';
+import { leafHash, verifyInclusion } from '@etdi/protocol';
+import { CheckpointStore } from '@etdi/client';
+import { verifyCheckpoint } from '@etdi/client';
+import { VerificationError } from '@etdi/client';
 import { addCheck, setVerdict } from './dom.js';
 import { fingerprint, lastCheckpoint, pinLogKey, rememberCheckpoint, showLogKey, trustNewLogKey, type ServedLogKey } from './log-key.js';
 import { describeFailure, getJson, getText } from './registry-api.js';

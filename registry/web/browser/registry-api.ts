@@ -1,11 +1,11 @@
-import { fromBase64 } from '../../../protocol/encoding.js';
-import { jwkThumbprint } from '../../../protocol/jwk.js';
-import { webCryptoBackend, type Ed25519Backend } from '../../../protocol/ed25519.js';
-import { createLogChecker } from '../../../client-verifier/log-check.js';
-import { createTrustRoot, type TrustRoot } from '../../../client-verifier/trust-root.js';
-import { VerificationError } from '../../../client-verifier/errors.js';
-import type { StatefulLogChecker } from '../../../client-verifier/verifier.js';
-import type { LockfileCheckpoint } from '../../../schemas/index.js';
+import { fromBase64 } from '@etdi/protocol';
+import { jwkThumbprint } from '@etdi/protocol';
+import { webCryptoBackend, type Ed25519Backend } from '@etdi/protocol';
+import { createLogChecker } from '@etdi/client';
+import { createTrustRoot, type TrustRoot } from '@etdi/client';
+import { VerificationError } from '@etdi/client';
+import type { StatefulLogChecker } from '@etdi/client';
+import type { LockfileCheckpoint } from '@etdi/schemas';
 
 /** The registry's API, same origin: the page's HTML is never an input to a check. */
 async function get(path: string): Promise<Response> {

@@ -1,8 +1,8 @@
 import semverCompare from 'semver/functions/compare.js';
-import { MANIFEST_META_KEY } from '../../../schemas/limits.js';
-import { bundleSource, decodeBundle, verifyEvidence } from '../../../client-verifier/verify-tool.js';
-import { VerificationError } from '../../../client-verifier/errors.js';
-import type { VersionBundle } from '../../../schemas/index.js';
+import { MANIFEST_META_KEY } from '@etdi/schemas';
+import { bundleSource, decodeBundle, verifyEvidence } from '@etdi/client';
+import { VerificationError } from '@etdi/client';
+import type { VersionBundle } from '@etdi/schemas';
 import { addCheck, setVerdict } from './dom.js';
 import { fingerprint, lastCheckpoint, pinLogKey, rememberCheckpoint, showLogKey, trustNewLogKey, type ServedLogKey } from './log-key.js';
 import { bundlePath, describeFailure, getJson, getText, logCheckerFor, trustRootFor, webCrypto } from './registry-api.js';

@@ -1,4 +1,4 @@
-import { classifyChanges, hintsOf, type ToolChanges } from '../../../client-verifier/index.js';
+import { classifyChanges, hintsOf, type ToolChanges } from '@etdi/client';
 import { html, providerText, suspiciousNote, type Html } from '../html.js';
 import { page } from '../layout.js';
 import type { VersionDetail } from '../reads.js';

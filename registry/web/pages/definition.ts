@@ -1,4 +1,4 @@
-import type { ToolManifest } from '../../../schemas/index.js';
+import type { ToolManifest } from '@etdi/schemas';
 import { html, providerText, suspiciousNote, type Html } from '../html.js';
 
 const HINTS = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const;

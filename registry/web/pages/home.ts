@@ -1,4 +1,4 @@
-import type { ToolListResponse } from '../../../schemas/index.js';
+import type { ToolListResponse } from '@etdi/schemas';
 import { html, providerText, uiPath } from '../html.js';
 import { page } from '../layout.js';
 import type { HomeSummary } from '../reads.js';

@@ -1,4 +1,4 @@
-import { toBase64 } from '../../../protocol/index.js';
+import { toBase64 } from '@etdi/protocol';
 import { html, providerText, uiPath } from '../html.js';
 import { page } from '../layout.js';
 

@@ -1,5 +1,5 @@
-import { jwkThumbprint } from '../../../protocol/index.js';
-import type { KeyStatus, NamespaceInfo } from '../../../schemas/index.js';
+import { jwkThumbprint } from '@etdi/protocol';
+import type { KeyStatus, NamespaceInfo } from '@etdi/schemas';
 import type { ToolRow } from '../../store/store.js';
 import { html, providerText } from '../html.js';
 import { page } from '../layout.js';
