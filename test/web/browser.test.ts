@@ -23,7 +23,7 @@ describe('web interface in a real browser', () => {
 
 /** Waits until the page's own check settled and returns its verdict panel's status and code. */
 async function verdict(page: Page): Promise<{ status: string; code: string | undefined; text: string }> {
-  await page.waitForFunction(() => document.getElementById('verify')?.dataset.status !== 'pending', undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => document.getElementById('verify')?.dataset.status !== 'pending', undefined, { timeout: 90_000 });
   return page.evaluate(() => {
     const panel = document.getElementById('verify')!;
     return { status: panel.dataset.status!, code: panel.dataset.code, text: document.getElementById('verdict')!.textContent ?? '' };
@@ -183,7 +183,7 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { t
       });
       await page.goto(`${r.url}/ui/lockfile`);
       await page.setInputFiles('#lockfile', { name: 'etdi.lock.json', mimeType: 'application/json', buffer: Buffer.from(text) });
-      await page.waitForFunction(() => !['pending'].includes(document.getElementById('verify')!.dataset.status!), undefined, { timeout: 30_000 });
+      await page.waitForFunction(() => !['pending'].includes(document.getElementById('verify')!.dataset.status!), undefined, { timeout: 90_000 });
       const rows = await page.locator('#pins tbody tr').evaluateAll((trs) => Object.fromEntries(trs.map((tr) => [(tr as HTMLElement).dataset.toolId!, (tr as HTMLElement).dataset.status!])));
       return { rows, posts, page };
     };
