@@ -21,7 +21,8 @@ down gracefully (in-flight requests and writes finish, the database is closed).
 
   --demo               on first start, register demo namespaces (administrator grant), sign the
                        real MCP tools in test/fixtures/real-tools with a demo key (0600 file in the
-                       data dir) and publish them. Idempotent on restart.
+                       data dir) and publish them, plus a 1.1.0 of read_text_file that asks for
+                       more (an escalation to compare in the web interface). Idempotent on restart.
   --port <n>           default 8080 (env PORT)
   --host <addr>        default 127.0.0.1
   --data <dir>         default ./data (the database is <dir>/registry.db)
