@@ -29,6 +29,8 @@ export type VerificationErrorCode =
   // registry attestation and policy (rows 16-17)
   | 'ATTESTATION_INVALID'
   | 'POLICY_DENIED'
+  // trust bootstrap: the registry's keys are not the ones the host expected (fetchTrust)
+  | 'TRUST_MISMATCH'
   // operational
   | 'REGISTRY_UNAVAILABLE'
   | 'RESPONSE_TOO_LARGE'

@@ -2,6 +2,7 @@
 export { VerificationError, isVerificationError, type VerificationErrorCode, type VerificationEvidence } from './errors.js';
 export { createTrustRoot, type TrustRoot, type TrustRootConfig } from './trust-root.js';
 export { RegistryClient, type RegistryClientOptions } from './registry-client.js';
+export { fetchTrust, decodeTrustFile, trustRootOf, logKeyFingerprint, type FetchTrustOptions } from './trust.js';
 export {
   expectedAttestation,
   verifyAttestation,
@@ -19,7 +20,6 @@ export {
   decodeBundle,
   decodeBundleSet,
   bundleTargets,
-  markValidatedBundle,
   type VerifyContext,
   type VerifiedEvidence,
   type VerifiedTool,

@@ -3,3 +3,5 @@
 // index.ts, whose explicit list stays the one place where public names are chosen.
 export * from './index.js';
 export { readLockfile, writeLockfile, type ReadLockfileOptions } from './lockfile-file.js';
+export { readTrustFile, writeTrustFile } from './trust-file.js';
+export { openToolVerifier, type OpenToolVerifierOptions } from './open-verifier.js';

@@ -3,12 +3,17 @@ import {
   BundleSetSchema,
   ConsistencyProofSchema,
   KeyStatusSchema,
+  LogKeyResponseSchema,
+  REGISTRY_METADATA_PATH,
+  RegistryMetadataSchema,
   VersionBundleSchema,
   VersionListResponseSchema,
   type BundleSet,
   type BundleSetRequest,
   type ConsistencyProof,
   type KeyStatus,
+  type LogKeyResponse,
+  type RegistryMetadata,
   type VersionBundle,
 } from '@etdi/schemas';
 import { ProtocolError, checkSchema, fromBase64, parseStrictJson, utf8 } from '@etdi/protocol';
@@ -92,6 +97,16 @@ export class RegistryClient {
   /** The registry's attestation keys (`/.well-known/jwks.json`); trust comes from the host's pins, not from this. */
   async getJwks(): Promise<{ keys: unknown[] }> {
     return this.getJson('/.well-known/jwks.json', JwksSchema, 'the registry JWKS');
+  }
+
+  /** The log's origin and note verifier key (`/v1/log/key`); trust comes from the host's pin, not from this. */
+  async getLogKey(): Promise<LogKeyResponse> {
+    return this.getJson('/v1/log/key', LogKeyResponseSchema, 'the log verifier key');
+  }
+
+  /** What the registry says a host should pin (`/.well-known/etdi-registry.json`): read by fetchTrust. */
+  async getMetadata(): Promise<RegistryMetadata> {
+    return this.getJson(REGISTRY_METADATA_PATH, RegistryMetadataSchema, 'the registry metadata');
   }
 
   /** Every key of a namespace with its status. */

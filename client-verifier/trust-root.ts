@@ -16,6 +16,8 @@ export interface TrustRootConfig {
   pinnedKeyIds: readonly string[];
   /** The transparency log's C2SP note verifier key (`<name>+<hex id>+<base64 key>`). */
   logKey: string;
+  /** The checkpoint origin line the log uses; every checkpoint is checked against it when given. */
+  logOrigin?: string;
 }
 
 /** A checked trust root: the pinned attestation keys by id, and the log key. */
@@ -24,6 +26,7 @@ export interface TrustRoot {
   readonly audience: string;
   readonly attestationKeys: ReadonlyMap<string, Ed25519PublicJwk>;
   readonly logKey: string;
+  readonly logOrigin?: string;
 }
 
 /**
@@ -46,5 +49,5 @@ export function createTrustRoot(config: TrustRootConfig): TrustRoot {
     if (pinned.has(id)) keys.set(id, { kty: 'OKP', crv: 'Ed25519', x: parsed.data.x });
   }
   for (const id of pinned) if (!keys.has(id)) throw new TypeError(`trust root: pinned key ${id} is not an Ed25519 key of the JWKS`);
-  return { issuer: config.issuer, audience: config.audience, attestationKeys: keys, logKey: config.logKey };
+  return { issuer: config.issuer, audience: config.audience, attestationKeys: keys, logKey: config.logKey, ...(config.logOrigin ? { logOrigin: config.logOrigin } : {}) };
 }

@@ -10,6 +10,7 @@ import {
   ProblemSchema,
   RegisterNamespaceRequestSchema,
   RegistryKeyRotationResponseSchema,
+  RegistryMetadataSchema,
   RevokeKeyRequestSchema,
   RevokeVersionRequestSchema,
   SignedManifestSchema,
@@ -38,6 +39,7 @@ export interface RouteSpec {
 
 /** The route table: the single description of the API that /openapi.json is generated from. */
 export const ROUTES: readonly RouteSpec[] = [
+  { method: 'get', path: '/.well-known/etdi-registry.json', summary: 'What a host pins: attestation issuer and audience, JWKS location, log origin and verifier key', auth: 'none', response: RegistryMetadataSchema, status: 200, errors: [] },
   { method: 'get', path: '/.well-known/jwks.json', summary: "The registry's JWT signing keys (attestations, publisher tokens)", auth: 'none', response: JwksSchema, status: 200, errors: [] },
   { method: 'post', path: '/v1/namespaces', summary: 'Register a namespace with its first key (proof of possession; domain control or admin grant)', auth: 'optional-admin', request: RegisterNamespaceRequestSchema, response: NamespaceInfoSchema, status: 201, errors: ['SCHEMA_INVALID', 'WRONG_REGISTRY', 'STATEMENT_STALE', 'STATEMENT_REPLAYED', 'BAD_PROOF', 'DOMAIN_NOT_VERIFIED', 'NAMESPACE_EXISTS', 'NAMESPACE_LOOKALIKE', 'UNAUTHENTICATED', 'FORBIDDEN'] },
   { method: 'get', path: '/v1/namespaces/{namespace}', summary: 'A namespace', auth: 'none', response: NamespaceInfoSchema, status: 200, errors: ['NAMESPACE_NOT_FOUND'] },

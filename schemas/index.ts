@@ -151,3 +151,13 @@ export {
   type HostPolicyConfig,
   type HostPolicyConfigFile,
 } from './policy-config.js';
+export {
+  REGISTRY_METADATA_PATH,
+  TRUST_FILE_TYPE,
+  LogKeyResponseSchema,
+  RegistryMetadataSchema,
+  TrustFileSchema,
+  type LogKeyResponse,
+  type RegistryMetadata,
+  type TrustFile,
+} from './trust.js';

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { REGISTRY_METADATA_PATH, type RegistryMetadata } from '@etdi/schemas';
 import { readJsonBody } from '../http/body.js';
 import { issuePublisherToken, requireAdmin } from '../services/auth.js';
 import { addKey, getNamespaceInfo, listNamespaceKeys, registerNamespace, revokeKey } from '../services/namespaces.js';
@@ -42,6 +43,19 @@ export function namespacesRouter(services: Services): Router {
 
   router.get('/.well-known/jwks.json', (_req, res) => {
     sendJson(res, 200, ctx.keys.jwks(), 'public, max-age=300');
+  });
+
+  // What a host pins (etdi trust init, fetchTrust): small and fixed, so the issuer never has to be
+  // guessed from another document.
+  router.get(REGISTRY_METADATA_PATH, (_req, res) => {
+    const log = ctx.store.log;
+    const metadata: RegistryMetadata = {
+      issuer: ctx.config.origin,
+      audience: ctx.config.attestationAudience,
+      jwksUri: `${ctx.config.origin}/.well-known/jwks.json`,
+      log: { origin: log.origin, verifierKey: log.verifierKey() },
+    };
+    sendJson(res, 200, metadata, 'public, max-age=300');
   });
 
   router.post('/v1/admin/registry-keys/rotate', async (req, res) => {

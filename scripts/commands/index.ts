@@ -11,6 +11,7 @@ export { auditCommand, toSarif, type AuditFinding } from './audit.js';
 export { diffCommand } from './diff.js';
 export { logCommand } from './log-verify.js';
 export { proxyCommand, withheldError } from './proxy.js';
+export { trustCommand } from './trust.js';
 export { runCommand, type Command } from '../cli-support/command.js';
 export { processIo, type CliIo } from '../cli-support/output.js';
 export { EXIT, CliError, type ExitCode, type CliErrorCode } from '../cli-support/errors.js';
