@@ -52,9 +52,12 @@ const INVISIBLE = /[\u00AD\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u20
 
 const codePoint = (ch: string): string => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 
-/** The ASCII text a non-ASCII character is confusable with (TR39), or undefined. */
+/**
+ * The ASCII text a non-ASCII letter or digit is confusable with (TR39), or undefined. Only letters
+ * and digits: homoglyph spoofing imitates words, and typographic punctuation (’ “ –) is ordinary.
+ */
 function lookalikeOf(ch: string): string | undefined {
-  if (ch.charCodeAt(0) < 0x80) return undefined;
+  if (ch.charCodeAt(0) < 0x80 || !/[\p{L}\p{N}]/u.test(ch)) return undefined;
   const skeleton = confusableSkeleton(ch);
   return skeleton !== '' && /^[\x21-\x7e]+$/.test(skeleton) && skeleton !== ch.toLowerCase() ? skeleton : undefined;
 }

@@ -87,6 +87,17 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { t
     await page.close();
   });
 
+  it('the log page checks the checkpoint with the pinned key, an inclusion proof, and that the log only grew since the last visit', async () => {
+    const page = await open('/ui/log?inclusion=3');
+    expect((await verdict(page)).status).toBe('verified');
+    expect((await page.locator('#checks li').allTextContents()).join('\n')).toMatch(/signed by the log key you pinned[\s\S]*entry #3 is in the signed tree/);
+    await addProvider(demo, 'dev.etdi.test.logpage'); // the log grows by one entry
+    await page.goto(`${demo.url}/ui/log`);
+    expect((await verdict(page)).status).toBe('verified');
+    expect((await page.locator('#checks li').allTextContents()).join('\n')).toMatch(/Consistency: the log of size (\d+) extends the one of size (\d+)/);
+    await page.close();
+  });
+
   describe('against a registry whose store was tampered with', () => {
     // One registry per case: its SQLite file is edited while it is stopped, then it serves again.
     it.each([

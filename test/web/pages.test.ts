@@ -2,7 +2,8 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY, providerText, wordDiff } from '../../registry/web/index.js';
 import { DEMO_UPGRADE } from '../../scripts/serve.js';
-import { addProvider, demoRegistry, publishVersion, type DemoRegistry } from './fixture.js';
+import { revokeVersion } from '../../registry/services/publish.js';
+import { ADMIN, addProvider, demoRegistry, publishVersion, type DemoRegistry } from './fixture.js';
 
 const NS = 'dev.etdi.test.hostile';
 const HOSTILE = '<script>window.__pwned=1</script><img src=x onerror=alert(1)>" onmouseover="x';
@@ -12,6 +13,7 @@ describe('web interface pages (server-rendered, no browser)', () => {
   beforeAll(async () => {
     demo = await demoRegistry();
     const key = await addProvider(demo, NS);
+    await revokeVersion(demo.running.app.registry.ctx, ADMIN, 'dev.etdi.demo.memory/search_nodes', '1.0.0', 'leaks <b>other</b> users’ nodes');
     await publishVersion(demo, key, NS, { name: 'hostile', title: HOSTILE, description: `${HOSTILE} javascript:alert(1)`, inputSchema: { type: 'object', properties: { [HOSTILE]: { type: 'string', description: HOSTILE } } } }, '1.0.0');
   });
   afterAll(async () => {
@@ -51,6 +53,13 @@ describe('web interface pages (server-rendered, no browser)', () => {
     expect(CONTENT_SECURITY_POLICY).toContain("script-src 'self'");
     expect(CONTENT_SECURITY_POLICY).not.toContain('unsafe');
     expect(CONTENT_SECURITY_POLICY).toContain("require-trusted-types-for 'script'");
+  });
+
+  it('lists the latest revocation on the home page, its reason as text', async () => {
+    const res = await request(demo.running.app).get('/');
+    const revocations = res.text.slice(res.text.indexOf('id="rev-h"'));
+    expect(revocations).toContain('/ui/tools/dev.etdi.demo.memory/search_nodes/versions/1.0.0');
+    expect(revocations).toContain('leaks &lt;b&gt;other&lt;/b&gt; users’ nodes');
   });
 
   it('answers an unknown tool with an HTML 404 carrying the stable code', async () => {

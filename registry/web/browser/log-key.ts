@@ -1,5 +1,4 @@
-import { sha256 } from '@etdi/protocol';
-import { toHex, utf8 } from '@etdi/protocol';
+import { sha256, toHex, utf8 } from '@etdi/protocol';
 import { el, logKeyPanel } from './dom.js';
 
 /** localStorage keys (per origin, so per registry). */

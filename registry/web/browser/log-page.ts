@@ -1,8 +1,5 @@
-import { fromBase64, utf8 } from '@etdi/protocol';
-import { leafHash, verifyInclusion } from '@etdi/protocol';
-import { CheckpointStore } from '@etdi/client';
-import { verifyCheckpoint } from '@etdi/client';
-import { VerificationError } from '@etdi/client';
+import { fromBase64, utf8, leafHash, verifyInclusion } from '@etdi/protocol';
+import { CheckpointStore, verifyCheckpoint, VerificationError } from '@etdi/client';
 import { addCheck, setVerdict } from './dom.js';
 import { fingerprint, lastCheckpoint, pinLogKey, rememberCheckpoint, showLogKey, trustNewLogKey, type ServedLogKey } from './log-key.js';
 import { describeFailure, getJson, getText } from './registry-api.js';

@@ -1,10 +1,5 @@
-import { fromBase64 } from '@etdi/protocol';
-import { jwkThumbprint } from '@etdi/protocol';
-import { webCryptoBackend, type Ed25519Backend } from '@etdi/protocol';
-import { createLogChecker } from '@etdi/client';
-import { createTrustRoot, type TrustRoot } from '@etdi/client';
-import { VerificationError } from '@etdi/client';
-import type { StatefulLogChecker } from '@etdi/client';
+import { fromBase64, jwkThumbprint, webCryptoBackend, type Ed25519Backend } from '@etdi/protocol';
+import { createLogChecker, createTrustRoot, VerificationError, type TrustRoot, type StatefulLogChecker } from '@etdi/client';
 import type { LockfileCheckpoint } from '@etdi/schemas';
 
 /** The registry's API, same origin: the page's HTML is never an input to a check. */

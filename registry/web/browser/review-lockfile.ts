@@ -1,10 +1,5 @@
 import semverCompare from 'semver/functions/compare.js';
-import { bundleSource, verifyEvidence } from '@etdi/client';
-import { decodeLockfile } from '@etdi/client';
-import { decidePin } from '@etdi/client';
-import { VerificationError } from '@etdi/client';
-import type { StatefulLogChecker } from '@etdi/client';
-import type { TrustRoot } from '@etdi/client';
+import { bundleSource, verifyEvidence, decodeLockfile, decidePin, VerificationError, type StatefulLogChecker, type TrustRoot } from '@etdi/client';
 import type { Ed25519Backend } from '@etdi/protocol';
 import type { Lockfile, LockfilePin, VersionBundle } from '@etdi/schemas';
 import { byId, el, link, setVerdict } from './dom.js';
@@ -144,10 +139,13 @@ function render(reviews: PinReview[], registry: string, lockfileName: string): v
 export function reviewLockfilePage(main: HTMLElement): void {
   const { issuer, audience } = main.dataset as Record<string, string>;
   const input = byId('lockfile') as HTMLInputElement;
-  input.addEventListener('change', () => {
+  const start = (): void => {
     const file = input.files?.[0];
     if (file !== undefined) void review(file, issuer!, audience!);
-  });
+  };
+  input.addEventListener('change', start);
+  // a file chosen before this chunk loaded (slow network, or restored by the back button)
+  start();
 }
 
 async function review(file: File, issuer: string, audience: string): Promise<void> {

@@ -1,8 +1,6 @@
 import semverCompare from 'semver/functions/compare.js';
-import { MANIFEST_META_KEY } from '@etdi/schemas';
-import { bundleSource, decodeBundle, verifyEvidence } from '@etdi/client';
-import { VerificationError } from '@etdi/client';
-import type { VersionBundle } from '@etdi/schemas';
+import { MANIFEST_META_KEY, type VersionBundle } from '@etdi/schemas';
+import { bundleSource, decodeBundle, verifyEvidence, VerificationError } from '@etdi/client';
 import { addCheck, setVerdict } from './dom.js';
 import { fingerprint, lastCheckpoint, pinLogKey, rememberCheckpoint, showLogKey, trustNewLogKey, type ServedLogKey } from './log-key.js';
 import { bundlePath, describeFailure, getJson, getText, logCheckerFor, trustRootFor, webCrypto } from './registry-api.js';
