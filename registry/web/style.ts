@@ -5,6 +5,7 @@ export const STYLE_CSS = `
 @media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --bg: #0d1117; --muted: #9198a1; --line: #3d444d; --accent: #6ea8fe;
   --ok: #3fb950; --bad: #ff7b72; --warn-bg: #4b3b00; --esc-bg: #5a1d1d; --add: #12361f; --del: #4c1d1d; } }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; font: 16px/1.5 system-ui, sans-serif; color: var(--fg); background: var(--bg); }
 main, header.site nav, footer.site { max-width: 72rem; margin: 0 auto; padding: 0 1rem; }
 header.site { border-bottom: 1px solid var(--line); }
@@ -29,7 +30,8 @@ th { font-weight: 600; }
 .counts strong { display: block; font-size: 1.5rem; }
 form.inline { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; }
 input, button { font: inherit; padding: .35rem .6rem; }
-input[type=search] { flex: 1 1 16rem; }
+input[type=search] { flex: 1 1 16rem; min-width: 0; }
+input[type=file] { max-width: 100%; }
 mark.warn { background: var(--warn-bg); color: inherit; outline: 1px dashed var(--bad); }
 mark.warn small { font-size: .7rem; }
 .alert { background: var(--warn-bg); border-left: 4px solid var(--bad); padding: .5rem .75rem; }

@@ -98,6 +98,20 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { t
     await page.close();
   });
 
+  it('every page reads on a narrow screen (360 px: nothing wider than the viewport) and starts with a skip link for the keyboard', async () => {
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 360, height: 740 });
+    const { toolId, from, to } = DEMO_UPGRADE;
+    for (const path of ['/', '/?q=read', `/ui/tools/${toolId}`, `/ui/tools/${toolId}/versions/${to}`, `/ui/tools/${toolId}/compare?from=${from}&to=${to}`, '/ui/namespaces/dev.etdi.demo.filesystem', '/ui/log?inclusion=2&from=1&to=10', '/ui/lockfile']) {
+      await page.goto(demo.url + path);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      expect(overflow, path).toBeLessThanOrEqual(0);
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => document.activeElement?.textContent), path).toBe('Skip to content');
+    }
+    await page.close();
+  });
+
   describe('against a registry whose store was tampered with', () => {
     // One registry per case: its SQLite file is edited while it is stopped, then it serves again.
     it.each([
