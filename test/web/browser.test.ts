@@ -289,12 +289,14 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { t
         'javascript',
       ],
       ['look-alike Unicode (Cyrillic а in "Read")', { name: 'lookalike', title: 'Rеаd file', description: 'Reаd a file from disk', inputSchema: { type: 'object', properties: { 'pаth': { type: 'string' } } } }, 'lookalike'],
+      ['script tag in a signed Cedar policy (a comment)', { name: 'policy_script', description: 'Has a policy', inputSchema: { type: 'object' } }, 'policy'],
       ['bidirectional override (Trojan Source)', { name: 'bidi', description: 'Reads files \u202Eexe.tpircs\u202C safely \u2066hidden\u2069', inputSchema: { type: 'object' } }, 'bidi'],
     ];
 
     beforeAll(async () => {
       const key = await addProvider(demo, NS);
-      for (const [, definition] of CASES) await publishVersion(demo, key, NS, definition, '1.0.0');
+      for (const [, definition, kind] of CASES)
+        await publishVersion(demo, key, NS, definition, '1.0.0', kind === 'policy' ? { policy: { language: 'cedar', policies: '// </pre><script>window.__pwned="policy"</script>\npermit (principal, action, resource);' } } : {});
     });
 
     it.each(CASES)('%s', async (_name, definition, kind) => {
@@ -327,6 +329,7 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { t
         expect(await page.evaluate(() => /[\u202A-\u202E\u2066-\u2069]/.test(document.body.innerText))).toBe(false);
       }
       if (kind === 'script') expect(await page.locator('.description').textContent()).toContain('<script>');
+      if (kind === 'policy') expect(await page.locator('main pre', { hasText: 'permit' }).textContent()).toContain('</pre><script>');
       expect(dialogs).toBe(0);
       await page.close();
     });

@@ -3,7 +3,7 @@ import { html, providerText, suspiciousNote, type Html } from '../html.js';
 import { page } from '../layout.js';
 import type { VersionDetail } from '../reads.js';
 import { wordDiff } from '../diff.js';
-import { jsonBlock, parametersTable } from './definition.js';
+import { parametersTable, policyView } from './definition.js';
 import { compareHref, toolLink, versionHref } from './links.js';
 
 interface Line {
@@ -67,6 +67,6 @@ ${changes.descriptionChanged ? html`<p class="diff">${wordDiff(before, after).ma
 <h3>${from.version}</h3>${parametersTable(a.definition.inputSchema)}
 <h3>${to.version}</h3>${parametersTable(b.definition.inputSchema)}
 </section>
-${changes.policyChanged ? html`<section aria-labelledby="policy-h"><h2 id="policy-h">Policy</h2><h3>${from.version}</h3>${jsonBlock(a.policy ?? null)}<h3>${to.version}</h3>${jsonBlock(b.policy ?? null)}</section>` : ''}`,
+${changes.policyChanged ? html`<section aria-labelledby="policy-h"><h2 id="policy-h">Policy</h2><h3>${from.version}</h3>${policyView(a.policy)}<h3>${to.version}</h3>${policyView(b.policy)}</section>` : ''}`,
   );
 }

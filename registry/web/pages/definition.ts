@@ -40,6 +40,14 @@ export function hintBadges(definition: ToolManifest['definition']): Html {
   )}</p>`;
 }
 
+/** A tool's signed Cedar policy: the policy text as written, its schema as JSON. */
+export function policyView(policy: ToolManifest['policy']): Html {
+  if (policy === undefined) return html`<p class="muted">None.</p>`;
+  return html`<p>Cedar policies (enforced by the host before every call):</p><pre>${providerText(policy.policies)}</pre>${
+    policy.schema === undefined ? '' : html`<details><summary>Cedar schema (JSON)</summary>${jsonBlock(policy.schema)}</details>`
+  }`;
+}
+
 /** A signed definition rendered for a person; every provider string goes through providerText. */
 export function definitionView(manifest: ToolManifest): Html {
   const d = manifest.definition;
@@ -58,6 +66,6 @@ ${hintBadges(d)}
 <h3>Permissions</h3>
 ${manifest.permissions.length === 0 ? html`<p class="muted">None.</p>` : html`<ul>${manifest.permissions.map((p) => html`<li><code>${providerText(p)}</code></li>`)}</ul>`}
 <h3>Policy</h3>
-${manifest.policy === undefined ? html`<p class="muted">None.</p>` : jsonBlock(manifest.policy)}
+${policyView(manifest.policy)}
 </section>`;
 }
