@@ -1,6 +1,7 @@
 import semver from 'semver';
 import type { KeyStatus, LogEvent, NamespaceInfo, SignedManifest, ToolListResponse, VersionStatus } from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
+import { isRevokedAt } from '../services/auth.js';
 import type { RegistryContext } from '../services/context.js';
 import { getNamespaceInfo, listNamespaceKeys } from '../services/namespaces.js';
 import type { ReadService } from '../services/reads.js';
@@ -73,7 +74,9 @@ export class WebReads {
 
   private summary(row: VersionRow): VersionSummary {
     const key = this.ctx.store.getKey(row.namespace, row.signer_key_id);
-    const revokedByKey = key !== undefined && key.revoked_from !== null && Date.parse(key.revoked_from) <= this.ctx.now();
+    // the API's rule (services/reads.ts statusOf): void when the key was revoked at or before the manifest's time
+    const issuedAt = Date.parse((JSON.parse(row.signed_manifest) as SignedManifest).manifest.issuedAt);
+    const revokedByKey = key !== undefined && isRevokedAt(key, issuedAt);
     const out: VersionSummary = {
       version: row.version,
       publishedAt: row.published_at,
@@ -82,7 +85,7 @@ export class WebReads {
       leafIndex: row.leaf_index,
     };
     if (row.revoked_at !== null) out.revocation = { reason: row.revoked_reason ?? '', revokedAt: row.revoked_at, by: row.revoked_by ?? '' };
-    else if (revokedByKey) out.revocation = { reason: `signer key revoked: ${key.revoked_reason ?? ''}`, revokedAt: key.revoked_at ?? key.revoked_from!, by: `key:${key.key_id}` };
+    else if (revokedByKey) out.revocation = { reason: `signer key revoked from ${key.revoked_from}: ${key.revoked_reason ?? ''}`, revokedAt: key.revoked_at!, by: `key:${key.key_id}` };
     return out;
   }
 

@@ -1,5 +1,6 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { RegistryError, toRegistryError } from '../errors.js';
+import { LogError } from '../log/errors.js';
 import type { Services } from '../routes/services.js';
 import { loadAsset, textAsset, WEB_BUNDLE, type StaticAsset } from './assets.js';
 import { html } from './html.js';
@@ -99,7 +100,8 @@ export function createWebRouter(services: Services, options: WebRouterOptions): 
       try {
         fn(req, res);
       } catch (error) {
-        const known = toRegistryError(error);
+        // a bad proof request is the log's 4xx; a log integrity failure stays the app's opaque 500
+        const known = error instanceof LogError && error.status < 500 ? new RegistryError(400, 'BAD_REQUEST', error.message) : toRegistryError(error);
         if (known === undefined) throw error; // the app's handler logs it and answers 500
         sendPage(res, known.status, page({ title: `Error ${known.status}` }, html`<h1>${known.status}: <code>${known.code}</code></h1><p>${known.message}</p><p><a href="/">Back to the search</a></p>`));
       }

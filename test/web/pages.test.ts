@@ -1,8 +1,10 @@
 import request from 'supertest';
+import { jwkThumbprint } from '../../protocol/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY, providerText, wordDiff } from '../../registry/web/index.js';
 import { DEMO_UPGRADE } from '../../scripts/serve.js';
 import { revokeVersion } from '../../registry/services/publish.js';
+import { revokeKey } from '../../registry/services/namespaces.js';
 import { ADMIN, addProvider, demoRegistry, publishVersion, type DemoRegistry } from './fixture.js';
 
 const NS = 'dev.etdi.test.hostile';
@@ -60,6 +62,36 @@ describe('web interface pages (server-rendered, no browser)', () => {
     const revocations = res.text.slice(res.text.indexOf('id="rev-h"'));
     expect(revocations).toContain('/ui/tools/dev.etdi.demo.memory/search_nodes/versions/1.0.0');
     expect(revocations).toContain('leaks &lt;b&gt;other&lt;/b&gt; users’ nodes');
+  });
+
+  it.each([
+    ['a consistency check from size 0', '/ui/log?from=0&to=5', 400],
+    ['a proof index that is not a number', '/ui/log?inclusion=abc', 400],
+    ['an entry beyond the tree', '/ui/log?inclusion=99999', 400],
+    ['a comparison without its second version', `/ui/tools/${DEMO_UPGRADE.toolId}/compare?from=1.0.0`, 400],
+    ['a version that does not exist', `/ui/tools/${DEMO_UPGRADE.toolId}/compare?from=9.9.9&to=1.0.0`, 404],
+    ['an unknown namespace', '/ui/namespaces/dev.etdi.nope', 404],
+    ['a search text over 128 characters', `/?q=${'a'.repeat(129)}`, 400],
+  ])('answers %s with an HTML error page carrying the stable code', async (_name, path, status) => {
+    const res = await request(demo.running.app).get(path);
+    expect(res.status).toBe(status);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(res.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+    expect(res.text).toMatch(/<h1>\d{3}: <code>[A-Z_]+<\/code><\/h1>/);
+  });
+
+  it.each([
+    ['revoked from before it signed: the version is void', 'dev.etdi.test.revokedbefore', '2020-01-01T00:00:00Z', 'revoked'],
+    ['revoked from after it signed: the version stands', 'dev.etdi.test.revokedafter', '2099-01-01T00:00:00Z', 'active'],
+  ])('a version whose signer key was %s, on the tool page as in the API', async (_name, ns, revokedFrom, expected) => {
+    const key = await addProvider(demo, ns);
+    await publishVersion(demo, key, ns, { name: 'lookup', inputSchema: { type: 'object' } }, '1.0.0');
+    await revokeKey(demo.running.app.registry.ctx, ADMIN, ns, jwkThumbprint(key.publicJwk), { reason: 'rotated', revokedFrom });
+    const api = await request(demo.running.app).get(`/v1/tools/${ns}/lookup/versions/1.0.0/status`);
+    expect(api.body.status).toBe(expected);
+    const page = await request(demo.running.app).get(`/ui/tools/${ns}/lookup`);
+    const row = page.text.slice(page.text.indexOf('id="versions-h"'));
+    expect(row).toContain(`<span class="badge ${expected === 'active' ? 'ok' : 'bad'}">${expected}</span>`);
   });
 
   it('answers an unknown tool with an HTML 404 carrying the stable code', async () => {
