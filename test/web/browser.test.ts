@@ -21,6 +21,15 @@ describe('web interface in a real browser', () => {
   });
 });
 
+/**
+ * Forgets what this browser pinned for `origin`: one Chromium serves many short-lived registries,
+ * and a port the system hands out again must not look like a registry that changed its log key.
+ */
+async function forgetOrigin(page: Page, origin: string): Promise<void> {
+  await page.goto(`${origin}/ui/assets/style.css`);
+  await page.evaluate(() => localStorage.clear());
+}
+
 /** Waits until the page's own check settled and returns its verdict panel's status and code. */
 async function verdict(page: Page): Promise<{ status: string; code: string | undefined; text: string }> {
   await page.waitForFunction(() => document.getElementById('verify')?.dataset.status !== 'pending', undefined, { timeout: 90_000 });
@@ -144,6 +153,7 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { t
       const again = await demoRegistry({ dir: victim.dir, seed: false });
       try {
         const page = await browser.context.newPage();
+        await forgetOrigin(page, again.url);
         await page.goto(`${again.url}/ui/tools/${toolId}/versions/1.0.0`);
         expect(await verdict(page)).toMatchObject({ status: 'failed', code });
         await page.close();
@@ -160,6 +170,7 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { t
     const path = `/ui/tools/${DEMO_UPGRADE.toolId}/versions/1.0.0`;
     const page = await browser.context.newPage();
     try {
+      await forgetOrigin(page, first.url);
       await page.goto(first.url + path);
       expect((await verdict(page)).status).toBe('verified'); // pins this registry's log key
       expect(await page.locator('#log-key-pin').textContent()).toContain('first use');
@@ -206,6 +217,7 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { t
       page.on('request', (req) => {
         if (req.method() !== 'GET' || (req.postData() ?? '').includes(LOCKFILE_TYPE) || req.url().includes('lockfile=')) posts++;
       });
+      await forgetOrigin(page, r.url);
       await page.goto(`${r.url}/ui/lockfile`);
       await page.setInputFiles('#lockfile', { name: 'etdi.lock.json', mimeType: 'application/json', buffer: Buffer.from(text) });
       await page.waitForFunction(() => !['pending'].includes(document.getElementById('verify')!.dataset.status!), undefined, { timeout: 90_000 });
