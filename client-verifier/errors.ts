@@ -1,5 +1,7 @@
+import { EtdiError } from '@etdi/protocol';
+
 /**
- * Stable codes of the client verifier. One per row of the decision table (DESIGN.md, "The
+ * Stable codes of the client verifier. One per row of the decision table (docs/VERIFIER.md, "The
  * client's decision before an invocation") plus the operational ones. A host may switch on
  * them; they never change meaning.
  */
@@ -36,7 +38,9 @@ export type VerificationErrorCode =
   | 'RESPONSE_TOO_LARGE'
   | 'LOCKFILE_CORRUPT'
   | 'SCHEMA_INVALID'
-  | 'UNKNOWN_TOOL';
+  | 'UNKNOWN_TOOL'
+  // an unexpected failure (a bug or the environment): the tool is withheld, never reported as a finding
+  | 'INTERNAL';
 
 /** What the verifier expected against what it got, plus anything else a person needs to act. */
 export interface VerificationEvidence {
@@ -52,15 +56,13 @@ export interface VerificationEvidence {
  * The one error class of the client verifier. `code` is stable; `message` says what happened
  * and what to do; `evidence` carries expected vs got.
  */
-export class VerificationError extends Error {
+export class VerificationError extends EtdiError {
   override readonly name = 'VerificationError';
-  readonly code: VerificationErrorCode;
-  readonly evidence: VerificationEvidence;
+  declare readonly code: VerificationErrorCode;
+  declare readonly evidence: VerificationEvidence;
 
   constructor(code: VerificationErrorCode, message: string, evidence: VerificationEvidence = {}, options: { cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
-    this.evidence = evidence;
+    super(code, message, { cause: options.cause, evidence });
   }
 
   /** A plain JSON view (for withheld-tool reports, audit output and logs). */

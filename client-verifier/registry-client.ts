@@ -106,7 +106,14 @@ export class RegistryClient {
 
   /** What the registry says a host should pin (`/.well-known/etdi-registry.json`): read by fetchTrust. */
   async getMetadata(): Promise<RegistryMetadata> {
-    return this.getJson(REGISTRY_METADATA_PATH, RegistryMetadataSchema, 'the registry metadata');
+    try {
+      return await this.getJson(REGISTRY_METADATA_PATH, RegistryMetadataSchema, 'the registry metadata');
+    } catch (error) {
+      // no metadata document: not an ETDI registry at this URL (or one too old to bootstrap from)
+      if (error instanceof VerificationError && error.code === 'UNKNOWN_TOOL')
+        throw new VerificationError('REGISTRY_UNAVAILABLE', `${this.baseUrl} is not an ETDI registry: it serves no ${REGISTRY_METADATA_PATH}; check the URL`, error.evidence, { cause: error });
+      throw error;
+    }
   }
 
   /** Every key of a namespace with its status. */
@@ -178,7 +185,7 @@ export class RegistryClient {
     }
     if (response.status === 404) {
       await response.body?.cancel().catch(() => undefined);
-      throw new VerificationError('UNKNOWN_TOOL', `the registry has no ${what} (404)`, { url, got: 404 });
+      throw new VerificationError('UNKNOWN_TOOL', `the registry does not have ${what} (404)`, { url, got: 404 });
     }
     if (!response.ok) {
       let problemCode: unknown;

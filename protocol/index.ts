@@ -1,4 +1,5 @@
-export { ProtocolError, type ProtocolErrorCode, type SchemaIssue } from './errors.js';
+export { EtdiError, ProtocolError, type ProtocolErrorCode, type SchemaIssue } from './errors.js';
+export { ERROR_CODES, EXIT_CODES, isErrorCode, kindOfAnswer, type ErrorCode, type ErrorKind } from './error-codes.js';
 export { parseStrictJson, parseStrictJsonText, type StrictJsonOptions, type StrictJsonText } from './strict-json.js';
 export { canonicalize, canonicalBytes } from './jcs.js';
 export { sha256Digest, digestOf, definitionDigest, toSignedDefinition } from './digest.js';

@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Response } from 'express';
 import { resolveConfig, type RegistryConfig, type RegistryConfigInput } from './config.js';
 import { RegistryError, toRegistryError } from './errors.js';
 import { sendProblem } from './http/problem.js';
@@ -36,8 +35,6 @@ export interface RegistryApp extends Express {
   };
 }
 
-type ExpressHandle = (this: unknown, req: IncomingMessage, res: ServerResponse, callback?: (error?: unknown) => void) => void;
-
 /** The write worker publishes commit on (config.writeWorker), or undefined for the event loop. */
 function writeWorkerFor(store: RegistryStore, config: RegistryConfig): URL | undefined {
   if (config.writeWorker === 'off') return undefined;
@@ -72,13 +69,13 @@ export function createApp(options: CreateAppOptions): RegistryApp {
   app.set('etag', false); // records carry their own strong ETag; nothing else is cached by ETag
   app.set('query parser', 'simple');
 
-  // every request's middlewares, in order: Express's stack, and the publish fast path's (below)
+  // every request's middlewares, in order
   const middlewares: RequestHandler[] = [];
   if (config.requestLog !== false) middlewares.push(requestLog(config.requestLog));
   middlewares.push((_req, res, next) => {
     if (app.registry.closing) {
       res.setHeader('Connection', 'close');
-      return sendProblem(res, new RegistryError(503, 'SHUTTING_DOWN', 'the registry is shutting down', { headers: { 'Retry-After': '1' } }));
+      return sendProblem(res, new RegistryError('SHUTTING_DOWN', 'the registry is shutting down', { headers: { 'Retry-After': '1' } }));
     }
     next();
   });
@@ -99,45 +96,19 @@ export function createApp(options: CreateAppOptions): RegistryApp {
   // the web interface for reviewers (registry/web/): pages at / and /ui/, after the API
   app.use(createWebRouter(services, { assetsDir: config.webAssetsDir }));
 
-  app.use((req, res) => sendProblem(res, new RegistryError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`)));
+  app.use((req, res) => sendProblem(res, new RegistryError('NOT_FOUND', `no route for ${req.method} ${req.path}`)));
   const answerError = (error: any, method: string, path: string, res: Response): void => {
     const known = toRegistryError(error);
     if (known !== undefined) return sendProblem(res, known);
     // express's own body/URI errors carry a 4xx status
     const status = typeof error?.status === 'number' ? error.status : 500;
-    if (status >= 400 && status < 500) return sendProblem(res, new RegistryError(400, 'BAD_REQUEST', 'the request is malformed'));
+    if (status >= 400 && status < 500) return sendProblem(res, new RegistryError('BAD_REQUEST', 'the request is malformed'));
     // unknown: log it with its stack, answer with nothing an attacker can use
     config.errorLog(JSON.stringify({ t: new Date().toISOString(), level: 'error', method, path, error: String(error?.stack ?? error) }));
-    sendProblem(res, new RegistryError(500, 'INTERNAL', 'internal error'));
+    sendProblem(res, new RegistryError('INTERNAL', 'internal error'));
   };
   const onError: ErrorRequestHandler = (error, req, res, _next) => answerError(error, req.method, req.path, res);
   app.use(onError);
 
-  // POST /v1/tools, the write hot path, skips Express's request set-up and router (about a tenth
-  // of the event loop's time per publish): the same middlewares in the same order, then the same
-  // handler, and the same error answers. Anything else, including /v1/tools with a query string,
-  // goes through Express, whose route runs the same handler.
-  const publish = publishHandler(services);
-  const expressHandle = (app as unknown as { handle: ExpressHandle }).handle;
-  (app as unknown as { handle: ExpressHandle }).handle = function (req, res, callback) {
-    if (req.method !== 'POST' || req.url !== PUBLISH_PATH) return expressHandle.call(this, req, res, callback);
-    const request = req as Request;
-    const response = res as Response;
-    request.originalUrl ??= req.url; // what the request log records (Express sets it the same way)
-    response.locals ??= Object.create(null) as Response['locals'];
-    const fail = (error: unknown): void => answerError(error, 'POST', PUBLISH_PATH, response);
-    let i = 0;
-    const next = (error?: unknown): void => {
-      if (error !== undefined) return fail(error);
-      const mw = middlewares[i++];
-      if (mw === undefined) return void (publish(request, response, next) as unknown as Promise<void>).catch(fail);
-      try {
-        void mw(request, response, next);
-      } catch (caught) {
-        fail(caught);
-      }
-    };
-    next();
-  };
   return app;
 }

@@ -1,4 +1,4 @@
-import { ProtocolError, type SchemaIssue } from '@etdi/protocol';
+import { EtdiError, ProtocolError, type SchemaIssue } from '@etdi/protocol';
 
 /** Stable codes of the registry: each is served as the `code` of an RFC 9457 problem document. */
 export type RegistryErrorCode =
@@ -28,6 +28,7 @@ export type RegistryErrorCode =
   | 'KEY_EXISTS'
   | 'KEY_NOT_FOUND'
   | 'KEY_REVOKED'
+  | 'KEY_ALREADY_REVOKED'
   // publishing
   | 'UNSIGNED'
   | 'BAD_SIGNATURE'
@@ -56,21 +57,16 @@ export interface RegistryErrorOptions {
   headers?: Record<string, string>;
 }
 
-/** The registry's one error class: an HTTP status, a stable code, and the evidence. */
-export class RegistryError extends Error {
+/** The registry's error class: a stable code (its HTTP status comes from the one table), the evidence, extra headers. */
+export class RegistryError extends EtdiError {
   override readonly name = 'RegistryError';
-  readonly code: RegistryErrorCode;
-  readonly status: number;
+  declare readonly code: RegistryErrorCode;
   readonly errors: readonly { path?: string; message: string }[];
-  readonly evidence: Readonly<Record<string, unknown>>;
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status: number, code: RegistryErrorCode, message: string, options: RegistryErrorOptions = {}) {
-    super(message, { cause: options.cause });
-    this.status = status;
-    this.code = code;
+  constructor(code: RegistryErrorCode, message: string, options: RegistryErrorOptions = {}) {
+    super(code, message, { cause: options.cause, ...(options.evidence ? { evidence: options.evidence } : {}) });
     this.errors = options.errors ?? [];
-    this.evidence = options.evidence ?? {};
     this.headers = options.headers ?? {};
   }
 }
@@ -84,23 +80,23 @@ export function toRegistryError(error: unknown): RegistryError | undefined {
       case 'LONE_SURROGATE':
       case 'NUMBER_OUT_OF_RANGE':
       case 'NOT_CANONICALIZABLE':
-        return new RegistryError(400, 'INVALID_JSON', error.message, { cause: error });
+        return new RegistryError('INVALID_JSON', error.message, { cause: error });
       case 'DUPLICATE_KEY':
-        return new RegistryError(400, 'DUPLICATE_KEY', error.message, { cause: error });
+        return new RegistryError('DUPLICATE_KEY', error.message, { cause: error });
       case 'TOO_LARGE':
       case 'TOO_DEEP':
-        return new RegistryError(422, 'TOO_LARGE', error.message, { cause: error });
+        return new RegistryError('TOO_LARGE', error.message, { cause: error });
       case 'SCHEMA_INVALID':
-        return new RegistryError(422, 'SCHEMA_INVALID', error.message, { cause: error, errors: [...error.issues] });
+        return new RegistryError('SCHEMA_INVALID', error.message, { cause: error, errors: [...error.issues] });
       case 'INVALID_KEY':
-        return new RegistryError(422, 'INVALID_KEY', error.message, { cause: error });
+        return new RegistryError('INVALID_KEY', error.message, { cause: error });
       case 'UNSIGNED':
-        return new RegistryError(422, 'UNSIGNED', error.message, { cause: error });
+        return new RegistryError('UNSIGNED', error.message, { cause: error });
       case 'UNKNOWN_SIGNER':
         // the signature may be fine; the signer is not a key of this namespace
-        return new RegistryError(403, 'UNTRUSTED_SIGNER', error.message, { cause: error });
+        return new RegistryError('UNTRUSTED_SIGNER', error.message, { cause: error });
       case 'BAD_SIGNATURE':
-        return new RegistryError(422, 'BAD_SIGNATURE', error.message, { cause: error });
+        return new RegistryError('BAD_SIGNATURE', error.message, { cause: error });
     }
   }
   return undefined;

@@ -1,5 +1,7 @@
+import { EtdiError } from '@etdi/protocol';
+
 /**
- * Codes of the client-side log checks (DESIGN.md decision table: "record not in the log, or bad
+ * Codes of the client-side log checks (docs/VERIFIER.md decision table: "record not in the log, or bad
  * inclusion proof" and "new checkpoint inconsistent with the stored one"). The client verifier
  * maps them into its own VerificationError with the same code names.
  */
@@ -17,14 +19,12 @@ export interface LogVerificationEvidence {
   [key: string]: unknown;
 }
 
-export class LogVerificationError extends Error {
+export class LogVerificationError extends EtdiError {
   override readonly name = 'LogVerificationError';
-  readonly code: LogVerificationErrorCode;
-  readonly evidence: LogVerificationEvidence;
+  declare readonly code: LogVerificationErrorCode;
+  declare readonly evidence: LogVerificationEvidence;
 
   constructor(code: LogVerificationErrorCode, message: string, evidence: LogVerificationEvidence = {}, options: { cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
-    this.evidence = evidence;
+    super(code, message, { cause: options.cause, evidence });
   }
 }

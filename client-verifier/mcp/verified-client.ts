@@ -2,7 +2,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { LockfilePin } from '@etdi/schemas';
-import { parseStrictJson, toSignedDefinition } from '@etdi/protocol';
+import { ProtocolError, parseStrictJson, toSignedDefinition } from '@etdi/protocol';
 import { VerificationError, type VerificationErrorCode, type VerificationEvidence } from '../errors.js';
 import type { InvocationRequest, PolicyDecision } from '../policy/index.js';
 import type { ToolVerifier } from '../verifier.js';
@@ -80,10 +80,18 @@ function toJsonValues(tools: unknown[], serverId: string): unknown[] {
   }
 }
 
-const asError = (error: unknown, name: string): VerificationError =>
-  error instanceof VerificationError
-    ? error
-    : new VerificationError('SCHEMA_INVALID', `verifying "${name}" failed unexpectedly: ${(error as Error)?.message ?? String(error)}`, { toolName: name }, { cause: error });
+/**
+ * Any failure of one tool's verification as a VerificationError, so the tool is withheld (fail
+ * closed): a protocol refusal of hostile input is SCHEMA_INVALID; anything else is INTERNAL (a
+ * bug or the environment), never reported as a verification code a host would act on.
+ */
+const asError = (error: unknown, name: string): VerificationError => {
+  if (error instanceof VerificationError) return error;
+  const message = (error as Error)?.message ?? String(error);
+  return error instanceof ProtocolError
+    ? new VerificationError('SCHEMA_INVALID', `"${name}" is not a valid tool: ${message}`, { toolName: name, protocolCode: error.code }, { cause: error })
+    : new VerificationError('INTERNAL', `verifying "${name}" failed unexpectedly: ${message}`, { toolName: name }, { cause: error });
+};
 
 function withheldOf(entry: Entry, name: string, serverId: string): WithheldTool | undefined {
   if (entry.result instanceof VerificationError)

@@ -11,11 +11,11 @@ import { RegistryError, toRegistryError } from '../errors.js';
 export async function readRawBody(req: Request, maxBytes: number): Promise<Buffer> {
   const type = req.headers['content-type'];
   if (type === undefined || !/^application\/json\s*(;|$)/i.test(type))
-    throw new RegistryError(415, 'UNSUPPORTED_MEDIA_TYPE', 'the request body must be application/json');
+    throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', 'the request body must be application/json');
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > maxBytes) {
     req.resume(); // drain without buffering; the 413 goes out at once
-    throw new RegistryError(413, 'PAYLOAD_TOO_LARGE', `the body is ${declared} bytes, the limit is ${maxBytes}`, {
+    throw new RegistryError('PAYLOAD_TOO_LARGE', `the body is ${declared} bytes, the limit is ${maxBytes}`, {
       evidence: { limit: maxBytes },
     });
   }
@@ -33,7 +33,7 @@ export async function readRawBody(req: Request, maxBytes: number): Promise<Buffe
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes)
-        return fail(new RegistryError(413, 'PAYLOAD_TOO_LARGE', `the body is larger than ${maxBytes} bytes`, { evidence: { limit: maxBytes } }));
+        return fail(new RegistryError('PAYLOAD_TOO_LARGE', `the body is larger than ${maxBytes} bytes`, { evidence: { limit: maxBytes } }));
       chunks.push(chunk);
     });
     req.on('end', () => {
@@ -41,7 +41,7 @@ export async function readRawBody(req: Request, maxBytes: number): Promise<Buffe
       done = true;
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
-    req.on('error', (cause) => fail(new RegistryError(400, 'BAD_REQUEST', 'the request body could not be read', { cause })));
+    req.on('error', (cause) => fail(new RegistryError('BAD_REQUEST', 'the request body could not be read', { cause })));
   });
 }
 

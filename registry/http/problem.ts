@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import type { Problem } from '@etdi/schemas';
-import type { RegistryError } from '../errors.js';
+import type { EtdiError } from '@etdi/protocol';
+import { RegistryError } from '../errors.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -19,7 +20,8 @@ const TITLES: Record<number, string> = {
 /** The problem type URI of a code (RFC 9457 section 3.1.1); documented in docs/REST-API.md. */
 export const problemType = (code: string): string => `urn:etdi:problem:${code.toLowerCase().replace(/_/g, '-')}`;
 
-export function toProblem(error: RegistryError, instance?: string): Problem {
+/** The one problem-document writer: every error the registry answers with goes through it. */
+export function toProblem(error: EtdiError, instance?: string): Problem {
   const problem: Problem = {
     ...error.evidence,
     type: problemType(error.code),
@@ -29,15 +31,15 @@ export function toProblem(error: RegistryError, instance?: string): Problem {
     code: error.code,
   };
   if (instance !== undefined) problem.instance = instance;
-  if (error.errors.length > 0) problem.errors = [...error.errors];
+  if (error instanceof RegistryError && error.errors.length > 0) problem.errors = [...error.errors];
   return problem;
 }
 
-export function sendProblem(res: Response, error: RegistryError, instance?: string): void {
+export function sendProblem(res: Response, error: EtdiError, instance?: string): void {
   res.locals.code = error.code;
   const body = JSON.stringify(toProblem(error, instance));
   const headers: Record<string, string | number> = {
-    ...error.headers,
+    ...(error instanceof RegistryError ? error.headers : {}),
     'Content-Type': 'application/problem+json',
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',

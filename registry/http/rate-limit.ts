@@ -49,7 +49,7 @@ export class TokenBucketLimiter {
 }
 
 const rateLimited = (wait: number, what: string): RegistryError =>
-  new RegistryError(429, 'RATE_LIMITED', `${what} from this client; retry in ${wait}s`, { headers: { 'Retry-After': String(wait) } });
+  new RegistryError('RATE_LIMITED', `${what} from this client; retry in ${wait}s`, { headers: { 'Retry-After': String(wait) } });
 
 export function rateLimit(limiter: TokenBucketLimiter): RequestHandler {
   return (req, res, next) => {

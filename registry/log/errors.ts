@@ -1,4 +1,6 @@
-/** Stable codes of the transparency log, each with the HTTP status the registry answers with. */
+import { EtdiError } from '@etdi/protocol';
+
+/** Stable codes of the transparency log (their HTTP status is in @etdi/protocol's ERROR_CODES). */
 export type LogErrorCode =
   /** A parameter is missing, malformed or out of range (a size beyond the tree, start > end...). */
   | 'LOG_BAD_REQUEST'
@@ -9,22 +11,11 @@ export type LogErrorCode =
   /** The database belongs to another log (different origin). */
   | 'LOG_CONFIG';
 
-const STATUS: Record<LogErrorCode, number> = {
-  LOG_BAD_REQUEST: 400,
-  LOG_NOT_FOUND: 404,
-  LOG_CORRUPT: 500,
-  LOG_CONFIG: 500,
-};
-
-export class LogError extends Error {
+export class LogError extends EtdiError {
   override readonly name = 'LogError';
-  readonly code: LogErrorCode;
-  /** The HTTP status a problem document for this error carries. */
-  readonly status: number;
+  declare readonly code: LogErrorCode;
 
   constructor(code: LogErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
-    this.status = STATUS[code];
+    super(code, message, options);
   }
 }

@@ -1,16 +1,12 @@
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
 import { fromBase64, fromUtf8, toBase64 } from '@etdi/protocol';
 import type { ConsistencyProof, InclusionProof, LogEntry } from '@etdi/schemas';
+import { sendProblem } from '../http/problem.js';
 import { LogError } from '../log/errors.js';
 import type { TransparencyLog } from '../log/transparency-log.js';
 
 /** Largest page of GET /entries; a larger `end` is clamped (the response says where it stopped). */
 export const MAX_ENTRIES_PAGE = 256;
-
-const TITLES: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 500: 'Internal Server Error' };
-
-/** Same problem type URIs as the registry's handler (docs/REST-API.md). */
-const problemType = (code: string): string => `urn:etdi:problem:${code.toLowerCase().replace(/_/g, '-')}`;
 
 function badRequest(message: string): LogError {
   return new LogError('LOG_BAD_REQUEST', message);
@@ -109,12 +105,7 @@ export function createLogRouter(log: TransparencyLog): express.Router {
   const onLogError: ErrorRequestHandler = (error, _req, res, next) => {
     if (!(error instanceof LogError)) return next(error);
     // An integrity failure is for the operator (fsck), not for the caller: say only that.
-    const detail = error.status >= 500 ? 'the transparency log failed an integrity check' : error.message;
-    const body = JSON.stringify({ type: problemType(error.code), title: TITLES[error.status] ?? 'Error', status: error.status, detail, code: error.code });
-    if (res.headersSent) return void res.end();
-    res
-      .writeHead(error.status, { 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' })
-      .end(body);
+    sendProblem(res, error.kind === 'operational' ? new LogError(error.code, 'the transparency log failed an integrity check') : error);
   };
   router.use(onLogError);
   return router;

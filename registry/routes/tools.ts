@@ -66,8 +66,8 @@ export function toolsRouter(services: Services): Router {
     const limitText = typeof req.query.limit === 'string' ? req.query.limit : '50';
     const limit = Number(limitText);
     if (!/^\d{1,3}$/.test(limitText) || limit < 1 || limit > 200)
-      throw new RegistryError(400, 'BAD_REQUEST', 'limit must be an integer from 1 to 200');
-    if (q !== undefined && q.length > 128) throw new RegistryError(400, 'BAD_REQUEST', 'q must be at most 128 characters');
+      throw new RegistryError('BAD_REQUEST', 'limit must be an integer from 1 to 200');
+    if (q !== undefined && q.length > 128) throw new RegistryError('BAD_REQUEST', 'q must be at most 128 characters');
     sendJson(res, 200, reads.tools(q, cursor, limit), 'public, max-age=5');
   });
 
@@ -76,7 +76,7 @@ export function toolsRouter(services: Services): Router {
   router.get('/v1/tools/:namespace/:name/versions', (req, res) => {
     const digest = req.query.definitionDigest;
     if (digest !== undefined && !DigestSchema.safeParse(digest).success)
-      throw new RegistryError(400, 'BAD_REQUEST', 'definitionDigest must be one `sha256:` and 64 lower-case hex digits');
+      throw new RegistryError('BAD_REQUEST', 'definitionDigest must be one `sha256:` and 64 lower-case hex digits');
     sendJson(res, 200, reads.versions(toolIdOf(req), digest as string | undefined), 'public, max-age=5');
   });
 
@@ -115,7 +115,7 @@ export function toolsRouter(services: Services): Router {
     const principal = await services.authenticate(req);
     const body = checkSchema(RevokeVersionRequestSchema, await readJsonBody(req, ctx.config.maxBodyBytes), 'version revocation');
     const version = req.params.version as string;
-    if (!VersionSchema.safeParse(version).success) throw new RegistryError(404, 'VERSION_NOT_FOUND', `${version} is not a version`);
+    if (!VersionSchema.safeParse(version).success) throw new RegistryError('VERSION_NOT_FOUND', `${version} is not a version`);
     await revokeVersion(ctx, principal, toolIdOf(req), version, body.reason);
     sendJson(res, 200, await reads.status(toolIdOf(req), version));
   });

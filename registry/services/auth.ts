@@ -16,7 +16,7 @@ import { checkStatementFrame, consumeStatement, verifyStatementSignature } from 
 const ANONYMOUS: Principal = { role: 'anonymous', actor: 'anonymous' };
 
 const unauthenticated = (message: string, cause?: unknown): RegistryError =>
-  new RegistryError(401, 'UNAUTHENTICATED', message, {
+  new RegistryError('UNAUTHENTICATED', message, {
     cause,
     headers: { 'WWW-Authenticate': 'Bearer realm="etdi-registry", error="invalid_token"' },
   });
@@ -121,7 +121,7 @@ export function requireWriter(principal: Principal, namespace: string): void {
   if (principal.role === 'admin') return;
   if (principal.role === 'anonymous') throw unauthenticated('this operation needs a bearer token');
   if (principal.namespace !== namespace)
-    throw new RegistryError(403, 'FORBIDDEN', `a publisher of ${principal.namespace} cannot write to ${namespace}`, {
+    throw new RegistryError('FORBIDDEN', `a publisher of ${principal.namespace} cannot write to ${namespace}`, {
       evidence: { tokenNamespace: principal.namespace, namespace },
     });
 }
@@ -129,7 +129,7 @@ export function requireWriter(principal: Principal, namespace: string): void {
 export function requireAdmin(principal: Principal): void {
   if (principal.role === 'admin') return;
   if (principal.role === 'anonymous') throw unauthenticated('this operation needs the administrator token');
-  throw new RegistryError(403, 'FORBIDDEN', 'this operation is for the administrator');
+  throw new RegistryError('FORBIDDEN', 'this operation is for the administrator');
 }
 
 /**
@@ -142,8 +142,8 @@ export async function issuePublisherToken(ctx: RegistryContext, body: unknown): 
   checkStatementFrame(ctx, statement);
   const key = ctx.store.getKey(statement.namespace, statement.keyId);
   if (key === undefined)
-    throw new RegistryError(403, 'UNTRUSTED_SIGNER', `${statement.keyId} is not a key of ${statement.namespace}`);
-  if (isRevokedAt(key, ctx.now())) throw new RegistryError(403, 'KEY_REVOKED', `key ${statement.keyId} is revoked`);
+    throw new RegistryError('UNTRUSTED_SIGNER', `${statement.keyId} is not a key of ${statement.namespace}`);
+  if (isRevokedAt(key, ctx.now())) throw new RegistryError('KEY_REVOKED', `key ${statement.keyId} is revoked`);
   await verifyStatementSignature(parseStrictJson(key.jwk) as Ed25519PublicJwk, statement, request.signature, 'the token request signature');
   await ctx.queue.submit(() => consumeStatement(ctx, statement));
   const signer = ctx.keys.current();

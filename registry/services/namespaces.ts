@@ -30,11 +30,11 @@ export function toKeyStatus(row: KeyRow, nowMs: number): KeyStatus {
 
 function refuseTakenOrLookalike(ctx: RegistryContext, namespace: string): void {
   if (ctx.store.getNamespace(namespace) !== undefined)
-    throw new RegistryError(409, 'NAMESPACE_EXISTS', `namespace ${namespace} is already registered`);
+    throw new RegistryError('NAMESPACE_EXISTS', `namespace ${namespace} is already registered`);
   // squatting: a namespace whose TR39 skeleton equals an existing one's (index lookup)
   const existing = ctx.store.lookalikesOf(namespace).find((n) => n !== namespace);
   if (existing !== undefined)
-    throw new RegistryError(409, 'NAMESPACE_LOOKALIKE', `namespace ${namespace} is a look-alike of the registered namespace ${existing}`, {
+    throw new RegistryError('NAMESPACE_LOOKALIKE', `namespace ${namespace} is a look-alike of the registered namespace ${existing}`, {
       evidence: { namespace, existing },
     });
 }
@@ -45,7 +45,7 @@ export async function registerNamespace(ctx: RegistryContext, principal: Princip
   const { statement, jwk } = request;
   checkStatementFrame(ctx, statement);
   if (jwkThumbprint(jwk) !== statement.keyId)
-    throw new RegistryError(422, 'BAD_PROOF', `the statement names key ${statement.keyId}, the JWK is ${jwkThumbprint(jwk)}`);
+    throw new RegistryError('BAD_PROOF', `the statement names key ${statement.keyId}, the JWK is ${jwkThumbprint(jwk)}`);
   await verifyStatementSignature(jwk, statement, request.signature, 'the proof of possession');
   if (request.verification === 'admin-grant') requireAdmin(principal);
   refuseTakenOrLookalike(ctx, statement.namespace); // cheap early answer before any network call
@@ -83,7 +83,7 @@ export async function registerNamespace(ctx: RegistryContext, principal: Princip
 
 export function getNamespaceInfo(ctx: RegistryContext, namespace: string): NamespaceInfo {
   const row = ctx.store.getNamespace(namespace);
-  if (row === undefined) throw new RegistryError(404, 'NAMESPACE_NOT_FOUND', `namespace ${namespace} is not registered`);
+  if (row === undefined) throw new RegistryError('NAMESPACE_NOT_FOUND', `namespace ${namespace} is not registered`);
   const now = ctx.now();
   return {
     namespace,
@@ -103,8 +103,8 @@ export function listNamespaceKeys(ctx: RegistryContext, namespace: string): KeyS
 
 function activeKey(ctx: RegistryContext, namespace: string, keyId: string): KeyRow {
   const key = ctx.store.getKey(namespace, keyId);
-  if (key === undefined) throw new RegistryError(403, 'UNTRUSTED_SIGNER', `${keyId} is not a key of ${namespace}`);
-  if (isRevokedAt(key, ctx.now())) throw new RegistryError(403, 'KEY_REVOKED', `key ${keyId} of ${namespace} is revoked`);
+  if (key === undefined) throw new RegistryError('UNTRUSTED_SIGNER', `${keyId} is not a key of ${namespace}`);
+  if (isRevokedAt(key, ctx.now())) throw new RegistryError('KEY_REVOKED', `key ${keyId} of ${namespace} is revoked`);
   return key;
 }
 
@@ -114,10 +114,10 @@ export async function addKey(ctx: RegistryContext, principal: Principal, namespa
   const request = checkSchema(AddKeyRequestSchema, body, 'key-add request');
   const { statement } = request;
   if (statement.namespace !== namespace)
-    throw new RegistryError(422, 'NAMESPACE_MISMATCH', `the statement is for ${statement.namespace}, the path for ${namespace}`);
+    throw new RegistryError('NAMESPACE_MISMATCH', `the statement is for ${statement.namespace}, the path for ${namespace}`);
   checkStatementFrame(ctx, statement);
   if (jwkThumbprint(statement.jwk) !== statement.keyId)
-    throw new RegistryError(422, 'BAD_PROOF', `the statement names key ${statement.keyId}, the JWK is ${jwkThumbprint(statement.jwk)}`);
+    throw new RegistryError('BAD_PROOF', `the statement names key ${statement.keyId}, the JWK is ${jwkThumbprint(statement.jwk)}`);
   getNamespaceInfo(ctx, namespace);
   const authorizer = activeKey(ctx, namespace, statement.authorizedBy);
   await verifyStatementSignature(parseStrictJson(authorizer.jwk) as Ed25519PublicJwk, statement, request.signature, 'the authorising signature');
@@ -127,7 +127,7 @@ export async function addKey(ctx: RegistryContext, principal: Principal, namespa
     consumeStatement(ctx, statement);
     activeKey(ctx, namespace, statement.authorizedBy); // may have been revoked meanwhile
     if (ctx.store.getKey(namespace, statement.keyId) !== undefined)
-      throw new RegistryError(409, 'KEY_EXISTS', `key ${statement.keyId} is already a key of ${namespace}`);
+      throw new RegistryError('KEY_EXISTS', `key ${statement.keyId} is already a key of ${namespace}`);
     const at = isoNow(ctx);
     const publicJwk: Ed25519PublicJwk = { kty: 'OKP', crv: 'Ed25519', x: statement.jwk.x };
     const leafIndex = ctx.store.appendEvent(
@@ -151,8 +151,8 @@ export async function revokeKey(
   const request = checkSchema(RevokeKeyRequestSchema, body, 'key revocation');
   return ctx.queue.submit(() => {
     const key = ctx.store.getKey(namespace, keyId);
-    if (key === undefined) throw new RegistryError(404, 'KEY_NOT_FOUND', `${keyId} is not a key of ${namespace}`);
-    if (key.revoked_from !== null) throw new RegistryError(409, 'KEY_REVOKED', `key ${keyId} is already revoked`);
+    if (key === undefined) throw new RegistryError('KEY_NOT_FOUND', `${keyId} is not a key of ${namespace}`);
+    if (key.revoked_from !== null) throw new RegistryError('KEY_ALREADY_REVOKED', `key ${keyId} is already revoked`);
     const at = isoNow(ctx);
     const revokedFrom = request.revokedFrom ?? at;
     ctx.store.appendEvent(

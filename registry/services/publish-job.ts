@@ -57,19 +57,19 @@ export function checkPublish(store: RegistryStore, job: PublishJob, atMs: number
   const signer = store.getKey(job.namespace, job.keyId);
   // the key may have been revoked while the signature was being checked (KEY_REVOKED, not 500)
   if (signer === undefined || isRevokedAt(signer, atMs) || isRevokedAt(signer, job.issuedAtMs))
-    throw new RegistryError(403, 'KEY_REVOKED', `key ${job.keyId} was revoked from ${signer?.revoked_from ?? 'now'}`);
+    throw new RegistryError('KEY_REVOKED', `key ${job.keyId} was revoked from ${signer?.revoked_from ?? 'now'}`);
   const existing = store.getVersion(job.toolId, job.version);
   if (existing !== undefined) {
     // immutability: same content is an idempotent success, different content a conflict
     if (existing.manifest_digest === job.manifestDigest) return { done: { created: false, row: existing } };
-    throw new RegistryError(409, 'VERSION_EXISTS', `${job.toolId}@${job.version} is already published with other content`, {
+    throw new RegistryError('VERSION_EXISTS', `${job.toolId}@${job.version} is already published with other content`, {
       evidence: { published: existing.manifest_digest, got: job.manifestDigest },
     });
   }
   const tool = store.getTool(job.toolId);
   // rollback protection at the source: a version must be higher than every published one
   if (tool !== undefined && !semver.gt(job.version, tool.latest_version))
-    throw new RegistryError(409, 'VERSION_NOT_HIGHER', `${job.version} is not higher than the latest published ${tool.latest_version}`, {
+    throw new RegistryError('VERSION_NOT_HIGHER', `${job.version} is not higher than the latest published ${tool.latest_version}`, {
       evidence: { latest: tool.latest_version, got: job.version },
     });
   const publishedAt = new Date(atMs).toISOString();

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import {
   canonicalize,
   defaultBackend,
+  decodeSignedManifest,
   parseStrictJson,
-  verifySignedManifest,
-  type ManifestClaims,
+  verifyManifestSignature,
   type VerifiedManifest,
 } from '@etdi/protocol';
 import { validateToolPolicy } from '@etdi/client/policy';
@@ -65,69 +65,29 @@ function storedText(raw: Uint8Array, signed: SignedManifest, manifestDigest: str
 export async function validateManifestPolicy(policy: ToolPolicy): Promise<void> {
   const result = await validateToolPolicy(policy);
   if (!result.ok)
-    throw new RegistryError(422, 'POLICY_INVALID', 'the manifest policy is not a valid Cedar policy set', {
+    throw new RegistryError('POLICY_INVALID', 'the manifest policy is not a valid Cedar policy set', {
       errors: result.diagnostics.map((d) => ({ message: d.message })),
     });
 }
 
 /**
- * POST /v1/tools. Everything is checked before anything is stored; the state-dependent checks
- * run again inside the write job (publish-job.ts), against the state including earlier publishes
- * of the batch, on the write worker's connection when there is one (write-queue.ts).
+ * POST /v1/tools, in order: decode (strict parse, schema, limits), authorise (the publisher's
+ * namespace, a registered namespace, the issue time, a signer the namespace trusts), verify (the
+ * signatures over JCS(manifest) with the trusted keys only), write. Everything is checked before
+ * anything is stored; the state-dependent checks run again inside the write job
+ * (publish-job.ts), against the state including earlier publishes of the batch.
  */
 export async function publish(ctx: RegistryContext, principal: Principal, raw: Uint8Array): Promise<PublishResult> {
   if (principal.role === 'anonymous') requireWriter(principal, '');
-  const now = ctx.now();
-  // What the resolver learnt, for the checks after the signature and the KEY_REVOKED answer.
-  let keys: Map<string, KeyRow> | undefined;
-  let issuedAt = NaN;
-  let issuedAtText = '';
-  const trusted = (keyId: string): boolean => {
-    const key = keys?.get(keyId);
-    return key !== undefined && !isRevokedAt(key, now) && !isRevokedAt(key, issuedAt);
-  };
-  const asked: string[] = [];
-  /**
-   * Called after strict parsing, the schema and the limits, before any signature: the
-   * authorisation and namespace checks run here, in the order they always had, and only keys
-   * trusted for this manifest verify it (active now, not revoked at or before issuedAt).
-   */
-  const resolveKey = (keyId: string, claims: ManifestClaims): Ed25519PublicJwk | undefined => {
-    if (keys === undefined) {
-      const namespace = claims.provider; // the schema binds toolId = provider/definition.name
-      if (principal.role === 'publisher' && principal.namespace !== namespace)
-        throw new RegistryError(403, 'NAMESPACE_MISMATCH', `a publisher of ${principal.namespace} cannot publish ${claims.toolId}`, {
-          evidence: { tokenNamespace: principal.namespace, toolNamespace: namespace },
-        });
-      // a registered namespace has at least its first key: one read answers both questions
-      const keyRows = ctx.store.listKeys(namespace);
-      if (keyRows.length === 0 && ctx.store.getNamespace(namespace) === undefined)
-        throw new RegistryError(404, 'NAMESPACE_NOT_FOUND', `namespace ${namespace} is not registered`);
-      issuedAtText = claims.issuedAt;
-      issuedAt = Date.parse(claims.issuedAt);
-      if (issuedAt > now + ctx.config.maxClockSkewSeconds * 1000)
-        throw new RegistryError(422, 'ISSUED_IN_FUTURE', `issuedAt ${claims.issuedAt} is in the future`, {
-          evidence: { issuedAt: claims.issuedAt, now: new Date(now).toISOString() },
-        });
-      keys = new Map(keyRows.map((k) => [k.key_id, k]));
-    }
-    asked.push(keyId);
-    return trusted(keyId) ? publicJwkOf(keys.get(keyId)!) : undefined;
-  };
+  const signed = decode(raw);
+  const trustedKeys = authorise(ctx, principal, signed);
   let verified: VerifiedManifest;
   try {
-    // the client's own check from the received bytes (strict parse, schema, JCS — the bytes
-    // themselves when they are canonical — digests, key ids, the signatures)
-    verified = await verifySignedManifest(raw, resolveKey, VERIFY_BACKEND);
+    verified = await verifyManifestSignature(signed, (keyId) => trustedKeys.get(keyId), VERIFY_BACKEND);
   } catch (error) {
-    const revoked = asked.find((keyId) => keys?.has(keyId) === true && !trusted(keyId));
-    if (revoked !== undefined && error instanceof Error && 'code' in error && error.code === 'UNKNOWN_SIGNER')
-      throw new RegistryError(403, 'KEY_REVOKED', `the manifest is signed by ${revoked}, revoked from ${keys!.get(revoked)!.revoked_from}`, {
-        evidence: { keyId: revoked, revokedFrom: keys!.get(revoked)!.revoked_from, issuedAt: issuedAtText },
-      });
     throw toRegistryError(error) ?? error;
   }
-  const { manifest, signedManifest: signed } = verified;
+  const { manifest } = verified;
   if (manifest.policy !== undefined) await validateManifestPolicy(manifest.policy);
   const definition = manifest.definition;
   return ctx.queue.submitPublish({
@@ -138,12 +98,58 @@ export async function publish(ctx: RegistryContext, principal: Principal, raw: U
     title: typeof definition.title === 'string' ? definition.title : null,
     description: typeof definition.description === 'string' ? definition.description : null,
     keyId: verified.keyId,
-    issuedAtMs: issuedAt,
+    issuedAtMs: Date.parse(manifest.issuedAt),
     manifestDigest: verified.manifestDigest,
     definitionDigest: verified.definitionDigest,
-    signedManifest: storedText(raw, signed, verified.manifestDigest),
+    signedManifest: storedText(raw, verified.signedManifest, verified.manifestDigest),
     actor: principal.actor,
   });
+}
+
+/** Step 1: the received bytes as a signed manifest (strict I-JSON, schema, limits); no signature checked yet. */
+function decode(raw: Uint8Array): SignedManifest {
+  try {
+    return decodeSignedManifest(raw);
+  } catch (error) {
+    throw toRegistryError(error) ?? error;
+  }
+}
+
+/**
+ * Step 2: may this principal publish this manifest, and which keys may sign it? The keys of the
+ * namespace that are active now and were not revoked at or before the manifest's issue time
+ * (a manifest back-dated before a revocation is still refused: the publication time bounds it).
+ * A manifest signed only by keys the namespace revoked is KEY_REVOKED; by keys it never had,
+ * UNTRUSTED_SIGNER (after the signature check, which tells that apart from an unsigned one).
+ */
+function authorise(ctx: RegistryContext, principal: Principal, signed: SignedManifest): Map<string, Ed25519PublicJwk> {
+  const { manifest } = signed;
+  const namespace = manifest.provider; // the schema binds toolId = provider/definition.name
+  if (principal.role === 'publisher' && principal.namespace !== namespace)
+    throw new RegistryError('NAMESPACE_MISMATCH', `a publisher of ${principal.namespace} cannot publish ${manifest.toolId}`, {
+      evidence: { tokenNamespace: principal.namespace, toolNamespace: namespace },
+    });
+  // a registered namespace has at least its first key: one read answers both questions
+  const keyRows = ctx.store.listKeys(namespace);
+  if (keyRows.length === 0 && ctx.store.getNamespace(namespace) === undefined)
+    throw new RegistryError('NAMESPACE_NOT_FOUND', `namespace ${namespace} is not registered`);
+  const now = ctx.now();
+  const issuedAt = Date.parse(manifest.issuedAt);
+  if (issuedAt > now + ctx.config.maxClockSkewSeconds * 1000)
+    throw new RegistryError('ISSUED_IN_FUTURE', `issuedAt ${manifest.issuedAt} is in the future`, {
+      evidence: { issuedAt: manifest.issuedAt, now: new Date(now).toISOString() },
+    });
+  const trusted = new Map<string, Ed25519PublicJwk>();
+  for (const key of keyRows) if (!isRevokedAt(key, now) && !isRevokedAt(key, issuedAt)) trusted.set(key.key_id, publicJwkOf(key));
+  const signers = signed.signatures.map((s) => s.keyId);
+  if (signers.length > 0 && !signers.some((keyId) => trusted.has(keyId))) {
+    const revoked = keyRows.find((k) => signers.includes(k.key_id));
+    if (revoked !== undefined)
+      throw new RegistryError('KEY_REVOKED', `the manifest is signed by ${revoked.key_id}, revoked from ${revoked.revoked_from}`, {
+        evidence: { keyId: revoked.key_id, revokedFrom: revoked.revoked_from, issuedAt: manifest.issuedAt },
+      });
+  }
+  return trusted;
 }
 
 /** POST .../versions/:version/revoke: by the provider (reason required) or an administrator. */
@@ -158,8 +164,8 @@ export async function revokeVersion(
   requireWriter(principal, namespace);
   return ctx.queue.submit(() => {
     const row = ctx.store.getVersion(toolId, version);
-    if (row === undefined) throw new RegistryError(404, 'VERSION_NOT_FOUND', `${toolId}@${version} is not published`);
-    if (row.revoked_at !== null) throw new RegistryError(409, 'VERSION_ALREADY_REVOKED', `${toolId}@${version} is already revoked`);
+    if (row === undefined) throw new RegistryError('VERSION_NOT_FOUND', `${toolId}@${version} is not published`);
+    if (row.revoked_at !== null) throw new RegistryError('VERSION_ALREADY_REVOKED', `${toolId}@${version} is already revoked`);
     const at = isoNow(ctx);
     ctx.store.appendEvent(
       { type: LOG_EVENT_TYPE, kind: 'version.revoked', at, actor: principal.actor, namespace, toolId, version, reason },

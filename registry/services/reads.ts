@@ -125,7 +125,7 @@ export class ReadService {
   }
 
   private requireTool(toolId: string): void {
-    if (this.ctx.store.getTool(toolId) === undefined) throw new RegistryError(404, 'TOOL_NOT_FOUND', `tool ${toolId} is not published`);
+    if (this.ctx.store.getTool(toolId) === undefined) throw new RegistryError('TOOL_NOT_FOUND', `tool ${toolId} is not published`);
   }
 
   /** `latest` is the highest version that is not revoked (the highest of all if every one is). */
@@ -140,7 +140,7 @@ export class ReadService {
     const row = this.ctx.store.getVersion(toolId, version);
     if (row === undefined) {
       this.requireTool(toolId);
-      throw new RegistryError(404, 'VERSION_NOT_FOUND', `${toolId}@${version} is not published`);
+      throw new RegistryError('VERSION_NOT_FOUND', `${toolId}@${version} is not published`);
     }
     return row;
   }
@@ -285,7 +285,7 @@ export class ReadService {
     if (cursor !== undefined && cursor !== '') {
       after = Buffer.from(cursor, 'base64url').toString('utf8');
       if (Buffer.from(after, 'utf8').toString('base64url') !== cursor)
-        throw new RegistryError(400, 'BAD_REQUEST', 'cursor is not one this registry issued');
+        throw new RegistryError('BAD_REQUEST', 'cursor is not one this registry issued');
     }
     const rows = this.ctx.store.listTools(after, limit + 1, query);
     const page = rows.slice(0, limit);

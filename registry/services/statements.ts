@@ -18,13 +18,13 @@ interface StatementLike {
  */
 export function checkStatementFrame(ctx: RegistryContext, statement: StatementLike): void {
   if (statement.registry !== ctx.config.origin)
-    throw new RegistryError(422, 'WRONG_REGISTRY', `the statement is for registry ${JSON.stringify(statement.registry)}, this is ${ctx.config.origin}`, {
+    throw new RegistryError('WRONG_REGISTRY', `the statement is for registry ${JSON.stringify(statement.registry)}, this is ${ctx.config.origin}`, {
       evidence: { expected: ctx.config.origin, got: statement.registry },
     });
   const at = Date.parse(statement.issuedAt);
   const skewMs = ctx.config.maxClockSkewSeconds * 1000;
   if (!(Math.abs(ctx.now() - at) <= skewMs))
-    throw new RegistryError(422, 'STATEMENT_STALE', `statement issuedAt ${statement.issuedAt} is not within ${ctx.config.maxClockSkewSeconds}s of the registry's clock`, {
+    throw new RegistryError('STATEMENT_STALE', `statement issuedAt ${statement.issuedAt} is not within ${ctx.config.maxClockSkewSeconds}s of the registry's clock`, {
       evidence: { issuedAt: statement.issuedAt, now: new Date(ctx.now()).toISOString() },
     });
 }
@@ -37,7 +37,7 @@ export async function verifyStatementSignature(
   what: string,
 ): Promise<void> {
   if (!(await verifyBytes(jwk, canonicalBytes(statement), signature)))
-    throw new RegistryError(422, 'BAD_PROOF', `${what} does not verify over the statement's canonical bytes`);
+    throw new RegistryError('BAD_PROOF', `${what} does not verify over the statement's canonical bytes`);
 }
 
 /** Inside a write job: marks the statement used; STATEMENT_REPLAYED when it was used before. */
@@ -45,5 +45,5 @@ export function consumeStatement(ctx: RegistryContext, statement: object): void 
   const nowS = Math.floor(ctx.now() / 1000);
   const expires = nowS + 2 * ctx.config.maxClockSkewSeconds;
   if (!ctx.store.useStatement(sha256Digest(canonicalBytes(statement)), expires, nowS))
-    throw new RegistryError(409, 'STATEMENT_REPLAYED', 'this signed statement was already used');
+    throw new RegistryError('STATEMENT_REPLAYED', 'this signed statement was already used');
 }

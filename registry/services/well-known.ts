@@ -18,14 +18,14 @@ export function wellKnownUrl(namespace: string, config: WellKnownConfig): string
   if (override !== undefined) {
     // plain http exists only for tests and local development, and only towards loopback
     if (!config.allowHttpLoopback || !LOOPBACK.test(override))
-      throw new RegistryError(500, 'INTERNAL', 'a well-known host override needs wellKnown.allowHttpLoopback and a loopback host');
+      throw new RegistryError('INTERNAL', 'a well-known host override needs wellKnown.allowHttpLoopback and a loopback host');
     return `http://${override}${WELL_KNOWN_PATH}`;
   }
   return `https://${domain}${WELL_KNOWN_PATH}`;
 }
 
 const notVerified = (message: string, url: string, cause?: unknown): RegistryError =>
-  new RegistryError(403, 'DOMAIN_NOT_VERIFIED', message, { cause, evidence: { url } });
+  new RegistryError('DOMAIN_NOT_VERIFIED', message, { cause, evidence: { url } });
 
 /**
  * Domain control: the namespace's domain serves a document naming the namespace and listing

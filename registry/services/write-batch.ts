@@ -80,7 +80,6 @@ export function runPublishBatch(
 export type WireError =
   | {
       registry: {
-        status: number;
         code: RegistryErrorCode;
         message: string;
         errors: { path?: string; message: string }[];
@@ -94,7 +93,6 @@ export function toWireError(error: unknown): WireError {
   if (error instanceof RegistryError)
     return {
       registry: {
-        status: error.status,
         code: error.code,
         message: error.message,
         errors: [...error.errors],
@@ -106,11 +104,11 @@ export function toWireError(error: unknown): WireError {
   return { internal: { name: e.name, message: e.message, stack: e.stack, code: (e as { code?: unknown }).code } };
 }
 
-/** The same RegistryError (status, code, evidence) again; anything else stays an opaque 500. */
+/** The same RegistryError (code, evidence) again; anything else stays an opaque 500. */
 export function fromWireError(wire: WireError): Error {
   if ('registry' in wire) {
     const r = wire.registry;
-    return new RegistryError(r.status, r.code, r.message, { errors: r.errors, evidence: r.evidence, headers: r.headers });
+    return new RegistryError(r.code, r.message, { errors: r.errors, evidence: r.evidence, headers: r.headers });
   }
   const error = new Error(`write worker: ${wire.internal.name}: ${wire.internal.message}`);
   if (wire.internal.stack !== undefined) error.stack = `${error.message}\n[write worker] ${wire.internal.stack}`;

@@ -59,7 +59,7 @@ export class WebReads {
 
   tool(toolId: string): ToolRow {
     const row = this.ctx.store.getTool(toolId);
-    if (row === undefined) throw new RegistryError(404, 'TOOL_NOT_FOUND', `tool ${toolId} is not published`);
+    if (row === undefined) throw new RegistryError('TOOL_NOT_FOUND', `tool ${toolId} is not published`);
     return row;
   }
 
@@ -95,7 +95,7 @@ export class WebReads {
     const row = this.ctx.store.getVersion(toolId, resolved);
     if (row === undefined) {
       this.tool(toolId);
-      throw new RegistryError(404, 'VERSION_NOT_FOUND', `${toolId}@${resolved} is not published`);
+      throw new RegistryError('VERSION_NOT_FOUND', `${toolId}@${resolved} is not published`);
     }
     const key = this.ctx.store.getKey(row.namespace, row.signer_key_id)!;
     return {

@@ -71,7 +71,7 @@ function intQuery(req: Request, name: string): number | undefined {
   const raw = req.query[name];
   if (raw === undefined || raw === '') return undefined;
   if (typeof raw !== 'string' || !/^(0|[1-9][0-9]{0,15})$/.test(raw) || !Number.isSafeInteger(Number(raw)))
-    throw new RegistryError(400, 'BAD_REQUEST', `${name} must be a non-negative integer`);
+    throw new RegistryError('BAD_REQUEST', `${name} must be a non-negative integer`);
   return Number(raw);
 }
 
@@ -101,7 +101,7 @@ export function createWebRouter(services: Services, options: WebRouterOptions): 
         fn(req, res);
       } catch (error) {
         // a bad proof request is the log's 4xx; a log integrity failure stays the app's opaque 500
-        const known = error instanceof LogError && error.status < 500 ? new RegistryError(400, 'BAD_REQUEST', error.message) : toRegistryError(error);
+        const known = error instanceof LogError && error.status < 500 ? new RegistryError('BAD_REQUEST', error.message) : toRegistryError(error);
         if (known === undefined) throw error; // the app's handler logs it and answers 500
         sendPage(res, known.status, page({ title: `Error ${known.status}` }, html`<h1>${known.status}: <code>${known.code}</code></h1><p>${known.message}</p><p><a href="/">Back to the search</a></p>`));
       }
@@ -115,7 +115,7 @@ export function createWebRouter(services: Services, options: WebRouterOptions): 
     let script = scripts.get(name);
     if (script === undefined) {
       script = loadAsset(options.assetsDir, name);
-      if (script === undefined) throw new RegistryError(404, 'NOT_FOUND', `${name}: the browser script is not built (run \`npm run build\`)`);
+      if (script === undefined) throw new RegistryError('NOT_FOUND', `${name}: the browser script is not built (run \`npm run build\`)`);
       scripts.set(name, script);
     }
     sendAsset(req, res, script, 'text/javascript; charset=utf-8');
@@ -126,7 +126,7 @@ export function createWebRouter(services: Services, options: WebRouterOptions): 
     route((req, res) => {
       const q = str(req.query.q);
       const cursor = str(req.query.cursor);
-      if (q !== undefined && q.length > 128) throw new RegistryError(400, 'BAD_REQUEST', 'the search text must be at most 128 characters');
+      if (q !== undefined && q.length > 128) throw new RegistryError('BAD_REQUEST', 'the search text must be at most 128 characters');
       const results = q !== undefined || cursor !== undefined ? web.search(q, cursor) : web.search(undefined, undefined, 50);
       sendPage(res, 200, homePage(web.home(), q, results));
     }),
@@ -151,7 +151,7 @@ export function createWebRouter(services: Services, options: WebRouterOptions): 
       const id = toolId(req);
       const from = str(req.query.from);
       const to = str(req.query.to);
-      if (from === undefined || to === undefined) throw new RegistryError(400, 'BAD_REQUEST', 'give the two versions to compare: ?from=<version>&to=<version>');
+      if (from === undefined || to === undefined) throw new RegistryError('BAD_REQUEST', 'give the two versions to compare: ?from=<version>&to=<version>');
       sendPage(res, 200, comparePage(web.version(id, from), web.version(id, to)));
     }),
   );
@@ -174,8 +174,8 @@ export function createWebRouter(services: Services, options: WebRouterOptions): 
       const inclusion = intQuery(req, 'inclusion');
       const from = intQuery(req, 'from');
       const to = intQuery(req, 'to') ?? size;
-      if (inclusion !== undefined && inclusion >= size) throw new RegistryError(400, 'BAD_REQUEST', `entry ${inclusion} is not in the tree of size ${size}`);
-      if (from !== undefined && (from > to || to > size)) throw new RegistryError(400, 'BAD_REQUEST', `a consistency check needs 0 <= from <= to <= ${size}`);
+      if (inclusion !== undefined && inclusion >= size) throw new RegistryError('BAD_REQUEST', `entry ${inclusion} is not in the tree of size ${size}`);
+      if (from !== undefined && (from > to || to > size)) throw new RegistryError('BAD_REQUEST', `a consistency check needs 0 <= from <= to <= ${size}`);
       sendPage(
         res,
         200,

@@ -1,17 +1,6 @@
-import { ProtocolError } from '@etdi/protocol';
-import { CliError, EXIT, type ExitCode } from './errors.js';
+import { EtdiError } from '@etdi/protocol';
+import { EXIT, type ExitCode } from './errors.js';
 import { Output, type CliIo } from './output.js';
-
-/** Verification codes that mean "could not check", not "checked and refused" (exit 2, not 1). */
-export const OPERATIONAL_CODES: ReadonlySet<string> = new Set(['REGISTRY_UNAVAILABLE', 'RESPONSE_TOO_LARGE', 'LOCKFILE_CORRUPT']);
-
-/**
- * A client-verifier VerificationError, recognised by shape: importing the verifier here would
- * load the MCP SDK and the policy engine for every verb, `--help` included (start-up time).
- */
-function isVerificationErrorLike(error: unknown): error is Error & { code: string; evidence: unknown } {
-  return error instanceof Error && error.name === 'VerificationError' && typeof (error as { code?: unknown }).code === 'string';
-}
 
 /** One verb of `etdi`. `run` returns the exit code; thrown errors are mapped by `runCommand`. */
 export interface Command {
@@ -42,17 +31,11 @@ export async function runCommand(command: Command, argv: readonly string[], io: 
     let code: string;
     let exit: ExitCode;
     let evidence: unknown = {};
-    if (error instanceof CliError) {
+    if (error instanceof EtdiError) {
+      // every error of the project: its exit code is its code's kind in the one table
       code = error.code;
       exit = error.exitCode;
       evidence = error.evidence;
-    } else if (isVerificationErrorLike(error)) {
-      code = error.code;
-      exit = OPERATIONAL_CODES.has(error.code) ? EXIT.ERROR : EXIT.FINDINGS;
-      evidence = error.evidence;
-    } else if (error instanceof ProtocolError) {
-      code = error.code;
-      exit = EXIT.ERROR;
     } else {
       code = 'INTERNAL';
       exit = EXIT.ERROR;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Ed25519PrivateJwk } from '@etdi/schemas';
 import { registrationRequest, tokenRequest } from '@etdi/protocol';
-import { CliError } from './errors.js';
+import { CliError, answerError } from './errors.js';
 
 /** A registry answer: status and parsed JSON body (problem documents included). */
 export interface HttpAnswer {
@@ -37,19 +37,17 @@ export async function postJson(url: string, body: string | Uint8Array, token?: s
 }
 
 /**
- * The registry's origin as it names itself in statements (its `iss`): statements name the
- * registry so that one made for another registry is refused there (replay across registries).
+ * The registry's origin as it names itself in statements (its `iss`, from its metadata document):
+ * statements name the registry so that one made for another registry is refused there (replay
+ * across registries). A registry that cannot say is an error, never a guess from the typed URL.
  */
 export async function registryOrigin(registry: string): Promise<string> {
+  const { RegistryClient } = await import('@etdi/client');
   try {
-    const response = await fetch(`${registry.replace(/\/+$/, '')}/openapi.json`, { signal: AbortSignal.timeout(5000), redirect: 'error' });
-    const doc = (await response.json()) as { servers?: { url?: unknown }[] };
-    const url = doc.servers?.[0]?.url;
-    if (typeof url === 'string') return url;
-  } catch {
-    // fall through: the URL the user gave is the best guess
+    return (await new RegistryClient({ baseUrl: registry }).getMetadata()).issuer;
+  } catch (cause) {
+    throw new CliError('OPERATIONAL', `cannot read the registry's metadata document (${registry.replace(/\/+$/, '')}/.well-known/etdi-registry.json): ${(cause as Error).message}`, { registry }, { cause });
   }
-  return registry.replace(/\/+$/, '');
 }
 
 /** A publisher token for the key's namespace: POST /v1/tokens with a signed token statement. */
@@ -58,7 +56,7 @@ export async function requestToken(registry: string, namespace: string, key: Ed2
   const answer = await postJson(`${base}/v1/tokens`, JSON.stringify(await tokenRequest(key, { registry: await registryOrigin(base), namespace })));
   const body = answer.body as { access_token?: unknown; expires_in?: unknown; detail?: unknown; code?: unknown };
   if ((answer.status !== 200 && answer.status !== 201) || typeof body.access_token !== 'string')
-    throw new CliError('REFUSED', `the registry refused the token request (${answer.status} ${String(body.code ?? '')}): ${String(body.detail ?? '')}`, { status: answer.status, problem: answer.body });
+    throw answerError('the token request', answer);
   return { token: body.access_token, expiresIn: typeof body.expires_in === 'number' ? body.expires_in : 0 };
 }
 

@@ -2,7 +2,8 @@ import semverGt from 'semver/functions/gt.js';
 import { MAX_BUNDLE_SET, type LockfilePin, type VersionBundle } from '@etdi/schemas';
 import type { RegistryClient, ToolVerifier } from '@etdi/client';
 import { optional, parse, required } from '../cli-support/args.js';
-import { OPERATIONAL_CODES, type Command } from '../cli-support/command.js';
+import { ERROR_CODES, isErrorCode } from '@etdi/protocol';
+import type { Command } from '../cli-support/command.js';
 import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
 import { Output, Progress, type CliIo } from '../cli-support/output.js';
 
@@ -110,7 +111,7 @@ export const auditCommand: Command = {
       };
       const fromError = (error: unknown, prefix = ''): void => {
         if (!isVerificationError(error)) throw error;
-        if (OPERATIONAL_CODES.has(error.code)) operational = true;
+        if (isErrorCode(error.code) && ERROR_CODES[error.code].kind === 'operational') operational = true;
         add({ code: error.code, level: error.code === 'UNKNOWN_TOOL' ? 'warning' : 'error', message: prefix + error.message, evidence: error.evidence });
       };
       // 1. The pinned version itself, verified like a live tool against the pin.

@@ -3,7 +3,7 @@ import { jwkThumbprint } from '@etdi/protocol';
 import { readPrivateKeyFile } from '@etdi/protocol/node';
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
-import { CliError, EXIT, type ExitCode } from '../cli-support/errors.js';
+import { CliError, answerError, EXIT, type ExitCode } from '../cli-support/errors.js';
 import { Output, type CliIo } from '../cli-support/output.js';
 import { registerNamespace } from '../cli-support/registry-http.js';
 
@@ -39,9 +39,8 @@ export const registerCommand: Command = {
       throw new CliError('OPERATIONAL', `cannot use the key ${keyPath}: ${(cause as Error).message}`, { path: keyPath }, { cause });
     }
     const answer = await registerNamespace(registry, namespace, key, admin ? 'admin-grant' : 'well-known', admin);
-    const body = answer.body as { code?: unknown; detail?: unknown };
     if (answer.status !== 200 && answer.status !== 201)
-      throw new CliError('REFUSED', `the registry refused ${namespace} (${answer.status} ${String(body.code ?? '')}): ${String(body.detail ?? '')}`, { status: answer.status, problem: answer.body });
+      throw answerError(`the registration of ${namespace}`, answer);
     out.result({ ok: true, namespace, keyId: jwkThumbprint(key), verification: admin ? 'admin-grant' : 'well-known' });
     out.line(`registered ${namespace} with key ${jwkThumbprint(key)}`);
     return EXIT.OK;

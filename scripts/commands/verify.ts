@@ -2,7 +2,8 @@ import { optional, parse, required } from '../cli-support/args.js';
 import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
 import { readJsonFile } from '../cli-support/files.js';
 import { Output, type CliIo } from '../cli-support/output.js';
-import { OPERATIONAL_CODES, type Command } from '../cli-support/command.js';
+import { ERROR_CODES, isErrorCode } from '@etdi/protocol';
+import type { Command } from '../cli-support/command.js';
 import type { ToolReport } from '../cli-support/tools.js';
 
 const help = `etdi verify --registry <url> --lockfile <file>
@@ -102,7 +103,7 @@ export const verifyCommand: Command = {
     printReports(out, tools);
     if (tools.length === 0) out.line('the server lists no tools');
     // The registry did not answer: an operational error (retry), not a finding about the tool.
-    if (tools.some((t) => t.code !== undefined && OPERATIONAL_CODES.has(t.code))) return EXIT.ERROR;
+    if (tools.some((t) => t.code !== undefined && isErrorCode(t.code) && ERROR_CODES[t.code].kind === 'operational')) return EXIT.ERROR;
     return ok ? EXIT.OK : EXIT.FINDINGS;
   },
 };

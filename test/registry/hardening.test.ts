@@ -120,10 +120,10 @@ describe('hardening', () => {
     });
   });
 
-  describe('POST /v1/tools (served before Express\'s router)', () => {
+  describe('POST /v1/tools', () => {
     it.each([
-      ['the fast path', '/v1/tools'],
-      ['the Express route (a query string)', '/v1/tools?via=express'],
+      ['its path', '/v1/tools'],
+      ['its path with a query string', '/v1/tools?via=query'],
     ])('logs, rate-limits, refuses while closing and answers errors as every route does: %s', async (_name, path) => {
       const lines: string[] = [];
       const h = harness({ requestLog: (l) => lines.push(l), rateLimit: { capacity: 20, refillPerSecond: 0.01 } });

@@ -49,9 +49,9 @@ export interface RegistryProcess {
 }
 
 /** `etdi serve` on a free port of 127.0.0.1 with its data in `data`; resolves when it listens. */
-export async function startRegistry(data: string, cwd: string): Promise<RegistryProcess> {
+export async function startRegistry(data: string, cwd: string, extraArgs: readonly string[] = []): Promise<RegistryProcess> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data', data], {
+  const child: ChildProcess = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data', data, ...extraArgs], {
     cwd,
     env: { ...process.env, NO_COLOR: '1', ETDI_REQUEST_LOG: 'off', ETDI_ADMIN_TOKEN: ADMIN_TOKEN },
     stdio: ['ignore', 'pipe', 'pipe'],
