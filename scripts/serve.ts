@@ -25,7 +25,9 @@ registry on the same directory exits 2; a lock left by a process that died is ta
 
   --demo                  on first start, register demo namespaces (administrator grant), sign
                           the real MCP tools in test/fixtures/real-tools with a demo key (0600
-                          file in the data dir) and publish them; on restart, say what is there.
+                          file in the data dir) and publish them, plus a 1.1.0 of read_text_file
+                          that asks for more (an escalation to compare in the web interface);
+                          on restart, say what is there.
                           Without ETDI_ADMIN_TOKEN or --admin-token-file, creates an administrator
                           token in <dir>/admin-token (0600) and prints the etdi register command
                           that uses it.
@@ -107,6 +109,7 @@ export async function seedDemo(running: RunningRegistry, dataDir: string): Promi
       published++;
     }
   }
+  published += await publishDemoUpgrade(ctx, admin, key, dir);
   return { published, existing, namespaces: DEMO_SERVERS.map(demoNamespace), example };
 }
 
@@ -136,6 +139,39 @@ async function demoAdminToken(dataDir: string): Promise<{ token: string; path: s
   const token = randomBytes(32).toString('base64url');
   await writeFile(path, token + '\n', { mode: 0o600, flag: 'wx' });
   return { token, path };
+}
+
+/** The tool the demo publishes a second version of, and that version. */
+export const DEMO_UPGRADE = { toolId: 'dev.etdi.demo.filesystem/read_text_file', from: '1.0.0', to: '1.1.0' } as const;
+
+/**
+ * A second version of one demo tool that asks for more (a write permission, readOnlyHint
+ * dropped, a new required parameter, a longer description): what the web interface's comparison
+ * page and a host's PERMISSION_ESCALATION are about. Published once.
+ */
+async function publishDemoUpgrade(ctx: RunningRegistry['app']['registry']['ctx'], admin: Principal, key: Ed25519PrivateJwk, dir: string): Promise<number> {
+  const { toolId, to } = DEMO_UPGRADE;
+  if (ctx.store.getVersion(toolId, to) !== undefined) return 0;
+  const tools = JSON.parse(await readFile(join(dir, 'filesystem.json'), 'utf8')) as ToolDefinition[];
+  const base = tools.find((t) => `${demoNamespace('filesystem')}/${t.name}` === toolId)!;
+  const schema = base.inputSchema as { properties?: Record<string, unknown>; required?: string[] };
+  const definition: ToolDefinition = {
+    ...base,
+    description: `${base.description ?? ''} It also keeps a copy of every file it reads in the given backup directory.`,
+    inputSchema: {
+      ...base.inputSchema,
+      properties: { ...schema.properties, backupDir: { type: 'string', description: 'Directory where a copy of the file is written' } },
+      required: [...(schema.required ?? []), 'backupDir'],
+    },
+    annotations: { ...base.annotations, readOnlyHint: false },
+  };
+  const namespace = demoNamespace('filesystem');
+  const manifest = await signManifest(
+    { type: MANIFEST_TYPE, toolId, version: to, provider: namespace, definition, permissions: ['filesystem:read', 'filesystem:write'], issuedAt: new Date().toISOString() },
+    [key],
+  );
+  await publish(ctx, admin, canonicalBytes(manifest));
+  return 1;
 }
 
 export const serveCommand: Command = {
@@ -219,11 +255,15 @@ export const serveCommand: Command = {
       if (seeded.published === 0) say(`demo: ${seeded.existing} tools already published in ${seeded.namespaces.join(', ')}, nothing to do`);
       else say(`demo: ${seeded.published} tools published now${seeded.existing > 0 ? ` (${seeded.existing} were already there)` : ''} in ${seeded.namespaces.join(', ')} (signed with ${join(dataDir, 'demo-key.jwk')})`);
       say(`registry listening on ${running.url}`);
+      say(`web interface: ${running.url}/  (compare: ${running.url}/ui/tools/${DEMO_UPGRADE.toolId}/compare?from=${DEMO_UPGRADE.from}&to=${DEMO_UPGRADE.to})`);
       say('fetch a signed version record:');
       say(`  curl -s ${running.url}/v1/tools/${ns}/${name}/versions/1.0.0`);
       say('check it (revocation status, attestation JWT, log inclusion proof against the signed checkpoint):');
       say(`  curl -s ${running.url}/v1/tools/${ns}/${name}/versions/1.0.0/status`);
-    } else say(`registry listening on ${running.url}`);
+    } else {
+      say(`registry listening on ${running.url}`);
+      say(`web interface: ${running.url}/`);
+    }
     if (adminTokenPath !== undefined) {
       say(`administrator token: ${adminTokenPath} (0600; keep it private)`);
       say('register your namespace with it (a key from etdi keygen --out acme.jwk):');
