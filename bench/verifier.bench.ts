@@ -208,7 +208,16 @@ export async function run(): Promise<BenchReport> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const registry = new RegistryClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
-  const onlinePhases = { prefetch: [] as number[], tools: [] as number[] };
+  const onlinePhases = { prefetch: [] as number[], tools: [] as number[], transport: [] as number[] };
+  // Diagnostic: the same request with the body only read (no parse, no check): the transport's share.
+  const registryUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/bundles`;
+  const transportOnly = async (): Promise<void> => {
+    const t = performance.now();
+    const res = await fetch(registryUrl, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    await res.arrayBuffer();
+    onlinePhases.transport.push(performance.now() - t);
+    setRequests--; // not a verification run
+  };
   const coldOnline = async (): Promise<number> => {
     const live = freshLive();
     const before = setRequests;
@@ -254,6 +263,7 @@ export async function run(): Promise<BenchReport> {
   for (let i = 0; i < RUNS; i++) {
     bare.push(bareRun());
     online.push(await coldOnline());
+    await transportOnly();
     conc.push(await coldConcurrent());
     set.push(await coldSet());
   }
@@ -306,6 +316,7 @@ export async function run(): Promise<BenchReport> {
       { name: '100 bare native Ed25519 verifies (node:crypto)', value: b, unit: 'ms', note: `median of ${RUNS}` },
       { name: '100 cold verifications, online (listTools: prefetch over loopback)', value: on, unit: 'ms', note: `${(on / b).toFixed(2)}x bare` },
       { name: '  of which the prefetch (request, strict JSON, zod, the set\'s attestation)', value: median(onlinePhases.prefetch), unit: 'ms', note: `${(median(onlinePhases.prefetch) / b).toFixed(2)}x bare` },
+      { name: '    of which the transport (the same POST, body read only)', value: median(onlinePhases.transport), unit: 'ms', note: `${(median(onlinePhases.transport) / b).toFixed(2)}x bare` },
       { name: '  of which the 100 tools', value: median(onlinePhases.tools), unit: 'ms', note: `${(median(onlinePhases.tools) / b).toFixed(2)}x bare` },
       { name: '100 cold verifications, offline bundle-set file', value: bs, unit: 'ms', note: `${(bs / b).toFixed(2)}x bare` },
       { name: '  of which decoding the set (strict JSON + zod schema)', value: median(phases.decode), unit: 'ms', note: `${(median(phases.decode) / b).toFixed(2)}x bare; the other core idles` },
