@@ -109,7 +109,8 @@ export async function seedDemo(running: RunningRegistry, dataDir: string): Promi
       published++;
     }
   }
-  published += await publishDemoUpgrade(ctx, admin, key, dir);
+  if ((await publishDemoUpgrade(ctx, admin, key, dir)) === 1) published++;
+  else existing++;
   return { published, existing, namespaces: DEMO_SERVERS.map(demoNamespace), example };
 }
 

@@ -167,7 +167,12 @@ describe('when a key is compromised', () => {
     await ok(['keygen', '--out', p('acme-2.jwk')]);
     await ok(['keys', 'add', '--registry', R, '--namespace', 'com.acme', '--key', p('acme.jwk'), '--new-key', p('acme-2.jwk')]);
     const from = new Date(Date.now() - 60 * 60 * 1000).toISOString();
-    const revoked = JSON.parse(await ok(['keys', 'revoke', p('acme.jwk'), '--registry', R, '--namespace', 'com.acme', '--reason', 'laptop stolen', '--from', from, '--key', p('acme-2.jwk'), '--json']));
+    const args = ['keys', 'revoke', p('acme.jwk'), '--registry', R, '--namespace', 'com.acme', '--reason', 'laptop stolen', '--from', from, '--json'];
+    // the key added a minute ago cannot reach back before it existed on its own word (issue 17)
+    const alone = await etdi([...args, '--key', p('acme-2.jwk')]);
+    expect([alone.code, JSON.parse(alone.stdout).error.code]).toEqual([1, 'REVOCATION_NEEDS_ADMIN']);
+    // the administrator can
+    const revoked = JSON.parse(await ok([...args, '--admin-token-file', p('admin-token')]));
     expect(revoked.key).toMatchObject({ status: 'revoked', revokedFrom: from, reason: 'laptop stolen' });
     const audit = await etdi(['audit', '--registry', R, '--lockfile', p('etdi.lock.json'), '--json']);
     expect(audit.code).toBe(1);

@@ -137,6 +137,14 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A Claude Desktop configuration with one stdio server listing the tools of `listFile` (a JSON array). */
+function hostConfig(name: string, toolFile: string): string {
+  const list = p(`${name}.tools.json`);
+  writeFileSync(list, JSON.stringify([JSON.parse(readFileSync(p(toolFile), 'utf8'))]));
+  writeFileSync(p(name), JSON.stringify({ mcpServers: { 'etdi-readme': { command: process.execPath, args: [SERVER, list] } } }, null, 2));
+  return p(name);
+}
+
 type Case = () => Promise<number>;
 const run = (args: () => string[]): Case => async () => (await etdi(args())).code;
 const UNREACHABLE = 'http://127.0.0.1:1';
@@ -220,6 +228,34 @@ const CASES: Record<string, Partial<Record<0 | 1 | 2, [string, Case]>>> = {
     0: ['a consistent database', run(() => ['log', 'verify', '--db', p('registry.db')])],
     1: ['a manifest rewritten in the database', run(() => ['log', 'verify', '--db', p('tampered.db')])],
     2: ['no database', run(() => ['log', 'verify', '--db', p('missing.db')])],
+  },
+  backup: {
+    0: ['a consistent database', run(() => ['backup', '--db', p('registry.db'), '--out', p('backup-ok.db')])],
+    1: ['a manifest rewritten in the database', run(() => ['backup', '--db', p('tampered.db'), '--out', p('backup-tampered.db')])],
+    2: ['no database', run(() => ['backup', '--db', p('missing.db'), '--out', p('backup-missing.db')])],
+  },
+  tools: {
+    0: ['a server that lists its tools', run(() => ['tools', '--', process.execPath, SERVER, p('tools.json')])],
+    2: ['a server that does not start', run(() => ['tools', '--', process.execPath, p('no-such-server.mjs')])],
+  },
+  scan: {
+    // its own lockfile and trust file: the registry verb's case may have rotated the registry key
+    0: ['every tool approved', async () => {
+      await ok(['approve', 'com.acme/read_text_file@1.0.0', '--registry', R, '--lockfile', p('scan.lock.json')]);
+      return run(() => ['scan', hostConfig('clean-host.json', 'read_text_file.carried.json'), '--registry', R, '--lockfile', p('scan.lock.json')])();
+    }],
+    1: ['a tool that needs approval', run(() => ['scan', hostConfig('pending-host.json', 'read_file.carried.json'), '--registry', R, '--lockfile', p('clean.lock.json')])],
+    2: ['an unreadable configuration', run(() => ['scan', p('no-such-config.json'), '--registry', R, '--lockfile', p('clean.lock.json')])],
+  },
+  protect: {
+    0: ['a configuration with a stdio server', run(() => ['protect', hostConfig('protect-host.json', 'read_text_file.carried.json'), '--registry', R, '--lockfile', p('clean.lock.json'), '--etdi', CLI])],
+    1: ['--undo after the file changed since', async () => {
+      const config = hostConfig('changed-host.json', 'read_text_file.carried.json');
+      expect((await etdi(['protect', config, '--registry', R, '--lockfile', p('clean.lock.json'), '--etdi', CLI])).code).toBe(0);
+      writeFileSync(config, readFileSync(config, 'utf8').replace('"etdi-readme"', '"renamed"'));
+      return (await etdi(['protect', config, '--undo'])).code;
+    }],
+    2: ['--undo with no backup', run(() => ['protect', hostConfig('fresh-host.json', 'read_text_file.carried.json'), '--undo'])],
   },
   proxy: {
     0: ['the host disconnects', () => spawnCli(['proxy', '--registry', R, '--lockfile', p('clean.lock.json'), '--', process.execPath, SERVER, p('tools.json')]).exited],
