@@ -5,15 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canonicalBytes, generateKeyPair, registrationRequest, signManifest } from '@etdi/protocol';
 import { readPrivateKeyFile, writePrivateKeyFile } from '@etdi/protocol/node';
-import { configFromEnv, DataDirLockedError, lockDataDir, RegistryStore, startServer, type DataLock, type RunningRegistry } from '@etdi/registry';
-import { registerNamespace } from '@etdi/registry';
-import { publish } from '@etdi/registry';
-import type { Principal } from '@etdi/registry';
+import { configFromEnv, DataDirLockedError, lockDataDir, publish, registerNamespace, RegistryStore, startServer, type DataLock, type Principal, type RunningRegistry } from '@etdi/registry';
 import { MANIFEST_TYPE, type Ed25519PrivateJwk, type ToolDefinition } from '@etdi/schemas';
 import { optional, parse } from './cli-support/args.js';
 import type { Command } from './cli-support/command.js';
 import { CliError, EXIT, usage, type ExitCode } from './cli-support/errors.js';
 import type { CliIo } from './cli-support/output.js';
+import { readAdminToken } from './cli-support/registry-http.js';
 
 const help = `etdi serve [--demo] [--port <n>] [--host <addr>] [--data <dir>] [--origin <url>]
            [--log-origin <name>] [--admin-token-file <file>]
@@ -117,18 +115,6 @@ export async function seedDemo(running: RunningRegistry, dataDir: string): Promi
 /** The demo's administrator token file: created once (0600), reused on restart. */
 export const ADMIN_TOKEN_FILE = 'admin-token';
 
-async function readAdminTokenFile(path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (cause) {
-    throw new CliError('OPERATIONAL', `cannot read the administrator token file ${path}: ${(cause as Error).message}`, { path }, { cause });
-  }
-  const token = text.split(/\r?\n/)[0]?.trim() ?? '';
-  if (token.length < 16) throw new CliError('USAGE', `the administrator token in ${path} is shorter than 16 characters`, { path });
-  return token;
-}
-
 /**
  * Local development needs an administrator (to register a namespace without serving a domain's
  * well-known document). Rather than make the user invent a token and restart, the demo writes a
@@ -136,7 +122,7 @@ async function readAdminTokenFile(path: string): Promise<string> {
  */
 async function demoAdminToken(dataDir: string): Promise<{ token: string; path: string }> {
   const path = join(dataDir, ADMIN_TOKEN_FILE);
-  if (existsSync(path)) return { token: await readAdminTokenFile(path), path };
+  if (existsSync(path)) return { token: await readAdminToken(path), path };
   const token = randomBytes(32).toString('base64url');
   await writeFile(path, token + '\n', { mode: 0o600, flag: 'wx' });
   return { token, path };
@@ -214,7 +200,7 @@ export const serveCommand: Command = {
     let adminTokenPath: string | undefined;
     try {
       const adminFile = optional(values, 'admin-token-file');
-      if (adminFile !== undefined) env.adminToken = await readAdminTokenFile(adminFile);
+      if (adminFile !== undefined) env.adminToken = await readAdminToken(adminFile);
       else if (env.adminToken === undefined && values.demo === true) {
         const made = await demoAdminToken(dataDir);
         env.adminToken = made.token;

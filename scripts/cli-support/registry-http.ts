@@ -83,7 +83,8 @@ export async function readAdminToken(path: string): Promise<string> {
     throw new CliError('OPERATIONAL', `cannot read the administrator token file ${path}: ${(cause as Error).message}`, { path }, { cause });
   }
   const token = text.split(/\r?\n/)[0]?.trim() ?? '';
-  if (token.length === 0) throw new CliError('USAGE', `the administrator token file ${path} is empty`, { path });
+  // a registry refuses administrator tokens shorter than 16 characters (config.ts)
+  if (token.length < 16) throw new CliError('USAGE', `the administrator token in ${path} is shorter than 16 characters`, { path });
   return token;
 }
 

@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 // Each test spawns several node processes; on a loaded 2-core machine that is seconds each.
 vi.setConfig({ testTimeout: 60_000 });
 import { MANIFEST_META_KEY } from '../../schemas/index.js';
+import { ADMIN_TOKEN, freePort, startRegistry, type RegistryProcess } from '../support/processes.js';
 
 // End to end: the built CLI (scripts/dist/cli.js, built by `npm test`'s build step) against a
 // registry process on 127.0.0.1 and real MCP server processes made with the SDK.
@@ -20,7 +20,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'scripts/dist/cli.js');
 const SERVER = join(ROOT, 'test/fixtures/cli/mcp-server.mjs');
 const REAL_TOOLS = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/real-tools/filesystem.json'), 'utf8')) as Record<string, unknown>[];
-const ADMIN = 'cli-test-admin-token-0123456789';
+const ADMIN = ADMIN_TOKEN;
 
 interface Run {
   code: number;
@@ -29,7 +29,7 @@ interface Run {
 }
 
 let dir: string;
-let registry: ChildProcess;
+let registry: RegistryProcess;
 let url: string;
 const env = (): NodeJS.ProcessEnv => ({ ...process.env, NO_COLOR: '1', ETDI_REQUEST_LOG: 'off' });
 
@@ -69,15 +69,6 @@ const json = (run: Run): Record<string, any> => {
   }
 };
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** A tool as a server would list it, carrying its signed manifest in _meta. */
 function carried(signedPath: string): Record<string, unknown> {
   const signed = JSON.parse(readFileSync(join(dir, signedPath), 'utf8')) as { manifest: { definition: Record<string, unknown> } };
@@ -108,47 +99,16 @@ async function proxyClient(toolsFile: string, rugFile?: string, sampling = false
   return { client, stderr: () => err, close: () => client.close() };
 }
 
-/** `etdi serve` on 127.0.0.1:`port` with its data in `data`; resolves when it listens. */
-async function startRegistry(data: string, port: number): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data', data], {
-    cwd: dir,
-    env: { ...env(), ETDI_ADMIN_TOKEN: ADMIN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const listening = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`registry did not start: ${out}`)), 15_000);
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`registry exited ${code}: ${out}`)));
-  });
-  return { child, url: listening };
-}
-
-async function stopRegistry(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'etdi-cli-'));
-  ({ child: registry, url } = await startRegistry(join(dir, 'data'), await freePort()));
+  registry = await startRegistry(join(dir, 'data'), dir);
+  url = registry.url;
   writeJson('tools-list.json', { tools: REAL_TOOLS.slice(0, 3) });
   writeJson('read_file.json', REAL_TOOLS[0]);
 }, 30_000);
 
 afterAll(async () => {
-  if (registry) await stopRegistry(registry);
+  await registry?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -493,11 +453,11 @@ describe('etdi', () => {
       // point; the original and the copy then log different things. Both answer on one address.
       const port = await freePort();
       const original = join(dir, 'fork-a');
-      let server = await startRegistry(original, port);
+      let server = await startRegistry(original, dir, { port });
       await publishAndPin(server.url, 'com.forked', REAL_TOOLS[4]!, 'fork.lock.json');
-      await stopRegistry(server.child);
+      await server.stop();
       cpSync(original, join(dir, 'fork-b'), { recursive: true });
-      server = await startRegistry(original, port);
+      server = await startRegistry(original, dir, { port });
       await signAndPublish(server.url, 'com.forked', { ...REAL_TOOLS[5], description: 'history A' }, '1.0.0');
       // verifying the pinned tool moves the lockfile to the original's newer checkpoint
       const before = JSON.parse(readFileSync(join(dir, 'fork.lock.json'), 'utf8')).checkpoint;
@@ -506,8 +466,8 @@ describe('etdi', () => {
       expect(verified.code).toBe(0);
       const seen = JSON.parse(readFileSync(join(dir, 'fork.lock.json'), 'utf8')).checkpoint;
       expect(seen.treeSize).toBeGreaterThan(before.treeSize);
-      await stopRegistry(server.child);
-      server = await startRegistry(join(dir, 'fork-b'), port);
+      await server.stop();
+      server = await startRegistry(join(dir, 'fork-b'), dir, { port });
       try {
         await signAndPublish(server.url, 'com.forked', { ...REAL_TOOLS[5], description: 'history B' }, '1.0.0');
         await signAndPublish(server.url, 'com.forked', { ...REAL_TOOLS[5], description: 'history B, again' }, '1.1.0');
@@ -516,7 +476,7 @@ describe('etdi', () => {
         expect(json(run).findings).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'LOG_INCONSISTENT', level: 'error' })]));
         expect(JSON.parse(readFileSync(join(dir, 'fork.lock.json'), 'utf8')).checkpoint).toEqual(seen);
       } finally {
-        await stopRegistry(server.child);
+        await server.stop();
       }
     });
   });

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MANIFEST_META_KEY, type SignedManifest } from '../../schemas/index.js';
 import { startRegistry, type RunningRegistry } from '../verifier/support/real-registry.js';
 import { buildServer, listedDefinitions, type ToolSpec } from '../verifier/support/mcp-servers.js';
+import { etdi as etdiBinary, type Run } from '../support/processes.js';
 
 // `etdi scan` and `etdi protect` on real host configuration files (Claude Desktop, VS Code, Cursor)
 // written here, naming real MCP server processes (test/fixtures/cli/silent-server.mjs) and an
@@ -53,17 +53,7 @@ async function etdi(args: string[]): Promise<{ code: number; stdout: string; std
 }
 
 /** The built CLI as its own process (protect writes this etdi's own path into the file). */
-function etdiProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const etdiProcess = (args: string[]): Promise<Run> => etdiBinary(args, dir);
 
 const claudeConfig = (): string =>
   JSON.stringify(

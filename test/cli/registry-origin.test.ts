@@ -17,7 +17,7 @@ let registry: RegistryProcess;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'etdi-origin-'));
-  registry = await startRegistry(join(dir, 'data'), dir, ['--origin', ORIGIN]);
+  registry = await startRegistry(join(dir, 'data'), dir, { args: ['--origin', ORIGIN] });
   await publishWithCli(registry.url, dir, 'com.acme', '1.0.0', [realTool('read_file')]);
 }, 60_000);
 

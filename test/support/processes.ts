@@ -48,9 +48,10 @@ export interface RegistryProcess {
   stop(): Promise<void>;
 }
 
-/** `etdi serve` on a free port of 127.0.0.1 with its data in `data`; resolves when it listens. */
-export async function startRegistry(data: string, cwd: string, extraArgs: readonly string[] = []): Promise<RegistryProcess> {
-  const port = await freePort();
+/** `etdi serve` on 127.0.0.1 (a free port unless given) with its data in `data`; resolves when it listens. */
+export async function startRegistry(data: string, cwd: string, options: { args?: readonly string[]; port?: number } = {}): Promise<RegistryProcess> {
+  const port = options.port ?? (await freePort());
+  const extraArgs = options.args ?? [];
   const child: ChildProcess = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data', data, ...extraArgs], {
     cwd,
     env: { ...process.env, NO_COLOR: '1', ETDI_REQUEST_LOG: 'off', ETDI_ADMIN_TOKEN: ADMIN_TOKEN },
