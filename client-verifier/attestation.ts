@@ -42,11 +42,15 @@ export interface AttestationOptions {
   clockToleranceSec?: number;
   /** Longest accepted token lifetime (exp - iat), seconds. Default 24 h: attestations are short-lived. */
   maxLifetimeSec?: number;
+  /**
+   * The pinned keys imported for WebCrypto so far, by key id, for ONE trust root: importing costs
+   * more than a verify, so a caller verifying many tokens keeps one (ToolVerifier owns one).
+   * Without it each token imports its key.
+   */
+  importedKeys?: Map<string, Promise<CryptoKey>>;
 }
 
-const importedKeys = new WeakMap<TrustRoot, Map<string, Promise<CryptoKey>>>();
-
-function keyFor(trust: TrustRoot, header: JWTHeaderParameters): Promise<CryptoKey> {
+function keyFor(trust: TrustRoot, header: JWTHeaderParameters, cache: Map<string, Promise<CryptoKey>> | undefined): Promise<CryptoKey> {
   const kid = header.kid;
   const jwk = kid === undefined ? undefined : trust.attestationKeys.get(kid);
   if (kid === undefined || jwk === undefined)
@@ -56,13 +60,10 @@ function keyFor(trust: TrustRoot, header: JWTHeaderParameters): Promise<CryptoKe
         got: kid ?? null,
       }),
     );
-  let cache = importedKeys.get(trust);
-  if (cache === undefined) importedKeys.set(trust, (cache = new Map()));
-  let key = cache.get(kid);
+  let key = cache?.get(kid);
   if (key === undefined) {
-    // Importing costs more than a verify: once per pinned key (hot path: re-verification).
     key = importJWK({ ...jwk, alg: 'EdDSA' }, 'EdDSA') as Promise<CryptoKey>;
-    cache.set(kid, key);
+    cache?.set(kid, key);
   }
   return key;
 }
@@ -70,7 +71,7 @@ function keyFor(trust: TrustRoot, header: JWTHeaderParameters): Promise<CryptoKe
 /** Verifies a registry JWT's signature (a pinned key, EdDSA only), issuer, audience, expiry and `typ`; returns its payload. */
 async function verifyRegistryJwt(token: string, trust: TrustRoot, typ: string, requiredClaims: string[], options: AttestationOptions, what: string, evidence: Record<string, unknown>): Promise<unknown> {
   try {
-    const result = await jwtVerify(token, (header) => keyFor(trust, header), {
+    const result = await jwtVerify(token, (header) => keyFor(trust, header, options.importedKeys), {
       algorithms: ['EdDSA'],
       issuer: trust.issuer,
       audience: trust.audience,
@@ -93,7 +94,7 @@ async function verifyRegistryJwt(token: string, trust: TrustRoot, typ: string, r
 }
 
 /**
- * Verifies a registry attestation token (DESIGN.md "Attestation tokens"): EdDSA only, a pinned
+ * Verifies a registry attestation token (docs/PROTOCOL.md, attestation tokens): EdDSA only, a pinned
  * key, issuer, audience, expiry, `typ`, and every claim equal to the verified manifest's.
  * Any failure is ATTESTATION_INVALID with the claim that differed as evidence.
  */

@@ -15,7 +15,7 @@ const HINT_DEFAULTS: Record<HintName, boolean> = {
   openWorldHint: true,
 };
 
-/** The value of each hint that is the risky one (DESIGN.md decision table, escalation row). */
+/** The value of each hint that is the risky one (docs/THREAT-MODEL.md, permission escalation). */
 const RISKY_VALUE: Record<HintName, boolean> = {
   readOnlyHint: false,
   destructiveHint: true,
@@ -49,7 +49,11 @@ export interface ToolChanges {
   /** Top-level definition fields (other than the above) that were added, removed or changed. */
   otherFieldsChanged: string[];
   policyChanged: boolean;
-  /** More permissions or riskier annotations: needs re-approval as PERMISSION_ESCALATION. */
+  /**
+   * What docs/THREAT-MODEL.md lists under permission escalation: more permissions, riskier
+   * annotations, new or newly required input parameters, a changed policy. Needs re-approval
+   * as PERMISSION_ESCALATION (also under `newVersion: 'allow'`).
+   */
   escalation: boolean;
 }
 
@@ -85,7 +89,11 @@ function schemaParts(schema: unknown): { props: Set<string>; required: Set<strin
 
 const KNOWN_FIELDS = new Set(['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations']);
 
-/** Classifies the change from an approved version to `next` (DESIGN.md: "escalations need re-approval"). */
+/**
+ * Classifies the change from an approved version to `next`. The input parameters and the policy
+ * are compared only when the approved definition is known (`definitionCompared`); a caller that
+ * does not know it must not treat the absence of escalation as proven (pins.ts asks instead).
+ */
 export function classifyChanges(previous: PreviousVersion, next: Pick<ToolManifest, 'definition' | 'permissions' | 'policy'>): ToolChanges {
   const before = new Set(previous.permissions);
   const after = new Set(next.permissions);
@@ -120,6 +128,8 @@ export function classifyChanges(previous: PreviousVersion, next: Pick<ToolManife
   }
   const annotationsChanged = prev !== undefined && !same(prev.annotations, def.annotations);
   if (annotationsChanged && riskierAnnotations.length === 0 && saferAnnotations.length === 0) otherFieldsChanged.push('annotations');
+  // A policy restricts what a call may do: any change to it (added, removed, rewritten) may relax it.
+  const policyChanged = prev !== undefined && !same(previous.policy, next.policy);
 
   return {
     permissionsAdded,
@@ -135,8 +145,9 @@ export function classifyChanges(previous: PreviousVersion, next: Pick<ToolManife
     titleChanged: prev !== undefined && prev.title !== def.title,
     outputSchemaChanged: prev !== undefined && !same(prev.outputSchema, def.outputSchema),
     otherFieldsChanged,
-    policyChanged: prev !== undefined && !same(previous.policy, next.policy),
-    escalation: permissionsAdded.length > 0 || riskierAnnotations.length > 0,
+    policyChanged,
+    escalation:
+      permissionsAdded.length > 0 || riskierAnnotations.length > 0 || inputParamsAdded.length > 0 || inputParamsNewlyRequired.length > 0 || policyChanged,
   };
 }
 
@@ -145,5 +156,35 @@ export function describeEscalation(changes: ToolChanges): string[] {
   return [
     ...changes.permissionsAdded.map((p) => `permission ${p} added`),
     ...changes.riskierAnnotations.map((h) => `${h.hint} ${h.from} -> ${h.to}`),
+    ...changes.inputParamsAdded.map((p) => `input parameter ${p} added`),
+    ...changes.inputParamsNewlyRequired.filter((p) => !changes.inputParamsAdded.includes(p)).map((p) => `input parameter ${p} now required`),
+    ...(changes.policyChanged ? ['policy changed'] : []),
   ];
+}
+
+/** A reviewer's reading of what changed (one line each), used by diff and approve. */
+export function describeChanges(changes: ToolChanges, texts?: { before?: string; after?: string }): string[] {
+  const lines: string[] = [];
+  for (const p of changes.permissionsAdded) lines.push(`+ permission ${p}`);
+  for (const p of changes.permissionsRemoved) lines.push(`- permission ${p}`);
+  for (const h of changes.riskierAnnotations) lines.push(`! ${h.hint}: ${h.from} -> ${h.to} (riskier)`);
+  for (const h of changes.saferAnnotations) lines.push(`  ${h.hint}: ${h.from} -> ${h.to} (safer)`);
+  if (changes.definitionCompared) {
+    for (const p of changes.inputParamsAdded) lines.push(`+ input parameter "${p}"`);
+    for (const p of changes.inputParamsRemoved) lines.push(`- input parameter "${p}"`);
+    for (const p of changes.inputParamsNewlyRequired) lines.push(`! input parameter "${p}" is now required`);
+    if (changes.inputSchemaChanged && changes.inputParamsAdded.length + changes.inputParamsRemoved.length + changes.inputParamsNewlyRequired.length === 0)
+      lines.push('~ input schema changed (types, formats or constraints)');
+    if (changes.outputSchemaChanged) lines.push('~ output schema changed');
+    if (changes.titleChanged) lines.push('~ title changed');
+    if (changes.descriptionChanged) {
+      lines.push(texts ? '~ description changed (what the model reads):' : '~ description changed (what the model reads)');
+      if (texts?.before !== undefined) lines.push(...texts.before.split('\n').map((l) => `    - ${l}`));
+      if (texts?.after !== undefined) lines.push(...texts.after.split('\n').map((l) => `    + ${l}`));
+    }
+    for (const f of changes.otherFieldsChanged) lines.push(`~ field ${f} changed`);
+  } else lines.push('  (the approved definition is not available: only permissions and hints compared)');
+  if (changes.policyChanged) lines.push('~ policy changed');
+  if (lines.length === 0) lines.push('  no visible change');
+  return lines;
 }

@@ -1,20 +1,20 @@
 import { EtdiError } from '@etdi/protocol';
 
 /**
- * Stable codes of the client verifier. One per row of the decision table (docs/VERIFIER.md, "The
- * client's decision before an invocation") plus the operational ones. A host may switch on
+ * Stable codes of the client verifier. One per outcome of the steps of docs/VERIFIER.md ("What
+ * is verified, in order") plus the operational ones. A host may switch on
  * them; they never change meaning.
  */
 export type VerificationErrorCode =
-  // signature and signer (decision table rows 1-3)
+  // signature, signer and ownership (docs/VERIFIER.md steps 2, 4-7)
   | 'UNSIGNED'
   | 'BAD_SIGNATURE'
   | 'UNTRUSTED_SIGNER'
   | 'NAMESPACE_MISMATCH'
   | 'KEY_REVOKED'
-  // the live definition against the signed one (row 4)
+  // the live definition against the signed one (step 8)
   | 'DEFINITION_MISMATCH'
-  // pins (rows 5-11); the "needs approval" ones are normally decisions, see verify-tool.ts
+  // pins (step 12, and REVOKED step 9); the "needs approval" ones are normally decisions, see pins.ts
   | 'NEEDS_APPROVAL'
   | 'NEW_VERSION'
   | 'PERMISSION_ESCALATION'
@@ -22,13 +22,13 @@ export type VerificationErrorCode =
   | 'ROLLBACK'
   | 'PROVIDER_CHANGED'
   | 'REVOKED'
-  // transparency log (rows 12-13)
+  // transparency log (step 10)
   | 'NOT_LOGGED'
   | 'LOG_INCONSISTENT'
-  // names (rows 14-15)
+  // names (step 12; SHADOWED: VerifiedClientGroup)
   | 'SQUAT'
   | 'SHADOWED'
-  // registry attestation and policy (rows 16-17)
+  // registry attestation (step 11) and policy (step 13)
   | 'ATTESTATION_INVALID'
   | 'POLICY_DENIED'
   // trust bootstrap: the registry's keys are not the ones the host expected (fetchTrust)

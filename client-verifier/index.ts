@@ -12,22 +12,13 @@ export {
   type AttestationOptions,
   type AttestedVersions,
 } from './attestation.js';
-export {
-  verifyTool,
-  verifyEvidence,
-  versionPublishedLeaf,
-  bundleSource,
-  decodeBundle,
-  decodeBundleSet,
-  bundleTargets,
-  type VerifyContext,
-  type VerifiedEvidence,
-  type VerifiedTool,
-  type BundleSource,
-  type LogChecker,
-} from './verify-tool.js';
+export { verifyTool, verifyEvidence } from './verify-tool.js';
+export { type VerifyContext, type VerifiedEvidence, type VerifiedTool, type LogChecker } from './evidence.js';
+export { bundleSource, decodeBundle, decodeBundleSet, type BundleSource, type ValidatedBundle, type ValidatedBundleSet } from './bundles.js';
+export { bundleTargets } from './steps/2-manifest.js';
+export { versionPublishedLeaf } from './steps/10-log.js';
 export { decidePin, toPin, type PinDecision, type PinContext, type PinSubject, type ApprovalCode } from './pins.js';
-export { classifyChanges, describeEscalation, hintsOf, type ToolChanges, type HintChange, type HintName, type PreviousVersion } from './changes.js';
+export { classifyChanges, describeChanges, describeEscalation, hintsOf, type ToolChanges, type HintChange, type HintName, type PreviousVersion } from './changes.js';
 export { ToolVerifier, type ToolVerifierOptions, type CheckOptions, type StatefulLogChecker } from './verifier.js';
 export { createLogChecker, type LogCheckerOptions } from './log-check.js';
 export { decodeLockfile, serializeLockfile, emptyLockfile, pinsByToolName, MAX_LOCKFILE_BYTES } from './lockfile.js';
@@ -44,6 +35,7 @@ export {
 // The parts other helpers own, re-exported so a host imports one module.
 export {
   LogVerificationError,
+  CheckpointCache,
   verifyCheckpoint,
   verifyInclusionEvidence,
   CheckpointStore,

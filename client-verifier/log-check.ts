@@ -1,7 +1,7 @@
 import type { LockfileCheckpoint, LogEvidence } from '@etdi/schemas';
 import { parseVerifierKey, type NoteVerifierKey } from '@etdi/protocol';
 import { VerificationError } from './errors.js';
-import { CheckpointStore, LogVerificationError, verifyInclusionEvidence, type FetchConsistencyProof, type VerifiedCheckpoint } from './log/index.js';
+import { CheckpointCache, CheckpointStore, LogVerificationError, verifyInclusionEvidence, type FetchConsistencyProof } from './log/index.js';
 import type { RegistryClient } from './registry-client.js';
 import type { StatefulLogChecker } from './verifier.js';
 
@@ -44,7 +44,7 @@ export async function createLogChecker(options: LogCheckerOptions): Promise<Stat
     throw new TypeError('createLogChecker: logKey is not a C2SP note verifier key', { cause });
   }
   // One verification per checkpoint note: the hundred bundles of a listing share one checkpoint.
-  const verifyOptions = { verified: new Map<string, VerifiedCheckpoint>(), ...(options.origin ? { origin: options.origin } : {}) };
+  const verifyOptions = { verified: new CheckpointCache(), ...(options.origin ? { origin: options.origin } : {}) };
   let store: CheckpointStore;
   try {
     store = options.checkpoint

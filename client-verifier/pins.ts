@@ -1,6 +1,6 @@
 import semverCompare from 'semver/functions/compare.js';
 import type { Lockfile, LockfilePin, ToolManifest } from '@etdi/schemas';
-import { confusableSkeleton } from '@etdi/protocol';
+import { confusableKeys } from '@etdi/protocol';
 import { classifyChanges, describeEscalation, hintsOf, type ToolChanges } from './changes.js';
 import { VerificationError } from './errors.js';
 
@@ -14,6 +14,8 @@ export interface PinContext {
   newVersion?: 'reapprove' | 'allow';
   /** The approved manifest of a pin when known (cache or registry): enables the field-level diff. */
   approvedManifest?: (toolId: string, version: string) => ToolManifest | undefined;
+  /** The look-alike keys of names already computed (ToolVerifier owns one map); computed afresh without it. */
+  lookalikeKeys?: Map<string, string[]>;
 }
 
 /** The subset of verified evidence the pin rows read. */
@@ -36,25 +38,29 @@ export type PinDecision =
 
 const toolNameOf = (toolId: string): string => toolId.slice(toolId.indexOf('/') + 1);
 
-const skeletons = new Map<string, string>();
-function skeleton(s: string): string {
-  let k = skeletons.get(s);
+function keysOf(s: string, known: Map<string, string[]> | undefined): string[] {
+  let k = known?.get(s);
   if (k === undefined) {
-    if (skeletons.size > 10_000) skeletons.clear();
-    skeletons.set(s, (k = confusableSkeleton(s)));
+    k = confusableKeys(s);
+    if (known !== undefined) {
+      if (known.size > 10_000) known.clear();
+      known.set(s, k);
+    }
   }
   return k;
 }
 
+const meet = (a: readonly string[], b: readonly string[]): boolean => a.some((k) => b.includes(k));
+
 /**
- * Squatting and provider change against the pins of OTHER tool ids (DESIGN.md rows 11, 14): an
- * unpinned tool whose namespace or tool name looks like a pinned one's, or whose exact tool
- * name is pinned under another provider.
+ * Squatting and provider change against the pins of OTHER tool ids (docs/VERIFIER.md, step 12):
+ * an unpinned tool whose namespace or tool name looks like a pinned one's (TR39 skeletons with
+ * case folded, protocol/confusables.ts), or whose exact tool name is pinned under another provider.
  */
-function checkNames(subject: PinSubject, lockfile: Lockfile): void {
+function checkNames(subject: PinSubject, lockfile: Lockfile, known: Map<string, string[]> | undefined): void {
   // Skeletons only when a pin of another provider is there to compare with (none for most hosts' first listing).
-  let ns: string | undefined;
-  let name: string | undefined;
+  let ns: string[] | undefined;
+  let name: string[] | undefined;
   for (const pin of Object.values(lockfile.tools)) {
     if (pin.provider === subject.provider) continue;
     const pinnedName = toolNameOf(pin.toolId);
@@ -64,13 +70,13 @@ function checkNames(subject: PinSubject, lockfile: Lockfile): void {
         `you approved "${subject.toolName}" from ${pin.provider}; this one is from ${subject.provider}. Refused: approve ${subject.toolId} explicitly if you really want both`,
         { toolId: subject.toolId, toolName: subject.toolName, expected: pin.provider, got: subject.provider },
       );
-    if (skeleton(pin.provider) === (ns ??= skeleton(subject.provider)))
+    if (meet(keysOf(pin.provider, known), (ns ??= keysOf(subject.provider, known))))
       throw new VerificationError(
         'SQUAT',
         `namespace ${subject.provider} looks like ${pin.provider}, which you approved; it is a different provider (look-alike, TR39)`,
         { toolId: subject.toolId, expected: pin.provider, got: subject.provider, kind: 'namespace' },
       );
-    if (skeleton(pinnedName) === (name ??= skeleton(subject.toolName)))
+    if (meet(keysOf(pinnedName, known), (name ??= keysOf(subject.toolName, known))))
       throw new VerificationError(
         'SQUAT',
         `tool "${subject.toolName}" from ${subject.provider} looks like "${pinnedName}" from ${pin.provider}, which you approved (look-alike, TR39)`,
@@ -79,7 +85,7 @@ function checkNames(subject: PinSubject, lockfile: Lockfile): void {
   }
 }
 
-/** The pin rows of the decision table (DESIGN.md rows 5-11, 14). Throws for the rejections. */
+/** The pin rows (docs/VERIFIER.md, step 12). Throws for the rejections. */
 export function decidePin(subject: PinSubject, ctx: PinContext): PinDecision {
   const lockfile = ctx.lockfile;
   const pin = lockfile?.tools[subject.toolId];
@@ -93,7 +99,7 @@ export function decidePin(subject: PinSubject, ctx: PinContext): PinDecision {
   )
     return { status: 'approved', pin };
   if (pin === undefined) {
-    if (lockfile !== undefined) checkNames(subject, lockfile);
+    if (lockfile !== undefined) checkNames(subject, lockfile, ctx.lookalikeKeys);
     return {
       status: 'needs-approval',
       code: 'NEEDS_APPROVAL',
@@ -146,11 +152,13 @@ export function decidePin(subject: PinSubject, ctx: PinContext): PinDecision {
       grew,
     };
   }
-  if (ctx.newVersion === 'allow') return { status: 'approved', pin, upgrade: { from: pin.version, changes } };
+  // 'allow' takes a newer version only when it is proven to ask for nothing more: without the
+  // approved definition the input parameters and the policy cannot be compared, so ask.
+  if (ctx.newVersion === 'allow' && changes.definitionCompared) return { status: 'approved', pin, upgrade: { from: pin.version, changes } };
   return {
     status: 'needs-approval',
     code: 'NEW_VERSION',
-    message: `${subject.toolId} ${pin.version} -> ${subject.version} (no new permissions or riskier hints); re-approve to use it`,
+    message: `${subject.toolId} ${pin.version} -> ${subject.version} (${changes.definitionCompared ? 'no new permissions, riskier hints, parameters or policy' : 'no new permissions or riskier hints; the approved definition is not known to compare the rest'}); re-approve to use it`,
     pin,
     changes,
   };

@@ -1,25 +1,21 @@
 import {
   BundleSetRequestSchema,
-  BundleSetSchema,
   ConsistencyProofSchema,
   KeyStatusSchema,
   LogKeyResponseSchema,
   REGISTRY_METADATA_PATH,
   RegistryMetadataSchema,
-  VersionBundleSchema,
   VersionListResponseSchema,
-  type BundleSet,
   type BundleSetRequest,
   type ConsistencyProof,
   type KeyStatus,
   type LogKeyResponse,
   type RegistryMetadata,
-  type VersionBundle,
 } from '@etdi/schemas';
 import { ProtocolError, checkSchema, fromBase64, parseStrictJson, utf8 } from '@etdi/protocol';
 import { z } from 'zod';
 import { VerificationError } from './errors.js';
-import { markValidatedBundle } from './verify-tool.js';
+import { validateBundle, validateBundleSet, type ValidatedBundle, type ValidatedBundleSet } from './bundles.js';
 
 export interface RegistryClientOptions {
   /** The registry's base URL, e.g. `https://registry.example` (no trailing path needed). */
@@ -65,9 +61,10 @@ export class RegistryClient {
   }
 
   /** The bundle (record + status) of one version, `latest` allowed. UNKNOWN_TOOL on 404. */
-  async getBundle(toolId: string, version: string): Promise<VersionBundle> {
+  async getBundle(toolId: string, version: string): Promise<ValidatedBundle> {
     const path = `${versionsPath(toolId)}/${encodeURIComponent(version)}/bundle`;
-    return markValidatedBundle(await this.getJson(path, VersionBundleSchema, `the bundle of ${toolId}@${version}`));
+    const what = `the bundle of ${toolId}@${version}`;
+    return validateBundle(await this.getParsed(path, what), what, { url: this.baseUrl + path });
   }
 
   /**
@@ -87,11 +84,10 @@ export class RegistryClient {
    * allowed: one request and one registry signature for a server's whole tool list. Nothing is
    * verified here (ToolVerifier.addBundleSet verifies the set; each bundle when its tool is).
    */
-  async getBundleSet(versions: BundleSetRequest['versions']): Promise<BundleSet> {
+  async getBundleSet(versions: BundleSetRequest['versions']): Promise<ValidatedBundleSet> {
     const request = checkSchema(BundleSetRequestSchema, { versions }, 'bundle-set request');
-    const set = await this.getJson('/v1/bundles', BundleSetSchema, 'a bundle set', { body: JSON.stringify(request), maxBytes: this.maxSetBytes });
-    for (const bundle of set.bundles) markValidatedBundle(bundle);
-    return set;
+    const value = await this.getParsed('/v1/bundles', 'a bundle set', { body: JSON.stringify(request), maxBytes: this.maxSetBytes });
+    return validateBundleSet(value, 'a bundle set', { url: this.baseUrl + '/v1/bundles' });
   }
 
   /** The registry's attestation keys (`/.well-known/jwks.json`); trust comes from the host's pins, not from this. */
@@ -142,14 +138,18 @@ export class RegistryClient {
     return { proof, hashes: proof.hashes.map((h) => fromBase64(h)) };
   }
 
-  private async getJson<T>(path: string, schema: z.ZodType<T>, what: string, post?: { body: string; maxBytes: number }): Promise<T> {
+  /** The body as strict I-JSON, not yet checked against any schema. */
+  private async getParsed(path: string, what: string, post?: { body: string; maxBytes: number }): Promise<unknown> {
     const body = await this.get(path, what, post);
-    let value: unknown;
     try {
-      value = parseStrictJson(body, { maxBytes: post?.maxBytes ?? this.maxBytes });
+      return parseStrictJson(body, { maxBytes: post?.maxBytes ?? this.maxBytes });
     } catch (cause) {
       throw new VerificationError('SCHEMA_INVALID', `${what} is not strict I-JSON: ${(cause as Error).message}`, { url: this.baseUrl + path }, { cause });
     }
+  }
+
+  private async getJson<T>(path: string, schema: z.ZodType<T>, what: string): Promise<T> {
+    const value = await this.getParsed(path, what);
     try {
       // The value as received (checkSchema returns its input, not zod's copy): signatures are
       // verified over exactly what the registry sent.

@@ -1,22 +1,18 @@
 import semverCompare from 'semver/functions/compare.js';
-import {
-  MAX_BUNDLE_SET,
-  type AttestationClaims,
-  type BundleSet,
-  type Lockfile,
-  type LockfileCheckpoint,
-  type LockfilePin,
-  type ToolManifest,
-  type VersionBundle,
-} from '@etdi/schemas';
-import { defaultBackend, digestOf, nodeThreadpoolBackend, type Ed25519Backend } from '@etdi/protocol';
+import type { CryptoKey } from 'jose';
+import { MAX_BUNDLE_SET, type AttestationClaims, type Lockfile, type LockfileCheckpoint, type LockfilePin, type ToolManifest } from '@etdi/schemas';
+import { defaultBackend, digestOf, manifestDigest, nodeThreadpoolBackend, type Ed25519Backend } from '@etdi/protocol';
 import { verifyAttestationSet, type AttestationOptions, type AttestedVersions } from './attestation.js';
 import { VerificationError } from './errors.js';
 import { emptyLockfile } from './lockfile.js';
 import { decidePin, toPin, type PinDecision } from './pins.js';
 import type { RegistryClient } from './registry-client.js';
 import { createTrustRoot, type TrustRoot, type TrustRootConfig } from './trust-root.js';
-import { bundleSource, bundleTargets, deepFreeze, freezeLiveDefinition, verifyEvidence, type BundleSource, type LogChecker, type VerifyContext, type VerifiedEvidence, type VerifiedTool } from './verify-tool.js';
+import { bundleSource, type BundleSource, type ValidatedBundle, type ValidatedBundleSet } from './bundles.js';
+import type { LogChecker, VerifiedEvidence, VerifiedTool, VerifyContext } from './evidence.js';
+import { checkListedTool, deepFreeze, type ListedTool } from './steps/1-listed-tool.js';
+import { bundleTargets } from './steps/2-manifest.js';
+import { verifyListedTool } from './verify-tool.js';
 
 /** A log checker that also reports the newest checkpoint it verified (for the lockfile). */
 export interface StatefulLogChecker extends LogChecker {
@@ -30,8 +26,8 @@ export interface ToolVerifierOptions {
   /** The approvals. Default: none (every tool needs approval). */
   lockfile?: Lockfile;
   registry?: RegistryClient;
-  /** Offline bundles (VersionBundle documents), consulted before the registry. */
-  bundles?: Iterable<VersionBundle>;
+  /** Offline bundles (decodeBundle, decodeBundleSet), consulted before the registry. */
+  bundles?: Iterable<ValidatedBundle>;
   /** A newer version without escalation: ask again (default) or accept it. */
   newVersion?: 'reapprove' | 'allow';
   attestation?: AttestationOptions;
@@ -66,17 +62,23 @@ export class ToolVerifier {
   readonly trustRoot: TrustRoot;
   private lock: Lockfile;
   private readonly options: ToolVerifierOptions;
-  private readonly offline: VersionBundle[] = [];
+  private readonly offline: ValidatedBundle[] = [];
   private source: BundleSource | undefined;
   /** digest of the live tool as sent (incl. carried manifest) + provider -> evidence. */
   private readonly cache = new Map<string, VerifiedEvidence>();
   /** The tool names with evidence in `cache`: a tool of another name needs no digest to miss it. */
   private readonly cachedNames = new Set<string>();
   private readonly manifests = new Map<string, ToolManifest>();
+  /** The pinned attestation keys imported for WebCrypto (attestation.ts), for this verifier's trust root. */
+  private readonly importedKeys = new Map<string, Promise<CryptoKey>>();
+  /** Look-alike keys of the names compared by the pin rows (pins.ts). */
+  private readonly lookalikeKeys = new Map<string, string[]>();
   /** The last approved result per cached evidence (re-check hot path). */
   private readonly approved = new WeakMap<VerifiedEvidence, VerifiedTool>();
   /** Digest of each definition object this verifier has digested and frozen (sentDigestOf). */
   private readonly frozenDigests = new WeakMap<object, string>();
+  /** Listed tools this verifier checked (step 1) and froze: still valid, so not checked again. */
+  private readonly listedTools = new WeakSet<object>();
   /** Versions vouched for by verified attestation sets (offline sets and prefetches), `toolId@version`. */
   private readonly attested = new Map<string, AttestationClaims>();
   /**
@@ -98,8 +100,8 @@ export class ToolVerifier {
     return this.lock;
   }
 
-  /** Adds offline bundles (for example a host's bundle directory). */
-  addBundles(bundles: Iterable<VersionBundle>): void {
+  /** Adds offline bundles (for example a host's bundle directory, each read with decodeBundle). */
+  addBundles(bundles: Iterable<ValidatedBundle>): void {
     this.offline.push(...bundles);
     this.source = bundleSource(this.offline, semverCompare);
   }
@@ -109,7 +111,7 @@ export class ToolVerifier {
    * example a host's offline file: its attestation is verified now (ATTESTATION_INVALID
    * otherwise, and nothing is added); each bundle is verified when its tool is.
    */
-  async addBundleSet(set: BundleSet): Promise<void> {
+  async addBundleSet(set: ValidatedBundleSet): Promise<void> {
     this.rememberAttested(await this.verifySet(set));
     this.addBundles(set.bundles);
   }
@@ -132,8 +134,8 @@ export class ToolVerifier {
       }
     }
     if (wanted.size === 0) return;
-    const bundles: VersionBundle[] = [];
-    const latest = new Map<string, VersionBundle>();
+    const bundles: ValidatedBundle[] = [];
+    const latest = new Map<string, ValidatedBundle>();
     const attested = new Map<string, AttestationClaims>();
     const targets = [...wanted.values()];
     for (let i = 0; i < targets.length; i += MAX_BUNDLE_SET) {
@@ -169,9 +171,9 @@ export class ToolVerifier {
     }
   }
 
-  private async verifySet(set: BundleSet): Promise<AttestedVersions> {
+  private async verifySet(set: ValidatedBundleSet): Promise<AttestedVersions> {
     if (set.attestation === '') return new Map();
-    return verifyAttestationSet(set.attestation, this.trustRoot, { ...this.options.attestation, now: this.now() });
+    return verifyAttestationSet(set.attestation, this.trustRoot, this.attestationOptions());
   }
 
   private rememberAttested(versions: AttestedVersions): void {
@@ -185,9 +187,13 @@ export class ToolVerifier {
     if (this.prefetched.length === 0) return undefined;
     const sources = this.prefetched.map((p) => p.source);
     return {
-      get: (toolId, version) => sources.reduce<VersionBundle | undefined>((found, s) => found ?? s.get(toolId, version), undefined),
-      withDefinition: (toolId, digest) => sources.reduce<VersionBundle | undefined>((found, s) => found ?? s.withDefinition?.(toolId, digest), undefined),
+      get: (toolId, version) => sources.reduce<ValidatedBundle | undefined>((found, s) => found ?? s.get(toolId, version), undefined),
+      withDefinition: (toolId, digest) => sources.reduce<ValidatedBundle | undefined>((found, s) => found ?? s.withDefinition?.(toolId, digest), undefined),
     };
+  }
+
+  private attestationOptions(): AttestationOptions {
+    return { ...this.options.attestation, now: this.now(), importedKeys: this.importedKeys };
   }
 
   private now(): Date {
@@ -211,6 +217,14 @@ export class ToolVerifier {
     return digest;
   }
 
+  /** Step 1 once per object: a tool this verifier checked and froze cannot have changed since. */
+  private listedTool(live: unknown): ListedTool {
+    if (typeof live === 'object' && live !== null && this.listedTools.has(live)) return live as ListedTool;
+    const tool = checkListedTool(live); // the schema bounds the depth before the freeze walks it
+    this.listedTools.add(deepFreeze(tool));
+    return tool;
+  }
+
   private cacheKey(live: unknown, options: CheckOptions): string {
     // The whole object as sent: a different carried manifest is a different entry.
     return `${this.sentDigestOf(live)}|${options.provider ?? ''}`;
@@ -221,7 +235,26 @@ export class ToolVerifier {
       lockfile: this.lock,
       newVersion: this.options.newVersion ?? 'reapprove',
       approvedManifest: (toolId, version) => this.manifests.get(`${toolId}@${version}`),
+      lookalikeKeys: this.lookalikeKeys,
     });
+  }
+
+  /**
+   * The manifest of the version pinned for `evidence`'s tool when it is another version and this
+   * verifier has not seen it: from the offline bundles, a prefetch or the registry, taken only
+   * when its digest is the pin's `manifestDigest` (the approval names exactly that manifest, so
+   * no signature is needed to trust it). Lets the change classification compare the definition
+   * and the policy; best effort: without it a newer version is asked about (pins.ts).
+   */
+  private async learnApprovedManifest(evidence: VerifiedEvidence, prefetched: BundleSource | undefined): Promise<void> {
+    const pin = this.lock.tools[evidence.toolId];
+    if (pin === undefined || pin.version === evidence.version || this.manifests.has(`${pin.toolId}@${pin.version}`)) return;
+    let bundle = this.source?.get(pin.toolId, pin.version) ?? prefetched?.get(pin.toolId, pin.version);
+    if (bundle === undefined && this.options.registry !== undefined)
+      bundle = await this.options.registry.getBundle(pin.toolId, pin.version).catch(() => undefined);
+    const manifest = bundle?.record.signedManifest.manifest;
+    if (manifest !== undefined && manifest.toolId === pin.toolId && manifest.version === pin.version && manifestDigest(manifest) === pin.manifestDigest)
+      this.manifests.set(`${pin.toolId}@${pin.version}`, manifest);
   }
 
   /**
@@ -231,31 +264,24 @@ export class ToolVerifier {
   async verify(liveDefinition: unknown, options: CheckOptions = {}): Promise<VerifiedTool> {
     const before = this.options.log.newestCheckpoint()?.treeSize;
     const prefetched = this.fresh();
-    const known = typeof liveDefinition === 'object' && liveDefinition !== null ? this.frozenDigests.get(liveDefinition) : undefined;
-    if (known === undefined) {
-      try {
-        // Frozen before it is compared with the signed definition, so the verdict stays true.
-        freezeLiveDefinition(liveDefinition);
-      } catch {
-        // verifyEvidence refuses it with the same SCHEMA_INVALID
-      }
-    }
+    // Step 1, then frozen before it is compared with the signed definition, so the verdict stays true.
+    const tool = this.listedTool(liveDefinition);
+    const known = this.frozenDigests.get(tool);
     const ctx: VerifyContext = {
       trustRoot: this.trustRoot,
       log: this.options.log,
       lockfile: this.lock,
       attested: this.attestedVersion,
       backend: this.options.ed25519 ?? nodeThreadpoolBackend ?? defaultBackend,
-      attestation: { ...this.options.attestation, now: this.now() },
+      attestation: this.attestationOptions(),
     };
-    if (known !== undefined) ctx.sentDigest = known;
     if (this.options.registry) ctx.registry = this.options.registry;
     if (this.source) ctx.bundles = this.source;
     if (prefetched) ctx.prefetched = prefetched;
     if (options.provider) ctx.provider = options.provider;
-    const evidence = await verifyEvidence(liveDefinition, ctx);
-    // The definition is frozen (it passed the schema check): its digest stays true.
-    if (known === undefined) this.frozenDigests.set(evidence.definition, evidence.sentDigest);
+    const evidence = await verifyListedTool(tool, ctx, known);
+    // The definition is frozen: its digest stays true.
+    if (known === undefined) this.frozenDigests.set(tool, evidence.sentDigest);
     if (this.cache.size > 10_000) {
       this.cache.clear();
       this.cachedNames.clear();
@@ -263,6 +289,7 @@ export class ToolVerifier {
     this.cache.set(`${evidence.sentDigest}|${options.provider ?? ''}`, evidence);
     this.cachedNames.add(evidence.toolName);
     this.manifests.set(`${evidence.toolId}@${evidence.version}`, evidence.manifest);
+    await this.learnApprovedManifest(evidence, prefetched);
     const newest = this.options.log.newestCheckpoint();
     if (newest !== undefined && newest.treeSize !== before) await this.setLockfile({ ...this.lock, checkpoint: newest });
     return this.withDecision(evidence);

@@ -107,9 +107,6 @@ export function utf8(text: string): Uint8Array {
   return encoder.encodeInto(text, out).read === text.length ? out : encoder.encode(text);
 }
 
-/** Encodes `text` as UTF-8 into `target` (which must have room: 3 bytes per UTF-16 unit); returns the bytes written. */
-export const utf8Into = (text: string, target: Uint8Array): number => encoder.encodeInto(text, target).written;
-
 /** Decodes UTF-8, refusing invalid sequences rather than replacing them with U+FFFD. */
 export const fromUtf8 = (bytes: Uint8Array): string => decoder.decode(bytes);
 

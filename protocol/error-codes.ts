@@ -76,6 +76,9 @@ export const ERROR_CODES = {
   TRUST_MISMATCH: refusal(403),
   // authentication and statements (registry)
   UNAUTHENTICATED: refusal(401),
+  // two 401s with one fix each: get a new publisher token; configure an administrator token
+  TOKEN_EXPIRED: refusal(401),
+  ADMIN_NOT_CONFIGURED: refusal(401),
   FORBIDDEN: refusal(403),
   WRONG_REGISTRY: refusal(422),
   STATEMENT_STALE: refusal(422),

@@ -1,6 +1,6 @@
 export { EtdiError, ProtocolError, type ProtocolErrorCode, type SchemaIssue } from './errors.js';
 export { ERROR_CODES, EXIT_CODES, isErrorCode, kindOfAnswer, type ErrorCode, type ErrorKind } from './error-codes.js';
-export { parseStrictJson, parseStrictJsonText, type StrictJsonOptions, type StrictJsonText } from './strict-json.js';
+export { parseStrictJson, type StrictJsonOptions } from './strict-json.js';
 export { canonicalize, canonicalBytes } from './jcs.js';
 export { sha256Digest, digestOf, definitionDigest, toSignedDefinition } from './digest.js';
 export { sameJson } from './json-equal.js';
@@ -53,7 +53,7 @@ export {
   type ManifestKeyResolver,
   type ManifestClaims,
 } from './manifest.js';
-export { confusableSkeleton, findLookalike } from './confusables.js';
+export { confusableSkeleton, confusableKeys, looksAlike, findLookalike } from './confusables.js';
 export {
   HASH_SIZE,
   EMPTY_ROOT,
@@ -86,4 +86,3 @@ export {
 } from './signed-note.js';
 export { formatCheckpoint, parseCheckpoint, type Checkpoint } from './checkpoint.js';
 export { registrationRequest, tokenRequest, keyAddRequest, type StatementFrame } from './statements.js';
-export { acceptsSignedManifest } from './manifest-check.js';

@@ -71,11 +71,11 @@ function sortedCopy(value: unknown, depth: number): unknown {
 }
 
 /**
- * (Internal to protocol/, not in index.ts.) True when JSON.stringify(value) is already JCS: every object's keys are in strictly increasing
+ * True when JSON.stringify(value) is already JCS: every object's keys are in strictly increasing
  * code-unit order, none is an array index or "__proto__", and every scalar is one JCS accepts.
  * False sends the value down the copying path, which also produces the precise error.
  */
-export function isCanonicalOrder(value: unknown, depth = 0): boolean {
+function isCanonicalOrder(value: unknown, depth = 0): boolean {
   switch (typeof value) {
     case 'string':
       return value.isWellFormed();

@@ -9,41 +9,19 @@ import { fromBase64Url, toBase64Url, utf8 } from './encoding.js';
 import { ProtocolError } from './errors.js';
 import { sha256 } from './hash.js';
 
-// Keys recur on the hot paths (every manifest of a provider is signed by one key): memoise the
-// thumbprint and decoded bytes per `x`, which is a plain string and so cannot change under us.
-const thumbprints = new Map<string, string>();
-const rawKeys = new Map<string, Uint8Array>();
-const remember = <V>(map: Map<string, V>, key: string, value: V): V => {
-  if (map.size >= 4096) map.clear();
-  map.set(key, value);
-  return value;
-};
-
 /** RFC 7638 thumbprint of an Ed25519 JWK: the key id used everywhere in the project. */
 export function jwkThumbprint(jwk: Pick<Ed25519PublicJwk, 'x'>): string {
-  const known = thumbprints.get(jwk.x);
-  if (known !== undefined) return known;
   // Required members only, in lexicographic order, no whitespace (RFC 7638 section 3.2).
-  return remember(thumbprints, jwk.x, toBase64Url(sha256(utf8(`{"crv":"Ed25519","kty":"OKP","x":"${jwk.x}"}`))));
+  return toBase64Url(sha256(utf8(`{"crv":"Ed25519","kty":"OKP","x":"${jwk.x}"}`)));
 }
 
 /** Checks a public JWK's shape and returns its 32 raw bytes; INVALID_KEY otherwise. */
 export function publicKeyBytes(jwk: unknown): Uint8Array {
-  // Hot path: a key seen before (its `x` passed the schema then), every other member as the schema allows.
-  const j = jwk as Partial<Ed25519PublicJwk> | null;
-  if (
-    typeof j === 'object' && j !== null && j.kty === 'OKP' && j.crv === 'Ed25519' && typeof j.x === 'string' &&
-    (j.alg === undefined || j.alg === 'EdDSA') && (j.use === undefined || j.use === 'sig')
-  ) {
-    const known = rawKeys.get(j.x);
-    if (known !== undefined && (j.kid === undefined || j.kid === thumbprints.get(j.x))) return known.slice();
-  }
   const parsed = Ed25519PublicJwkSchema.safeParse(jwk);
   if (!parsed.success) throw new ProtocolError('INVALID_KEY', 'not an Ed25519 public JWK', { cause: parsed.error });
   if (parsed.data.kid !== undefined && parsed.data.kid !== jwkThumbprint(parsed.data))
     throw new ProtocolError('INVALID_KEY', 'JWK kid is not its RFC 7638 thumbprint');
-  // A copy: the remembered bytes must not be changed through a returned array.
-  return (rawKeys.get(parsed.data.x) ?? remember(rawKeys, parsed.data.x, fromBase64Url(parsed.data.x))).slice();
+  return fromBase64Url(parsed.data.x);
 }
 
 /** The 32-byte seed of a private JWK, after checking that `x` matches `d`. */

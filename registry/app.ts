@@ -18,6 +18,7 @@ import { OutboundFetchGate } from './services/well-known.js';
 import { WriteQueue, writeWorkerUrl } from './services/write-queue.js';
 import type { RegistryStore } from './store/store.js';
 import type { Readiness } from '@etdi/schemas';
+import { createWebRouter } from './web/index.js';
 
 export interface CreateAppOptions {
   store: RegistryStore;
@@ -129,6 +130,9 @@ export function createApp(options: CreateAppOptions): RegistryApp {
   app.get('/openapi.json', (_req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(openapi), 'Cache-Control': 'public, max-age=300' }).end(openapi);
   });
+
+  // the web interface for reviewers (registry/web/): pages at / and /ui/, after the API
+  app.use(createWebRouter(services, { assetsDir: config.webAssetsDir }));
 
   app.use((req, res) => sendProblem(res, new RegistryError('NOT_FOUND', `no route for ${req.method} ${req.path}`)));
   const answerError = (error: any, method: string, path: string, res: Response): void => {

@@ -1,6 +1,7 @@
 import { LIMITS, MAX_BUNDLE_SET } from '@etdi/schemas';
 import { batchedLines } from './http/request-log.js';
 import { systemResolver, type HostResolver } from './services/well-known.js';
+import { DEFAULT_WEB_ASSETS_DIR } from './web/assets.js';
 
 export interface RateLimitConfig {
   /** Bucket size: the burst a client may send at once. */
@@ -95,6 +96,11 @@ export interface RegistryConfig {
   writeWorker: 'auto' | 'off' | URL;
   /** Write-worker deaths per minute answered with a restart; beyond, the writer stays down (/readyz 503). */
   writeWorkerRestartsPerMinute: number;
+  /**
+   * The directory holding the web interface's bundled browser script (web.js, written by
+   * `npm run build`); the pages work without it, the in-browser verification needs it.
+   */
+  webAssetsDir: string;
 }
 
 export const DEFAULT_CONFIG: RegistryConfig = {
@@ -129,6 +135,7 @@ export const DEFAULT_CONFIG: RegistryConfig = {
   shutdownGraceMs: 10_000,
   writeWorker: 'auto',
   writeWorkerRestartsPerMinute: 3,
+  webAssetsDir: DEFAULT_WEB_ASSETS_DIR,
 };
 
 export type RegistryConfigInput = Partial<Omit<RegistryConfig, 'wellKnown' | 'rateLimit' | 'limits'>> & {

@@ -15,6 +15,10 @@ export type RegistryErrorCode =
   | 'BUNDLE_SET_TOO_LARGE'
   // authentication and authorisation
   | 'UNAUTHENTICATED'
+  /** An administrator token sent to a registry that has none configured. */
+  | 'ADMIN_NOT_CONFIGURED'
+  /** A publisher token this registry issued, past its `exp`: get a new one. */
+  | 'TOKEN_EXPIRED'
   | 'FORBIDDEN'
   // statements (registration, key add, token request)
   | 'WRONG_REGISTRY'

@@ -21,6 +21,7 @@ export {
   type ToolRow,
   type VersionRow,
 } from './store/store.js';
+export { lockDataDir, DataDirLockedError, DATA_LOCK_FILE, type DataLock, type DataLockHolder } from './store/data-lock.js';
 export { MIGRATIONS } from './store/migrations.js';
 export { fsckRegistry, fsckRegistryDatabase, registryEntryCheck } from './store/fsck.js';
 export { WriteQueue, type WriteQueueStats, type WriterHealth } from './services/write-queue.js';

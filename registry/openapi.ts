@@ -5,9 +5,13 @@ import {
   BundleSetSchema,
   JwksSchema,
   KeyListResponseSchema,
+  ConsistencyProofSchema,
+  InclusionProofSchema,
   ReadinessSchema,
   RegistryKeyRevocationResponseSchema,
   KeyStatusSchema,
+  LogEntriesResponseSchema,
+  LogKeyResponseSchema,
   NamespaceInfoSchema,
   ProblemSchema,
   RegisterNamespaceRequestSchema,
@@ -25,6 +29,18 @@ import {
   VersionStatusSchema,
 } from '@etdi/schemas';
 
+/** A query parameter: a name alone is an optional string. */
+export interface QueryParam {
+  name: string;
+  required?: boolean;
+  type?: 'string' | 'integer';
+  enum?: string[];
+  description?: string;
+}
+
+/** A non-negative decimal integer below 2^53, as the log's parameters are parsed. */
+const SIZE = { type: 'integer' } as const;
+
 export interface RouteSpec {
   method: 'get' | 'post';
   /** OpenAPI path template. */
@@ -34,7 +50,9 @@ export interface RouteSpec {
   request?: z.ZodType;
   response?: z.ZodType;
   status: number;
-  query?: string[];
+  query?: (string | QueryParam)[];
+  /** The success body's media type, when not JSON (the checkpoint is a signed note, text). */
+  responseType?: 'text/plain';
   /** Problem codes this route can answer with (besides 429 and 500). */
   errors: string[];
 }
@@ -43,24 +61,29 @@ export interface RouteSpec {
 export const ROUTES: readonly RouteSpec[] = [
   { method: 'get', path: '/.well-known/etdi-registry.json', summary: 'What a host pins: attestation issuer and audience, JWKS location, log origin and verifier key', auth: 'none', response: RegistryMetadataSchema, status: 200, errors: [] },
   { method: 'get', path: '/.well-known/jwks.json', summary: "The registry's JWT signing keys (attestations, publisher tokens)", auth: 'none', response: JwksSchema, status: 200, errors: [] },
-  { method: 'post', path: '/v1/namespaces', summary: 'Register a namespace with its first key (proof of possession; domain control or admin grant)', auth: 'optional-admin', request: RegisterNamespaceRequestSchema, response: NamespaceInfoSchema, status: 201, errors: ['SCHEMA_INVALID', 'WRONG_REGISTRY', 'STATEMENT_STALE', 'STATEMENT_REPLAYED', 'BAD_PROOF', 'DOMAIN_NOT_VERIFIED', 'NAMESPACE_IS_ADDRESS', 'NAMESPACE_EXISTS', 'NAMESPACE_LOOKALIKE', 'UNAUTHENTICATED', 'FORBIDDEN', 'OVERLOADED'] },
+  { method: 'post', path: '/v1/namespaces', summary: 'Register a namespace with its first key (proof of possession; domain control or admin grant)', auth: 'optional-admin', request: RegisterNamespaceRequestSchema, response: NamespaceInfoSchema, status: 201, errors: ['SCHEMA_INVALID', 'WRONG_REGISTRY', 'STATEMENT_STALE', 'STATEMENT_REPLAYED', 'BAD_PROOF', 'DOMAIN_NOT_VERIFIED', 'NAMESPACE_IS_ADDRESS', 'NAMESPACE_EXISTS', 'NAMESPACE_LOOKALIKE', 'UNAUTHENTICATED', 'FORBIDDEN', 'OVERLOADED', 'ADMIN_NOT_CONFIGURED', 'TOKEN_EXPIRED'] },
   { method: 'get', path: '/v1/namespaces/{namespace}', summary: 'A namespace', auth: 'none', response: NamespaceInfoSchema, status: 200, errors: ['NAMESPACE_NOT_FOUND'] },
   { method: 'get', path: '/v1/namespaces/{namespace}/keys', summary: "A namespace's keys with their status", auth: 'none', response: KeyListResponseSchema, status: 200, errors: ['NAMESPACE_NOT_FOUND'] },
-  { method: 'post', path: '/v1/namespaces/{namespace}/keys', summary: 'Add a key (signed by an active key, and by the new key)', auth: 'publisher-or-admin', request: AddKeyRequestSchema, response: KeyStatusSchema, status: 201, errors: ['SCHEMA_INVALID', 'WRONG_REGISTRY', 'STATEMENT_STALE', 'STATEMENT_REPLAYED', 'BAD_PROOF', 'UNTRUSTED_SIGNER', 'KEY_REVOKED', 'KEY_EXISTS', 'NAMESPACE_MISMATCH', 'UNAUTHENTICATED', 'FORBIDDEN'] },
-  { method: 'post', path: '/v1/namespaces/{namespace}/keys/{keyId}/revoke', summary: 'Revoke a key from a time on', auth: 'publisher-or-admin', request: RevokeKeyRequestSchema, response: KeyStatusSchema, status: 200, errors: ['SCHEMA_INVALID', 'KEY_NOT_FOUND', 'KEY_REVOKED', 'REVOCATION_NEEDS_ADMIN', 'UNAUTHENTICATED', 'FORBIDDEN'] },
+  { method: 'post', path: '/v1/namespaces/{namespace}/keys', summary: 'Add a key (signed by an active key, and by the new key)', auth: 'publisher-or-admin', request: AddKeyRequestSchema, response: KeyStatusSchema, status: 201, errors: ['SCHEMA_INVALID', 'WRONG_REGISTRY', 'STATEMENT_STALE', 'STATEMENT_REPLAYED', 'BAD_PROOF', 'UNTRUSTED_SIGNER', 'KEY_REVOKED', 'KEY_EXISTS', 'NAMESPACE_MISMATCH', 'UNAUTHENTICATED', 'FORBIDDEN', 'ADMIN_NOT_CONFIGURED', 'TOKEN_EXPIRED'] },
+  { method: 'post', path: '/v1/namespaces/{namespace}/keys/{keyId}/revoke', summary: 'Revoke a key from a time on', auth: 'publisher-or-admin', request: RevokeKeyRequestSchema, response: KeyStatusSchema, status: 200, errors: ['SCHEMA_INVALID', 'KEY_NOT_FOUND', 'KEY_REVOKED', 'REVOCATION_NEEDS_ADMIN', 'UNAUTHENTICATED', 'FORBIDDEN', 'ADMIN_NOT_CONFIGURED', 'TOKEN_EXPIRED'] },
   { method: 'post', path: '/v1/tokens', summary: 'Obtain a publisher token (statement signed by an active key)', auth: 'none', request: TokenRequestSchema, response: TokenResponseSchema, status: 201, errors: ['SCHEMA_INVALID', 'WRONG_REGISTRY', 'STATEMENT_STALE', 'STATEMENT_REPLAYED', 'BAD_PROOF', 'UNTRUSTED_SIGNER', 'KEY_REVOKED'] },
   { method: 'get', path: '/v1/tools', summary: 'List and search tools (cursor pagination)', auth: 'none', query: ['q', 'cursor', 'limit'], response: ToolListResponseSchema, status: 200, errors: ['BAD_REQUEST'] },
-  { method: 'post', path: '/v1/tools', summary: 'Publish a signed manifest (201 new, 200 identical republish)', auth: 'publisher-or-admin', request: SignedManifestSchema, response: VersionRecordSchema, status: 201, errors: ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'INVALID_JSON', 'DUPLICATE_KEY', 'SCHEMA_INVALID', 'TOO_LARGE', 'NAMESPACE_NOT_FOUND', 'NAMESPACE_MISMATCH', 'UNSIGNED', 'BAD_SIGNATURE', 'UNTRUSTED_SIGNER', 'KEY_REVOKED', 'ISSUED_IN_FUTURE', 'POLICY_INVALID', 'VERSION_EXISTS', 'VERSION_NOT_HIGHER', 'TOO_MANY_VERSIONS', 'TOO_MANY_TOOLS', 'UNAUTHENTICATED', 'WRITER_UNAVAILABLE'] },
+  { method: 'post', path: '/v1/tools', summary: 'Publish a signed manifest (201 new, 200 identical republish)', auth: 'publisher-or-admin', request: SignedManifestSchema, response: VersionRecordSchema, status: 201, errors: ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'INVALID_JSON', 'DUPLICATE_KEY', 'SCHEMA_INVALID', 'TOO_LARGE', 'NAMESPACE_NOT_FOUND', 'NAMESPACE_MISMATCH', 'UNSIGNED', 'BAD_SIGNATURE', 'UNTRUSTED_SIGNER', 'KEY_REVOKED', 'ISSUED_IN_FUTURE', 'POLICY_INVALID', 'VERSION_EXISTS', 'VERSION_NOT_HIGHER', 'TOO_MANY_VERSIONS', 'TOO_MANY_TOOLS', 'UNAUTHENTICATED', 'WRITER_UNAVAILABLE', 'ADMIN_NOT_CONFIGURED', 'TOKEN_EXPIRED'] },
   { method: 'get', path: '/v1/tools/{namespace}/{name}/versions', summary: "A page of a tool's version summaries, newest first (cursor pagination, `limit` 1-200, 100 by default); `definitionDigest` keeps those that publish that definition (which version a server lists)", auth: 'none', query: ['definitionDigest', 'cursor', 'limit'], response: VersionListResponseSchema, status: 200, errors: ['BAD_REQUEST', 'TOOL_NOT_FOUND'] },
   { method: 'get', path: '/v1/tools/{namespace}/{name}/versions/{version}', summary: 'The immutable version record (strong ETag; `latest` allowed, short-lived)', auth: 'none', response: VersionRecordSchema, status: 200, errors: ['TOOL_NOT_FOUND', 'VERSION_NOT_FOUND'] },
   { method: 'get', path: '/v1/tools/{namespace}/{name}/versions/{version}/status', summary: 'Revocation status, signer key, attestation token, log inclusion proof', auth: 'none', response: VersionStatusSchema, status: 200, errors: ['TOOL_NOT_FOUND', 'VERSION_NOT_FOUND'] },
   { method: 'get', path: '/v1/tools/{namespace}/{name}/versions/{version}/bundle', summary: 'Record and status together (offline verification)', auth: 'none', response: VersionBundleSchema, status: 200, errors: ['TOOL_NOT_FOUND', 'VERSION_NOT_FOUND'] },
   { method: 'post', path: '/v1/bundles', summary: 'Bundles of many versions (`latest` allowed) under ONE attestation set; unknown versions listed in `missing`', auth: 'none', request: BundleSetRequestSchema, response: BundleSetSchema, status: 200, errors: ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'INVALID_JSON', 'SCHEMA_INVALID', 'BUNDLE_SET_TOO_LARGE'] },
-  { method: 'post', path: '/v1/tools/{namespace}/{name}/versions/{version}/revoke', summary: 'Revoke a version (provider with a reason, or admin)', auth: 'publisher-or-admin', request: RevokeVersionRequestSchema, response: VersionStatusSchema, status: 200, errors: ['SCHEMA_INVALID', 'VERSION_NOT_FOUND', 'VERSION_ALREADY_REVOKED', 'UNAUTHENTICATED', 'FORBIDDEN'] },
-  { method: 'post', path: '/v1/admin/registry-keys/rotate', summary: "Rotate the registry's JWT signing key (old key stays in the JWKS until its tokens expire)", auth: 'admin', response: RegistryKeyRotationResponseSchema, status: 200, errors: ['UNAUTHENTICATED', 'FORBIDDEN'] },
+  { method: 'post', path: '/v1/tools/{namespace}/{name}/versions/{version}/revoke', summary: 'Revoke a version (provider with a reason, or admin)', auth: 'publisher-or-admin', request: RevokeVersionRequestSchema, response: VersionStatusSchema, status: 200, errors: ['SCHEMA_INVALID', 'VERSION_NOT_FOUND', 'VERSION_ALREADY_REVOKED', 'UNAUTHENTICATED', 'FORBIDDEN', 'ADMIN_NOT_CONFIGURED', 'TOKEN_EXPIRED'] },
+  { method: 'post', path: '/v1/admin/registry-keys/rotate', summary: "Rotate the registry's JWT signing key (old key stays in the JWKS until its tokens expire)", auth: 'admin', response: RegistryKeyRotationResponseSchema, status: 200, errors: ['UNAUTHENTICATED', 'FORBIDDEN', 'ADMIN_NOT_CONFIGURED', 'TOKEN_EXPIRED'] },
   { method: 'post', path: '/v1/admin/registry-keys/{kid}/revoke', summary: 'Emergency revocation of a registry JWT signing key: out of the JWKS and verifying nothing at once (a new key signs if it was the current one)', auth: 'admin', response: RegistryKeyRevocationResponseSchema, status: 200, errors: ['KEY_NOT_FOUND', 'UNAUTHENTICATED', 'FORBIDDEN'] },
   { method: 'get', path: '/healthz', summary: 'Liveness: the process answers (never rate-limited)', auth: 'none', status: 200, errors: [] },
   { method: 'get', path: '/readyz', summary: 'Readiness: database and log readable, publish writer up, not shutting down (503 with the same body otherwise)', auth: 'none', response: ReadinessSchema, status: 200, errors: [] },
+  { method: 'get', path: '/v1/log/checkpoint', summary: 'The newest signed checkpoint: a C2SP signed note (origin, tree size, root hash, signature lines)', auth: 'none', status: 200, responseType: 'text/plain', errors: [] },
+  { method: 'get', path: '/v1/log/entries', summary: `Leaves [start, end) of the log, at most 256 per page (\`end\` in the answer says where the page stopped)`, auth: 'none', query: [{ name: 'start', required: true, ...SIZE, description: 'first leaf index' }, { name: 'end', required: true, ...SIZE, description: 'one past the last leaf index wanted' }, { name: 'encoding', type: 'string', enum: ['utf8', 'base64'], description: 'leaf data as UTF-8 text (default) or base64' }], response: LogEntriesResponseSchema, status: 200, errors: ['LOG_BAD_REQUEST'] },
+  { method: 'get', path: '/v1/log/proof/inclusion', summary: 'RFC 9162 inclusion proof of one leaf, by index or by leaf hash (exactly one of them)', auth: 'none', query: [{ name: 'index', ...SIZE, description: 'the leaf index' }, { name: 'leafHash', type: 'string', description: 'the leaf hash, standard base64 (32 bytes)' }, { name: 'size', ...SIZE, description: 'tree size to prove against; default the newest checkpoint' }], response: InclusionProofSchema, status: 200, errors: ['LOG_BAD_REQUEST', 'LOG_NOT_FOUND'] },
+  { method: 'get', path: '/v1/log/proof/consistency', summary: 'RFC 9162 consistency proof between two tree sizes', auth: 'none', query: [{ name: 'from', required: true, ...SIZE, description: 'the older tree size' }, { name: 'to', ...SIZE, description: 'the newer tree size; default the newest checkpoint' }], response: ConsistencyProofSchema, status: 200, errors: ['LOG_BAD_REQUEST'] },
+  { method: 'get', path: '/v1/log/key', summary: "The log's checkpoint origin and note verifier key (what clients pin), and its JWK", auth: 'none', response: LogKeyResponseSchema, status: 200, errors: [] },
   { method: 'get', path: '/openapi.json', summary: 'This document', auth: 'none', status: 200, errors: [] },
 ];
 
@@ -73,12 +96,17 @@ export function buildOpenApi(origin: string, version = '0.1.0'): Record<string, 
   for (const route of ROUTES) {
     const parameters = [
       ...[...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
-      ...(route.query ?? []).map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+      ...(route.query ?? []).map((q) => {
+        const p: QueryParam = typeof q === 'string' ? { name: q } : q;
+        const schema = p.type === 'integer' ? { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } : { type: 'string', ...(p.enum ? { enum: p.enum } : {}) };
+        return { name: p.name, in: 'query', required: p.required ?? false, schema, ...(p.description ? { description: p.description } : {}) };
+      }),
     ];
     const responses: Record<string, unknown> = {
       [String(route.status)]: {
         description: route.summary,
         ...(route.response ? { content: { 'application/json': { schema: schema(route.response) } } } : {}),
+        ...(route.responseType === 'text/plain' ? { content: { 'text/plain': { schema: { type: 'string' } } } } : {}),
       },
       default: { description: `Problem document; codes: ${[...route.errors, 'RATE_LIMITED', 'INTERNAL'].join(', ')}`, content: problem },
     };
@@ -94,9 +122,6 @@ export function buildOpenApi(origin: string, version = '0.1.0'): Record<string, 
     if (route.request) operation.requestBody = { required: true, content: { 'application/json': { schema: schema(route.request) } } };
     (paths[route.path] ??= {})[route.method] = operation;
   }
-  paths['/v1/log/{path}'] = {
-    get: { summary: 'Transparency log (checkpoint, proofs, entries): see docs/REST-API.md', parameters: [{ name: 'path', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'log data' } } },
-  };
   return {
     openapi: '3.1.0',
     info: { title: 'ETDI tool registry', version },

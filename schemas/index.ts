@@ -7,9 +7,8 @@ export {
   DIGEST_PATTERN,
   KEY_ID_PATTERN,
   MANIFEST_META_KEY,
-  SIGNATURE_PATTERN,
 } from './limits.js';
-export { jsonShape, withJsonShapeBound, type JsonShape, type JsonValue, type JsonObject } from './json.js';
+export { jsonShape, type JsonShape, type JsonValue, type JsonObject } from './json.js';
 export {
   ToolDefinitionSchema,
   ObjectJsonSchemaSchema,
@@ -52,6 +51,8 @@ export {
   LogEvidenceSchema,
   LogEventSchema,
   LogEntrySchema,
+  LogEntriesResponseSchema,
+  type LogEntriesResponse,
   type InclusionProof,
   type ConsistencyProof,
   type LogEvidence,
@@ -155,6 +156,28 @@ export {
   type HostPolicyConfig,
   type HostPolicyConfigFile,
 } from './policy-config.js';
+export {
+  AUDIT_EVENT_TYPE,
+  ToolEventChangeSchema,
+  ToolListedEventSchema,
+  ToolWithheldEventSchema,
+  ToolRemovedEventSchema,
+  PolicyOutcomeSchema,
+  CallAllowedEventSchema,
+  CallRefusedEventSchema,
+  ToolApprovedEventSchema,
+  AuditEventSchema,
+  type AuditEvent,
+  type ToolEventChange,
+  type PolicyOutcome,
+} from './audit.js';
+export {
+  ToolPermissionsEntrySchema,
+  ToolPermissionsFileSchema,
+  type ToolPermissionsEntry,
+  type ToolPermissionsFile,
+} from './permissions-file.js';
+export { HostServerEntrySchema, HostConfigSchema, type HostServerEntry, type HostConfig } from './host-config.js';
 export {
   REGISTRY_METADATA_PATH,
   TRUST_FILE_TYPE,

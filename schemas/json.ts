@@ -35,31 +35,6 @@ export function jsonShape(value: unknown, stopAt = 256): JsonShape {
   return shape;
 }
 
-/** The bound set by withJsonShapeBound, for the duration of one check only. */
-let activeBound: JsonShape | undefined;
-
-/**
- * Runs the synchronous `check` knowing that no JSON value it reads nests deeper or holds a
- * longer string than `bound`: protocol's strict parser measures the whole document in the walk
- * that proves the parse, so the schema need not walk the definition a second time for its
- * limits. The bound is tied to no object and is dropped when `check` returns: it never outlives
- * the check of the freshly parsed document it was measured on.
- */
-export function withJsonShapeBound<T>(bound: JsonShape, check: () => T): T {
-  const outer = activeBound;
-  activeBound = bound;
-  try {
-    return check();
-  } finally {
-    activeBound = outer;
-  }
-}
-
-/** The bound of the check in progress (see withJsonShapeBound), if any. */
-export function activeJsonShapeBound(): JsonShape | undefined {
-  return activeBound;
-}
-
 function walk(v: unknown, depth: number, stopAt: number, shape: JsonShape): void {
   if (typeof v === 'string') {
     if (v.length > shape.longestString) shape.longestString = v.length;

@@ -95,3 +95,14 @@ export const LogEntrySchema = z.strictObject({
   data: z.string(),
 });
 export type LogEntry = z.infer<typeof LogEntrySchema>;
+
+/** GET /v1/log/entries: leaves [start, end) (`end` clamped to the page size and the tree). */
+export const LogEntriesResponseSchema = z.strictObject({
+  start: TreeSize,
+  end: TreeSize,
+  treeSize: TreeSize,
+  /** How `data` is encoded: the leaf bytes as UTF-8 text, or standard base64. */
+  encoding: z.enum(['utf8', 'base64']),
+  entries: z.array(LogEntrySchema),
+});
+export type LogEntriesResponse = z.infer<typeof LogEntriesResponseSchema>;

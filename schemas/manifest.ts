@@ -9,8 +9,8 @@ import {
   PERMISSION_PATTERN,
   SEMVER_PATTERN,
   SIGNATURE_PATTERN,
-  TOOL_NAME_PATTERN,
 } from './limits.js';
+import { isDistinct, isSignedDefinitionMeta, isToolId, toolIdOfManifest } from './refinements.js';
 import { ToolDefinitionSchema } from './tool-definition.js';
 
 export const NamespaceSchema = z
@@ -21,10 +21,7 @@ export const NamespaceSchema = z
 export const ToolIdSchema = z
   .string()
   .max(LIMITS.maxNamespaceLength + 1 + LIMITS.maxToolNameLength)
-  .refine((id) => {
-    const slash = id.indexOf('/');
-    return slash > 0 && NAMESPACE_PATTERN.test(id.slice(0, slash)) && TOOL_NAME_PATTERN.test(id.slice(slash + 1));
-  }, 'tool id must be <namespace>/<tool-name>');
+  .refine(isToolId, 'tool id must be <namespace>/<tool-name>');
 
 export const VersionSchema = z.string().max(LIMITS.maxVersionLength).regex(SEMVER_PATTERN, 'version must be semver 2.0.0');
 
@@ -41,9 +38,8 @@ export const ToolPolicySchema = z.strictObject({
 export type ToolPolicy = z.infer<typeof ToolPolicySchema>;
 
 /** The definition as it is signed (see MANIFEST_META_KEY): no empty `_meta`, no manifest key. */
-export const SignedDefinitionSchema = ToolDefinitionSchema.refine(
-  (d) => d._meta === undefined || (!(MANIFEST_META_KEY in d._meta) && Object.keys(d._meta).length > 0),
-  { message: `a signed definition carries no empty _meta and no "${MANIFEST_META_KEY}" key`, path: ['_meta'] },
+export const SignedDefinitionSchema = ToolDefinitionSchema.refine((d) => isSignedDefinitionMeta(d._meta), {
+  message: `a signed definition carries no empty _meta and no "${MANIFEST_META_KEY}" key`, path: ['_meta'] },
 );
 
 export const MANIFEST_TYPE = 'etdi.tool-manifest/v1';
@@ -62,17 +58,12 @@ export const ToolManifestSchema = z
     permissions: z
       .array(PermissionSchema)
       .max(LIMITS.maxPermissions)
-      .refine((p) => new Set(p).size === p.length, 'permissions must not repeat'),
+      .refine(isDistinct, 'permissions must not repeat'),
     policy: ToolPolicySchema.optional(),
     issuedAt: z.iso.datetime({ offset: false, precision: undefined }),
   })
   .superRefine((m, ctx) => {
-    if (m.toolId !== `${m.provider}/${m.definition.name}`)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['toolId'],
-        message: `tool id must be "${m.provider}/${m.definition.name}" (provider/definition.name)`,
-      });
+    for (const issue of toolIdOfManifest(m)) ctx.addIssue({ code: 'custom', ...issue });
   });
 export type ToolManifest = z.infer<typeof ToolManifestSchema>;
 
@@ -84,18 +75,13 @@ export const ManifestSignatureSchema = z.strictObject({
 });
 export type ManifestSignature = z.infer<typeof ManifestSignatureSchema>;
 
-/**
- * The envelope on the wire and on disk: the manifest and one or more signatures over it.
- * protocol/manifest-check.ts decides the same acceptance without zod on verifySignedManifest's
- * hot path (it may only accept what this accepts): a rule changed here is changed there too,
- * and test/protocol/manifest-check.test.ts holds the two together.
- */
+/** The envelope on the wire and on disk: the manifest and one or more signatures over it. */
 export const SignedManifestSchema = z.strictObject({
   manifest: ToolManifestSchema,
   signatures: z
     .array(ManifestSignatureSchema)
     .min(1)
     .max(LIMITS.maxSignatures)
-    .refine((s) => new Set(s.map((x) => x.keyId)).size === s.length, 'one signature per key'),
+    .refine((s) => isDistinct(s.map((x) => x.keyId)), 'one signature per key'),
 });
 export type SignedManifest = z.infer<typeof SignedManifestSchema>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { OpaqueJsonObjectSchema, activeJsonShapeBound, jsonShape } from './json.js';
+import { OpaqueJsonObjectSchema } from './json.js';
+import { definitionWithinLimits } from './refinements.js';
 import { LIMITS, TOOL_NAME_PATTERN } from './limits.js';
 
 /**
@@ -35,8 +36,7 @@ export const ToolExecutionSchema = z.looseObject({
  * The MCP tool object exactly as a server lists it in `tools/list`. Known fields are validated;
  * unknown fields (a newer MCP revision's) are kept, so they stay under the signature.
  * Zod's output is only ever used for reading: signatures and digests are computed over the
- * value as received (see protocol/manifest.ts). Mirrored by protocol/manifest-check.ts (see
- * SignedManifestSchema): change both together.
+ * value as received (see protocol/manifest.ts).
  */
 export const ToolDefinitionSchema = z
   .looseObject({
@@ -51,14 +51,7 @@ export const ToolDefinitionSchema = z
     _meta: OpaqueJsonObjectSchema.optional(),
   })
   .superRefine((def, ctx) => {
-    // The whole document was measured while it was parsed, within both limits: so is this part.
-    const bound = activeJsonShapeBound();
-    if (bound !== undefined && bound.depth <= LIMITS.maxDepth && bound.longestString <= LIMITS.maxStringLength) return;
-    const shape = jsonShape(def, LIMITS.maxDepth);
-    if (shape.depth > LIMITS.maxDepth)
-      ctx.addIssue({ code: 'custom', message: `definition nests deeper than ${LIMITS.maxDepth} levels` });
-    if (shape.longestString > LIMITS.maxStringLength)
-      ctx.addIssue({ code: 'custom', message: `a string is longer than ${LIMITS.maxStringLength} characters` });
+    for (const issue of definitionWithinLimits(def)) ctx.addIssue({ code: 'custom', ...issue });
   });
 
 export type ToolDefinition = z.infer<typeof ToolDefinitionSchema>;

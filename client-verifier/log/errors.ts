@@ -1,8 +1,8 @@
 import { EtdiError } from '@etdi/protocol';
 
 /**
- * Codes of the client-side log checks (docs/VERIFIER.md decision table: "record not in the log, or bad
- * inclusion proof" and "new checkpoint inconsistent with the stored one"). The client verifier
+ * Codes of the client-side log checks (docs/VERIFIER.md, step 10: the record not in the log or a
+ * bad inclusion proof, and a new checkpoint inconsistent with the stored one). The client verifier
  * maps them into its own VerificationError with the same code names.
  */
 export type LogVerificationErrorCode =

@@ -1,5 +1,6 @@
 export { LogVerificationError, type LogVerificationErrorCode, type LogVerificationEvidence } from './errors.js';
 export {
+  CheckpointCache,
   verifyCheckpoint,
   verifyInclusionEvidence,
   type VerifiedCheckpoint,

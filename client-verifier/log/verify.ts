@@ -12,7 +12,6 @@ import {
   type NoteVerifierKey,
 } from '@etdi/protocol';
 import { LogEvidenceSchema, type LogEvidence } from '@etdi/schemas';
-import { acceptedLogEvidence } from '../bundle-check.js';
 import { LogVerificationError } from './errors.js';
 import { ProvenNodes } from './proven-nodes.js';
 
@@ -26,16 +25,26 @@ export interface VerifiedCheckpoint {
   note: string;
 }
 
+/**
+ * What one log client has verified, owned by that client (createLogChecker makes one per
+ * checker; two checkers share nothing): checkpoints by note text (a hundred bundles proven
+ * against one checkpoint verify its note once; only successes are stored), the verifications
+ * under way (callers of one note share it), and the tree nodes earlier inclusion proofs proved
+ * per checkpoint. Never share one between different keys or origins.
+ */
+export class CheckpointCache extends Map<string, VerifiedCheckpoint> {
+  /** Verifications of notes under way; a failure is not remembered (the next caller verifies again). */
+  readonly inFlight = new Map<string, Promise<VerifiedCheckpoint>>();
+  /** Nodes proven by earlier inclusion proofs, per verified checkpoint of this cache. */
+  readonly proven = new WeakMap<VerifiedCheckpoint, ProvenNodes>();
+}
+
 export interface LogVerifyOptions {
   /** The checkpoint origin line the log must use; unchecked when absent. */
   origin?: string;
   backend?: Ed25519Backend;
-  /**
-   * Checkpoints already verified with these options and this key, by note text: a hundred
-   * bundles proven against one checkpoint verify its note once. Only successes are stored.
-   * Never share one map between different keys or origins.
-   */
-  verified?: Map<string, VerifiedCheckpoint>;
+  /** Checkpoints already verified with these options and this key (see CheckpointCache). */
+  verified?: CheckpointCache;
 }
 
 /** A trusted log key: the note verifier key string `<name>+<hex id>+<base64 key>` or its parsed form. */
@@ -62,8 +71,7 @@ export async function verifyCheckpoint(note: string, trustedLogKey: TrustedLogKe
   // A listing's tools verified together reach here while the first one's note verification is
   // still under way: they share it instead of each verifying the note (the same note, key and
   // options give the same outcome).
-  let inFlight = checkpointsInFlight.get(options.verified);
-  if (inFlight === undefined) checkpointsInFlight.set(options.verified, (inFlight = new Map()));
+  const inFlight = options.verified.inFlight;
   let result = inFlight.get(note);
   if (result === undefined) {
     const settled = inFlight;
@@ -76,9 +84,6 @@ export async function verifyCheckpoint(note: string, trustedLogKey: TrustedLogKe
   }
   return result;
 }
-
-/** Verifications of checkpoint notes under way, per `verified` map (LogVerifyOptions). */
-const checkpointsInFlight = new WeakMap<Map<string, VerifiedCheckpoint>, Map<string, Promise<VerifiedCheckpoint>>>();
 
 async function verifyCheckpointNote(note: string, trustedLogKey: TrustedLogKey, options: LogVerifyOptions): Promise<VerifiedCheckpoint> {
   const key = toVerifierKey(trustedLogKey);
@@ -108,12 +113,6 @@ async function verifyCheckpointNote(note: string, trustedLogKey: TrustedLogKey, 
 }
 
 /**
- * Nodes proven by earlier inclusion proofs, per verified checkpoint object: the checkpoints
- * remembered in `options.verified` are shared by every bundle of a listing, and so are these.
- */
-const provenNodes = new WeakMap<VerifiedCheckpoint, ProvenNodes>();
-
-/**
  * Verifies that `leafData` (JCS(event) bytes) is leaf `evidence.leafIndex` of the tree the
  * evidence's checkpoint signs. Returns that verified checkpoint, which the caller should then
  * hand to its CheckpointStore (a valid proof in a forked tree is still a fork).
@@ -126,15 +125,10 @@ export async function verifyInclusionEvidence(
   options: LogVerifyOptions = {},
 ): Promise<VerifiedCheckpoint> {
   if (!(leafData instanceof Uint8Array)) throw new TypeError('leafData must be a Uint8Array');
-  // Accepted and copied without zod when the allocation-light check shows every rule holds
-  // (one-sided: zod decides whenever it says no); either way a copy, read once.
-  let ev = acceptedLogEvidence(evidence);
-  if (ev === undefined) {
-    const parsed = LogEvidenceSchema.safeParse(evidence);
-    if (!parsed.success)
-      throw new LogVerificationError('NOT_LOGGED', 'the log evidence is malformed', {}, { cause: parsed.error });
-    ev = parsed.data;
-  }
+  // zod's output is a copy: what is checked below is read once, whatever the caller does to `evidence`.
+  const parsed = LogEvidenceSchema.safeParse(evidence);
+  if (!parsed.success) throw new LogVerificationError('NOT_LOGGED', 'the log evidence is malformed', {}, { cause: parsed.error });
+  const ev = parsed.data;
   const checkpoint = await verifyCheckpoint(ev.checkpoint, trustedLogKey, options);
   if (ev.inclusionProof.leafIndex !== ev.leafIndex)
     throw new LogVerificationError('NOT_LOGGED', 'the inclusion proof is for another leaf', {
@@ -149,9 +143,11 @@ export async function verifyInclusionEvidence(
     });
   const leaf = leafHash(leafData);
   const proof = ev.inclusionProof.hashes.map(fromBase64);
-  let proven = provenNodes.get(checkpoint);
-  if (proven === undefined) provenNodes.set(checkpoint, (proven = new ProvenNodes(checkpoint.size, checkpoint.rootHash)));
-  if (proven.verify(leaf, ev.leafIndex, proof)) return checkpoint;
+  // The checkpoints remembered in `options.verified` are shared by every bundle of a listing, and so are their proven nodes.
+  const provenNodes = options.verified?.proven;
+  let proven = provenNodes?.get(checkpoint);
+  if (proven === undefined && provenNodes !== undefined) provenNodes.set(checkpoint, (proven = new ProvenNodes(checkpoint.size, checkpoint.rootHash)));
+  if (proven?.verify(leaf, ev.leafIndex, proof)) return checkpoint;
   try {
     verifyInclusion(leaf, ev.leafIndex, checkpoint.size, proof, checkpoint.rootHash);
   } catch (cause) {

@@ -1,12 +1,13 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { LockfilePin } from '@etdi/schemas';
-import { ProtocolError, parseStrictJson, toSignedDefinition } from '@etdi/protocol';
+import { AUDIT_EVENT_TYPE, type AuditEvent, type LockfilePin, type PolicyOutcome } from '@etdi/schemas';
+import { ProtocolError, definitionDigest, parseStrictJson, toSignedDefinition } from '@etdi/protocol';
+import { describeChanges } from '../changes.js';
 import { VerificationError, type VerificationErrorCode, type VerificationEvidence } from '../errors.js';
 import type { InvocationRequest, PolicyDecision } from '../policy/index.js';
 import type { ToolVerifier } from '../verifier.js';
-import type { VerifiedTool } from '../verify-tool.js';
+import type { VerifiedTool } from '../evidence.js';
 
 /**
  * The tools/list result kept exactly as the server sent it: the SDK's own `listTools()`
@@ -54,7 +55,25 @@ export interface VerifiedClientOptions {
   maxPages?: number;
   /** Called after every re-verification triggered by `notifications/tools/list_changed`. */
   onToolsChanged?: (list: VerifiedToolList) => void;
+  /**
+   * How old (ms) the verified listing may be when a tool is called; an older one is listed and
+   * verified again first. This catches a definition changed without `list_changed` (a server
+   * need not announce it, and under the 2026-07-28 revision only subscribers hear it). 0 lists
+   * before every call. Default 5,000; at most 3,600,000 (never unbounded).
+   */
+  listingMaxAgeMs?: number;
+  /**
+   * The decision trail: one event per decision (etdi.audit/v1, schemas/audit.ts). A tool event
+   * is written when a tool is first seen, when its live definition or its decision changes, and
+   * when it disappears; never again for an unchanged tool on a later listing. Every call and
+   * every approval is one event. Exceptions thrown by the sink are ignored (it must not decide).
+   */
+  onDecision?: (event: AuditEvent) => void;
 }
+
+/** Default and upper bound of `listingMaxAgeMs`. */
+export const DEFAULT_LISTING_MAX_AGE_MS = 5_000;
+export const MAX_LISTING_MAX_AGE_MS = 3_600_000;
 
 /** Per-call context handed to the policy engine (see client-verifier/policy, InvocationRequest). */
 export type VerifiedCallOptions = Partial<
@@ -65,6 +84,24 @@ interface Entry {
   raw: Record<string, unknown>;
   result: VerifiedTool | VerificationError;
 }
+
+/** What the decision trail last said about a tool: a later listing that says the same writes nothing. */
+interface Reported {
+  decision: string;
+  digest: string | undefined;
+}
+
+/** The digest of a live definition as signed, or undefined for what is not a definition at all. */
+function liveDigest(entry: Entry): string | undefined {
+  if (!(entry.result instanceof VerificationError)) return entry.result.definitionDigest;
+  try {
+    return entry.raw !== null && typeof entry.raw === 'object' && !Array.isArray(entry.raw) ? definitionDigest(entry.raw) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const policyOutcome = (d: { policyIds: readonly string[]; reasons: readonly string[] }): PolicyOutcome => ({ policyIds: [...d.policyIds], reasons: [...d.reasons] });
 
 /**
  * The tools as JSON text would carry them. Over stdio and HTTP this changes nothing; an
@@ -118,13 +155,22 @@ export class VerifiedClient {
   readonly client: Client;
   readonly serverId: string;
   private readonly options: VerifiedClientOptions;
+  private readonly maxAgeMs: number;
   private entries = new Map<string, Entry>();
   private refreshing: Promise<VerifiedToolList> | undefined;
   private stale = true;
+  /** performance.now() when the current listing was requested (-Infinity: never listed). */
+  private listedAt = -Infinity;
+  private readonly reported = new Map<string, Reported>();
+  private subscribed = false;
 
   constructor(client: Client, options: VerifiedClientOptions) {
+    const maxAge = options.listingMaxAgeMs ?? DEFAULT_LISTING_MAX_AGE_MS;
+    if (typeof maxAge !== 'number' || !Number.isFinite(maxAge) || maxAge < 0 || maxAge > MAX_LISTING_MAX_AGE_MS)
+      throw new RangeError(`VerifiedClient: listingMaxAgeMs must be a number of milliseconds from 0 to ${MAX_LISTING_MAX_AGE_MS}, got ${String(maxAge)}`);
     this.client = client;
     this.options = options;
+    this.maxAgeMs = maxAge;
     this.serverId = options.serverId ?? 'server';
     // Re-verify when the server says its tools changed; calls wait for it (see callTool).
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
@@ -148,8 +194,31 @@ export class VerifiedClient {
     return this.refreshing;
   }
 
+  /** Whether a call must wait for a new listing: announced change, one in flight, or too old. */
+  private mustRelist(): boolean {
+    return this.stale || this.refreshing !== undefined || performance.now() - this.listedAt > this.maxAgeMs;
+  }
+
+  /**
+   * Under the 2026-07-28 revision `notifications/tools/list_changed` reaches only a client that
+   * asked for it on a `subscriptions/listen` stream; SDKs that speak that revision expose it as
+   * `client.listen`. Earlier revisions send it unasked to a client of a server that declares
+   * `tools.listChanged` (the handler in the constructor). Either way the listing's maximum age
+   * is what bounds an unannounced change: a server is never trusted to announce one.
+   */
+  private subscribeToToolChanges(): void {
+    if (this.subscribed) return;
+    this.subscribed = true;
+    const listen = (this.client as unknown as { listen?: (filter: { toolsListChanged: boolean }) => Promise<unknown> }).listen;
+    if (typeof listen !== 'function' || this.client.getServerCapabilities()?.tools?.listChanged !== true) return;
+    listen.call(this.client, { toolsListChanged: true }).catch(() => undefined);
+  }
+
   private async doRefresh(): Promise<VerifiedToolList> {
     this.stale = false;
+    this.subscribeToToolChanges();
+    // The age counts from the request: what the server changes after it is caught by the next one.
+    const requestedAt = performance.now();
     const raw: unknown[] = [];
     let cursor: string | undefined;
     const maxPages = this.options.maxPages ?? 50;
@@ -182,7 +251,60 @@ export class VerifiedClient {
       entry.result = new VerificationError('SHADOWED', `server ${this.serverId} lists "${name}" more than once; neither is callable`, { toolName: name, serverId: this.serverId });
     }
     this.entries = entries;
+    this.listedAt = requestedAt;
+    this.reportListing();
     return this.snapshot();
+  }
+
+  private emit(event: AuditEvent): void {
+    try {
+      this.options.onDecision?.(event);
+    } catch {
+      // the trail's sink must never decide a call or break a listing
+    }
+  }
+
+  private baseEvent(name: string, evidence: { toolId?: unknown; version?: unknown } = {}): { type: typeof AUDIT_EVENT_TYPE; time: string; serverId: string; tool: string; toolId?: string; version?: string } {
+    return {
+      type: AUDIT_EVENT_TYPE,
+      time: new Date().toISOString(),
+      serverId: this.serverId,
+      tool: name,
+      ...(typeof evidence.toolId === 'string' ? { toolId: evidence.toolId } : {}),
+      ...(typeof evidence.version === 'string' ? { version: evidence.version } : {}),
+    };
+  }
+
+  /**
+   * The tool events of the decision trail: only what differs from what was last reported (a new
+   * tool, a changed definition, a changed decision, a tool gone), so that a server announcing
+   * changes in a loop, or a host listing every second, does not repeat a line per tool.
+   */
+  private reportListing(): void {
+    if (this.options.onDecision === undefined) return;
+    for (const [name, entry] of this.entries) {
+      const withheld = withheldOf(entry, name, this.serverId);
+      const decision = withheld === undefined ? 'listed' : `withheld:${withheld.code}`;
+      const digest = liveDigest(entry);
+      const before = this.reported.get(name);
+      if (before !== undefined && before.decision === decision && before.digest === digest) continue;
+      this.reported.set(name, { decision, digest });
+      const change = before === undefined ? 'first' : before.digest !== digest ? 'definition' : 'decision';
+      const fields = {
+        change,
+        ...(digest !== undefined ? { definitionDigest: digest } : {}),
+        ...(change === 'definition' && before?.digest !== undefined ? { previousDigest: before.digest } : {}),
+      } as const;
+      if (withheld === undefined) {
+        const tool = entry.result as VerifiedTool;
+        this.emit({ ...this.baseEvent(name, tool), event: 'tool.listed', ...fields });
+      } else this.emit({ ...this.baseEvent(name, withheld.evidence), event: 'tool.withheld', ...fields, code: withheld.code, message: withheld.message });
+    }
+    for (const [name, before] of this.reported) {
+      if (this.entries.has(name)) continue;
+      this.reported.delete(name);
+      this.emit({ ...this.baseEvent(name), event: 'tool.removed', ...(before.digest !== undefined ? { previousDigest: before.digest } : {}) });
+    }
   }
 
   private checkOptions(): { provider?: string } {
@@ -204,7 +326,7 @@ export class VerifiedClient {
 
   /** The current verified tool of a name, or the error that withholds it. */
   async inspect(name: string): Promise<VerifiedTool> {
-    if (this.stale || this.refreshing) await this.refresh();
+    if (this.mustRelist()) await this.refresh();
     const entry = this.entries.get(name);
     if (entry === undefined)
       throw new VerificationError('UNKNOWN_TOOL', `server ${this.serverId} does not list a tool "${name}"`, { toolName: name, serverId: this.serverId });
@@ -213,9 +335,24 @@ export class VerifiedClient {
   }
 
   /** Records the user's approval of a tool that needs it (NEEDS_APPROVAL, NEW_VERSION, PERMISSION_ESCALATION). */
-  async approve(name: string, options: { permissions?: readonly string[] } = {}): Promise<LockfilePin> {
+  async approve(name: string, options: { permissions?: readonly string[]; by?: string } = {}): Promise<LockfilePin> {
     const tool = await this.inspect(name);
-    const pin = await this.options.verifier.approve(tool, options);
+    const { by, ...approveOptions } = options;
+    const pin = await this.options.verifier.approve(tool, approveOptions);
+    const d = tool.decision;
+    const changes = d.status === 'needs-approval' ? d.changes : d.upgrade?.changes;
+    this.emit({
+      ...this.baseEvent(name),
+      event: 'tool.approved',
+      toolId: pin.toolId,
+      version: pin.version,
+      by: by ?? this.options.principal?.id ?? 'unknown',
+      code: d.status === 'needs-approval' ? d.code : 'NEEDS_APPROVAL',
+      permissions: [...pin.approvedPermissions],
+      ...(d.status === 'needs-approval' && d.pin !== undefined ? { previousVersion: d.pin.version } : {}),
+      changes: changes ? describeChanges(changes).map((l) => l.trim()) : [],
+      definitionDigest: tool.definitionDigest,
+    });
     const entry = this.entries.get(name);
     if (entry !== undefined) {
       try {
@@ -223,6 +360,7 @@ export class VerifiedClient {
       } catch (error) {
         entry.result = asError(error, name);
       }
+      this.reportListing();
     }
     return pin;
   }
@@ -233,7 +371,31 @@ export class VerifiedClient {
    * VerificationError (RUG_PULL, DEFINITION_MISMATCH, NEEDS_APPROVAL, POLICY_DENIED, ...).
    */
   async authorize(name: string, args: Record<string, unknown>, options: VerifiedCallOptions = {}): Promise<VerifiedTool> {
-    if (this.stale || this.refreshing) await this.refresh();
+    let tool: VerifiedTool;
+    let policy: PolicyOutcome | undefined;
+    try {
+      ({ tool, policy } = await this.decide(name, args, options));
+    } catch (error) {
+      if (error instanceof VerificationError && this.options.onDecision !== undefined) {
+        const e = error.evidence;
+        const reasons = Array.isArray(e.reasons) ? (e.reasons as string[]) : undefined;
+        this.emit({
+          ...this.baseEvent(name, e),
+          event: 'call.refused',
+          code: error.code,
+          message: error.message,
+          ...(reasons ? { policy: policyOutcome({ policyIds: Array.isArray(e.policyIds) ? (e.policyIds as string[]) : [], reasons }) } : {}),
+        });
+      }
+      throw error;
+    }
+    // Built only for a sink: a call is the hot path.
+    if (this.options.onDecision !== undefined) this.emit({ ...this.baseEvent(name, tool), event: 'call.allowed', definitionDigest: tool.definitionDigest, ...(policy ? { policy } : {}) });
+    return tool;
+  }
+
+  private async decide(name: string, args: Record<string, unknown>, options: VerifiedCallOptions): Promise<{ tool: VerifiedTool; policy?: PolicyOutcome }> {
+    if (this.mustRelist()) await this.refresh();
     const entry = this.entries.get(name);
     if (entry === undefined)
       throw new VerificationError('UNKNOWN_TOOL', `server ${this.serverId} does not list a tool "${name}"`, { toolName: name, serverId: this.serverId });
@@ -276,8 +438,9 @@ export class VerifiedClient {
           policyIds: decision.policyIds,
           reasons: decision.reasons,
         });
+      return { tool, policy: policyOutcome(decision) };
     }
-    return tool;
+    return { tool };
   }
 
   /** Calls a tool after `authorize`; the server is contacted only when every check passed. */

@@ -1,6 +1,6 @@
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
 import { fromBase64, fromUtf8, toBase64 } from '@etdi/protocol';
-import type { ConsistencyProof, InclusionProof, LogEntry } from '@etdi/schemas';
+import type { ConsistencyProof, InclusionProof, LogEntriesResponse, LogEntry, LogKeyResponse } from '@etdi/schemas';
 import { sendProblem } from '../http/problem.js';
 import { LogError } from '../log/errors.js';
 import type { TransparencyLog } from '../log/transparency-log.js';
@@ -68,7 +68,8 @@ export function createLogRouter(log: TransparencyLog): express.Router {
       index: e.index,
       data: encoding === 'base64' ? toBase64(e.data) : fromUtf8(e.data),
     }));
-    json(res, { start, end: stop, treeSize: size, encoding, entries });
+    const page: LogEntriesResponse = { start, end: stop, treeSize: size, encoding, entries };
+    json(res, page);
   });
 
   router.get('/proof/inclusion', (req, res) => {
@@ -99,7 +100,8 @@ export function createLogRouter(log: TransparencyLog): express.Router {
   });
 
   router.get('/key', (_req, res) => {
-    json(res, { origin: log.origin, verifierKey: log.verifierKey(), jwk: log.publicJwk() });
+    const key: LogKeyResponse = { origin: log.origin, verifierKey: log.verifierKey(), jwk: log.publicJwk() };
+    json(res, key);
   });
 
   const onLogError: ErrorRequestHandler = (error, _req, res, next) => {

@@ -15,11 +15,14 @@ import { checkStatementFrame, consumeStatement, verifyStatementSignature } from 
 
 const ANONYMOUS: Principal = { role: 'anonymous', actor: 'anonymous' };
 
-const unauthenticated = (message: string, cause?: unknown): RegistryError =>
-  new RegistryError('UNAUTHENTICATED', message, {
+const unauthenticated = (message: string, cause?: unknown, code: 'UNAUTHENTICATED' | 'ADMIN_NOT_CONFIGURED' | 'TOKEN_EXPIRED' = 'UNAUTHENTICATED'): RegistryError =>
+  new RegistryError(code, message, {
     cause,
     headers: { 'WWW-Authenticate': 'Bearer realm="etdi-registry", error="invalid_token"' },
   });
+
+/** A publisher token is a JWT (three base64url parts); anything else can only be meant as the admin token. */
+const looksLikeJwt = (token: string): boolean => /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
 
 /** Is `key` untrusted at `atMs` (revoked from a time at or before it)? */
 export function isRevokedAt(key: Pick<KeyRow, 'revoked_from'>, atMs: number): boolean {
@@ -41,6 +44,16 @@ export async function authenticate(ctx: RegistryContext, authorization: string |
   if (admin !== undefined) {
     const a = createHash('sha256').update(token).digest();
     if (timingSafeEqual(a, admin)) return { role: 'admin', actor: 'admin:config' };
+  }
+  if (!looksLikeJwt(token)) {
+    // Not a publisher token: the caller meant the administrator token. Say which fix applies.
+    if (admin === undefined)
+      throw unauthenticated(
+        'this registry has no administrator token configured: start it with ETDI_ADMIN_TOKEN set (etdi serve --demo writes one to <data dir>/admin-token), or prove the domain instead',
+        undefined,
+        'ADMIN_NOT_CONFIGURED',
+      );
+    throw unauthenticated('the bearer token is neither the administrator token of this registry nor a publisher token (run etdi token for one)');
   }
   let claims = verifiedTokens(ctx).get(token, ctx.now());
   // a remembered token whose registry key was revoked since is checked again (and refused)
@@ -123,7 +136,10 @@ async function verifyPublisherToken(ctx: RegistryContext, token: string): Promis
       maxTokenAge: maxAge,
     }));
   } catch (cause) {
-    throw unauthenticated('the bearer token is not a valid publisher token of this registry', cause);
+    // jose checked the signature before the claims: an expired token is one this registry issued
+    if ((cause as { code?: unknown }).code === 'ERR_JWT_EXPIRED')
+      throw unauthenticated('the publisher token expired (they live ' + ctx.config.publisherTokenTtlSeconds + ' s): run etdi token again for a new one', cause, 'TOKEN_EXPIRED');
+    throw unauthenticated('the bearer token is not a valid publisher token of this registry (run etdi token for a new one)', cause);
   }
   const claims = PublisherTokenClaimsSchema.safeParse(payload);
   if (!claims.success) throw unauthenticated('the bearer token lacks the publisher claims');

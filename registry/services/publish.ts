@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   canonicalize,
   defaultBackend,
@@ -26,36 +25,8 @@ const VERIFY_BACKEND = defaultBackend;
 
 export type { PublishResult } from './publish-job.js';
 
-/** Parsed public JWKs of the store's (frozen, cached) key rows: one parse per key, not per publish. */
-const parsedJwks = new WeakMap<KeyRow, Ed25519PublicJwk>();
-const publicJwkOf = (key: KeyRow): Ed25519PublicJwk => {
-  let jwk = parsedJwks.get(key);
-  if (jwk === undefined) parsedJwks.set(key, (jwk = parseStrictJson(key.jwk) as Ed25519PublicJwk));
-  return jwk;
-};
-
-const MANIFEST_OPEN = Buffer.from('{"manifest":');
-const SIGNATURES_OPEN = Buffer.from(',"signatures":[');
-
-/**
- * JCS(signed manifest), what is stored and served. A client sends JSON.stringify of
- * signManifest's output, whose manifest part is already JCS(manifest): when the bytes between
- * `{"manifest":` and the last `,"signatures":[` hash to the verified manifest digest, they are
- * JCS(manifest) (SHA-256(JCS(manifest)) is that digest, and a collision is out of reach), and the
- * stored text is `{"manifest":` those bytes `,"signatures":` JCS(signatures) `}` (the signed
- * manifest has exactly these two members): one SHA-256 instead of canonicalising the manifest
- * again. Any other text is canonicalised from the parsed, verified value.
- */
-function storedText(raw: Uint8Array, signed: SignedManifest, manifestDigest: string): string {
-  const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  const end = bytes.lastIndexOf(SIGNATURES_OPEN);
-  if (end > MANIFEST_OPEN.length && bytes.subarray(0, MANIFEST_OPEN.length).equals(MANIFEST_OPEN)) {
-    const manifest = bytes.subarray(MANIFEST_OPEN.length, end);
-    if (`sha256:${createHash('sha256').update(manifest).digest('hex')}` === manifestDigest)
-      return `{"manifest":${manifest.toString('utf8')},"signatures":${canonicalize(signed.signatures)}}`;
-  }
-  return canonicalize(signed);
-}
+/** A stored key row's public JWK (the row holds what registration checked). */
+const publicJwkOf = (key: KeyRow): Ed25519PublicJwk => parseStrictJson(key.jwk) as Ed25519PublicJwk;
 
 /**
  * Refuses a manifest whose Cedar policy does not parse/validate (422 POLICY_INVALID with
@@ -101,7 +72,8 @@ export async function publish(ctx: RegistryContext, principal: Principal, raw: U
     issuedAtMs: Date.parse(manifest.issuedAt),
     manifestDigest: verified.manifestDigest,
     definitionDigest: verified.definitionDigest,
-    signedManifest: storedText(raw, verified.signedManifest, verified.manifestDigest),
+    // what is stored and served: JCS of the verified document, never a slice of the received text
+    signedManifest: canonicalize(verified.signedManifest),
     actor: principal.actor,
     limits: ctx.config.limits,
   });

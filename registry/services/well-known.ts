@@ -55,8 +55,19 @@ export function wellKnownUrl(namespace: string, config: Pick<WellKnownConfig, 'a
   return `https://${domain}${WELL_KNOWN_PATH}`;
 }
 
-const notVerified = (message: string, url: string, cause?: unknown): RegistryError =>
-  new RegistryError('DOMAIN_NOT_VERIFIED', message, { cause, evidence: { url } });
+/**
+ * The refusal names both ways forward: the exact document to serve at `url` (JCS, so it can be
+ * copied as is), or an administrator grant.
+ */
+function notVerifiedFor(namespace: string, keyId: string): (message: string, url: string, cause?: unknown) => RegistryError {
+  const expected = { keys: [keyId], namespace };
+  return (message, url, cause) =>
+    new RegistryError(
+      'DOMAIN_NOT_VERIFIED',
+      `${message}. To prove control of ${namespaceDomain(namespace)}, serve ${url} (HTTPS, status 200, no redirect) with exactly ${JSON.stringify(expected)}; or register with an administrator token (admin grant)`,
+      { cause, evidence: { url, expected } },
+    );
+}
 
 /** Why a fetch failed; only the kind reaches the registrant, never what the remote host said. */
 class FetchFailure extends Error {
@@ -181,6 +192,7 @@ export async function verifyDomainControl(namespace: string, keyId: string, conf
   const target = new URL(url);
   // the dev override is an explicit loopback host: nothing to resolve or check
   const lookup = target.protocol === 'https:' ? checkedLookup(config.resolve) : undefined;
+  const notVerified = notVerifiedFor(namespace, keyId);
   let text: Uint8Array;
   try {
     text = await fetchCapped(target, config, lookup);

@@ -184,6 +184,10 @@ export class RegistryStore {
         'INSERT INTO audit (leaf_index, at, actor, kind, subject, event) VALUES (@leaf_index, @at, @actor, @kind, @subject, @event)',
       ),
       auditTail: db.prepare<[number], { leaf_index: number; event: string }>('SELECT leaf_index, event FROM audit ORDER BY leaf_index DESC LIMIT ?'),
+      auditTailOfKinds: db.prepare<[string, number], { leaf_index: number; event: string }>(
+        'SELECT leaf_index, event FROM audit WHERE kind IN (SELECT value FROM json_each(?)) ORDER BY leaf_index DESC LIMIT ?',
+      ),
+      toolsOf: db.prepare<[string, number], ToolRow>('SELECT * FROM tools WHERE namespace = ? ORDER BY tool_id LIMIT ?'),
       useStatement: db.prepare('INSERT OR IGNORE INTO used_statements (digest, expires_at) VALUES (?, ?)'),
       purgeStatements: db.prepare('DELETE FROM used_statements WHERE expires_at < ?'),
       registryKeys: db.prepare<[string], RegistryKeyRow>('SELECT * FROM registry_keys WHERE purpose = ? ORDER BY created_at, kid'),
@@ -272,6 +276,11 @@ export class RegistryStore {
     return this.s.auditTail.all(n).map((r) => ({ leafIndex: r.leaf_index, event: JSON.parse(r.event) as LogEvent }));
   }
 
+  /** The newest `n` audit events of these kinds, newest first. */
+  auditTailOf(kinds: readonly LogEvent['kind'][], n: number): { leafIndex: number; event: LogEvent }[] {
+    return this.s.auditTailOfKinds.all(JSON.stringify(kinds), n).map((r) => ({ leafIndex: r.leaf_index, event: JSON.parse(r.event) as LogEvent }));
+  }
+
   // --- namespaces -----------------------------------------------------------------------------
 
   getNamespace(namespace: string): NamespaceRow | undefined {
@@ -285,6 +294,11 @@ export class RegistryStore {
 
   insertNamespace(row: Omit<NamespaceRow, 'skeleton' | 'tool_count'>): void {
     this.s.insertNamespace.run({ ...row, skeleton: confusableSkeleton(row.namespace) });
+  }
+
+  /** The namespace's tools in id order, at most `limit`. */
+  toolsOf(namespace: string, limit: number): ToolRow[] {
+    return this.s.toolsOf.all(namespace, limit);
   }
 
   countToolsOf(namespace: string): number {

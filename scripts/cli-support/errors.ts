@@ -25,9 +25,12 @@ export class CliError extends EtdiError {
   }
 }
 
-/** A usage error (exit 2) naming the verb so the message says where to look. */
+/**
+ * A usage error (exit 2) pointing at the verb's help. The verb's name is not repeated in the
+ * message: runCommand already prints "etdi <verb>: USAGE: <message>".
+ */
 export function usage(verb: string, message: string): CliError {
-  return new CliError('USAGE', `etdi ${verb}: ${message} (see etdi ${verb} --help)`);
+  return new CliError('USAGE', `${message} (see etdi ${verb} --help)`);
 }
 
 /**

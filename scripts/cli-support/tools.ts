@@ -1,9 +1,7 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { MANIFEST_META_KEY, type SignedManifest } from '@etdi/schemas';
-import { VerificationError, type ToolChanges, type VerifiedTool, type WithheldTool } from '@etdi/client';
-import { CliError } from './errors.js';
+import { VerificationError, type VerifiedTool, type WithheldTool } from '@etdi/client';
+import { connectTarget, type ConnectedServer } from './server-target.js';
 
 /**
  * A registry version as a server would list it, with its signed manifest carried in `_meta`:
@@ -61,51 +59,16 @@ export function reportOfWithheld(w: WithheldTool): ToolReport {
   return { name: w.name, status: 'rejected', code: w.code, message: w.message, ...(typeof e.toolId === 'string' ? { toolId: e.toolId } : {}), ...(typeof e.version === 'string' ? { version: e.version } : {}), evidence: e };
 }
 
-/** Spawns an MCP server command over stdio with the SDK client. */
+/** Spawns an MCP server command over stdio with the SDK client (see server-target.ts for --url). */
 export async function connectServer(
   command: readonly string[],
   clientName = 'etdi',
   env: NodeJS.ProcessEnv = process.env,
   capabilities: ClientCapabilities = {},
-): Promise<{ client: Client; close(): Promise<void> }> {
-  const [cmd, ...args] = command;
-  if (cmd === undefined) throw new CliError('USAGE', 'give the MCP server command after --');
-  // The server gets the caller's environment (its API keys, config), as if the host ran it.
-  const environment = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
-  const transport = new StdioClientTransport({ command: cmd, args, env: environment, stderr: 'inherit' });
-  const client = new Client({ name: clientName, version: '0.1.0' }, { capabilities });
-  try {
-    await client.connect(transport);
-  } catch (cause) {
-    await transport.close().catch(() => undefined);
-    throw new CliError('OPERATIONAL', `cannot start or initialise the MCP server "${command.join(' ')}": ${(cause as Error).message}`, { command }, { cause });
-  }
-  return { client, close: () => client.close() };
+): Promise<ConnectedServer> {
+  return connectTarget({ kind: 'command', command }, { clientName, env, capabilities });
 }
 
-/** A reviewer's reading of what changed (one line each), used by diff and approve. */
-export function describeChanges(changes: ToolChanges, texts?: { before?: string; after?: string }): string[] {
-  const lines: string[] = [];
-  for (const p of changes.permissionsAdded) lines.push(`+ permission ${p}`);
-  for (const p of changes.permissionsRemoved) lines.push(`- permission ${p}`);
-  for (const h of changes.riskierAnnotations) lines.push(`! ${h.hint}: ${h.from} -> ${h.to} (riskier)`);
-  for (const h of changes.saferAnnotations) lines.push(`  ${h.hint}: ${h.from} -> ${h.to} (safer)`);
-  if (changes.definitionCompared) {
-    for (const p of changes.inputParamsAdded) lines.push(`+ input parameter "${p}"`);
-    for (const p of changes.inputParamsRemoved) lines.push(`- input parameter "${p}"`);
-    for (const p of changes.inputParamsNewlyRequired) lines.push(`! input parameter "${p}" is now required`);
-    if (changes.inputSchemaChanged && changes.inputParamsAdded.length + changes.inputParamsRemoved.length + changes.inputParamsNewlyRequired.length === 0)
-      lines.push('~ input schema changed (types, formats or constraints)');
-    if (changes.outputSchemaChanged) lines.push('~ output schema changed');
-    if (changes.titleChanged) lines.push('~ title changed');
-    if (changes.descriptionChanged) {
-      lines.push(texts ? '~ description changed (what the model reads):' : '~ description changed (what the model reads)');
-      if (texts?.before !== undefined) lines.push(...texts.before.split('\n').map((l) => `    - ${l}`));
-      if (texts?.after !== undefined) lines.push(...texts.after.split('\n').map((l) => `    + ${l}`));
-    }
-    for (const f of changes.otherFieldsChanged) lines.push(`~ field ${f} changed`);
-  } else lines.push('  (the approved definition is not available: only permissions and hints compared)');
-  if (changes.policyChanged) lines.push('~ policy changed');
-  if (lines.length === 0) lines.push('  no visible change');
-  return lines;
-}
+// A reviewer's reading of what changed lives with the change classifier (the SDK wrapper's
+// decision trail uses it too).
+export { describeChanges } from '@etdi/client';

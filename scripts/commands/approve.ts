@@ -8,6 +8,8 @@ import { Output, type CliIo } from '../cli-support/output.js';
 
 const help = `etdi approve <toolId>[@version] --registry <url> --lockfile <file>
              [--permissions a,b] [--yes] [--trust <file>] [--json]
+etdi approve --all --registry <url> --lockfile <file> [--provider <ns>] [--yes] [--trust <file>]
+             [--json] (-- <mcp server command...> | --report <verify.json>)
 
 Pins a tool version into the lockfile after verifying it completely against the registry
 (signature, key, revocation, log inclusion, attestation, and the pin rows: a look-alike of a
@@ -16,17 +18,28 @@ what changed since it (permissions, annotations, input schema, description) befo
 Without @version the registry's latest version is approved. On a terminal the approval is
 confirmed interactively unless --yes; otherwise running the command is the approval.
 
-  --permissions a,b   approve only this subset of the declared permissions
+  --all               every tool that needs approval: of the server command after --, or of a
+                      report written by etdi verify --json (--report). Shows the whole table of
+                      what will be pinned and what changed since the pinned versions, then asks
+                      once. Rejected tools are listed and never pinned.
+  --report <file>     with --all: an etdi verify --json report (each tool verified again now)
+  --provider <ns>     with --all and a server: the namespace its tools must come from
+  --permissions a,b   approve only this subset of the declared permissions (not with --all)
   --yes               do not ask
   --trust <file>      pinned registry keys (default <lockfile>.trust.json, written on first use)
   --json              {"ok":true,"toolId","version","previousVersion"?,"changes"?,"escalation":bool,"pin":{...}}
+                      --all: {"ok","approved":[{"name","toolId","version","previousVersion"?,
+                      "escalation","changes"?,"pin"}],"alreadyApproved":[names],"skipped":[{"name",
+                      "toolId"?,"version"?,"code","message"}],"declined":bool}
 
-Example:
+Examples:
   etdi approve com.acme/read_file@1.1.0 --registry http://127.0.0.1:8080 \\
     --lockfile etdi.lock.json --permissions files:read
+  etdi approve --all --registry http://127.0.0.1:8080 --lockfile etdi.lock.json -- npx my-mcp-server
 
-Exit codes: 0 approved (or already approved), 1 refused (rejected tool, declined),
-2 usage, registry unreachable or corrupt lockfile.`;
+Exit codes: 0 approved (or already approved; --all: every tool is now approved), 1 refused
+(rejected tool, declined; --all: any tool rejected), 2 usage, registry unreachable or corrupt
+lockfile, server failed to start.`;
 
 async function confirm(io: CliIo, question: string): Promise<boolean> {
   const rl = createInterface({ input: io.stdin, output: io.stderr });
@@ -42,17 +55,33 @@ export const approveCommand: Command = {
   summary: 'verify a tool version and pin it in the lockfile (shows what changed first)',
   help,
   async run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
-    const { values, positionals } = parse('approve', argv, {
+    const { values, positionals, command } = parse('approve', argv, {
       registry: { type: 'string' },
       lockfile: { type: 'string' },
       permissions: { type: 'string' },
       yes: { type: 'boolean' },
       trust: { type: 'string' },
+      all: { type: 'boolean' },
+      report: { type: 'string' },
+      provider: { type: 'string' },
     });
     const out = new Output(io, values.json === true);
     const registry = required('approve', values, 'registry');
     const lockfilePath = required('approve', values, 'lockfile');
-    if (positionals.length !== 1) throw usage('approve', 'give exactly one tool id');
+    if (values.all === true) {
+      const report = optional(values, 'report');
+      if (positionals.length > 0) throw usage('approve', `--all takes no tool id (got ${positionals[0]})`);
+      if ((report === undefined) === (command.length === 0)) throw usage('approve', '--all needs exactly one of -- <server command> or --report <verify.json>');
+      if (values.permissions !== undefined) throw usage('approve', '--permissions approves a subset of one tool; it does not go with --all');
+      const trust = optional(values, 'trust');
+      const provider = optional(values, 'provider');
+      const { openVerifier } = await import('../cli-support/trust.js');
+      const { approveAll } = await import('./approve-all.js');
+      const opened = await openVerifier({ registry, lockfilePath, ...(trust ? { trustPath: trust } : {}), save: true, out });
+      return approveAll({ opened, out, io, lockfilePath, command, ...(report ? { report } : {}), ...(provider ? { provider } : {}), yes: values.yes === true, confirm: (q) => confirm(io, q) });
+    }
+    if (values.report !== undefined || values.provider !== undefined || command.length > 0) throw usage('approve', '--report, --provider and a server command go with --all');
+    if (positionals.length !== 1) throw usage('approve', 'give exactly one tool id, or --all');
     const { toolId, version } = splitToolRef('approve', positionals[0]);
     const trustPath = optional(values, 'trust');
     const { openVerifier } = await import('../cli-support/trust.js');

@@ -1,7 +1,7 @@
 import type { VerifiedTool } from '@etdi/client';
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
-import { EXIT, usage, type ExitCode } from '../cli-support/errors.js';
+import { CliError, EXIT, usage, type ExitCode } from '../cli-support/errors.js';
 import { Output, type CliIo } from '../cli-support/output.js';
 import { splitToolRef } from '../cli-support/refs.js';
 
@@ -43,8 +43,17 @@ export const diffCommand: Command = {
     // No lockfile: the diff is about two registry versions, not about what this host approved.
     const opened = await openVerifier({ registry, ...(trustPath ? { trustPath } : {}), save: false, out });
     const verified: VerifiedTool[] = [];
+    const { isVerificationError } = await import('@etdi/client');
     for (const version of [from, to]) {
-      const bundle = await opened.registry.getBundle(toolId, version);
+      let bundle;
+      try {
+        bundle = await opened.registry.getBundle(toolId, version);
+      } catch (error) {
+        // a version the registry does not have is a wrong argument (exit 2), not a finding
+        if (isVerificationError(error) && error.code === 'UNKNOWN_TOOL')
+          throw new CliError('USAGE', `${toolId}@${version} is not in the registry (etdi diff takes two published versions)`, { toolId, version }, { cause: error });
+        throw error;
+      }
       verified.push(await opened.verifier.verify(carriedDefinition(bundle.record.signedManifest)));
     }
     const [a, b] = verified as [VerifiedTool, VerifiedTool];

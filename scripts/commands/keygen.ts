@@ -28,7 +28,7 @@ export const keygenCommand: Command = {
     const { values } = parse('keygen', argv, { out: { type: 'string' }, force: { type: 'boolean' } }, false);
     const out = new Output(io, values.json === true);
     const path = required('keygen', values, 'out');
-    if (existsSync(path) && values.force !== true) throw new CliError('USAGE', `etdi keygen: ${path} exists; pass --force to overwrite it`, { path });
+    if (existsSync(path) && values.force !== true) throw new CliError('USAGE', `${path} exists; pass --force to overwrite it`, { path });
     const pair = generateKeyPair();
     try {
       await writePrivateKeyFile(path, pair.privateJwk);

@@ -17,7 +17,8 @@ event), the namespace, key or version row it created, and a version's stored sig
 which must still hash to the digests the leaf logged.
 O(n): run it on a copy or while the registry is quiet.
 
-  --db <file>          the registry database (default data dir: ./data/registry.db)
+  --db <file>          required: the registry database (<data dir>/registry.db; etdi serve's
+                       default data dir is ./data)
   --origin <origin>    the expected checkpoint origin line
   --log-key <key>      verify every checkpoint note with this key (<name>+<hex id>+<base64>)
   --json               {"ok":bool,"size","rootHash","checkpoints","newestCheckpointSize",

@@ -22,8 +22,9 @@ problem code (VERSION_EXISTS, VERSION_NOT_HIGHER, UNTRUSTED_SIGNER, ...).
 Example:
   ETDI_TOKEN=$(cat token) etdi publish signed/*.signed.json --registry http://127.0.0.1:8080
 
-Exit codes: 0 every manifest published or unchanged, 1 at least one refused,
-2 usage, unreadable file, no token or registry unreachable.`;
+Exit codes: 0 every manifest published or unchanged, 1 at least one refused (an expired
+token is TOKEN_EXPIRED: run etdi token again), 2 usage, unreadable file, no token, registry
+unreachable, busy (429) or failing (5xx).`;
 
 interface PublishResult {
   file: string;
@@ -79,6 +80,8 @@ export const publishCommand: Command = {
       ['TOOL', 'VERSION', 'RESULT', 'DETAIL'],
       results.map((r) => [r.toolId ?? r.file, r.version ?? '', r.result === 'refused' ? out.paint('red', `refused ${r.code ?? ''}`) : out.paint('green', r.result), r.detail ?? '']),
     );
+    // A registry that was busy (429) or failed (5xx) decided nothing: retry, exit 2, not a finding.
+    if (results.some((r) => r.status === 429 || r.status >= 500)) return EXIT.ERROR;
     return ok ? EXIT.OK : EXIT.FINDINGS;
   },
 };

@@ -1,22 +1,28 @@
-import { readFile } from 'node:fs/promises';
 import { jwkThumbprint } from '@etdi/protocol';
 import { readPrivateKeyFile } from '@etdi/protocol/node';
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
 import { CliError, answerError, EXIT, type ExitCode } from '../cli-support/errors.js';
 import { Output, type CliIo } from '../cli-support/output.js';
-import { registerNamespace } from '../cli-support/registry-http.js';
+import { readAdminToken, registerNamespace } from '../cli-support/registry-http.js';
 
 const help = `etdi register --registry <url> --key <file> --namespace <ns>
               [--admin-token-file <file>] [--json]
 
 Registers a namespace with its first key: a registration statement (namespace, key id, registry,
 fresh time, nonce) signed by the key (proof of possession). Domain control is proven by the
-document https://<reversed namespace>/.well-known/etdi-namespace.json listing the key id, or,
+document https://<reversed namespace>/.well-known/etdi-namespace.json, exactly
+{"keys":["<key id>"],"namespace":"<ns>"} (a refusal prints the URL and the document), or,
 with an administrator token (--admin-token-file or ETDI_ADMIN_TOKEN), by an admin grant.
 
-Example:
+  --admin-token-file <file>  the administrator token (first line); etdi serve --demo writes
+                             one to <data dir>/admin-token and prints this command
+  --json                     {"ok":true,"namespace","keyId","verification"}
+
+Examples:
   etdi register --registry http://127.0.0.1:8080 --key acme.jwk --namespace com.acme
+  etdi register --registry http://127.0.0.1:8080 --key acme.jwk --namespace com.acme \\
+    --admin-token-file data/admin-token
 
 Exit codes: 0 registered, 1 refused by the registry, 2 usage, key file or network error.`;
 
@@ -31,7 +37,7 @@ export const registerCommand: Command = {
     const keyPath = required('register', values, 'key');
     const namespace = required('register', values, 'namespace');
     const adminFile = optional(values, 'admin-token-file');
-    const admin = adminFile !== undefined ? (await readFile(adminFile, 'utf8')).split(/\r?\n/)[0]?.trim() : io.env.ETDI_ADMIN_TOKEN?.trim() || undefined;
+    const admin = adminFile !== undefined ? await readAdminToken(adminFile) : io.env.ETDI_ADMIN_TOKEN?.trim() || undefined;
     let key;
     try {
       key = await readPrivateKeyFile(keyPath);
@@ -39,8 +45,13 @@ export const registerCommand: Command = {
       throw new CliError('OPERATIONAL', `cannot use the key ${keyPath}: ${(cause as Error).message}`, { path: keyPath }, { cause });
     }
     const answer = await registerNamespace(registry, namespace, key, admin ? 'admin-grant' : 'well-known', admin);
-    if (answer.status !== 200 && answer.status !== 201)
-      throw answerError(`the registration of ${namespace}`, answer);
+    if (answer.status !== 200 && answer.status !== 201) {
+      const refused = answerError(`the registration of ${namespace}`, answer);
+      // the other way forward, as a command to copy (the registry's detail names the document)
+      if (refused.code === 'DOMAIN_NOT_VERIFIED')
+        throw new CliError(refused.code, `${refused.message}\n  with an administrator token instead: etdi register --registry ${registry} --key ${keyPath} --namespace ${namespace} --admin-token-file <file>`, refused.evidence, { cause: refused });
+      throw refused;
+    }
     out.result({ ok: true, namespace, keyId: jwkThumbprint(key), verification: admin ? 'admin-grant' : 'well-known' });
     out.line(`registered ${namespace} with key ${jwkThumbprint(key)}`);
     return EXIT.OK;

@@ -1,8 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import valid from 'semver/functions/valid.js';
-import { MANIFEST_TYPE, type SignedManifest, type ToolManifest, type ToolPolicy } from '@etdi/schemas';
+import { MANIFEST_TYPE, ToolPermissionsFileSchema, type SignedManifest, type ToolManifest, type ToolPolicy } from '@etdi/schemas';
 import { definitionDigest, manifestDigest, signManifest, toSignedDefinition } from '@etdi/protocol';
 import { readPrivateKeyFile } from '@etdi/protocol/node';
 import { list, optional, parse, required } from '../cli-support/args.js';
@@ -10,43 +10,108 @@ import type { Command } from '../cli-support/command.js';
 import { CliError, EXIT, usage, type ExitCode } from '../cli-support/errors.js';
 import { readJsonFile, toolsOf } from '../cli-support/files.js';
 import { Output, type CliIo } from '../cli-support/output.js';
+import { SERVER_OPTIONS, SERVER_OPTIONS_HELP, serverTarget } from '../cli-support/server-target.js';
+
+/** What one tool is signed with. */
+interface Grant {
+  permissions: string[];
+  policy?: ToolPolicy;
+}
+
+async function readPolicy(path: string): Promise<ToolPolicy> {
+  try {
+    return { language: 'cedar', policies: await readFile(path, 'utf8') };
+  } catch (cause) {
+    throw new CliError('OPERATIONAL', `cannot read the policy ${path}: ${(cause as Error).message}`, { path }, { cause });
+  }
+}
+
+/**
+ * Each listed tool's permissions and policy: its entry in the permissions file, else the
+ * flags' set for all; refused when neither names it or when the file names a tool not listed.
+ */
+async function grantsFor(names: readonly string[], filePath: string | undefined, fallback: Grant | undefined): Promise<Map<string, Grant>> {
+  const grants = new Map<string, Grant>();
+  if (filePath === undefined) {
+    for (const name of names) grants.set(name, fallback ?? { permissions: [] });
+    return grants;
+  }
+  const parsed = ToolPermissionsFileSchema.safeParse(await readJsonFile(filePath, 'the permissions file'));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new CliError('USAGE', `the permissions file ${filePath} is not valid at ${issue?.path.join('.') || '(top)'}: ${issue?.message ?? ''} (see etdi sign --help)`, { path: filePath });
+  }
+  const entries = parsed.data.tools;
+  const unknown = Object.keys(entries).filter((n) => !names.includes(n));
+  if (unknown.length > 0)
+    throw new CliError('USAGE', `the permissions file ${filePath} names ${unknown.map((n) => `"${n}"`).join(', ')}, which the server does not list (listed: ${names.join(', ')})`, { path: filePath, unknown });
+  const missing = names.filter((n) => !Object.hasOwn(entries, n));
+  if (missing.length > 0 && fallback === undefined)
+    throw new CliError('USAGE', `no permissions for ${missing.map((n) => `"${n}"`).join(', ')}: add them to ${filePath} ({"permissions": []} for none), or give --permissions for the rest`, { path: filePath, missing });
+  for (const name of names) {
+    const entry = entries[name];
+    if (entry === undefined) grants.set(name, fallback!);
+    else grants.set(name, { permissions: entry.permissions, ...(entry.policy ? { policy: await readPolicy(resolve(dirname(filePath), entry.policy)) } : {}) });
+  }
+  return grants;
+}
 
 const help = `etdi sign --key <file> --namespace <ns> --version <semver>
-          (--definition <tool.json> | --tools-list <tools-list.json>)
-          [--permissions a,b] [--policy <policy.cedar>] [--out <file|dir>] [--json]
+          (--definition <tool.json> | --tools-list <tools-list.json>
+           | -- <mcp server command...> | --url <streamable http url>)
+          [--permissions-file <file>] [--permissions a,b] [--policy <policy.cedar>]
+          [--out <file|dir>] [--json]
 
 Signs tool definitions into signed manifests (etdi.tool-manifest/v1, Ed25519 over RFC 8785
 JCS bytes). The definition is signed exactly as the server lists it (every field; a carried
 manifest in _meta is dropped first). --tools-list signs every tool of a server's tools/list
-answer (a bare array, {"tools":[...]} or a JSON-RPC {"result":{"tools":[...]}}) with the same
-version, permissions and policy.
+answer (a bare array, {"tools":[...]} or a JSON-RPC {"result":{"tools":[...]}}); given the
+server itself (-- <command...> or --url), sign reads its whole tools/list (every page, as
+etdi tools prints it) and signs every tool. All get the same version.
+
+Permissions and policy per tool: --permissions-file maps each tool name to its scopes and an
+optional Cedar policy file (relative to the permissions file):
+  {"tools": {"read_file": {"permissions": ["files:read"]},
+             "write_file": {"permissions": ["files:write"], "policy": "write.cedar"}}}
+--permissions and --policy apply to every tool the file does not name (without the file: to
+every tool). A tool neither names is refused (a tool that needs no scope says
+{"permissions": []}), and so is a file entry for a tool the server does not list (a typo
+would otherwise sign the real tool with no permission at all).
 
   --key <file>          the provider's private JWK (0600; etdi keygen)
   --namespace <ns>      the provider namespace (reverse DNS, e.g. com.acme)
   --version <semver>    the version of every signed tool
   --definition <file>   one tool object as the server sends it
   --tools-list <file>   a whole server's tools/list answer
-  --permissions a,b     OAuth-style scopes the tool declares (default none)
-  --policy <file>       a Cedar policy set carried in the manifest
+${SERVER_OPTIONS_HELP}
+  --permissions-file <file>  each tool's scopes and optional policy (above)
+  --permissions a,b     OAuth-style scopes of every tool the permissions file does not name
+                        (default none when there is no permissions file)
+  --policy <file>       a Cedar policy set carried in those tools' manifests
   --out <file|dir>      one manifest: a file; several (or an existing directory): a directory
                         of <tool-name>@<version>.signed.json; default stdout
   --json                {"ok":true,"manifests":[{"toolId","version","definitionDigest","manifestDigest","path"?,"signedManifest"?}]}
 
-Example:
+Examples:
   etdi sign --key acme.jwk --namespace com.acme --version 1.0.0 \\
     --tools-list tools.json --permissions files:read --out signed/
+  etdi sign --key acme.jwk --namespace com.acme --version 1.0.0 \\
+    --permissions-file permissions.json --out signed/ -- npx -y @acme/mcp-server
 
-Exit codes: 0 signed, 2 usage, invalid definition or file error.`;
+Exit codes: 0 signed, 2 usage, invalid definition, file error, or the server failed to start
+or answer.`;
 
 export const signCommand: Command = {
   name: 'sign',
   summary: 'sign a tool definition or a whole tools/list output into signed manifests',
   help,
   async run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
-    const { values } = parse(
+    const { values, positionals, command } = parse(
       'sign',
       argv,
       {
+        ...SERVER_OPTIONS,
+        'permissions-file': { type: 'string' },
         key: { type: 'string' },
         namespace: { type: 'string' },
         version: { type: 'string' },
@@ -56,8 +121,8 @@ export const signCommand: Command = {
         policy: { type: 'string' },
         out: { type: 'string' },
       },
-      false,
     );
+    if (positionals.length > 0) throw usage('sign', `unexpected argument ${positionals[0]} (put the server command after --)`);
     const out = new Output(io, values.json === true);
     const keyPath = required('sign', values, 'key');
     const namespace = required('sign', values, 'namespace');
@@ -65,32 +130,46 @@ export const signCommand: Command = {
     if (valid(version) !== version) throw usage('sign', `--version ${version} is not a semver version`);
     const definitionPath = optional(values, 'definition');
     const toolsListPath = optional(values, 'tools-list');
-    if ((definitionPath === undefined) === (toolsListPath === undefined)) throw usage('sign', 'give exactly one of --definition or --tools-list');
+    const fromServer = command.length > 0 || values.url !== undefined;
+    if ([definitionPath !== undefined, toolsListPath !== undefined, fromServer].filter(Boolean).length !== 1)
+      throw usage('sign', 'give exactly one of --definition, --tools-list, -- <server command> or --url');
 
-    const definitions = definitionPath !== undefined ? [await readJsonFile(definitionPath, 'the definition')] : toolsOf(await readJsonFile(toolsListPath!, 'the tools/list output'), toolsListPath!);
-    if (definitions.length === 0) throw usage('sign', 'the tools/list output lists no tool');
-    let policy: ToolPolicy | undefined;
-    const policyPath = optional(values, 'policy');
-    if (policyPath !== undefined) {
+    let definitions: unknown[];
+    if (definitionPath !== undefined) definitions = [await readJsonFile(definitionPath, 'the definition')];
+    else if (toolsListPath !== undefined) definitions = toolsOf(await readJsonFile(toolsListPath, 'the tools/list output'), toolsListPath);
+    else {
+      const target = serverTarget('sign', values, command);
+      const { connectTarget, fetchToolsList } = await import('../cli-support/server-target.js');
+      const server = await connectTarget(target, { clientName: 'etdi-sign', env: io.env });
       try {
-        policy = { language: 'cedar', policies: await readFile(policyPath, 'utf8') };
-      } catch (cause) {
-        throw new CliError('OPERATIONAL', `cannot read the policy ${policyPath}: ${(cause as Error).message}`, { path: policyPath }, { cause });
+        definitions = await fetchToolsList(server.client, target);
+      } finally {
+        await server.close().catch(() => undefined);
       }
     }
+    if (definitions.length === 0) throw usage('sign', 'the tools/list output lists no tool');
+    const nameOf = (raw: unknown): string => {
+      const name = (raw as { name?: unknown } | null)?.name;
+      return typeof name === 'string' ? name : '(no name)';
+    };
+    const policyPath = optional(values, 'policy');
+    const flagPermissions = list(values.permissions);
+    const fallback: Grant | undefined =
+      flagPermissions !== undefined || policyPath !== undefined ? { permissions: flagPermissions ?? [], ...(policyPath !== undefined ? { policy: await readPolicy(policyPath) } : {}) } : undefined;
+    const grants = await grantsFor(definitions.map(nameOf), optional(values, 'permissions-file'), fallback);
     let key;
     try {
       key = await readPrivateKeyFile(keyPath);
     } catch (cause) {
       throw new CliError('OPERATIONAL', `cannot use the key ${keyPath}: ${(cause as Error).message}`, { path: keyPath }, { cause });
     }
-    const permissions = list(values.permissions) ?? [];
     const issuedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
     const signed: SignedManifest[] = [];
     for (const raw of definitions) {
       const definition = toSignedDefinition((raw ?? {}) as Record<string, unknown>);
-      const name = typeof definition.name === 'string' ? definition.name : '(no name)';
+      const name = nameOf(definition);
+      const { permissions, policy } = grants.get(name) ?? { permissions: [] };
       const manifest = {
         type: MANIFEST_TYPE,
         toolId: `${namespace}/${name}`,

@@ -46,7 +46,13 @@ export const trustCommand: Command = {
     const { fetchTrust, readTrustFile, writeTrustFile } = await import('@etdi/client/node');
     if (action === 'show') {
       if (rest.length !== 1) throw usage('trust', 'trust show takes exactly one trust file');
-      const trust = await readTrustFile(rest[0]!);
+      let trust;
+      try {
+        trust = await readTrustFile(rest[0]!);
+      } catch (cause) {
+        // an unreadable or malformed file is a file error (exit 2, as documented), not a finding
+        throw new CliError('OPERATIONAL', (cause as Error).message, { path: rest[0] }, { cause });
+      }
       const fingerprints = trustFingerprints(trust);
       out.result({ ok: true, path: rest[0], fingerprints, trust });
       out.line(`${rest[0]} pins the registry ${trust.registry} (issuer ${trust.issuer}, audience ${trust.audience}):`);
@@ -58,7 +64,7 @@ export const trustCommand: Command = {
     const registry = required('trust', values, 'registry');
     const path = optional(values, 'out') ?? 'etdi.lock.trust.json';
     if (existsSync(path) && values.force !== true)
-      throw new CliError('USAGE', `etdi trust: ${path} exists; it is a pinned trust root: delete it on purpose or pass --force`, { path });
+      throw new CliError('USAGE', `${path} exists; it is a pinned trust root: delete it on purpose or pass --force`, { path });
     const expect = (values.expect as string[] | undefined)?.flatMap((e) => e.split(',')).map((e) => e.trim()).filter((e) => e.length > 0);
     const trust = await fetchTrust(registry, expect && expect.length > 0 ? { expect } : {});
     await writeTrustFile(path, trust, { exclusive: values.force !== true });

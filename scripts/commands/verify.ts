@@ -14,7 +14,9 @@ Verifies a live tool definition, or every tool of a running MCP server (spawned 
 the MCP SDK client; tools/list read exactly as sent), against the registry and the lockfile:
 signature, signer key of the owning namespace, key and version revocation, live digest, log
 inclusion, attestation token, then the pins (rug pull, rollback, escalation, provider change,
-look-alike squatting). Prints each tool's decision and its evidence.
+look-alike squatting). Prints each tool's decision and its evidence, then the commands to run
+next (etdi approve --all for the tools that need approval, etdi diff for an escalation, etdi
+audit and etdi proxy once every tool is approved).
 
   --registry <url>     the registry's base URL
   --lockfile <file>    the approvals (a missing file reads as empty: every tool needs approval)
@@ -47,6 +49,44 @@ export function printReports(out: Output, tools: ToolReport[]): void {
     out.line();
     out.line(`${t.name}: ${t.message ?? ''}`);
     if (t.evidence !== undefined && Object.keys(t.evidence as object).length > 0) out.line(`  evidence: ${JSON.stringify(t.evidence)}`);
+  }
+}
+
+/** A word as a POSIX shell reads it back: bare when safe, else single-quoted. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** What to run next, as commands to copy (human output only: --json readers decide themselves). */
+function printNextSteps(
+  out: Output,
+  tools: ToolReport[],
+  ctx: { registry: string; lockfilePath: string; provider?: string; trustPath?: string; definitionPath?: string; command: readonly string[] },
+): void {
+  if (out.json || tools.length === 0) return;
+  const common = `--registry ${shellQuote(ctx.registry)} --lockfile ${shellQuote(ctx.lockfilePath)}${ctx.trustPath ? ` --trust ${shellQuote(ctx.trustPath)}` : ''}`;
+  const pending = tools.filter((t) => t.status === 'needs-approval');
+  const rejected = tools.filter((t) => t.status === 'rejected');
+  out.line();
+  out.line(out.paint('bold', 'next:'));
+  if (pending.length > 0) {
+    if (ctx.command.length > 0) {
+      out.line(`  review and pin every tool that needs approval (one table, one confirmation):`);
+      out.line(`    etdi approve --all ${common}${ctx.provider ? ` --provider ${shellQuote(ctx.provider)}` : ''} -- ${ctx.command.map(shellQuote).join(' ')}`);
+    } else
+      for (const t of pending) if (t.toolId && t.version) out.line(`    etdi approve ${t.toolId}@${t.version} ${common}`);
+    const escalated = pending.filter((t) => t.code === 'PERMISSION_ESCALATION' && t.toolId && t.version);
+    for (const t of escalated) {
+      const pinned = (t.evidence as { pinnedVersion?: string } | undefined)?.pinnedVersion;
+      if (pinned) out.line(`  see what ${t.toolId} asks for more:  etdi diff ${t.toolId} ${pinned} ${t.version} --registry ${shellQuote(ctx.registry)} --lockfile ${shellQuote(ctx.lockfilePath)}`);
+    }
+  }
+  if (rejected.length > 0)
+    out.line(`  ${rejected.length} rejected tool(s) cannot be approved: each code above says why (docs/VERIFIER.md lists them); tell the server's provider`);
+  if (pending.length === 0 && rejected.length === 0) {
+    out.line(`  check the pins in CI:  etdi audit ${common}`);
+    if (ctx.command.length > 0)
+      out.line(`  run the server behind the verifier:  etdi proxy ${common}${ctx.provider ? ` --provider ${shellQuote(ctx.provider)}` : ''} -- ${ctx.command.map(shellQuote).join(' ')}`);
   }
 }
 
@@ -102,6 +142,7 @@ export const verifyCommand: Command = {
     out.result({ ok, tools });
     printReports(out, tools);
     if (tools.length === 0) out.line('the server lists no tools');
+    printNextSteps(out, tools, { registry, lockfilePath, ...(provider ? { provider } : {}), ...(trustPath ? { trustPath } : {}), ...(definitionPath ? { definitionPath } : {}), command });
     // The registry did not answer: an operational error (retry), not a finding about the tool.
     if (tools.some((t) => t.code !== undefined && isErrorCode(t.code) && ERROR_CODES[t.code].kind === 'operational')) return EXIT.ERROR;
     return ok ? EXIT.OK : EXIT.FINDINGS;

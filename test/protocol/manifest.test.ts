@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   canonicalize,
+  canonicalManifest,
   decodeSignedManifest,
   definitionDigest,
   digestOf,
@@ -201,5 +202,16 @@ describe('verifySignedManifest', () => {
       expect(p).toBeInstanceOf(Promise);
       await expectCode(p!, code);
     });
+  });
+});
+
+describe('canonicalManifest', () => {
+  const all = (['filesystem', 'everything', 'memory', 'sequential-thinking'] as const).flatMap(realTools);
+  it.each(all.map((d) => [d.name, d] as const))('serialises %s as RFC 8785 does, with and without a policy', (_n, def) => {
+    for (const manifest of [manifestFor(def), manifestFor(def, { policy: { language: 'cedar', policies: 'permit(principal, action, resource);', schema: { b: 1, a: [2] } } })]) {
+      const { manifestBytes, definitionBytes } = canonicalManifest(manifest);
+      expect(new TextDecoder().decode(manifestBytes)).toBe(canonicalize(manifest));
+      expect(new TextDecoder().decode(definitionBytes)).toBe(canonicalize(manifest.definition));
+    }
   });
 });

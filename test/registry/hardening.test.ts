@@ -217,6 +217,34 @@ describe('hardening', () => {
       expect(res.body.paths['/v1/tools'].post.requestBody.content['application/json'].schema.properties.manifest).toBeDefined();
       h.close();
     });
+
+    it('describes each log route with its parameters, and each answer matches its documented schema', async () => {
+      const h = harness();
+      try {
+        await provider(h, 'com.acme'); // one leaf, one signed checkpoint
+        await provider(h, 'com.globex');
+        const doc = (await request(h.app).get('/openapi.json')).body;
+        expect(doc.paths['/v1/log/{path}']).toBeUndefined();
+        const logPaths = Object.keys(doc.paths).filter((path) => path.startsWith('/v1/log/')).sort();
+        expect(logPaths).toEqual(['/v1/log/checkpoint', '/v1/log/entries', '/v1/log/key', '/v1/log/proof/consistency', '/v1/log/proof/inclusion']);
+        const params = (path: string): Record<string, boolean> =>
+          Object.fromEntries(doc.paths[path].get.parameters.map((p: { name: string; required: boolean }) => [p.name, p.required]));
+        expect(params('/v1/log/entries')).toEqual({ start: true, end: true, encoding: false });
+        expect(params('/v1/log/proof/inclusion')).toEqual({ index: false, leafHash: false, size: false });
+        expect(params('/v1/log/proof/consistency')).toEqual({ from: true, to: false });
+        expect(doc.paths['/v1/log/checkpoint'].get.responses['200'].content['text/plain']).toBeDefined();
+        // the real answers, with the required parameters filled, against the schemas the document was made from
+        const query: Record<string, string> = { '/v1/log/entries': '?start=0&end=2', '/v1/log/proof/inclusion': '?index=0', '/v1/log/proof/consistency': '?from=1' };
+        for (const route of ROUTES.filter((r) => r.path.startsWith('/v1/log/'))) {
+          const res = await request(h.app).get(route.path + (query[route.path] ?? ''));
+          expect(res.status, route.path).toBe(route.status);
+          if (route.response) expect(route.response.safeParse(res.body).success, `${route.path}: ${JSON.stringify(res.body)}`).toBe(true);
+          else expect(res.text).toMatch(/^registry\.test\/log\n\d+\n/);
+        }
+      } finally {
+        h.close();
+      }
+    });
   });
 
   describe('the audit trail and the log', () => {

@@ -155,13 +155,13 @@ describe('publisher tokens', () => {
     expect(snapshot(h).logSize).toBe(before.logSize);
   });
 
-  const attacks: [string, () => Promise<string>, number][] = [
+  const attacks: [string, () => Promise<string>, number, string?][] = [
     ['alg none', async () => `${b64({ alg: 'none', typ: 'etdi-publisher+jwt' })}.${b64(claims())}.`, 401],
     ['HS256 with the public key as the secret', async () => {
       const pub = Buffer.from(JSON.stringify({ kty: 'OKP', crv: 'Ed25519', x: registryKey.x }));
       return new SignJWT(claims()).setProtectedHeader({ alg: 'HS256', typ: 'etdi-publisher+jwt', kid: registryKey.kid }).sign(new Uint8Array(pub));
     }, 401],
-    ['expired', () => sign(claims({ iat: now() - 7200, exp: now() - 3600 })), 401],
+    ['expired (its own code: get a new one)', () => sign(claims({ iat: now() - 7200, exp: now() - 3600 })), 401, 'TOKEN_EXPIRED'],
     ['wrong audience', () => sign(claims({ aud: 'https://other.test' })), 401],
     ['wrong issuer', () => sign(claims({ iss: 'https://evil.test' })), 401],
     ['wrong typ (an attestation token)', () => sign(claims(), 'etdi-attestation+jwt'), 401],
@@ -172,12 +172,12 @@ describe('publisher tokens', () => {
     ['garbage', async () => 'not.a.jwt', 401],
     ['valid token of another namespace', () => sign(claims({ sub: 'com.globex', key_id: acme.key.keyId })), 401],
   ];
-  it.each(attacks)('refuses a forged token: %s', async (_n, make, status) => {
+  it.each(attacks)('refuses a forged token: %s', async (_n, make, status, code = 'UNAUTHENTICATED') => {
     const token = await make();
     const before = snapshot(h);
     const res = await publishReq(h, token, await signed(acme.key, manifestOf('com.acme', def, '9.0.0')));
     expect(res.status).toBe(status);
-    expect(res.body.code).toBe('UNAUTHENTICATED');
+    expect(res.body.code).toBe(code);
     expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
     expect(snapshot(h)).toEqual(before);
   });
@@ -191,7 +191,8 @@ describe('publisher tokens', () => {
       try {
         const res = await publishReq(h, p.token, await signed(p.key, manifestOf('net.expiring', def, '1.0.1')));
         expect(res.status).toBe(401);
-        expect(res.body.code).toBe('UNAUTHENTICATED');
+        expect(res.body.code).toBe('TOKEN_EXPIRED');
+        expect(res.body.detail).toMatch(/run etdi token again/);
       } finally {
         h.clock.now = saved;
       }

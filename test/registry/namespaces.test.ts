@@ -104,12 +104,42 @@ describe('namespace registration', () => {
       expect(snapshot(h)).toEqual(before);
     });
 
+    it('names the URL it fetched and the exact document to serve in a DOMAIN_NOT_VERIFIED refusal, and the admin grant', async () => {
+      const key = generateKeyPair();
+      documents.delete('/.well-known/etdi-namespace.json');
+      const res = await request(h.app).post('/v1/namespaces').send(await registrationBody(h, 'com.globex', key, { verification: 'well-known' }));
+      const url = `http://127.0.0.1:${wkPort}/.well-known/etdi-namespace.json`;
+      const expected = { keys: [key.keyId], namespace: 'com.globex' };
+      expect(res.body).toMatchObject({ code: 'DOMAIN_NOT_VERIFIED', url, expected });
+      expect(res.body.detail).toContain(`serve ${url}`);
+      expect(res.body.detail).toContain(JSON.stringify(expected));
+      expect(res.body.detail).toMatch(/administrator token \(admin grant\)/);
+    });
+
     it('names the existing namespace in a look-alike refusal', async () => {
       const res = await request(h.app)
         .post('/v1/namespaces')
         .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
         .send(await registrationBody(h, 'io.github.a1ice', generateKeyPair()));
       expect(res.body).toMatchObject({ code: 'NAMESPACE_LOOKALIKE', existing: 'io.github.alice' });
+    });
+  });
+
+  describe('when an administrator token reaches a registry that has none configured', () => {
+    it('refuses it as ADMIN_NOT_CONFIGURED, naming how to configure one, store and log unchanged', async () => {
+      const bare = harness({ adminToken: undefined });
+      try {
+        const before = snapshot(bare);
+        const res = await request(bare.app)
+          .post('/v1/namespaces')
+          .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+          .send(await registrationBody(bare, 'org.example', generateKeyPair()));
+        expect([res.status, res.body.code]).toEqual([401, 'ADMIN_NOT_CONFIGURED']);
+        expect(res.body.detail).toMatch(/ETDI_ADMIN_TOKEN/);
+        expect(snapshot(bare)).toEqual(before);
+      } finally {
+        bare.close();
+      }
     });
   });
 

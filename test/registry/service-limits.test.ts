@@ -45,15 +45,17 @@ async function mintedToken(hh: Harness, namespace: string, keyId: string, iat: n
 
 describe('publisher tokens', () => {
   it.each([
-    ['issued two hours ago with a 100-year exp', -7200, 100 * 365 * 86400],
-    ['issued now with a 100-year exp', 0, 100 * 365 * 86400],
-  ])('refuses a token signed by the registry key itself past the maximum age: %s', async (_name, iatOffset, lifetime) => {
+    // past its age, the token has expired for this registry: the publisher's fix is a new token
+    ['issued two hours ago with a 100-year exp', -7200, 100 * 365 * 86400, 'TOKEN_EXPIRED'],
+    // never valid: its lifetime is longer than any token this registry issues
+    ['issued now with a 100-year exp', 0, 100 * 365 * 86400, 'UNAUTHENTICATED'],
+  ])('refuses a token signed by the registry key itself past the maximum age: %s', async (_name, iatOffset, lifetime, code) => {
     h = harness();
     const acme = await provider(h, 'com.acme');
     const nowS = Math.floor(h.clock.now / 1000);
     const token = await mintedToken(h, 'com.acme', acme.key.keyId, nowS + iatOffset, nowS + iatOffset + lifetime);
     const res = await publishReq(h, token, await signed(acme.key, manifestOf('com.acme', def, '1.0.0')));
-    expect([res.status, res.body.code]).toEqual([401, 'UNAUTHENTICATED']);
+    expect([res.status, res.body.code]).toEqual([401, code]);
     // the same key's token within the maximum age is accepted: the refusal is the age alone
     const fresh = await mintedToken(h, 'com.acme', acme.key.keyId, nowS, nowS + 600);
     expect((await publishReq(h, fresh, await signed(acme.key, manifestOf('com.acme', def, '1.0.0')))).status).toBe(201);
@@ -66,7 +68,7 @@ describe('publisher tokens', () => {
     const token = await mintedToken(h, 'com.acme', acme.key.keyId, nowS, nowS + 100);
     expect((await publishReq(h, token, await signed(acme.key, manifestOf('com.acme', def, '1.0.0')))).status).toBe(201);
     h.clock.now += 101_000;
-    expect((await publishReq(h, token, await signed(acme.key, manifestOf('com.acme', def, '1.0.1')))).body.code).toBe('UNAUTHENTICATED');
+    expect((await publishReq(h, token, await signed(acme.key, manifestOf('com.acme', def, '1.0.1')))).body.code).toBe('TOKEN_EXPIRED');
   });
 });
 

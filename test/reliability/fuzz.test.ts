@@ -49,7 +49,7 @@ describe('hostile input', () => {
     it.each([
       ['publish/auth alg none', 'publish', 'auth', 0, 401, 'UNAUTHENTICATED'],
       ['publish/auth HS256 keyed with the registry public key', 'publish', 'auth', 1, 401, 'UNAUTHENTICATED'],
-      ['publish/auth expired token', 'publish', 'auth', 2, 401, 'UNAUTHENTICATED'],
+      ['publish/auth expired token', 'publish', 'auth', 2, 401, 'TOKEN_EXPIRED'],
       ['publish/auth token of a revoked key', 'publish', 'auth', 7, 401, 'UNAUTHENTICATED'],
       ['publish/auth token of another namespace', 'publish', 'auth', 8, 403, 'NAMESPACE_MISMATCH'],
       ['publish/duplicate key', 'publish', 'duplicateKey', 0, 400, 'DUPLICATE_KEY'],

@@ -10,7 +10,7 @@ import {
   type SignedManifest,
   type ToolManifest,
 } from '../../schemas/index.js';
-import { confusableSkeleton, findLookalike } from '../../protocol/index.js';
+import { confusableSkeleton, findLookalike, looksAlike } from '../../protocol/index.js';
 import { manifestFor, realTools } from '../helpers/manifests.js';
 
 const key = generateKeyPair();
@@ -132,8 +132,18 @@ describe('look-alike skeletons (TR39)', () => {
     ['rn for m', 'read_file_rn', 'read_file_m'],
     ['digit one for l', 'fi1e_reader', 'file_reader'],
     ['a zero-width space', 'ac\u200Bme', 'acme'],
+    ['upper case (case folded before the confusables: READ_FILE)', 'READ_FILE', 'read_file'],
+    ['upper case (LIST_DIRECTORY)', 'LIST_DIRECTORY', 'list_directory'],
   ])('%s collides', (_n, a, b) => {
     expect(confusableSkeleton(a)).toBe(confusableSkeleton(b));
+    expect(looksAlike(a, b)).toBe(true);
+    expect(findLookalike(a, ['other', b])).toBe(b);
+  });
+
+  it.each([
+    ['a capital I for l (read_fiIe)', 'read_fiIe', 'read_file'],
+  ])('%s looks alike (the key with confusables mapped before case)', (_n, a, b) => {
+    expect(looksAlike(a, b)).toBe(true);
     expect(findLookalike(a, ['other', b])).toBe(b);
   });
 

@@ -15,7 +15,7 @@ import {
   type AttestedVersion,
   type BundleSet,
 } from '../../schemas/index.js';
-import { RegistryClient, ToolVerifier, VerificationError, createLogChecker, decodeBundleSet, type TrustRootConfig } from '../../client-verifier/index.js';
+import { RegistryClient, ToolVerifier, VerificationError, createLogChecker, decodeBundleSet, type TrustRootConfig, type ValidatedBundleSet } from '../../client-verifier/index.js';
 import { ORIGIN, startRegistry, type RunningRegistry } from './support/real-registry.js';
 import { buildServer, connectVerified, listedDefinitions, type ToolSpec } from './support/mcp-servers.js';
 import { clone, realTools } from './support/setup.js';
@@ -55,7 +55,7 @@ async function offline(options: { trustRoot?: TrustRootConfig; now?: () => Date 
   return new ToolVerifier({ trustRoot: t, log: await createLogChecker({ logKey: t.logKey }), ...(options.now ? { now: options.now } : {}) });
 }
 
-async function fetchSet(names: string[]): Promise<BundleSet> {
+async function fetchSet(names: string[]): Promise<ValidatedBundleSet> {
   return new RegistryClient({ baseUrl: registry.url }).getBundleSet(names.map((n) => ({ toolId: `com.acme/${n}`, version: 'latest' })));
 }
 

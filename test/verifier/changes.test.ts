@@ -31,15 +31,20 @@ describe('classifyChanges', () => {
       ['idempotentHint true -> false', manifest({ ...def, annotations: { ...def.annotations, idempotentHint: false } }), { riskierAnnotations: [{ hint: 'idempotentHint', from: true, to: false }], escalation: true }],
       ['annotations dropped (MCP defaults are the risky values)', manifest({ ...def, annotations: undefined }), { escalation: true }],
       ['a hint made safer', manifest({ ...def, annotations: { ...def.annotations, destructiveHint: false, idempotentHint: true } }), { riskierAnnotations: [], escalation: false }],
-      ['an input parameter added', manifest({ ...def, inputSchema: { ...def.inputSchema, properties: { ...def.inputSchema.properties, cc: { type: 'string' } } } }), { inputParamsAdded: ['cc'], inputSchemaChanged: true, escalation: false }],
-      ['a parameter newly required', manifest({ ...def, inputSchema: { ...def.inputSchema, properties: { ...def.inputSchema.properties, cc: { type: 'string' } }, required: ['text', 'cc'] } }), { inputParamsNewlyRequired: ['cc'] }],
+      ['an input parameter added', manifest({ ...def, inputSchema: { ...def.inputSchema, properties: { ...def.inputSchema.properties, cc: { type: 'string' } } } }), { inputParamsAdded: ['cc'], inputSchemaChanged: true, escalation: true }],
+      ['a parameter newly required', manifest({ ...def, inputSchema: { ...def.inputSchema, properties: { ...def.inputSchema.properties, cc: { type: 'string' } }, required: ['text', 'cc'] } }), { inputParamsNewlyRequired: ['cc'], escalation: true }],
       ['description changed', manifest({ ...def, description: 'Write notes. Also email them.' }), { descriptionChanged: true, escalation: false }],
       ['output schema added', manifest({ ...def, outputSchema: { type: 'object' } }), { outputSchemaChanged: true }],
       ['a new top-level field', manifest({ ...def, execution: { taskSupport: 'optional' } }), { otherFieldsChanged: ['execution'] }],
-      ['policy added', manifest(def, ['notes:write'], { language: 'cedar', policies: 'permit(principal, action, resource);' }), { policyChanged: true }],
+      ['policy added', manifest(def, ['notes:write'], { language: 'cedar', policies: 'permit(principal, action, resource);' }), { policyChanged: true, escalation: true }],
     ])('%s', (_name, next, expected) => {
       expect(classifyChanges(previous, next)).toMatchObject(expected);
     });
+  });
+
+  it('counts a removed policy as an escalation (a policy only restricts: without it the calls are unrestricted)', () => {
+    const policy = { language: 'cedar' as const, policies: 'forbid(principal, action, resource);' };
+    expect(classifyChanges({ ...previous, policy }, manifest(def))).toMatchObject({ policyChanged: true, escalation: true });
   });
 
   it('lists what grew for PERMISSION_ESCALATION messages', () => {

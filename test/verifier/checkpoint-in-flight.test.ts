@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBackend, type Ed25519Backend } from '../../protocol/index.js';
-import { LogVerificationError, verifyCheckpoint, type VerifiedCheckpoint } from '../../client-verifier/log/index.js';
+import { CheckpointCache, LogVerificationError, verifyCheckpoint } from '../../client-verifier/log/index.js';
 import { newRegistry, realTools, tempDir } from './support/setup.js';
 import type { FixtureRegistry } from './support/fixture-registry.js';
 
@@ -37,7 +37,7 @@ describe('verifyCheckpoint', () => {
   describe('when many callers ask for one note at once', () => {
     it('verifies it once and gives every caller the same checkpoint', async () => {
       const { backend, calls } = counting();
-      const options = { verified: new Map<string, VerifiedCheckpoint>(), backend };
+      const options = { verified: new CheckpointCache(), backend };
       const results = await Promise.all(Array.from({ length: 20 }, () => verifyCheckpoint(note, reg.log.verifierKey(), options)));
       expect(calls()).toBe(1);
       for (const r of results) expect(r).toBe(results[0]);
@@ -48,7 +48,7 @@ describe('verifyCheckpoint', () => {
   describe('when the note does not verify', () => {
     it('refuses every waiting caller with BAD_CHECKPOINT and remembers nothing: the next caller verifies again', async () => {
       const { backend, calls } = counting();
-      const options = { verified: new Map<string, VerifiedCheckpoint>(), backend };
+      const options = { verified: new CheckpointCache(), backend };
       const forged = note.replace(/\n(\d+)\n/, (_m, size: string) => `\n${Number(size) + 1}\n`);
       expect(forged).not.toBe(note);
       const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => verifyCheckpoint(forged, reg.log.verifierKey(), options)));

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MANIFEST_META_KEY, type VersionBundle } from '../../schemas/index.js';
+import { MANIFEST_META_KEY, type ToolPolicy, type VersionBundle } from '../../schemas/index.js';
 import { generateKeyPair } from '../../protocol/index.js';
 import { VerificationError, type RegistryClient, type ToolVerifier, type VerificationErrorCode } from '../../client-verifier/index.js';
 import type { FixtureRegistry } from './support/fixture-registry.js';
-import { clone, newRegistry, newVerifier, realTools, tempDir } from './support/setup.js';
+import { asValidated, clone, newRegistry, newVerifier, realTools, tempDir } from './support/setup.js';
 
 const ACME = 'com.acme';
 const OTHER = 'org.other';
@@ -44,8 +44,14 @@ async function expectCode(p: Promise<unknown>, code: VerificationErrorCode): Pro
 }
 
 /** Publishes `def` under `ns` at `version` and returns the bundle and the live (carrying) tool. */
-async function published(ns: string, def: Record<string, unknown>, version: string, permissions: string[] = ['kg:write']): Promise<{ bundle: VersionBundle; live: Record<string, unknown> }> {
-  const record = await reg.publish(ns, def, { version, permissions });
+async function published(
+  ns: string,
+  def: Record<string, unknown>,
+  version: string,
+  permissions: string[] = ['kg:write'],
+  policy?: ToolPolicy,
+): Promise<{ bundle: VersionBundle; live: Record<string, unknown> }> {
+  const record = await reg.publish(ns, def, { version, permissions, ...(policy ? { policy } : {}) });
   const bundle = await reg.bundle(record.toolId, version);
   return { bundle, live: carrying(def, record.signedManifest) };
 }
@@ -404,6 +410,26 @@ describe('verifyTool', () => {
       expect(t.decision).toMatchObject({ status: 'needs-approval', code: 'PERMISSION_ESCALATION', grew });
     });
 
+    const strict: ToolPolicy = { language: 'cedar', policies: 'forbid(principal, action, resource) when { context.hour < 8 };' };
+    const relaxed: ToolPolicy = { language: 'cedar', policies: 'permit(principal, action, resource);' };
+    it.each([
+      ['a new input parameter', { inputSchema: { type: 'object', properties: { query: { type: 'string' }, cc: { type: 'string' } }, required: ['query'] } }, strict, ['input parameter cc added']],
+      ['a parameter newly required', { inputSchema: { type: 'object', properties: { query: { type: 'string' }, limit: { type: 'number' } }, required: ['query', 'limit'] } }, strict, ['input parameter limit now required']],
+      ['its Cedar policy relaxed', {}, relaxed, ['policy changed']],
+    ])('asks about a newer version with %s even under newVersion: allow (PERMISSION_ESCALATION)', async (label, change, policy, grew) => {
+      const name = `grow_${label.replace(/[^a-z]+/gi, '_')}`;
+      const def = { ...clone(base), name, inputSchema: { type: 'object', properties: { query: { type: 'string' }, limit: { type: 'number' } }, required: ['query'] } };
+      const v1 = await published(ACME, def, '1.0.0', ['kg:write'], strict);
+      const v2 = await published(ACME, { ...def, ...change }, '1.1.0', ['kg:write'], policy);
+      const v = await newVerifier(reg, [v1.bundle, v2.bundle]);
+      await v.approve(await v.verify(v1.live));
+      // A fresh session: the approved version's manifest is known only through its bundle.
+      const auto = await newVerifier(reg, [v1.bundle, v2.bundle], { newVersion: 'allow', lockfile: v.lockfile });
+      const t = await auto.verify(v2.live);
+      expect(t.decision).toMatchObject({ status: 'needs-approval', code: 'PERMISSION_ESCALATION', grew });
+      expect(auto.lockfile.tools[`${ACME}/${name}`]?.version).toBe('1.0.0');
+    });
+
     it('refuses the same tool name from another provider (PROVIDER_CHANGED)', async () => {
       const def = { ...clone(other), name: 'provider_switch' };
       const a = await published(ACME, def, '1.0.0');
@@ -417,6 +443,7 @@ describe('verifyTool', () => {
       ['a look-alike namespace (c0m.acme)', 'c0m.acme', 'fetch_pages'],
       ['a look-alike namespace (com.acrne)', 'com.acrne', 'fetch_more'],
       ['a look-alike tool name (read_fiIe)', 'org.squat', 'read_fiIe'],
+      ['an upper-case look-alike tool name (READ_FILE)', 'org.squat', 'READ_FILE'],
     ])('refuses %s (SQUAT)', async (_label, ns, toolName) => {
       pinnedRead ??= await published(ACME, { ...clone(base), name: 'read_file' }, '1.0.0');
       if (!reg.hasNamespace(ns)) reg.registerNamespace(ns);
@@ -470,7 +497,7 @@ describe('verifyTool', () => {
         const v = await newVerifier(a, [await a.bundle(ra.toolId, '1.0.0')], { proofsFrom: b });
         await v.verify(carrying(def, ra.signedManifest));
         const fromB = await newVerifier(a, [], { proofsFrom: b, lockfile: v.lockfile });
-        fromB.addBundles([await b.bundle(rb.toolId, '1.0.0')]);
+        fromB.addBundles([asValidated(await b.bundle(rb.toolId, '1.0.0'))]);
         await expectCode(fromB.verify(carrying(def, rb.signedManifest)), 'LOG_INCONSISTENT');
       } finally {
         a.close();

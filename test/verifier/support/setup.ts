@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Lockfile, VersionBundle } from '../../../schemas/index.js';
-import { ToolVerifier, createLogChecker, type ToolVerifierOptions } from '../../../client-verifier/index.js';
+import { ToolVerifier, createLogChecker, decodeBundle, type ToolVerifierOptions, type ValidatedBundle } from '../../../client-verifier/index.js';
 import { FixtureRegistry, type FixtureRegistryOptions } from './fixture-registry.js';
 
 const here = new URL('../../fixtures/verifier/', import.meta.url);
@@ -33,8 +33,11 @@ export async function newVerifier(
     ...(options.lockfile?.checkpoint ? { checkpoint: options.lockfile.checkpoint } : {}),
     fetchConsistencyProof: async (from, to) => proofs.log.consistencyProof(from, to),
   });
-  return new ToolVerifier({ trustRoot: reg.trustRootConfig(), log, bundles, ...options });
+  return new ToolVerifier({ trustRoot: reg.trustRootConfig(), log, bundles: bundles.map(asValidated), ...options });
 }
+
+/** A bundle as a host reads it from a file (decodeBundle: strict JSON and the schema). */
+export const asValidated = (bundle: VersionBundle): ValidatedBundle => decodeBundle(JSON.stringify(bundle));
 
 /** A copy of a JSON value (what a server would send again). */
 export const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;

@@ -1,0 +1,70 @@
+import type { AttestationClaims, LogEvidence, SignedManifest, ToolManifest, VersionBundle } from '@etdi/schemas';
+import type { Ed25519Backend } from '@etdi/protocol';
+import type { AttestationOptions } from './attestation.js';
+import type { BundleSource } from './bundles.js';
+import type { PinContext, PinDecision } from './pins.js';
+import type { RegistryClient } from './registry-client.js';
+import type { TrustRoot } from './trust-root.js';
+
+/**
+ * How the verifier checks log inclusion: built from the log helper's functions by
+ * createLogChecker (log-check.ts). Throws VerificationError NOT_LOGGED / LOG_INCONSISTENT.
+ */
+export interface LogChecker {
+  checkInclusion(leafData: Uint8Array, evidence: LogEvidence): Promise<void>;
+}
+
+/** Everything the cold verification needs. */
+export interface VerifyContext extends PinContext {
+  trustRoot: TrustRoot;
+  log: LogChecker;
+  /** Online resolution of bundles by tool id (and `latest`). */
+  registry?: RegistryClient;
+  /** Offline bundles; consulted before the registry. */
+  bundles?: BundleSource;
+  /** Bundles fetched from the registry moments ago (ToolVerifier.prefetch); consulted before asking again. */
+  prefetched?: BundleSource;
+  /**
+   * The provider (namespace) the host expects this server's tools from. Used to resolve a tool
+   * that carries no manifest, and checked against the one that signed (NAMESPACE_MISMATCH).
+   */
+  provider?: string;
+  attestation?: AttestationOptions;
+  /**
+   * Versions vouched for by an attestation set already verified (ToolVerifier.addBundleSet,
+   * prefetch): their claims are matched instead of a per-version token being verified.
+   */
+  attested?: (toolId: string, version: string) => AttestationClaims | undefined;
+  /** The Ed25519 implementation for manifest signatures (default: protocol's defaultBackend). */
+  backend?: Ed25519Backend;
+}
+
+/** The cryptographic part of a verification: independent of the lockfile, cacheable until `expiresAt`. */
+export interface VerifiedEvidence {
+  toolId: string;
+  toolName: string;
+  version: string;
+  provider: string;
+  signerKeyId: string;
+  /** `sha256:` digest of JCS(the signed definition): what pins hold and live servers are compared to. */
+  definitionDigest: string;
+  manifestDigest: string;
+  manifest: ToolManifest;
+  signedManifest: SignedManifest;
+  permissions: string[];
+  /** The definition exactly as the server sent it (including any carried manifest). */
+  definition: Record<string, unknown>;
+  /** `sha256:` digest of JCS(the tool exactly as sent, carried manifest included): the re-check's cache key. */
+  sentDigest: string;
+  /** The bundle the evidence came from (record, status, attestation, log proof). */
+  bundle: VersionBundle;
+  /** Milliseconds since the epoch at which the attestation expires: re-verify after it. */
+  expiresAt: number;
+  /** Whether the manifest came from the tool's `_meta` or was resolved from the registry/bundles. */
+  manifestSource: 'meta' | 'registry' | 'bundle';
+}
+
+/** A tool that passed every check; `decision` says whether it may be called now. */
+export interface VerifiedTool extends VerifiedEvidence {
+  decision: PinDecision;
+}

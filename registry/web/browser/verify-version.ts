@@ -1,0 +1,68 @@
+import semverCompare from 'semver/functions/compare.js';
+import { MANIFEST_META_KEY, type VersionBundle } from '@etdi/schemas';
+import { bundleSource, decodeBundle, verifyEvidence, VerificationError, type ValidatedBundle } from '@etdi/client';
+import { addCheck, setVerdict } from './dom.js';
+import { fingerprint, lastCheckpoint, pinLogKey, rememberCheckpoint, showLogKey, trustNewLogKey, type ServedLogKey } from './log-key.js';
+import { bundlePath, describeFailure, getJson, getText, logCheckerFor, trustRootFor, webCrypto } from './registry-api.js';
+
+/** The record's signed definition with the signed manifest carried, as an MCP server would list it. */
+export function carriedDefinition(bundle: VersionBundle): Record<string, unknown> {
+  const signed = bundle.record.signedManifest;
+  const definition = signed.manifest.definition as Record<string, unknown>;
+  return { ...definition, _meta: { ...((definition._meta as Record<string, unknown> | undefined) ?? {}), [MANIFEST_META_KEY]: signed } };
+}
+
+export async function fetchBundle(toolId: string, version: string): Promise<ValidatedBundle | undefined> {
+  const { status, text } = await getText(bundlePath(toolId, version));
+  if (status === 404) return undefined;
+  if (status !== 200) throw new VerificationError('REGISTRY_UNAVAILABLE', `the registry answered ${status} for ${toolId}@${version}`, { got: status });
+  return decodeBundle(text);
+}
+
+/**
+ * The version page's check, in the verifier's own steps (client-verifier verifyEvidence): the
+ * manifest's Ed25519 signature over its RFC 8785 bytes with WebCrypto, the signer key, the
+ * definition and manifest digests against the record, revocation, inclusion of the publish event
+ * in the log against a checkpoint signed by the pinned log key, the registry's attestation.
+ */
+export async function verifyVersionPage(main: HTMLElement): Promise<void> {
+  const { toolId, version, issuer, audience } = main.dataset as Record<string, string>;
+  setVerdict('pending', 'Verifying…');
+  try {
+    const backend = await webCrypto();
+    const served = (await getJson('/v1/log/key')) as ServedLogKey;
+    const pin = pinLogKey(served.verifierKey);
+    showLogKey(pin, () => {
+      trustNewLogKey(served.verifierKey);
+      location.reload();
+    });
+    if (pin.state === 'changed') {
+      setVerdict('alarm', 'alarm: LOG_KEY_CHANGED', 'LOG_KEY_CHANGED', 'The registry’s log key is not the one this browser pinned: nothing was verified.');
+      return;
+    }
+    const bundle = await fetchBundle(toolId!, version!);
+    if (bundle === undefined) throw new VerificationError('UNSIGNED', `the registry has no ${toolId}@${version}`);
+    const trustRoot = await trustRootFor(issuer!, audience!, pin.key);
+    const seen = lastCheckpoint();
+    const log = await logCheckerFor(pin.key, served.origin, seen).catch(() => logCheckerFor(pin.key, served.origin, undefined));
+    const evidence = await verifyEvidence(carriedDefinition(bundle), {
+      trustRoot,
+      log,
+      bundles: bundleSource([bundle], semverCompare),
+      backend,
+    });
+    const proof = bundle.status.log.inclusionProof;
+    addCheck(`Manifest signature: Ed25519 over the manifest's RFC 8785 (JCS) bytes, by key ${evidence.signerKeyId} of ${evidence.provider}, checked with WebCrypto.`);
+    addCheck(`Signer key: the key the record names, its RFC 7638 thumbprint matching, not revoked at signing time.`);
+    addCheck(`Definition digest ${evidence.definitionDigest} and manifest digest ${evidence.manifestDigest}: recomputed here, equal to the record's.`);
+    addCheck(`Log inclusion: the publish event is entry #${proof.leafIndex} of the tree of size ${proof.treeSize} (${proof.hashes.length} proof hashes, RFC 9162).`);
+    addCheck(`Checkpoint: signed by the log key you pinned (${fingerprint(pin.key)}).`);
+    addCheck(seen === undefined ? 'Log history: first checkpoint this browser keeps for this registry.' : `Log history: consistent with the checkpoint of size ${seen.treeSize} this browser verified before.`);
+    addCheck('Registry attestation: a JWT (EdDSA) from the registry’s published key, naming these digests; the version is not revoked.');
+    rememberCheckpoint(log.newestCheckpoint());
+    setVerdict('verified', 'verified', undefined, `${evidence.toolId}@${evidence.version} is what ${evidence.provider} signed and what the log recorded.`);
+  } catch (error) {
+    const { code, message } = describeFailure(error);
+    setVerdict('failed', `failed: ${code}`, code, message);
+  }
+}

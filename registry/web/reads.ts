@@ -1,0 +1,125 @@
+import semver from 'semver';
+import type { KeyStatus, LogEvent, NamespaceInfo, SignedManifest, ToolListResponse, VersionStatus } from '@etdi/schemas';
+import { RegistryError } from '../errors.js';
+import { isRevokedAt } from '../services/auth.js';
+import type { RegistryContext } from '../services/context.js';
+import { getNamespaceInfo, listNamespaceKeys } from '../services/namespaces.js';
+import type { ReadService } from '../services/reads.js';
+import type { ToolRow, VersionRow } from '../store/store.js';
+
+/** What the home page shows. */
+export interface HomeSummary {
+  counts: { namespaces: number; tools: number; versions: number; revokedVersions: number; logSize: number };
+  publishes: { leafIndex: number; event: Extract<LogEvent, { kind: 'version.published' }> }[];
+  revocations: { leafIndex: number; event: Extract<LogEvent, { kind: 'version.revoked' | 'key.revoked' }> }[];
+}
+
+/** One version of a tool as the tool page lists it. */
+export interface VersionSummary {
+  version: string;
+  publishedAt: string;
+  signerKeyId: string;
+  status: VersionStatus['status'];
+  revocation?: VersionStatus['revocation'];
+  leafIndex: number;
+}
+
+/** A version with its signed manifest (read for display: the browser verifies it, not this). */
+export interface VersionDetail extends VersionSummary {
+  toolId: string;
+  provider: string;
+  signedManifest: SignedManifest;
+  definitionDigest: string;
+  manifestDigest: string;
+  signerKey: KeyStatus;
+}
+
+/**
+ * The web interface's reads: everything goes through the store's and the read service's methods
+ * (no SQL here), so the pages show what the API serves.
+ */
+export class WebReads {
+  constructor(
+    private readonly ctx: RegistryContext,
+    private readonly reads: ReadService,
+  ) {}
+
+  home(limit = 10): HomeSummary {
+    const c = this.ctx.store.counts();
+    return {
+      counts: { namespaces: c.namespaces, tools: c.tools, versions: c.versions, revokedVersions: c.revokedVersions, logSize: this.ctx.store.log.size },
+      publishes: this.ctx.store.auditTailOf(['version.published'], limit) as HomeSummary['publishes'],
+      revocations: this.ctx.store.auditTailOf(['version.revoked', 'key.revoked'], limit) as HomeSummary['revocations'],
+    };
+  }
+
+  search(query: string | undefined, cursor: string | undefined, limit = 50): ToolListResponse {
+    return this.reads.tools(query, cursor, limit);
+  }
+
+  tool(toolId: string): ToolRow {
+    const row = this.ctx.store.getTool(toolId);
+    if (row === undefined) throw new RegistryError('TOOL_NOT_FOUND', `tool ${toolId} is not published`);
+    return row;
+  }
+
+  /** Every version, newest first, with its status as the API serves it. */
+  versions(toolId: string): VersionSummary[] {
+    this.tool(toolId);
+    return this.ctx.store
+      .listVersions(toolId)
+      .sort((a, b) => semver.rcompare(a.version, b.version))
+      .map((row) => this.summary(row));
+  }
+
+  private summary(row: VersionRow): VersionSummary {
+    const key = this.ctx.store.getKey(row.namespace, row.signer_key_id);
+    // the API's rule (services/reads.ts statusOf): void when the key was revoked at or before the manifest's time
+    const issuedAt = Date.parse((JSON.parse(row.signed_manifest) as SignedManifest).manifest.issuedAt);
+    const revokedByKey = key !== undefined && isRevokedAt(key, issuedAt);
+    const out: VersionSummary = {
+      version: row.version,
+      publishedAt: row.published_at,
+      signerKeyId: row.signer_key_id,
+      status: row.revoked_at === null && !revokedByKey ? 'active' : 'revoked',
+      leafIndex: row.leaf_index,
+    };
+    if (row.revoked_at !== null) out.revocation = { reason: row.revoked_reason ?? '', revokedAt: row.revoked_at, by: row.revoked_by ?? '' };
+    else if (revokedByKey) out.revocation = { reason: `signer key revoked from ${key.revoked_from}: ${key.revoked_reason ?? ''}`, revokedAt: key.revoked_at!, by: `key:${key.key_id}` };
+    return out;
+  }
+
+  /** `latest` resolves as the API does (the highest version not revoked). */
+  version(toolId: string, version: string): VersionDetail {
+    const resolved = this.reads.resolveVersion(toolId, version);
+    const row = this.ctx.store.getVersion(toolId, resolved);
+    if (row === undefined) {
+      this.tool(toolId);
+      throw new RegistryError('VERSION_NOT_FOUND', `${toolId}@${resolved} is not published`);
+    }
+    const key = this.ctx.store.getKey(row.namespace, row.signer_key_id)!;
+    return {
+      ...this.summary(row),
+      toolId,
+      provider: row.namespace,
+      // stored as the JCS of what was strictly parsed (see services/reads.ts toVersionRecord)
+      signedManifest: JSON.parse(row.signed_manifest) as SignedManifest,
+      definitionDigest: row.definition_digest,
+      manifestDigest: row.manifest_digest,
+      signerKey: listNamespaceKeys(this.ctx, row.namespace).find((k) => k.keyId === key.key_id)!,
+    };
+  }
+
+  namespace(namespace: string, toolLimit = 200): { info: NamespaceInfo; keys: KeyStatus[]; tools: ToolRow[] } {
+    return { info: getNamespaceInfo(this.ctx, namespace), keys: listNamespaceKeys(this.ctx, namespace), tools: this.ctx.store.toolsOf(namespace, toolLimit) };
+  }
+
+  /** The log's latest checkpoint and a page of entries (newest first when `start` is absent). */
+  log(start: number | undefined, pageSize = 25): { checkpoint: { size: number; note: string }; start: number; entries: { index: number; data: string }[] } {
+    const log = this.ctx.store.log;
+    const { size, note } = log.latestCheckpoint();
+    const from = Math.max(0, Math.min(start ?? size - pageSize, size));
+    const entries = log.entries(from, Math.min(from + pageSize, size)).map((e) => ({ index: e.index, data: Buffer.from(e.data).toString('utf8') }));
+    return { checkpoint: { size, note }, start: from, entries };
+  }
+}
