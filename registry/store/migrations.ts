@@ -90,13 +90,16 @@ export const MIGRATIONS: readonly Migration[] = [
   `,
   // issue 17: reads of one tool cost the same at 1 and 100,000 versions. Versions of a tool are
   // published in strictly increasing semver order (VERSION_NOT_HIGHER), so leaf order is version
-  // order: `latest` is the first row of a partial index, the list is paged by leaf index, and a
-  // stored count answers the per-tool limit. signature_void marks the versions a key revocation
+  // order: `latest` is the first row of a partial index, the list is paged by leaf index, and
+  // stored counts answer the per-tool and per-namespace limits (a COUNT per new tool would grow
+  // with the namespace). signature_void marks the versions a key revocation
   // voids (protocol/key-revocation.ts), set in the revocation's transaction.
   `
   ALTER TABLE versions ADD COLUMN signature_void INTEGER NOT NULL DEFAULT 0 CHECK (signature_void IN (0, 1));
   ALTER TABLE tools ADD COLUMN version_count INTEGER NOT NULL DEFAULT 0;
   UPDATE tools SET version_count = (SELECT count(*) FROM versions v WHERE v.tool_id = tools.tool_id);
+  ALTER TABLE namespaces ADD COLUMN tool_count INTEGER NOT NULL DEFAULT 0;
+  UPDATE namespaces SET tool_count = (SELECT count(*) FROM tools t WHERE t.namespace = namespaces.namespace);
   CREATE INDEX versions_by_leaf ON versions(tool_id, leaf_index);
   CREATE INDEX versions_live ON versions(tool_id, leaf_index) WHERE revoked_at IS NULL AND signature_void = 0;
   CREATE INDEX versions_by_definition ON versions(tool_id, definition_digest, leaf_index);

@@ -16,6 +16,8 @@ export interface NamespaceRow {
   registered_at: string;
   registered_by: string;
   leaf_index: number;
+  /** How many tools the namespace has (the per-namespace limit reads it). */
+  tool_count: number;
 }
 
 export interface KeyRow {
@@ -158,7 +160,8 @@ export class RegistryStore {
       searchTools: db.prepare<[string, string, string, number], ToolRow>(
         "SELECT * FROM tools WHERE tool_id > ? AND (tool_id LIKE ? ESCAPE '\\' OR coalesce(description, '') LIKE ? ESCAPE '\\') ORDER BY tool_id LIMIT ?",
       ),
-      countToolsOf: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM tools WHERE namespace = ?'),
+      countToolsOf: db.prepare<[string], { n: number }>('SELECT tool_count AS n FROM namespaces WHERE namespace = ?'),
+      countTool: db.prepare<[string]>('UPDATE namespaces SET tool_count = tool_count + 1 WHERE namespace = ?'),
       getVersion: db.prepare<[string, string], VersionRow>('SELECT * FROM versions WHERE tool_id = ? AND version = ?'),
       listVersions: db.prepare<[string], VersionRow>('SELECT * FROM versions WHERE tool_id = ?'),
       // the first row of the partial index versions_live: one lookup at any number of versions
@@ -289,7 +292,7 @@ export class RegistryStore {
     return this.s.namespacesBySkeleton.all(confusableSkeleton(namespace)).map((r) => r.namespace);
   }
 
-  insertNamespace(row: Omit<NamespaceRow, 'skeleton'>): void {
+  insertNamespace(row: Omit<NamespaceRow, 'skeleton' | 'tool_count'>): void {
     this.s.insertNamespace.run({ ...row, skeleton: confusableSkeleton(row.namespace) });
   }
 
@@ -345,6 +348,7 @@ export class RegistryStore {
 
   insertTool(row: ToolRow): void {
     this.s.insertTool.run(row);
+    this.s.countTool.run(row.namespace);
   }
 
   updateTool(row: Pick<ToolRow, 'tool_id' | 'latest_version' | 'title' | 'description' | 'updated_at'>): void {
