@@ -1,5 +1,6 @@
 import { sha256, toHex, utf8 } from '@etdi/protocol';
-import { el, logKeyPanel } from './dom.js';
+import { el, logKeyPanel, setVerdict } from './dom.js';
+import { getJson } from './registry-api.js';
 
 /** localStorage keys (per origin, so per registry). */
 const PINNED_KEY = 'etdi.pinnedLogKey';
@@ -88,4 +89,23 @@ export function showLogKey(pin: LogKeyPin, onTrustNew: () => void): void {
       el('code', {}, fingerprint(pin.key)),
     ),
   );
+}
+
+/**
+ * The registry's log key held against the one this browser pinned, shown with its fingerprint
+ * and a way to trust a new one (then `onTrustNew` runs again). A changed key raises the alarm
+ * and nothing is done: undefined, with `what` naming what was not done ("verified", ...).
+ */
+export async function pinnedLogKey(what: string, onTrustNew: () => void): Promise<{ served: ServedLogKey; key: string } | undefined> {
+  const served = (await getJson('/v1/log/key')) as ServedLogKey;
+  const pin = pinLogKey(served.verifierKey);
+  showLogKey(pin, () => {
+    trustNewLogKey(served.verifierKey);
+    onTrustNew();
+  });
+  if (pin.state === 'changed') {
+    setVerdict('alarm', 'alarm: LOG_KEY_CHANGED', 'LOG_KEY_CHANGED', `The registry’s log key is not the one this browser pinned: nothing was ${what}.`);
+    return undefined;
+  }
+  return { served, key: pin.key };
 }

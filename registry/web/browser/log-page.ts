@@ -1,7 +1,7 @@
 import { fromBase64, utf8, leafHash, verifyInclusion } from '@etdi/protocol';
 import { CheckpointStore, verifyCheckpoint, VerificationError } from '@etdi/client';
 import { addCheck, setVerdict } from './dom.js';
-import { fingerprint, lastCheckpoint, pinLogKey, rememberCheckpoint, showLogKey, trustNewLogKey, type ServedLogKey } from './log-key.js';
+import { fingerprint, lastCheckpoint, pinnedLogKey, rememberCheckpoint } from './log-key.js';
 import { describeFailure, getJson, getText } from './registry-api.js';
 
 /**
@@ -11,23 +11,18 @@ import { describeFailure, getJson, getText } from './registry-api.js';
 export async function checkLogPage(main: HTMLElement): Promise<void> {
   setVerdict('pending', 'Checking…');
   try {
-    const served = (await getJson('/v1/log/key')) as ServedLogKey;
-    const pin = pinLogKey(served.verifierKey);
-    showLogKey(pin, () => {
-      trustNewLogKey(served.verifierKey);
+    const pinned = await pinnedLogKey('checked', () => {
       location.reload();
     });
-    if (pin.state === 'changed') {
-      setVerdict('alarm', 'alarm: LOG_KEY_CHANGED', 'LOG_KEY_CHANGED', 'The registry’s log key is not the one this browser pinned: nothing was checked.');
-      return;
-    }
+    if (pinned === undefined) return;
+    const { served } = pinned;
     const options = { origin: served.origin };
     const { text: note } = await getText('/v1/log/checkpoint');
-    const checkpoint = await verifyCheckpoint(note, pin.key, options);
-    addCheck(`Checkpoint of size ${checkpoint.size}: signed by the log key you pinned (${fingerprint(pin.key)}).`);
+    const checkpoint = await verifyCheckpoint(note, pinned.key, options);
+    addCheck(`Checkpoint of size ${checkpoint.size}: signed by the log key you pinned (${fingerprint(pinned.key)}).`);
     const seen = lastCheckpoint();
     if (seen !== undefined) {
-      const store = await CheckpointStore.fromNote(pin.key, seen.note, options).catch(() => undefined);
+      const store = await CheckpointStore.fromNote(pinned.key, seen.note, options).catch(() => undefined);
       if (store !== undefined) {
         await store.advance(note, async (from, to) => ((await getJson(`/v1/log/proof/consistency?from=${from}&to=${to}`)) as { hashes: string[] }).hashes.map(fromBase64));
         addCheck(`Consistency: the log of size ${checkpoint.size} extends the one of size ${seen.treeSize} this browser verified before (RFC 9162 consistency proof).`);

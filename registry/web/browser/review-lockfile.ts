@@ -3,8 +3,8 @@ import { bundleSource, verifyEvidence, decodeLockfile, decidePin, VerificationEr
 import type { Ed25519Backend } from '@etdi/protocol';
 import type { Lockfile, LockfilePin } from '@etdi/schemas';
 import { byId, el, link, setVerdict } from './dom.js';
-import { pinLogKey, showLogKey, trustNewLogKey, type ServedLogKey } from './log-key.js';
-import { describeFailure, getJson, logCheckerFor, segment, trustRootFor, webCrypto } from './registry-api.js';
+import { pinnedLogKey } from './log-key.js';
+import { describeFailure, logCheckerFor, segment, trustRootFor, webCrypto } from './registry-api.js';
 import { carriedDefinition, fetchBundle } from './verify-version.js';
 
 /** What the review says about one pin (stable names: tests and people read them). */
@@ -153,22 +153,17 @@ async function review(file: File, issuer: string, audience: string): Promise<voi
   try {
     const lockfile = decodeLockfile(new Uint8Array(await file.arrayBuffer()));
     const backend = await webCrypto();
-    const served = (await getJson('/v1/log/key')) as ServedLogKey;
-    const pin = pinLogKey(served.verifierKey);
-    showLogKey(pin, () => {
-      trustNewLogKey(served.verifierKey);
+    const pinned = await pinnedLogKey('reviewed', () => {
       void review(file, issuer, audience);
     });
-    if (pin.state === 'changed') {
-      setVerdict('alarm', 'alarm: LOG_KEY_CHANGED', 'LOG_KEY_CHANGED', 'The registry’s log key is not the one this browser pinned: nothing was reviewed.');
-      return;
-    }
-    const trustRoot = await trustRootFor(issuer, audience, pin.key);
+    if (pinned === undefined) return;
+    const { served } = pinned;
+    const trustRoot = await trustRootFor(issuer, audience, pinned.key);
     // The lockfile's checkpoint is where this host's view of the log starts: a registry whose log
     // does not extend it is inconsistent, for every pin.
     let log: StatefulLogChecker;
     try {
-      log = await logCheckerFor(pin.key, served.origin, lockfile.checkpoint);
+      log = await logCheckerFor(pinned.key, served.origin, lockfile.checkpoint);
     } catch (error) {
       if (error instanceof VerificationError && error.code === 'LOCKFILE_CORRUPT') {
         setVerdict('failed', 'failed: LOG_INCONSISTENT', 'LOG_INCONSISTENT', `The lockfile's checkpoint is not signed by this registry's log key: ${error.message}`);

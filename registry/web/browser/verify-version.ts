@@ -2,8 +2,8 @@ import semverCompare from 'semver/functions/compare.js';
 import { MANIFEST_META_KEY, type VersionBundle } from '@etdi/schemas';
 import { bundleSource, decodeBundle, verifyEvidence, VerificationError, type ValidatedBundle } from '@etdi/client';
 import { addCheck, setVerdict } from './dom.js';
-import { fingerprint, lastCheckpoint, pinLogKey, rememberCheckpoint, showLogKey, trustNewLogKey, type ServedLogKey } from './log-key.js';
-import { bundlePath, describeFailure, getJson, getText, logCheckerFor, trustRootFor, webCrypto } from './registry-api.js';
+import { fingerprint, lastCheckpoint, pinnedLogKey, rememberCheckpoint } from './log-key.js';
+import { bundlePath, describeFailure, getText, logCheckerFor, trustRootFor, webCrypto } from './registry-api.js';
 
 /** The record's signed definition with the signed manifest carried, as an MCP server would list it. */
 export function carriedDefinition(bundle: VersionBundle): Record<string, unknown> {
@@ -30,21 +30,16 @@ export async function verifyVersionPage(main: HTMLElement): Promise<void> {
   setVerdict('pending', 'Verifying…');
   try {
     const backend = await webCrypto();
-    const served = (await getJson('/v1/log/key')) as ServedLogKey;
-    const pin = pinLogKey(served.verifierKey);
-    showLogKey(pin, () => {
-      trustNewLogKey(served.verifierKey);
+    const pinned = await pinnedLogKey('verified', () => {
       location.reload();
     });
-    if (pin.state === 'changed') {
-      setVerdict('alarm', 'alarm: LOG_KEY_CHANGED', 'LOG_KEY_CHANGED', 'The registry’s log key is not the one this browser pinned: nothing was verified.');
-      return;
-    }
+    if (pinned === undefined) return;
+    const { served } = pinned;
     const bundle = await fetchBundle(toolId!, version!);
     if (bundle === undefined) throw new VerificationError('UNSIGNED', `the registry has no ${toolId}@${version}`);
-    const trustRoot = await trustRootFor(issuer!, audience!, pin.key);
+    const trustRoot = await trustRootFor(issuer!, audience!, pinned.key);
     const seen = lastCheckpoint();
-    const log = await logCheckerFor(pin.key, served.origin, seen).catch(() => logCheckerFor(pin.key, served.origin, undefined));
+    const log = await logCheckerFor(pinned.key, served.origin, seen).catch(() => logCheckerFor(pinned.key, served.origin, undefined));
     const evidence = await verifyEvidence(carriedDefinition(bundle), {
       trustRoot,
       log,
@@ -56,7 +51,7 @@ export async function verifyVersionPage(main: HTMLElement): Promise<void> {
     addCheck(`Signer key: the key the record names, its RFC 7638 thumbprint matching, not revoked at signing time.`);
     addCheck(`Definition digest ${evidence.definitionDigest} and manifest digest ${evidence.manifestDigest}: recomputed here, equal to the record's.`);
     addCheck(`Log inclusion: the publish event is entry #${proof.leafIndex} of the tree of size ${proof.treeSize} (${proof.hashes.length} proof hashes, RFC 9162).`);
-    addCheck(`Checkpoint: signed by the log key you pinned (${fingerprint(pin.key)}).`);
+    addCheck(`Checkpoint: signed by the log key you pinned (${fingerprint(pinned.key)}).`);
     addCheck(seen === undefined ? 'Log history: first checkpoint this browser keeps for this registry.' : `Log history: consistent with the checkpoint of size ${seen.treeSize} this browser verified before.`);
     addCheck('Registry attestation: a JWT (EdDSA) from the registry’s published key, naming these digests; the version is not revoked.');
     rememberCheckpoint(log.newestCheckpoint());
