@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 // Each test spawns several node processes; on a loaded 2-core machine that is seconds each.
 vi.setConfig({ testTimeout: 60_000 });
 import { MANIFEST_META_KEY } from '../../schemas/index.js';
-import { ADMIN_TOKEN, freePort, startRegistry, type RegistryProcess } from '../support/processes.js';
+import { ADMIN_TOKEN, etdi as etdiBinary, freePort, startRegistry, type RegistryProcess } from '../support/processes.js';
 
 // End to end: the built CLI (scripts/dist/cli.js, built by `npm test`'s build step) against a
 // registry process on 127.0.0.1 and real MCP server processes made with the SDK.
@@ -33,17 +32,8 @@ let registry: RegistryProcess;
 let url: string;
 const env = (): NodeJS.ProcessEnv => ({ ...process.env, NO_COLOR: '1', ETDI_REQUEST_LOG: 'off' });
 
-function etdi(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...env(), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+/** The built CLI as its own process, in the test's directory. */
+const etdi = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> => etdiBinary(args, dir, extraEnv);
 
 /** Runs the dispatcher in this process with captured streams (not a TTY: no colour, no progress). */
 async function inProcess(args: string[]): Promise<Run> {

@@ -16,8 +16,9 @@ const IN_CI = process.env.CI === 'true';
 if (!HAS_CHROMIUM && !IN_CI) console.warn(CHROMIUM_MISSING);
 
 describe('web interface in a real browser', () => {
-  it('has a browser to run in under CI=true', () => {
-    if (IN_CI) expect(HAS_CHROMIUM, CHROMIUM_MISSING).toBe(true);
+  // only under CI=true, where a missing browser must fail the run (elsewhere the suite below is skipped with a warning)
+  it.runIf(IN_CI)('has a browser to run in under CI=true', () => {
+    expect(HAS_CHROMIUM, CHROMIUM_MISSING).toBe(true);
   });
 });
 
