@@ -113,6 +113,8 @@ export const ERROR_CODES = {
   SHUTTING_DOWN: operational(503),
   OVERLOADED: operational(503),
   WRITER_UNAVAILABLE: operational(503),
+  // every database connection of this process is busy and the wait queue is full (PostgreSQL store)
+  STORE_BUSY: operational(503),
   INTERNAL: operational(500),
   // the command line's own
   USAGE: usage(400),

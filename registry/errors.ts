@@ -56,6 +56,7 @@ export type RegistryErrorCode =
   | 'SHUTTING_DOWN'
   | 'OVERLOADED'
   | 'WRITER_UNAVAILABLE'
+  | 'STORE_BUSY'
   | 'INTERNAL';
 
 export interface RegistryErrorOptions {
