@@ -16,12 +16,15 @@ import { ReadService } from './services/reads.js';
 import { RegistrySigningKeys } from './services/signing-keys.js';
 import { OutboundFetchGate } from './services/well-known.js';
 import { WriteQueue, writeWorkerUrl } from './services/write-queue.js';
-import type { RegistryStore } from './store/store.js';
+import { TransparencyLog } from './log/transparency-log.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { Store } from './store/types.js';
 import type { Readiness } from '@etdi/schemas';
 import { createWebRouter } from './web/index.js';
 
 export interface CreateAppOptions {
-  store: RegistryStore;
+  /** A SQLite (SqliteStore.open) or PostgreSQL (openStore) store; the app never closes it. */
+  store: Store;
   config?: RegistryConfigInput | RegistryConfig;
   /** Milliseconds since the epoch (tests move time). */
   now?: () => number;
@@ -38,8 +41,13 @@ export interface RegistryApp extends Express {
 }
 
 /** The write worker publishes commit on (config.writeWorker), or undefined for the event loop. */
-function writeWorkerFor(store: RegistryStore, config: RegistryConfig): URL | undefined {
+function writeWorkerFor(store: Store, config: RegistryConfig): URL | undefined {
   if (config.writeWorker === 'off') return undefined;
+  // PostgreSQL commits in its own processes: the event loop only waits on a socket
+  if (!(store instanceof SqliteStore)) {
+    if (config.writeWorker === 'auto') return undefined;
+    throw new RangeError('config.writeWorker: only a SQLite store has a write worker');
+  }
   // a second connection to ':memory:' would be another, empty database
   const file = store.path !== ':memory:' && store.path !== '';
   if (config.writeWorker === 'auto') return file ? writeWorkerUrl() : undefined;
@@ -51,34 +59,43 @@ function writeWorkerFor(store: RegistryStore, config: RegistryConfig): URL | und
  * GET /readyz: can this registry serve writes now? Its database answers a read, its log's newest
  * checkpoint reads back, and its publish writer is up (not shutting down either).
  */
-function readinessOf(store: RegistryStore, queue: WriteQueue, closing: boolean): Readiness {
-  const check = (probe: () => unknown): 'ok' | 'failed' => {
+async function readinessOf(store: Store, log: TransparencyLog, queue: WriteQueue, closing: boolean): Promise<Readiness> {
+  const check = async (probe: () => Promise<unknown>): Promise<'ok' | 'failed'> => {
     try {
-      probe();
+      await probe();
       return 'ok';
     } catch {
       return 'failed';
     }
   };
-  const database = check(() => store.db.prepare('SELECT count(*) FROM registry_keys').get());
-  const log = check(() => store.log.latestCheckpoint());
+  const database = await check(() => store.registryKeys('jwt'));
+  const logState = await check(() => log.latestCheckpoint());
   const writer = queue.writerHealth();
-  const ready = !closing && database === 'ok' && log === 'ok' && writer.state === 'ok';
-  return { status: ready ? 'ready' : 'unready', checks: { database, log, writer: writer.state }, writerRestarts: writer.restarts };
+  const ready = !closing && database === 'ok' && logState === 'ok' && writer.state === 'ok';
+  return { status: ready ? 'ready' : 'unready', checks: { database, log: logState, writer: writer.state }, writerRestarts: writer.restarts };
 }
 
-/** Builds the registry's Express app without listening (supertest and registry/server.ts use it). */
-export function createApp(options: CreateAppOptions): RegistryApp {
+/**
+ * Builds the registry's Express app without listening (supertest and registry/server.ts use it):
+ * opens the log kept in the store (its signing key and first checkpoint on a new database) and
+ * the registry's signing keys.
+ */
+export async function createApp(options: CreateAppOptions): Promise<RegistryApp> {
   const config = resolveConfig(options.config);
   const now = options.now ?? Date.now;
   const store = options.store;
+  const log = await TransparencyLog.open(store, { origin: config.logOrigin });
+  const keys = await RegistrySigningKeys.open(store, config, () => Math.floor(now() / 1000));
+  // other processes on the same database rotate and revoke keys too (services/signing-keys.ts)
+  if (store.kind === 'postgres') keys.refreshEvery(config.registryKeyRefreshSeconds);
   const ctx = {} as RegistryContext;
   Object.assign(ctx, {
     store,
+    log,
     config,
     now,
-    keys: new RegistrySigningKeys(store, config, () => Math.floor(now() / 1000)),
-    queue: new WriteQueue(store, () => void store.log.checkpoint(), {
+    keys,
+    queue: new WriteQueue(store, log, {
       now,
       workerUrl: writeWorkerFor(store, config),
       maxWorkerRestartsPerMinute: config.writeWorkerRestartsPerMinute,
@@ -100,8 +117,8 @@ export function createApp(options: CreateAppOptions): RegistryApp {
   app.get('/healthz', (_req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end('{"status":"ok"}');
   });
-  app.get('/readyz', (_req, res) => {
-    const readiness = readinessOf(store, ctx.queue, app.registry.closing);
+  app.get('/readyz', async (_req, res) => {
+    const readiness = await readinessOf(store, log, ctx.queue, app.registry.closing);
     res
       .writeHead(readiness.status === 'ready' ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
       .end(JSON.stringify(readiness));
@@ -125,7 +142,7 @@ export function createApp(options: CreateAppOptions): RegistryApp {
   app.post(PUBLISH_PATH, publishHandler(services));
   app.use(toolsRouter(services));
   app.use(namespacesRouter(services));
-  app.use('/v1/log', createLogRouter(store.log));
+  app.use('/v1/log', createLogRouter(log));
   const openapi = JSON.stringify(buildOpenApi(config.origin));
   app.get('/openapi.json', (_req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(openapi), 'Cache-Control': 'public, max-age=300' }).end(openapi);

@@ -46,6 +46,11 @@ export interface RegistryLimits {
 export interface RegistryConfig {
   /** The registry's origin: `iss` of every JWT it signs and the `registry` every statement must name. */
   origin: string;
+  /**
+   * The transparency log's C2SP origin line (its checkpoints' first line, e.g.
+   * `registry.example/etdi-log`): fixed for the life of the database, which refuses another.
+   */
+  logOrigin: string;
   /** `aud` of attestation tokens (what client verifiers check). */
   attestationAudience: string;
   /** Lifetime of attestation tokens, seconds (short: a revocation reaches clients within it). */
@@ -97,6 +102,12 @@ export interface RegistryConfig {
   /** Write-worker deaths per minute answered with a restart; beyond, the writer stays down (/readyz 503). */
   writeWorkerRestartsPerMinute: number;
   /**
+   * With a PostgreSQL store (several processes), how often each process reloads the registry's
+   * signing keys: a rotation or an emergency revocation made through another process reaches
+   * this one within this many seconds. A SQLite store has one process and never reloads.
+   */
+  registryKeyRefreshSeconds: number;
+  /**
    * The directory holding the web interface's bundled browser script (web.js, written by
    * `npm run build`); the pages work without it, the in-browser verification needs it.
    */
@@ -105,6 +116,7 @@ export interface RegistryConfig {
 
 export const DEFAULT_CONFIG: RegistryConfig = {
   origin: 'http://127.0.0.1:8080',
+  logOrigin: 'etdi-registry.local/log',
   attestationAudience: 'etdi-clients',
   attestationTtlSeconds: 600,
   publisherTokenTtlSeconds: 900,
@@ -135,6 +147,7 @@ export const DEFAULT_CONFIG: RegistryConfig = {
   shutdownGraceMs: 10_000,
   writeWorker: 'auto',
   writeWorkerRestartsPerMinute: 3,
+  registryKeyRefreshSeconds: 5,
   webAssetsDir: DEFAULT_WEB_ASSETS_DIR,
 };
 

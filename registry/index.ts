@@ -11,19 +11,25 @@ export {
   type WellKnownConfig,
 } from './config.js';
 export { RegistryError, toRegistryError, type RegistryErrorCode, type RegistryErrorOptions } from './errors.js';
-export {
-  RegistryStore,
-  DEFAULT_DB_PATH,
-  type OpenStoreOptions,
-  type StoreCounts,
-  type NamespaceRow,
-  type KeyRow,
-  type ToolRow,
-  type VersionRow,
-} from './store/store.js';
+export { SqliteStore, DEFAULT_DB_PATH, type OpenSqliteOptions } from './store/sqlite/sqlite-store.js';
+export type {
+  Store,
+  StoreReader,
+  StoreTx,
+  StoreCounts,
+  NamespaceRow,
+  KeyRow,
+  ToolRow,
+  VersionRow,
+  AuditRow,
+  RegistryKeyRow,
+  StoredCheckpoint,
+  TreeReader,
+  TreeWriter,
+} from './store/types.js';
 export { lockDataDir, DataDirLockedError, DATA_LOCK_FILE, type DataLock, type DataLockHolder } from './store/data-lock.js';
-export { MIGRATIONS } from './store/migrations.js';
-export { fsckRegistry, fsckRegistryDatabase, registryEntryCheck } from './store/fsck.js';
+export { MIGRATIONS } from './store/sqlite/migrations.js';
+export { fsckRegistry, fsckSqliteFile, registryEntryCheck } from './store/fsck.js';
 export { WriteQueue, type WriteQueueStats, type WriterHealth } from './services/write-queue.js';
 export { ROUTES, buildOpenApi, type RouteSpec } from './openapi.js';
 export { problemType, toProblem } from './http/problem.js';
@@ -44,7 +50,6 @@ export { batchedLines, requestLog } from './http/request-log.js';
 export {
   LogError,
   TransparencyLog,
-  MerkleTreeStore,
   fsckLog,
   type LogErrorCode,
   type TransparencyLogOptions,

@@ -2,10 +2,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, type RegistryApp } from './app.js';
 import { resolveConfig, type RegistryConfigInput } from './config.js';
-import type { RegistryStore } from './store/store.js';
+import type { Store } from './store/types.js';
 
 export interface StartServerOptions {
-  store: RegistryStore;
+  store: Store;
   config?: RegistryConfigInput;
   /** 127.0.0.1 by default: exposing the registry is a deliberate choice. */
   host?: string;
@@ -23,7 +23,7 @@ export interface RunningRegistry {
 
 export async function startServer(options: StartServerOptions): Promise<RunningRegistry> {
   const config = resolveConfig(options.config);
-  const app = createApp({ store: options.store, config });
+  const app = await createApp({ store: options.store, config });
   const host = options.host ?? '127.0.0.1';
   // a public service's limits: slow-header and slow-body connections are closed (checked every
   // second rather than Node's 30 s), and beyond maxConnections new sockets are dropped at once
@@ -57,7 +57,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningR
       await closed;
       clearTimeout(grace);
       await app.registry.ctx.queue.idle();
-      options.store.close();
+      app.registry.ctx.keys.stop();
+      await options.store.close();
     })());
   return { app, server, url, close };
 }

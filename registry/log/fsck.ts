@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3';
 import {
   EMPTY_ROOT,
   bytesEqual,
@@ -12,7 +11,8 @@ import {
   verifyNote,
 } from '@etdi/protocol';
 import { LogEventSchema, type LogEvent } from '@etdi/schemas';
-import { MerkleTreeStore, type StoredCheckpoint } from './tree-store.js';
+import type { StoredCheckpoint, TreeReader } from '../store/types.js';
+import { consistencyRanges, rangeHashes } from './merkle-plan.js';
 
 export type FsckProblemCode =
   /** Leaf indices are not 0..n-1 without gaps. */
@@ -84,15 +84,6 @@ export interface FsckReport {
   truncated: boolean;
 }
 
-/** The tables the log keeps its data in (tree-store.ts). */
-export const LOG_TABLES = ['log_meta', 'log_leaves', 'log_nodes', 'log_checkpoints'] as const;
-
-/** Which of `tables` the database does not have. */
-export function missingTables(db: Database.Database, tables: readonly string[]): string[] {
-  const has = db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?");
-  return tables.filter((t) => has.get(t)!.n === 0);
-}
-
 /** The report of a database that lacks tables: in plain words, what is missing and what that means. */
 export function tablesMissingReport(missing: readonly string[], what: string): FsckReport {
   return {
@@ -117,10 +108,7 @@ export function tablesMissingReport(missing: readonly string[], what: string): F
  * rebuild, verifies each checkpoint note, and checks each signed checkpoint is consistent with
  * the next through the stored nodes. O(n); meant for a CLI verb, never for a request.
  */
-export async function fsckLog(db: Database.Database, options: FsckOptions = {}): Promise<FsckReport> {
-  const missing = missingTables(db, LOG_TABLES);
-  if (missing.length > 0) return tablesMissingReport(missing, 'the transparency log');
-  const tree = new MerkleTreeStore(db);
+export async function fsckLog(tree: TreeReader, options: FsckOptions = {}): Promise<FsckReport> {
   const pageSize = options.pageSize ?? 10_000;
   const maxProblems = options.maxProblems ?? 1000;
   const state: ProblemList = { problems: [], truncated: false };
@@ -129,7 +117,7 @@ export async function fsckLog(db: Database.Database, options: FsckOptions = {}):
     else state.truncated = true;
   };
 
-  const checkpoints = tree.allCheckpoints();
+  const checkpoints = await tree.allCheckpoints();
   let nextCheckpoint = 0;
   const stack: { level: number; hash: Uint8Array }[] = [];
   const rootOfStack = (): Uint8Array => {
@@ -145,8 +133,7 @@ export async function fsckLog(db: Database.Database, options: FsckOptions = {}):
         report({ code: 'CHECKPOINT_ROOT_MISMATCH', size, message: `the signed checkpoint of size ${size} has another root than the leaves` });
     }
   };
-  const checkNode = (level: number, index: number, hash: Uint8Array): void => {
-    const stored = tree.storedNode(level, index);
+  const checkNode = (level: number, index: number, hash: Uint8Array, stored: Uint8Array | undefined): void => {
     if (stored === undefined) report({ code: 'NODE_MISSING', level, index, message: `no stored hash for subtree (${level}, ${index})` });
     else if (!bytesEqual(stored, hash))
       report({ code: 'NODE_MISMATCH', level, index, message: `stored hash of subtree (${level}, ${index}) differs from the rebuilt one` });
@@ -155,8 +142,16 @@ export async function fsckLog(db: Database.Database, options: FsckOptions = {}):
   let count = 0;
   checkCheckpointsAt(0);
   for (;;) {
-    const page = tree.entries(count, count + pageSize);
+    const page = await tree.entries(count, count + pageSize);
     if (page.length === 0) break;
+    // the stored nodes this page's leaves complete, read together (one round trip per page)
+    const coordinates: [number, number][] = [];
+    for (const { index } of page) for (let level = 0, i = index; ; level++, i = Math.floor(i / 2)) {
+      coordinates.push([level, i]);
+      if (i % 2 === 0) break;
+    }
+    const storedHashes = await tree.nodes(coordinates);
+    const stored = new Map(coordinates.map(([level, i], k) => [`${level}:${i}`, storedHashes[k]]));
     for (const { index, data } of page) {
       if (index !== count) {
         report({ code: 'LEAF_GAP', index: count, message: `leaf ${count} is missing (next stored leaf is ${index})` });
@@ -175,13 +170,13 @@ export async function fsckLog(db: Database.Database, options: FsckOptions = {}):
       }
       // Rebuild: each leaf completes the perfect subtrees given by the trailing ones of its index.
       let node = { level: 0, hash: leafHash(data) };
-      checkNode(0, index, node.hash);
+      checkNode(0, index, node.hash, stored.get(`0:${index}`));
       let i = index;
       while (stack.length > 0 && stack[stack.length - 1]!.level === node.level) {
         const left = stack.pop()!;
         node = { level: node.level + 1, hash: nodeHash(left.hash, node.hash) };
         i = Math.floor(i / 2);
-        checkNode(node.level, i, node.hash);
+        checkNode(node.level, i, node.hash, stored.get(`${node.level}:${i}`));
       }
       stack.push(node);
       count++;
@@ -192,7 +187,7 @@ export async function fsckLog(db: Database.Database, options: FsckOptions = {}):
 }
 
 async function finish(
-  tree: MerkleTreeStore,
+  tree: TreeReader,
   options: FsckOptions,
   checkpoints: StoredCheckpoint[],
   size: number,
@@ -203,7 +198,7 @@ async function finish(
   // A perfect binary decomposition of n leaves has 2n - popcount(n) perfect subtrees.
   let popcount = 0;
   for (let v = size; v > 0; v = Math.floor(v / 2)) popcount += v % 2;
-  const nodeRows = (tree.db.prepare('SELECT COUNT(*) AS n FROM log_nodes').get() as { n: number }).n;
+  const nodeRows = await tree.nodeCount();
   if (nodeRows > 2 * size - popcount)
     report({ code: 'EXTRA_NODES', message: `log_nodes has ${nodeRows} rows, the tree has ${2 * size - popcount} subtrees` });
 
@@ -217,7 +212,7 @@ async function finish(
     const b = checkpoints[k + 1]!;
     if (a.size === 0 || b.size > size) continue;
     try {
-      verifyConsistency(a.size, b.size, tree.consistencyProof(a.size, b.size), a.rootHash, b.rootHash);
+      verifyConsistency(a.size, b.size, await rangeHashes(tree, consistencyRanges(a.size, b.size)), a.rootHash, b.rootHash);
     } catch {
       report({ code: 'CHECKPOINT_INCONSISTENT', size: b.size, message: `checkpoint ${b.size} is not consistent with checkpoint ${a.size}` });
     }

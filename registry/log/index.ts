@@ -1,6 +1,5 @@
 export { LogError, type LogErrorCode } from './errors.js';
 export { TransparencyLog, type TransparencyLogOptions } from './transparency-log.js';
-export { MerkleTreeStore, LOG_SCHEMA, type StoredCheckpoint } from './tree-store.js';
 export { toLeafData } from './leaf.js';
 export {
   fsckLog,

@@ -1,75 +1,72 @@
 import { createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
-import type Database from 'better-sqlite3';
 import {
-  EMPTY_ROOT,
   assembleNote,
   bytesEqual,
   formatCheckpoint,
   formatVerifierKey,
+  generateKeyPair,
+  leafHash,
+  nodeHash,
   noteSignatureLine,
+  parseStrictJson,
   privateKeySeed,
   publicKeyOf,
   toBase64,
   toPublicJwk,
   utf8,
-  nodeHash,
   verifyConsistency,
+  EMPTY_ROOT,
 } from '@etdi/protocol';
 import type { Ed25519PrivateJwk, Ed25519PublicJwk, LogEvidence } from '@etdi/schemas';
+import type { Store, StoreReader, StoredCheckpoint, StoreTx, TreeNode, TreeReader } from '../store/types.js';
 import { LogError } from './errors.js';
-import { MerkleTreeStore, type StoredCheckpoint } from './tree-store.js';
+import { consistencyRanges, inclusionRanges, leftSiblingsOf, rangeHashes } from './merkle-plan.js';
 
 export interface TransparencyLogOptions {
   /** The checkpoint origin line, e.g. `registry.example/log`. Fixed for the life of the database. */
   origin: string;
-  signingKey: Ed25519PrivateJwk;
-  /** The signed-note key name; C2SP tlog-checkpoint recommends the origin. */
-  keyName: string;
+  /** The signed-note key name; C2SP tlog-checkpoint recommends the origin (the default). */
+  keyName?: string;
 }
 
-/** MTH from a border (largest subtree first): folded right to left, as RFC 9162 defines MTH. */
-function foldBorder(border: Uint8Array[]): Uint8Array {
-  if (border.length === 0) return EMPTY_ROOT;
-  let hash = border[border.length - 1]!;
-  for (let i = border.length - 2; i >= 0; i--) hash = nodeHash(border[i]!, hash);
-  return hash;
-}
+const isSafeCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 
 /**
- * The registry's append-only Merkle log (RFC 9162 hashing) with C2SP signed checkpoints, stored
- * in the registry's own SQLite database (tables log_*, see tree-store.ts).
+ * The registry's append-only Merkle log (RFC 9162 hashing) with C2SP signed checkpoints, kept in
+ * the registry's store (TreeReader/TreeWriter: leaves, the hash of every complete subtree, the
+ * checkpoints). This object holds no tree state, only the signing key: the size is the store's,
+ * so any number of registry processes on one PostgreSQL database serve the same log, and a
+ * rolled-back transaction leaves nothing behind. Appends and checkpoint signatures happen only
+ * inside a store transaction, which every store serialises (across processes too): the log has
+ * one order, and each checkpoint is signed over the transaction's own tree just before COMMIT, so
+ * it commits with its leaves and no checkpoint ever covers an uncommitted leaf.
  */
 export class TransparencyLog {
   readonly origin: string;
   readonly keyName: string;
-  private readonly tree: MerkleTreeStore;
-  private readonly db: Database.Database;
   private readonly privateKey: KeyObject;
   private readonly publicKey: Uint8Array;
   private readonly publicJwkValue: Ed25519PublicJwk;
   private readonly vkey: string;
-  private appendCount = 0;
-  /** The last checkpoint this object signed or found current, with its border (extendsHead). */
-  private head: { size: number; rootHash: Uint8Array; border: Uint8Array[] } | undefined;
 
-  private constructor(db: Database.Database, tree: MerkleTreeStore, options: TransparencyLogOptions) {
-    this.db = db;
-    this.tree = tree;
+  private constructor(
+    private readonly store: StoreReader,
+    signingKey: Ed25519PrivateJwk,
+    options: TransparencyLogOptions,
+  ) {
     this.origin = options.origin;
-    this.keyName = options.keyName;
+    this.keyName = options.keyName ?? options.origin;
     let seed: Uint8Array;
     try {
-      seed = privateKeySeed(options.signingKey);
+      seed = privateKeySeed(signingKey);
     } catch (cause) {
       throw new LogError('LOG_CONFIG', 'the log signing key is not a valid Ed25519 private JWK', { cause });
     }
     this.publicKey = publicKeyOf(seed);
-    // checkpoint() is synchronous by contract, so it signs with node:crypto directly (the same
-    // implementation as protocol's node backend) rather than through the async backend API.
-    this.privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', x: options.signingKey.x, d: options.signingKey.d }, format: 'jwk' });
-    this.publicJwkValue = toPublicJwk(options.signingKey);
+    this.privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', x: signingKey.x, d: signingKey.d }, format: 'jwk' });
+    this.publicJwkValue = toPublicJwk(signingKey);
     try {
-      this.vkey = formatVerifierKey(options.keyName, this.publicKey);
+      this.vkey = formatVerifierKey(this.keyName, this.publicKey);
       formatCheckpoint({ origin: options.origin, size: 0, rootHash: EMPTY_ROOT }); // validates the origin line
     } catch (cause) {
       throw new LogError('LOG_CONFIG', 'invalid log origin or key name', { cause });
@@ -77,175 +74,154 @@ export class TransparencyLog {
   }
 
   /**
-   * Opens (creating its tables if needed) the log stored in the registry's database. O(1): no
-   * replay. Refuses a database whose log has another origin (LOG_CONFIG).
+   * The log kept in `store`. On the first open it creates the log signing key, records the origin
+   * and signs the empty checkpoint, in one transaction (several processes starting at once on one
+   * database create one key: the transaction re-reads under the store's lock). Refuses a store
+   * whose log has another origin (LOG_CONFIG).
    */
-  static open(db: Database.Database, options: TransparencyLogOptions): TransparencyLog {
-    const tree = new MerkleTreeStore(db);
-    const row = db.prepare('SELECT value FROM log_meta WHERE name = ?').get('origin') as { value: string } | undefined;
-    const log = new TransparencyLog(db, tree, options);
-    if (row === undefined) db.prepare('INSERT INTO log_meta (name, value) VALUES (?, ?)').run('origin', options.origin);
-    else if (row.value !== options.origin)
-      throw new LogError('LOG_CONFIG', `this database holds the log "${row.value}", not "${options.origin}"`);
+  static async open(store: Store, options: TransparencyLogOptions): Promise<TransparencyLog> {
+    let key = (await store.registryKeys('log'))[0];
+    let origin = await store.tree.origin();
+    if (key === undefined || origin === undefined || (await store.tree.latestCheckpoint()) === undefined) {
+      await store.transaction(async (tx) => {
+        if ((await tx.registryKeys('log')).length === 0) {
+          const jwk = generateKeyPair().privateJwk;
+          await tx.insertRegistryKey({ kid: jwk.kid!, purpose: 'log', private_jwk: JSON.stringify(jwk), created_at: Math.floor(Date.now() / 1000) });
+        }
+        if ((await tx.tree.origin()) === undefined) await tx.tree.setOrigin(options.origin);
+      });
+      key = (await store.registryKeys('log'))[0]!;
+      origin = await store.tree.origin();
+    }
+    if (origin !== options.origin) throw new LogError('LOG_CONFIG', `this database holds the log "${origin}", not "${options.origin}"`);
+    const log = new TransparencyLog(store, parseStrictJson(key.private_jwk) as Ed25519PrivateJwk, options);
+    if ((await store.tree.latestCheckpoint()) === undefined) await store.transaction((tx) => log.signCheckpoint(tx));
     return log;
   }
 
-  /** The number of leaves, as the database (including the caller's open transaction) sees it. */
-  get size(): number {
-    return this.tree.size;
+  /** The number of leaves (committed, or as the transaction `reader` sees them). */
+  size(reader: StoreReader = this.store): Promise<number> {
+    return reader.tree.size();
   }
 
   /**
-   * Appends a leaf and returns its index. MUST be called inside the caller's db.transaction so
-   * that the state change and its leaf commit (or roll back) together: no event without its
-   * leaf, no leaf without its event (TypeError otherwise). O(log n) row writes, 2 on average.
-   * Neither commits nor signs.
+   * Appends a leaf inside the caller's transaction and returns its index: the state change and
+   * its leaf commit (or roll back) together. Writes the leaf and the hash of every perfect subtree
+   * it completes (1 + trailing ones of the index: 2 on average). Neither commits nor signs.
    */
-  append(leafData: Uint8Array): number {
-    const index = this.tree.append(leafData);
-    this.appendCount++;
+  async append(tx: StoreTx, leafData: Uint8Array): Promise<number> {
+    if (!(leafData instanceof Uint8Array)) throw new TypeError('leafData must be a Uint8Array');
+    const index = await tx.tree.size();
+    const siblings = leftSiblingsOf(index);
+    const left = siblings.length === 0 ? [] : await tx.tree.nodes(siblings);
+    let hash = leafHash(leafData);
+    const nodes: TreeNode[] = [{ level: 0, idx: index, hash }];
+    siblings.forEach(([level, idx], i) => {
+      const sibling = left[i];
+      if (sibling === undefined) throw new LogError('LOG_CORRUPT', `missing subtree hash (${level}, ${idx})`);
+      hash = nodeHash(sibling, hash);
+      nodes.push({ level: level + 1, idx: idx / 2, hash });
+    });
+    await tx.tree.insertLeaf(index, leafData);
+    await tx.tree.insertNodes(nodes);
     return index;
   }
 
-  /**
-   * How many leaves this object has appended (rolled back or not): a counter, not tree state. The
-   * write batch compares it around a job to tell whether a refused job had already appended.
-   */
-  get appends(): number {
-    return this.appendCount;
+  /** The RFC 9162 root of the tree of the given size (default: the current size). */
+  async rootHash(treeSize?: number, reader: StoreReader = this.store): Promise<Uint8Array> {
+    const size = treeSize ?? (await reader.tree.size());
+    await this.checkTreeSize(reader.tree, size, 'treeSize');
+    return (await rangeHashes(reader.tree, [[0, size]]))[0]!;
   }
 
-  /** The RFC 9162 root of the tree of the given size (default: the current size). O(log n) reads. */
-  rootHash(treeSize?: number): Uint8Array {
-    return this.tree.rootHash(treeSize);
+  /** RFC 9162 inclusion proof of leaf `leafIndex` in the tree of size `treeSize`: one read. */
+  async inclusionProof(leafIndex: number, treeSize: number): Promise<Uint8Array[]> {
+    return (await this.inclusionProofs([leafIndex], treeSize))[0]!;
   }
 
-  /** RFC 9162 inclusion proof of leaf `leafIndex` in the tree of size `treeSize`. O(log n) reads. */
-  inclusionProof(leafIndex: number, treeSize: number): Uint8Array[] {
-    return this.tree.inclusionProof(leafIndex, treeSize);
+  /** Inclusion proofs of many leaves in one tree (a bundle set: up to 256), their nodes read at once. */
+  async inclusionProofs(leafIndexes: readonly number[], treeSize: number): Promise<Uint8Array[][]> {
+    await this.checkTreeSize(this.store.tree, treeSize, 'treeSize');
+    for (const leafIndex of leafIndexes)
+      if (!isSafeCount(leafIndex) || leafIndex >= treeSize) throw new LogError('LOG_BAD_REQUEST', `leaf index must be an integer in [0, ${treeSize})`);
+    const plans = leafIndexes.map((i) => inclusionRanges(i, treeSize));
+    const hashes = await rangeHashes(this.store.tree, plans.flat());
+    let at = 0;
+    return plans.map((p) => hashes.slice(at, (at += p.length)));
   }
 
-  /** Runs `fn`, in which many proofs of one tree are made, reading each subtree hash once (MerkleTreeStore.shareNodes). */
-  shareNodes<T>(fn: () => T): T {
-    return this.tree.shareNodes(fn);
-  }
-
-  /** RFC 9162 consistency proof between sizes 0 < size1 <= size2. O(log n) reads. */
-  consistencyProof(size1: number, size2: number): Uint8Array[] {
-    return this.tree.consistencyProof(size1, size2);
+  /** RFC 9162 consistency proof between sizes 0 < size1 <= size2: one read. */
+  async consistencyProof(size1: number, size2: number, reader: StoreReader = this.store): Promise<Uint8Array[]> {
+    await this.checkTreeSize(reader.tree, size2, 'size2');
+    if (!isSafeCount(size1) || size1 < 1 || size1 > size2) throw new LogError('LOG_BAD_REQUEST', `size1 must be an integer in [1, ${size2}]`);
+    return rangeHashes(reader.tree, consistencyRanges(size1, size2));
   }
 
   /** The index of the first leaf with this RFC 9162 leaf hash, or undefined. */
-  leafIndexOf(leafHash: Uint8Array): number | undefined {
-    return this.tree.leafIndexOf(leafHash);
-  }
-
-  /**
-   * The newest signed checkpoint note. Signs (and persists) a new one when the tree grew. Call it
-   * after the append transaction committed, never inside it.
-   */
-  checkpoint(): string {
-    return this.latestCheckpoint().note;
-  }
-
-  /**
-   * The newest signed checkpoint with its size and root, signing one first when the tree grew.
-   * Before signing it checks, with its own consistency proof, that the tree extends the last
-   * signed checkpoint (C2SP tlog-checkpoint: a log MUST NOT sign two inconsistent checkpoints):
-   * a corrupted or rolled-back database makes it throw LOG_CORRUPT instead of signing a fork.
-   */
-  latestCheckpoint(): StoredCheckpoint {
-    const run = (sign: boolean): StoredCheckpoint | undefined => {
-      const size = this.tree.size;
-      const last = this.tree.latestCheckpoint();
-      if (last && last.size > size)
-        throw new LogError('LOG_CORRUPT', `the log has ${size} leaves but signed a checkpoint of size ${last.size}: the database was rolled back`);
-      const border = this.tree.border(size);
-      const root = foldBorder(border);
-      if (last && last.size === size) {
-        if (!bytesEqual(last.rootHash, root))
-          throw new LogError('LOG_CORRUPT', `the stored tree of size ${size} does not match its signed checkpoint`);
-        this.head = { size, rootHash: root, border };
-        return last;
-      }
-      if (!sign) return undefined;
-      if (last && last.size > 0 && !this.extendsHead(last, size, border)) {
-        try {
-          verifyConsistency(last.size, size, this.tree.consistencyProof(last.size, size), last.rootHash, root);
-        } catch (cause) {
-          throw new LogError('LOG_CORRUPT', `the tree of size ${size} does not extend the signed checkpoint of size ${last.size}`, { cause });
-        }
-      }
-      const text = formatCheckpoint({ origin: this.origin, size, rootHash: root });
-      const signature = new Uint8Array(nodeSign(null, utf8(text), this.privateKey));
-      const note = assembleNote(text, [noteSignatureLine(this.keyName, this.publicKey, signature)]);
-      const checkpoint = { size, rootHash: root, note };
-      this.tree.insertCheckpoint(checkpoint, new Date());
-      this.head = { size, rootHash: root, border };
-      return checkpoint;
-    };
-    if (this.db.inTransaction) return run(true)!;
-    // A read first (the registry signs inside every write batch, so the newest checkpoint is
-    // almost always current): no write lock on the read path, which would otherwise wait for
-    // the write worker's batch. Only a tree that grew without a checkpoint takes it.
-    // IMMEDIATE: two processes (or connections) must not both sign a checkpoint for the same growth.
-    return this.db.transaction(() => run(false))() ?? this.db.transaction(() => run(true)!).immediate();
-  }
-
-  /**
-   * The consistency check of latestCheckpoint without a proof, when this object knows the border
-   * of the last signed checkpoint (it verified or signed that checkpoint itself): the stored
-   * border of `last.size` must still be that one, and it, with the stored hashes of the leaves
-   * since appended, merged as a Merkle frontier, must be exactly the stored border of `size`. Then the new root folds from subtrees
-   * built on the old tree's subtrees, so the tree extends the signed one (what the proof shows),
-   * reading the new leaves' hashes (a batch: a few) instead of O(log^2 n) rows for the proof.
-   * False (the caller verifies a proof) when the known head is not the stored last checkpoint
-   * (another connection signed since, or a rolled-back transaction signed it) or too far behind.
-   */
-  private extendsHead(last: StoredCheckpoint, size: number, border: Uint8Array[]): boolean {
-    const head = this.head;
-    if (head === undefined || head.size !== last.size || !bytesEqual(head.rootHash, last.rootHash) || size - head.size > 256) return false;
-    // the stored border of the signed size is still the one that folded to its root
-    const stored = this.tree.border(head.size);
-    if (stored.length !== head.border.length || stored.some((h, i) => !bytesEqual(h, head.border[i]!)))
-      throw new LogError('LOG_CORRUPT', `the stored tree of size ${head.size} no longer matches its signed checkpoint`);
-    // the frontier as (width, hash), largest first, extended leaf by leaf
-    const frontier: { width: number; hash: Uint8Array }[] = [];
-    let rest = head.size;
-    for (const hash of head.border) {
-      let width = 1;
-      while (width * 2 <= rest) width *= 2;
-      frontier.push({ width, hash });
-      rest -= width;
-    }
-    for (let index = head.size; index < size; index++) {
-      const leaf = this.tree.storedNode(0, index);
-      if (leaf === undefined) throw new LogError('LOG_CORRUPT', `missing leaf hash ${index}`);
-      let node = { width: 1, hash: leaf };
-      while (frontier.length > 0 && frontier[frontier.length - 1]!.width === node.width) {
-        const left = frontier.pop()!;
-        node = { width: node.width * 2, hash: nodeHash(left.hash, node.hash) };
-      }
-      frontier.push(node);
-    }
-    if (frontier.length !== border.length || frontier.some((f, i) => !bytesEqual(f.hash, border[i]!)))
-      throw new LogError('LOG_CORRUPT', `the tree of size ${size} does not extend the signed checkpoint of size ${last.size}`);
-    return true;
-  }
-
-  /**
-   * What the registry serves with a record: its leaf index and inclusion proof against the
-   * newest checkpoint (signed now if the tree grew). Call after the append committed.
-   */
-  evidence(leafIndex: number): LogEvidence {
-    const cp = this.latestCheckpoint();
-    const hashes = this.tree.inclusionProof(leafIndex, cp.size).map(toBase64);
-    return { leafIndex, inclusionProof: { leafIndex, treeSize: cp.size, hashes }, checkpoint: cp.note };
+  leafIndexOf(hash: Uint8Array): Promise<number | undefined> {
+    return this.store.tree.leafIndexOf(hash);
   }
 
   /** Leaves [start, end) with their data. The caller bounds the page size. */
-  entries(start: number, end: number): { index: number; data: Uint8Array }[] {
-    return this.tree.entries(start, end);
+  entries(start: number, end: number): Promise<{ index: number; data: Uint8Array }[]> {
+    if (!isSafeCount(start) || !isSafeCount(end) || start > end) throw new LogError('LOG_BAD_REQUEST', 'entries: want integers 0 <= start <= end');
+    return this.store.tree.entries(start, end);
+  }
+
+  /** The newest signed checkpoint note. */
+  async checkpoint(): Promise<string> {
+    return (await this.latestCheckpoint()).note;
+  }
+
+  /**
+   * The newest signed checkpoint (committed). Every write transaction signs before it commits,
+   * so it covers every committed leaf.
+   */
+  async latestCheckpoint(): Promise<StoredCheckpoint> {
+    const last = await this.store.tree.latestCheckpoint();
+    if (last === undefined) throw new LogError('LOG_CORRUPT', 'the log has no signed checkpoint (was it opened with TransparencyLog.open?)');
+    return last;
+  }
+
+  /**
+   * Signs a checkpoint of the transaction's tree when it grew, last thing before COMMIT. Before
+   * signing it checks, with a consistency proof from the stored nodes, that the tree extends the
+   * last signed checkpoint (C2SP tlog-checkpoint: a log MUST NOT sign two inconsistent
+   * checkpoints): a corrupted or rolled-back database makes it throw LOG_CORRUPT, which aborts
+   * the transaction, instead of signing a fork.
+   */
+  async signCheckpoint(tx: StoreTx): Promise<StoredCheckpoint> {
+    const size = await tx.tree.size();
+    const last = await tx.tree.latestCheckpoint();
+    if (last && last.size > size)
+      throw new LogError('LOG_CORRUPT', `the log has ${size} leaves but signed a checkpoint of size ${last.size}: the database was rolled back`);
+    const root = (await rangeHashes(tx.tree, [[0, size]]))[0]!;
+    if (last && last.size === size) {
+      if (!bytesEqual(last.rootHash, root)) throw new LogError('LOG_CORRUPT', `the stored tree of size ${size} does not match its signed checkpoint`);
+      return last;
+    }
+    if (last && last.size > 0) {
+      try {
+        verifyConsistency(last.size, size, await rangeHashes(tx.tree, consistencyRanges(last.size, size)), last.rootHash, root);
+      } catch (cause) {
+        throw new LogError('LOG_CORRUPT', `the tree of size ${size} does not extend the signed checkpoint of size ${last.size}`, { cause });
+      }
+    }
+    const text = formatCheckpoint({ origin: this.origin, size, rootHash: root });
+    const signature = new Uint8Array(nodeSign(null, utf8(text), this.privateKey));
+    const note = assembleNote(text, [noteSignatureLine(this.keyName, this.publicKey, signature)]);
+    const checkpoint = { size, rootHash: root, note };
+    await tx.tree.insertCheckpoint(checkpoint, new Date());
+    return checkpoint;
+  }
+
+  /** What the registry serves with a record: its leaf index and inclusion proof against the newest checkpoint. */
+  async evidence(leafIndex: number): Promise<LogEvidence> {
+    const cp = await this.latestCheckpoint();
+    if (cp.size <= leafIndex) throw new Error(`checkpoint of size ${cp.size} does not cover leaf ${leafIndex}`);
+    // the checkpoint bounds the tree: no size read before the proof's one read
+    const hashes = (await rangeHashes(this.store.tree, inclusionRanges(leafIndex, cp.size))).map(toBase64);
+    return { leafIndex, inclusionProof: { leafIndex, treeSize: cp.size, hashes }, checkpoint: cp.note };
   }
 
   /** The C2SP note verifier key clients pin: `<name>+<hex key id>+<base64(0x01 || key)>`. */
@@ -255,5 +231,11 @@ export class TransparencyLog {
 
   publicJwk(): Ed25519PublicJwk {
     return { ...this.publicJwkValue };
+  }
+
+  private async checkTreeSize(tree: TreeReader, treeSize: number, name: string): Promise<void> {
+    if (!isSafeCount(treeSize)) throw new LogError('LOG_BAD_REQUEST', `${name} must be a non-negative integer`);
+    const size = await tree.size();
+    if (treeSize > size) throw new LogError('LOG_BAD_REQUEST', `${name} ${treeSize} is beyond the tree size ${size}`);
   }
 }

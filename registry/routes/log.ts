@@ -48,23 +48,23 @@ function json(res: Response, body: unknown): void {
 export function createLogRouter(log: TransparencyLog): express.Router {
   const router = express.Router();
 
-  router.get('/checkpoint', (_req, res) => {
-    const note = log.checkpoint();
+  router.get('/checkpoint', async (_req, res) => {
+    const note = await log.checkpoint();
     res
       .writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(note), 'Cache-Control': 'no-cache' })
       .end(note);
   });
 
-  router.get('/entries', (req, res) => {
+  router.get('/entries', async (req, res) => {
     const start = intParam(req, 'start', true);
     const end = intParam(req, 'end', true);
     const encoding = req.query.encoding ?? 'utf8';
     if (encoding !== 'utf8' && encoding !== 'base64') throw badRequest('"encoding" must be utf8 or base64');
-    const size = log.size;
+    const size = await log.size();
     if (start > end) throw badRequest('"start" must not exceed "end"');
     if (start > size) throw badRequest(`"start" ${start} is beyond the tree size ${size}`);
     const stop = Math.min(end, start + MAX_ENTRIES_PAGE, size);
-    const entries: LogEntry[] = log.entries(start, stop).map((e) => ({
+    const entries: LogEntry[] = (await log.entries(start, stop)).map((e) => ({
       index: e.index,
       data: encoding === 'base64' ? toBase64(e.data) : fromUtf8(e.data),
     }));
@@ -72,8 +72,8 @@ export function createLogRouter(log: TransparencyLog): express.Router {
     json(res, page);
   });
 
-  router.get('/proof/inclusion', (req, res) => {
-    const size = intParam(req, 'size', false) ?? log.latestCheckpoint().size;
+  router.get('/proof/inclusion', async (req, res) => {
+    const size = intParam(req, 'size', false) ?? (await log.latestCheckpoint()).size;
     let index = intParam(req, 'index', false);
     const rawHash = req.query.leafHash;
     if ((index === undefined) === (rawHash === undefined)) throw badRequest('give exactly one of "index" and "leafHash"');
@@ -85,17 +85,17 @@ export function createLogRouter(log: TransparencyLog): express.Router {
         throw badRequest('"leafHash" must be standard base64');
       }
       if (hash.length !== 32) throw badRequest('"leafHash" must be 32 bytes');
-      index = log.leafIndexOf(hash);
+      index = await log.leafIndexOf(hash);
       if (index === undefined || index >= size) throw new LogError('LOG_NOT_FOUND', `no leaf with this hash in the tree of size ${size}`);
     }
-    const proof: InclusionProof = { leafIndex: index, treeSize: size, hashes: log.inclusionProof(index, size).map(toBase64) };
+    const proof: InclusionProof = { leafIndex: index, treeSize: size, hashes: (await log.inclusionProof(index, size)).map(toBase64) };
     json(res, proof);
   });
 
-  router.get('/proof/consistency', (req, res) => {
+  router.get('/proof/consistency', async (req, res) => {
     const from = intParam(req, 'from', true);
-    const to = intParam(req, 'to', false) ?? log.latestCheckpoint().size;
-    const proof: ConsistencyProof = { size1: from, size2: to, hashes: log.consistencyProof(from, to).map(toBase64) };
+    const to = intParam(req, 'to', false) ?? (await log.latestCheckpoint()).size;
+    const proof: ConsistencyProof = { size1: from, size2: to, hashes: (await log.consistencyProof(from, to)).map(toBase64) };
     json(res, proof);
   });
 

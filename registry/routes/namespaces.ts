@@ -20,13 +20,13 @@ export function namespacesRouter(services: Services): Router {
     sendJson(res, 201, info);
   });
 
-  router.get('/v1/namespaces/:namespace', (req, res) => {
-    sendJson(res, 200, getNamespaceInfo(ctx, req.params.namespace), 'public, max-age=5');
+  router.get('/v1/namespaces/:namespace', async (req, res) => {
+    sendJson(res, 200, await getNamespaceInfo(ctx, req.params.namespace), 'public, max-age=5');
   });
 
-  router.get('/v1/namespaces/:namespace/keys', (req, res) => {
+  router.get('/v1/namespaces/:namespace/keys', async (req, res) => {
     // short-lived: a key revocation must reach verifiers quickly
-    sendJson(res, 200, listNamespaceKeys(ctx, req.params.namespace), 'public, max-age=30');
+    sendJson(res, 200, await listNamespaceKeys(ctx, req.params.namespace), 'public, max-age=30');
   });
 
   router.post('/v1/namespaces/:namespace/keys', async (req, res) => {
@@ -50,7 +50,7 @@ export function namespacesRouter(services: Services): Router {
   // What a host pins (etdi trust init, fetchTrust): small and fixed, so the issuer never has to be
   // guessed from another document.
   router.get(REGISTRY_METADATA_PATH, (_req, res) => {
-    const log = ctx.store.log;
+    const log = ctx.log;
     const metadata: RegistryMetadata = {
       issuer: ctx.config.origin,
       audience: ctx.config.attestationAudience,

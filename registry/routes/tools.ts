@@ -33,12 +33,13 @@ export const RECORD_PATH = '/v1/tools/:namespace/:name/versions/:version';
 /** The hot read path: a cache lookup and the stored bytes. */
 export function recordHandler(services: Services): RequestHandler {
   const { reads } = services;
-  return (req, res) => {
+  return async (req, res) => {
     const toolId = toolIdOf(req);
     let version = req.params.version as string;
     const latest = version === 'latest';
-    if (latest) version = reads.resolveVersion(toolId, version);
-    const record = reads.record(toolId, version);
+    if (latest) version = await reads.resolveVersion(toolId, version);
+    // a cache hit is answered without a store read (records never change)
+    const record = reads.records.get(`${toolId}@${version}`) ?? (await reads.record(toolId, version));
     // `latest` moves: never cache it as immutable
     const cacheControl = latest ? SHORT_LIVED : IMMUTABLE;
     if (!latest && etagMatches(req.headers['if-none-match'], record.etag)) {
@@ -60,7 +61,7 @@ export function toolsRouter(services: Services): Router {
   const { ctx, reads } = services;
   const router = Router();
 
-  router.get('/v1/tools', (req, res) => {
+  router.get('/v1/tools', async (req, res) => {
     const q = typeof req.query.q === 'string' ? req.query.q : undefined;
     const cursor = typeof req.query.cursor === 'string' ? req.query.cursor : undefined;
     const limitText = typeof req.query.limit === 'string' ? req.query.limit : '50';
@@ -68,12 +69,12 @@ export function toolsRouter(services: Services): Router {
     if (!/^\d{1,3}$/.test(limitText) || limit < 1 || limit > 200)
       throw new RegistryError('BAD_REQUEST', 'limit must be an integer from 1 to 200');
     if (q !== undefined && q.length > 128) throw new RegistryError('BAD_REQUEST', 'q must be at most 128 characters');
-    sendJson(res, 200, reads.tools(q, cursor, limit), 'public, max-age=5');
+    sendJson(res, 200, await reads.tools(q, cursor, limit), 'public, max-age=5');
   });
 
   // POST /v1/tools is served by routes/publish.ts, ahead of the router (app.ts).
 
-  router.get('/v1/tools/:namespace/:name/versions', (req, res) => {
+  router.get('/v1/tools/:namespace/:name/versions', async (req, res) => {
     const digest = req.query.definitionDigest;
     if (digest !== undefined && !DigestSchema.safeParse(digest).success)
       throw new RegistryError('BAD_REQUEST', 'definitionDigest must be one `sha256:` and 64 lower-case hex digits');
@@ -83,20 +84,20 @@ export function toolsRouter(services: Services): Router {
     if (!/^\d{1,3}$/.test(limitText) || limit < 1 || limit > 200)
       throw new RegistryError('BAD_REQUEST', 'limit must be an integer from 1 to 200');
     const options = { limit, ...(digest === undefined ? {} : { definitionDigest: digest as string }), ...(cursor === undefined ? {} : { cursor }) };
-    sendJson(res, 200, reads.versions(toolIdOf(req), options), 'public, max-age=5');
+    sendJson(res, 200, await reads.versions(toolIdOf(req), options), 'public, max-age=5');
   });
 
 
   router.get('/v1/tools/:namespace/:name/versions/:version/status', async (req, res) => {
     const toolId = toolIdOf(req);
-    const version = reads.resolveVersion(toolId, req.params.version as string);
+    const version = await reads.resolveVersion(toolId, req.params.version as string);
     sendJson(res, 200, await reads.status(toolId, version), SHORT_LIVED);
   });
 
   router.get('/v1/tools/:namespace/:name/versions/:version/bundle', async (req, res) => {
     const toolId = toolIdOf(req);
-    const version = reads.resolveVersion(toolId, req.params.version as string);
-    const record = reads.record(toolId, version);
+    const version = await reads.resolveVersion(toolId, req.params.version as string);
+    const record = await reads.record(toolId, version);
     const status = await reads.status(toolId, version);
     // splice the cached record bytes in: no re-serialisation of the signed manifest
     const body = `{"type":"etdi.bundle/v1","record":${record.body.toString('utf8')},"status":${JSON.stringify(status)}}`;

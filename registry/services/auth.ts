@@ -9,7 +9,7 @@ import {
   type TokenResponse,
 } from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
-import type { KeyRow } from '../store/store.js';
+import type { KeyRow } from '../store/types.js';
 import type { Principal, RegistryContext } from './context.js';
 import { checkStatementFrame, consumeStatement, verifyStatementSignature } from './statements.js';
 
@@ -59,7 +59,7 @@ export async function authenticate(ctx: RegistryContext, authorization: string |
   // a remembered token whose registry key was revoked since is checked again (and refused)
   if (claims !== undefined && ctx.keys.verificationKey(claims.kid) === undefined) claims = undefined;
   claims ??= await verifyPublisherToken(ctx, token);
-  const key = ctx.store.getKey(claims.sub, claims.key_id);
+  const key = await ctx.store.getKey(claims.sub, claims.key_id);
   // a token dies with its key: revoking a key revokes the sessions it opened
   if (key === undefined || isRevokedAt(key, ctx.now()))
     throw unauthenticated(`the key ${claims.key_id} that obtained this token is revoked`);
@@ -174,12 +174,12 @@ export async function issuePublisherToken(ctx: RegistryContext, body: unknown): 
   const request = checkSchema(TokenRequestSchema, body, 'token request');
   const statement = request.statement;
   checkStatementFrame(ctx, statement);
-  const key = ctx.store.getKey(statement.namespace, statement.keyId);
+  const key = await ctx.store.getKey(statement.namespace, statement.keyId);
   if (key === undefined)
     throw new RegistryError('UNTRUSTED_SIGNER', `${statement.keyId} is not a key of ${statement.namespace}`);
   if (isRevokedAt(key, ctx.now())) throw new RegistryError('KEY_REVOKED', `key ${statement.keyId} is revoked`);
   await verifyStatementSignature(parseStrictJson(key.jwk) as Ed25519PublicJwk, statement, request.signature, 'the token request signature');
-  await ctx.queue.submit(() => consumeStatement(ctx, statement));
+  await ctx.queue.submit((tx) => consumeStatement(tx, ctx, statement));
   const signer = ctx.keys.current();
   const nowS = Math.floor(ctx.now() / 1000);
   const ttl = ctx.config.publisherTokenTtlSeconds;

@@ -1,5 +1,6 @@
 import type { RegistryConfig } from '../config.js';
-import type { RegistryStore } from '../store/store.js';
+import type { TransparencyLog } from '../log/transparency-log.js';
+import type { Store } from '../store/types.js';
 import type { RegistrySigningKeys } from './signing-keys.js';
 import type { OutboundFetchGate } from './well-known.js';
 import type { WriteQueue } from './write-queue.js';
@@ -11,7 +12,8 @@ export type Principal =
   | { role: 'anonymous'; actor: string };
 
 export interface RegistryContext {
-  store: RegistryStore;
+  store: Store;
+  log: TransparencyLog;
   config: RegistryConfig;
   queue: WriteQueue;
   keys: RegistrySigningKeys;

@@ -1,4 +1,4 @@
-import { checkSchema, jwkThumbprint, parseStrictJson } from '@etdi/protocol';
+import { canonicalize, checkSchema, confusableSkeleton, isSignatureVoid, jwkThumbprint, parseStrictJson } from '@etdi/protocol';
 import {
   AddKeyRequestSchema,
   LOG_EVENT_TYPE,
@@ -9,7 +9,8 @@ import {
   type NamespaceInfo,
 } from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
-import type { KeyRow } from '../store/store.js';
+import type { KeyRow, StoreReader, StoreTx } from '../store/types.js';
+import { appendEvent } from './events.js';
 import { isRevokedAt, requireAdmin, requireWriter } from './auth.js';
 import { isoNow, type Principal, type RegistryContext } from './context.js';
 import { checkStatementFrame, consumeStatement, verifyStatementSignature } from './statements.js';
@@ -28,11 +29,11 @@ export function toKeyStatus(row: KeyRow, nowMs: number): KeyStatus {
   return status;
 }
 
-function refuseTakenOrLookalike(ctx: RegistryContext, namespace: string): void {
-  if (ctx.store.getNamespace(namespace) !== undefined)
+async function refuseTakenOrLookalike(store: StoreReader, namespace: string): Promise<void> {
+  if ((await store.getNamespace(namespace)) !== undefined)
     throw new RegistryError('NAMESPACE_EXISTS', `namespace ${namespace} is already registered`);
   // squatting: a namespace whose TR39 skeleton equals an existing one's (index lookup)
-  const existing = ctx.store.lookalikesOf(namespace).find((n) => n !== namespace);
+  const existing = (await store.namespacesWithSkeleton(confusableSkeleton(namespace))).find((n) => n !== namespace);
   if (existing !== undefined)
     throw new RegistryError('NAMESPACE_LOOKALIKE', `namespace ${namespace} is a look-alike of the registered namespace ${existing}`, {
       evidence: { namespace, existing },
@@ -52,7 +53,7 @@ export async function registerNamespace(ctx: RegistryContext, principal: Princip
     throw new RegistryError('BAD_PROOF', `the statement names key ${statement.keyId}, the JWK is ${jwkThumbprint(jwk)}`);
   await verifyStatementSignature(jwk, statement, request.signature, 'the proof of possession');
   if (request.verification === 'admin-grant') requireAdmin(principal);
-  refuseTakenOrLookalike(ctx, statement.namespace); // cheap early answer before any network call
+  await refuseTakenOrLookalike(ctx.store, statement.namespace); // cheap early answer before any network call
   if (request.verification === 'well-known') {
     const release = ctx.outbound.acquire(client);
     try {
@@ -62,12 +63,14 @@ export async function registerNamespace(ctx: RegistryContext, principal: Princip
     }
   }
   const actor = principal.role === 'admin' ? principal.actor : `key:${statement.keyId}`;
-  return ctx.queue.submit(() => {
-    consumeStatement(ctx, statement);
-    refuseTakenOrLookalike(ctx, statement.namespace); // again: another registration may have won the race
+  return ctx.queue.submit(async (tx) => {
+    await consumeStatement(tx, ctx, statement);
+    await refuseTakenOrLookalike(tx, statement.namespace); // again: another registration may have won the race
     const at = isoNow(ctx);
     const publicJwk: Ed25519PublicJwk = { kty: 'OKP', crv: 'Ed25519', x: jwk.x };
-    const leafIndex = ctx.store.appendEvent(
+    const leafIndex = await appendEvent(
+      tx,
+      ctx.log,
       {
         type: LOG_EVENT_TYPE,
         kind: 'namespace.registered',
@@ -80,20 +83,21 @@ export async function registerNamespace(ctx: RegistryContext, principal: Princip
       },
       statement.namespace,
     );
-    ctx.store.insertNamespace({
+    await tx.insertNamespace({
       namespace: statement.namespace,
+      skeleton: confusableSkeleton(statement.namespace),
       verification: request.verification,
       registered_at: at,
       registered_by: actor,
       leaf_index: leafIndex,
     });
-    ctx.store.insertKey({ namespace: statement.namespace, key_id: statement.keyId, jwk: publicJwk, added_at: at, added_by: actor, leaf_index: leafIndex });
+    await tx.insertKey({ namespace: statement.namespace, key_id: statement.keyId, jwk: canonicalize(publicJwk), added_at: at, added_by: actor, leaf_index: leafIndex });
     return { namespace: statement.namespace, verification: request.verification, registeredAt: at, leafIndex, activeKeys: 1, tools: 0 };
   });
 }
 
-export function getNamespaceInfo(ctx: RegistryContext, namespace: string): NamespaceInfo {
-  const row = ctx.store.getNamespace(namespace);
+export async function getNamespaceInfo(ctx: RegistryContext, namespace: string): Promise<NamespaceInfo> {
+  const row = await ctx.store.getNamespace(namespace);
   if (row === undefined) throw new RegistryError('NAMESPACE_NOT_FOUND', `namespace ${namespace} is not registered`);
   const now = ctx.now();
   return {
@@ -101,19 +105,19 @@ export function getNamespaceInfo(ctx: RegistryContext, namespace: string): Names
     verification: row.verification,
     registeredAt: row.registered_at,
     leafIndex: row.leaf_index,
-    activeKeys: ctx.store.listKeys(namespace).filter((k) => !isRevokedAt(k, now)).length,
-    tools: ctx.store.countToolsOf(namespace),
+    activeKeys: (await ctx.store.listKeys(namespace)).filter((k) => !isRevokedAt(k, now)).length,
+    tools: row.tool_count,
   };
 }
 
-export function listNamespaceKeys(ctx: RegistryContext, namespace: string): KeyStatus[] {
-  getNamespaceInfo(ctx, namespace);
+export async function listNamespaceKeys(ctx: RegistryContext, namespace: string): Promise<KeyStatus[]> {
+  await getNamespaceInfo(ctx, namespace);
   const now = ctx.now();
-  return ctx.store.listKeys(namespace).map((k) => toKeyStatus(k, now));
+  return (await ctx.store.listKeys(namespace)).map((k) => toKeyStatus(k, now));
 }
 
-function activeKey(ctx: RegistryContext, namespace: string, keyId: string): KeyRow {
-  const key = ctx.store.getKey(namespace, keyId);
+async function activeKey(ctx: RegistryContext, store: StoreReader, namespace: string, keyId: string): Promise<KeyRow> {
+  const key = await store.getKey(namespace, keyId);
   if (key === undefined) throw new RegistryError('UNTRUSTED_SIGNER', `${keyId} is not a key of ${namespace}`);
   if (isRevokedAt(key, ctx.now())) throw new RegistryError('KEY_REVOKED', `key ${keyId} of ${namespace} is revoked`);
   return key;
@@ -129,24 +133,26 @@ export async function addKey(ctx: RegistryContext, principal: Principal, namespa
   checkStatementFrame(ctx, statement);
   if (jwkThumbprint(statement.jwk) !== statement.keyId)
     throw new RegistryError('BAD_PROOF', `the statement names key ${statement.keyId}, the JWK is ${jwkThumbprint(statement.jwk)}`);
-  getNamespaceInfo(ctx, namespace);
-  const authorizer = activeKey(ctx, namespace, statement.authorizedBy);
+  await getNamespaceInfo(ctx, namespace);
+  const authorizer = await activeKey(ctx, ctx.store, namespace, statement.authorizedBy);
   await verifyStatementSignature(parseStrictJson(authorizer.jwk) as Ed25519PublicJwk, statement, request.signature, 'the authorising signature');
   await verifyStatementSignature(statement.jwk, statement, request.proof, "the new key's proof of possession");
   const actor = principal.actor;
-  return ctx.queue.submit(() => {
-    consumeStatement(ctx, statement);
-    activeKey(ctx, namespace, statement.authorizedBy); // may have been revoked meanwhile
-    if (ctx.store.getKey(namespace, statement.keyId) !== undefined)
+  return ctx.queue.submit(async (tx) => {
+    await consumeStatement(tx, ctx, statement);
+    await activeKey(ctx, tx, namespace, statement.authorizedBy); // may have been revoked meanwhile
+    if ((await tx.getKey(namespace, statement.keyId)) !== undefined)
       throw new RegistryError('KEY_EXISTS', `key ${statement.keyId} is already a key of ${namespace}`);
     const at = isoNow(ctx);
     const publicJwk: Ed25519PublicJwk = { kty: 'OKP', crv: 'Ed25519', x: statement.jwk.x };
-    const leafIndex = ctx.store.appendEvent(
+    const leafIndex = await appendEvent(
+      tx,
+      ctx.log,
       { type: LOG_EVENT_TYPE, kind: 'key.added', at, actor, namespace, keyId: statement.keyId, jwk: publicJwk, authorizedBy: statement.authorizedBy },
       `${namespace}#${statement.keyId}`,
     );
-    ctx.store.insertKey({ namespace, key_id: statement.keyId, jwk: publicJwk, added_at: at, added_by: actor, leaf_index: leafIndex });
-    return toKeyStatus(ctx.store.getKey(namespace, statement.keyId)!, ctx.now());
+    await tx.insertKey({ namespace, key_id: statement.keyId, jwk: canonicalize(publicJwk), added_at: at, added_by: actor, leaf_index: leafIndex });
+    return toKeyStatus((await tx.getKey(namespace, statement.keyId))!, ctx.now());
   });
 }
 
@@ -158,8 +164,8 @@ export async function addKey(ctx: RegistryContext, principal: Principal, namespa
  * as a key added a minute ago voiding every version the first key ever signed, needs the
  * administrator, who makes the revocation after checking the provider's claim.
  */
-function refuseReachBack(ctx: RegistryContext, principal: Extract<Principal, { role: 'publisher' }>, revoked: KeyRow, revokedFrom: string): void {
-  const revoking = ctx.store.getKey(principal.namespace, principal.keyId);
+async function refuseReachBack(tx: StoreTx, principal: Extract<Principal, { role: 'publisher' }>, revoked: KeyRow, revokedFrom: string): Promise<void> {
+  const revoking = await tx.getKey(principal.namespace, principal.keyId);
   if (revoking === undefined) throw new RegistryError('UNTRUSTED_SIGNER', `${principal.keyId} is not a key of ${principal.namespace}`);
   const reachesBeforeRevoker = Date.parse(revokedFrom) < Date.parse(revoking.added_at);
   const revokerIsOlder = Date.parse(revoking.added_at) <= Date.parse(revoked.added_at);
@@ -179,19 +185,32 @@ export async function revokeKey(
 ): Promise<KeyStatus> {
   requireWriter(principal, namespace);
   const request = checkSchema(RevokeKeyRequestSchema, body, 'key revocation');
-  return ctx.queue.submit(() => {
-    const key = ctx.store.getKey(namespace, keyId);
+  return ctx.queue.submit(async (tx) => {
+    const key = await tx.getKey(namespace, keyId);
     if (key === undefined) throw new RegistryError('KEY_NOT_FOUND', `${keyId} is not a key of ${namespace}`);
     if (key.revoked_from !== null) throw new RegistryError('KEY_ALREADY_REVOKED', `key ${keyId} is already revoked`);
     const at = isoNow(ctx);
     const revokedFrom = request.revokedFrom ?? at;
-    if (principal.role === 'publisher') refuseReachBack(ctx, principal, key, revokedFrom);
-    ctx.store.appendEvent(
+    if (principal.role === 'publisher') await refuseReachBack(tx, principal, key, revokedFrom);
+    await appendEvent(
+      tx,
+      ctx.log,
       { type: LOG_EVENT_TYPE, kind: 'key.revoked', at, actor: principal.actor, namespace, keyId, revokedFrom, reason: request.reason },
       `${namespace}#${keyId}`,
     );
-    ctx.store.revokeKey(namespace, keyId, revokedFrom, at, request.reason);
+    await tx.revokeKey(namespace, keyId, revokedFrom, at, request.reason);
+    await voidSignatures(tx, namespace, keyId, revokedFrom);
     ctx.invalidate();
-    return toKeyStatus(ctx.store.getKey(namespace, keyId)!, ctx.now());
+    return toKeyStatus((await tx.getKey(namespace, keyId))!, ctx.now());
   });
+}
+
+/**
+ * Marks the versions the key's revocation from `revokedFrom` voids (signature_void), in the
+ * revocation's transaction: `latest` and the versions list then skip them with an index, under
+ * the one rule the client applies too (protocol/key-revocation.ts).
+ */
+async function voidSignatures(tx: StoreTx, namespace: string, keyId: string, revokedFrom: string): Promise<void> {
+  for (const row of await tx.signedBy(namespace, keyId))
+    if (isSignatureVoid(revokedFrom, { issuedAt: row.issued_at, publishedAt: row.published_at })) await tx.markSignatureVoid(row.tool_id, row.version);
 }

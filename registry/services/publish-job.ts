@@ -3,7 +3,9 @@ import { LOG_EVENT_TYPE, type LogEvent } from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
 import { toLeafData } from '../log/leaf.js';
 import type { RegistryLimits } from '../config.js';
-import type { RegistryStore, VersionRow } from '../store/store.js';
+import type { TransparencyLog } from '../log/transparency-log.js';
+import type { StoreReader, StoreTx, VersionRow } from '../store/types.js';
+import { appendEvent } from './events.js';
 import { isRevokedAt } from './auth.js';
 
 export interface PublishResult {
@@ -56,12 +58,12 @@ export interface PublishPlan {
  * one. Reads only, and computes the log leaf: it throws (RegistryError) on a refusal, having
  * written nothing, so a refused job needs no savepoint of its own.
  */
-export function checkPublish(store: RegistryStore, job: PublishJob, atMs: number): { done: PublishResult } | { plan: PublishPlan } {
-  const signer = store.getKey(job.namespace, job.keyId);
+export async function checkPublish(store: StoreReader, job: PublishJob, atMs: number): Promise<{ done: PublishResult } | { plan: PublishPlan }> {
+  const signer = await store.getKey(job.namespace, job.keyId);
   // the key may have been revoked while the signature was being checked (KEY_REVOKED, not 500)
   if (signer === undefined || isRevokedAt(signer, atMs) || isRevokedAt(signer, job.issuedAtMs))
     throw new RegistryError('KEY_REVOKED', `key ${job.keyId} was revoked from ${signer?.revoked_from ?? 'now'}`);
-  const existing = store.getVersion(job.toolId, job.version);
+  const existing = await store.getVersion(job.toolId, job.version);
   if (existing !== undefined) {
     // immutability: same content is an idempotent success, different content a conflict
     if (existing.manifest_digest === job.manifestDigest) return { done: { created: false, row: existing } };
@@ -69,7 +71,7 @@ export function checkPublish(store: RegistryStore, job: PublishJob, atMs: number
       evidence: { published: existing.manifest_digest, got: job.manifestDigest },
     });
   }
-  const tool = store.getTool(job.toolId);
+  const tool = await store.getTool(job.toolId);
   // rollback protection at the source: a version must be higher than every published one
   if (tool !== undefined && !semver.gt(job.version, tool.latest_version))
     throw new RegistryError('VERSION_NOT_HIGHER', `${job.version} is not higher than the latest published ${tool.latest_version}`, {
@@ -81,7 +83,7 @@ export function checkPublish(store: RegistryStore, job: PublishJob, atMs: number
       evidence: { max: job.limits.versionsPerTool, got: tool.version_count + 1 },
     });
   if (tool === undefined) {
-    const tools = store.countToolsOf(job.namespace);
+    const tools = await store.countToolsOf(job.namespace);
     if (tools >= job.limits.toolsPerNamespace)
       throw new RegistryError('TOO_MANY_TOOLS', `${job.namespace} has ${tools} tools, this registry's limit per namespace; publish a new version of an existing tool or ask the operator`, {
         evidence: { max: job.limits.toolsPerNamespace, got: tools + 1 },
@@ -109,9 +111,9 @@ export function checkPublish(store: RegistryStore, job: PublishJob, atMs: number
  * I/O or constraint error: nothing a request can cause) leaves the transaction half-written, so
  * the caller must roll the whole batch back (write-batch.ts runPublishBatch does).
  */
-export function writePublish(store: RegistryStore, plan: PublishPlan): PublishResult {
+export async function writePublish(tx: StoreTx, log: TransparencyLog, plan: PublishPlan): Promise<PublishResult> {
   const { job, publishedAt } = plan;
-  const leafIndex = store.appendEventLeaf(plan.event, plan.leaf, `${job.toolId}@${job.version}`);
+  const leafIndex = await appendEvent(tx, log, plan.event, `${job.toolId}@${job.version}`, plan.leaf);
   const row: VersionRow = {
     tool_id: job.toolId,
     version: job.version,
@@ -135,9 +137,9 @@ export function writePublish(store: RegistryStore, plan: PublishPlan): PublishRe
     description: job.description,
     updated_at: publishedAt,
   };
-  if (!plan.toolExists) store.insertTool({ ...summary, version_count: 1, namespace: job.namespace, name: job.name, created_at: publishedAt });
-  else store.updateTool(summary);
-  store.insertVersion(row);
+  if (!plan.toolExists) await tx.insertTool({ ...summary, version_count: 1, namespace: job.namespace, name: job.name, created_at: publishedAt });
+  else await tx.updateTool(summary);
+  await tx.insertVersion(row);
   return { created: true, row };
 }
 
@@ -145,7 +147,7 @@ export function writePublish(store: RegistryStore, plan: PublishPlan): PublishRe
  * checkPublish then writePublish, for a caller that runs the job in its own savepoint (the
  * event loop's WriteQueue when there is no write worker).
  */
-export function applyPublish(store: RegistryStore, job: PublishJob, atMs: number): PublishResult {
-  const checked = checkPublish(store, job, atMs);
-  return 'done' in checked ? checked.done : writePublish(store, checked.plan);
+export async function applyPublish(tx: StoreTx, log: TransparencyLog, job: PublishJob, atMs: number): Promise<PublishResult> {
+  const checked = await checkPublish(tx, job, atMs);
+  return 'done' in checked ? checked.done : writePublish(tx, log, checked.plan);
 }

@@ -9,7 +9,8 @@ import {
 import { validateToolPolicy } from '@etdi/client/policy';
 import { LOG_EVENT_TYPE, type Ed25519PublicJwk, type SignedManifest, type ToolPolicy } from '@etdi/schemas';
 import { RegistryError, toRegistryError } from '../errors.js';
-import type { KeyRow, VersionRow } from '../store/store.js';
+import type { KeyRow, VersionRow } from '../store/types.js';
+import { appendEvent } from './events.js';
 import type { PublishResult } from './publish-job.js';
 import { isRevokedAt, requireWriter } from './auth.js';
 import { isoNow, type Principal, type RegistryContext } from './context.js';
@@ -51,7 +52,7 @@ export async function validateManifestPolicy(policy: ToolPolicy): Promise<void> 
 export async function publish(ctx: RegistryContext, principal: Principal, raw: Uint8Array): Promise<PublishResult> {
   if (principal.role === 'anonymous') requireWriter(principal, '');
   const signed = decode(raw);
-  const trustedKeys = authorise(ctx, principal, signed);
+  const trustedKeys = await authorise(ctx, principal, signed);
   let verified: VerifiedManifest;
   try {
     verified = await verifyManifestSignature(signed, (keyId) => trustedKeys.get(keyId), VERIFY_BACKEND);
@@ -95,7 +96,7 @@ function decode(raw: Uint8Array): SignedManifest {
  * A manifest signed only by keys the namespace revoked is KEY_REVOKED; by keys it never had,
  * UNTRUSTED_SIGNER (after the signature check, which tells that apart from an unsigned one).
  */
-function authorise(ctx: RegistryContext, principal: Principal, signed: SignedManifest): Map<string, Ed25519PublicJwk> {
+async function authorise(ctx: RegistryContext, principal: Principal, signed: SignedManifest): Promise<Map<string, Ed25519PublicJwk>> {
   const { manifest } = signed;
   const namespace = manifest.provider; // the schema binds toolId = provider/definition.name
   if (principal.role === 'publisher' && principal.namespace !== namespace)
@@ -103,8 +104,8 @@ function authorise(ctx: RegistryContext, principal: Principal, signed: SignedMan
       evidence: { tokenNamespace: principal.namespace, toolNamespace: namespace },
     });
   // a registered namespace has at least its first key: one read answers both questions
-  const keyRows = ctx.store.listKeys(namespace);
-  if (keyRows.length === 0 && ctx.store.getNamespace(namespace) === undefined)
+  const keyRows = await ctx.store.listKeys(namespace);
+  if (keyRows.length === 0 && (await ctx.store.getNamespace(namespace)) === undefined)
     throw new RegistryError('NAMESPACE_NOT_FOUND', `namespace ${namespace} is not registered`);
   const now = ctx.now();
   const issuedAt = Date.parse(manifest.issuedAt);
@@ -135,17 +136,19 @@ export async function revokeVersion(
 ): Promise<VersionRow> {
   const namespace = toolId.slice(0, toolId.indexOf('/'));
   requireWriter(principal, namespace);
-  return ctx.queue.submit(() => {
-    const row = ctx.store.getVersion(toolId, version);
+  return ctx.queue.submit(async (tx) => {
+    const row = await tx.getVersion(toolId, version);
     if (row === undefined) throw new RegistryError('VERSION_NOT_FOUND', `${toolId}@${version} is not published`);
     if (row.revoked_at !== null) throw new RegistryError('VERSION_ALREADY_REVOKED', `${toolId}@${version} is already revoked`);
     const at = isoNow(ctx);
-    ctx.store.appendEvent(
+    await appendEvent(
+      tx,
+      ctx.log,
       { type: LOG_EVENT_TYPE, kind: 'version.revoked', at, actor: principal.actor, namespace, toolId, version, reason },
       `${toolId}@${version}`,
     );
-    ctx.store.revokeVersion(toolId, version, at, reason, principal.actor);
+    await tx.revokeVersion(toolId, version, at, reason, principal.actor);
     ctx.invalidate();
-    return ctx.store.getVersion(toolId, version)!;
+    return (await tx.getVersion(toolId, version))!;
   });
 }

@@ -15,7 +15,7 @@ import {
   type VersionStatus,
 } from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
-import type { VersionRow } from '../store/store.js';
+import type { StoredCheckpoint, VersionRow } from '../store/types.js';
 import type { RegistryContext } from './context.js';
 import { toKeyStatus } from './namespaces.js';
 
@@ -140,6 +140,10 @@ function attestedVersion(row: VersionRow, permissions: string[]): AttestedVersio
   };
 }
 
+function evidenceOf(leafIndex: number, checkpoint: StoredCheckpoint, proof: Uint8Array[]): LogEvidence {
+  return { leafIndex, inclusionProof: { leafIndex, treeSize: checkpoint.size, hashes: proof.map(toBase64) }, checkpoint: checkpoint.note };
+}
+
 interface CachedAttestation {
   token: string;
   /** Re-sign when less than half the lifetime is left. */
@@ -162,8 +166,8 @@ export class ReadService {
     this.attestations.clear();
   }
 
-  private requireTool(toolId: string): void {
-    if (this.ctx.store.getTool(toolId) === undefined) throw new RegistryError('TOOL_NOT_FOUND', `tool ${toolId} is not published`);
+  private async requireTool(toolId: string): Promise<void> {
+    if ((await this.ctx.store.getTool(toolId)) === undefined) throw new RegistryError('TOOL_NOT_FOUND', `tool ${toolId} is not published`);
   }
 
   /**
@@ -171,30 +175,30 @@ export class ReadService {
    * revocation (the highest of all if every one is): an index lookup, whatever the number of
    * versions (store.latestLiveVersion), then the tool row.
    */
-  resolveVersion(toolId: string, version: string): string {
+  async resolveVersion(toolId: string, version: string): Promise<string> {
     if (version !== 'latest') return version;
-    const live = this.ctx.store.latestLiveVersion(toolId);
+    const live = await this.ctx.store.latestLiveVersion(toolId);
     if (live !== undefined) return live;
-    const tool = this.ctx.store.getTool(toolId);
+    const tool = await this.ctx.store.getTool(toolId);
     if (tool === undefined) throw new RegistryError('TOOL_NOT_FOUND', `tool ${toolId} is not published`);
     return tool.latest_version;
   }
 
-  private row(toolId: string, version: string): VersionRow {
-    const row = this.ctx.store.getVersion(toolId, version);
+  private async row(toolId: string, version: string): Promise<VersionRow> {
+    const row = await this.ctx.store.getVersion(toolId, version);
     if (row === undefined) {
-      this.requireTool(toolId);
+      await this.requireTool(toolId);
       throw new RegistryError('VERSION_NOT_FOUND', `${toolId}@${version} is not published`);
     }
     return row;
   }
 
   /** The immutable record, from the cache when possible (the hot read path). */
-  record(toolId: string, version: string): CachedRecord {
+  async record(toolId: string, version: string): Promise<CachedRecord> {
     const key = `${toolId}@${version}`;
     const hit = this.records.get(key);
     if (hit !== undefined) return hit;
-    const cached = serialiseRecord(this.row(toolId, version));
+    const cached = serialiseRecord(await this.row(toolId, version));
     this.records.set(key, cached);
     return cached;
   }
@@ -206,26 +210,27 @@ export class ReadService {
     return cached;
   }
 
-  logEvidence(leafIndex: number): LogEvidence {
-    const log = this.ctx.store.log;
-    const { size: treeSize, note: checkpoint } = log.latestCheckpoint();
-    if (treeSize <= leafIndex) throw new Error(`checkpoint of size ${treeSize} does not cover leaf ${leafIndex}`);
-    const hashes = log.inclusionProof(leafIndex, treeSize).map((h) => toBase64(h));
-    return { leafIndex, inclusionProof: { leafIndex, treeSize, hashes }, checkpoint };
+  logEvidence(leafIndex: number): Promise<LogEvidence> {
+    return this.ctx.log.evidence(leafIndex);
   }
 
   async status(toolId: string, version: string): Promise<VersionStatus> {
-    const { row, status, permissions } = this.statusOf(toolId, version);
+    const { row, status, permissions } = await this.statusOf(toolId, version);
+    status.log = await this.logEvidence(row.leaf_index);
     // no attestation for what clients must refuse: a revoked version or a void signature
     if (status.status === 'active') status.attestation = await this.attestation(row, permissions);
     return status;
   }
 
-  /** The status without its attestation (`attestation` is ''), and what an attestation of it would say. */
-  private statusOf(toolId: string, version: string): { row: VersionRow; status: VersionStatus; permissions: string[] } {
-    const row = this.row(toolId, version);
+  /**
+   * The status without its attestation (`attestation` is '') and its log evidence (the caller
+   * sets it: a bundle set proves all its leaves against one checkpoint), and what an attestation
+   * of it would say.
+   */
+  private async statusOf(toolId: string, version: string): Promise<{ row: VersionRow; status: VersionStatus; permissions: string[] }> {
+    const row = await this.row(toolId, version);
     const ctx = this.ctx;
-    const key = ctx.store.getKey(row.namespace, row.signer_key_id)!;
+    const key = (await ctx.store.getKey(row.namespace, row.signer_key_id))!;
     const signerKey = toKeyStatus(key, ctx.now());
     const manifest = (JSON.parse(row.signed_manifest) as SignedManifest).manifest;
     // the client verifier's rule (protocol/key-revocation.ts): void if the key was revoked at or
@@ -237,7 +242,7 @@ export class ReadService {
       status: row.revoked_at === null && !signatureVoid ? 'active' : 'revoked',
       signerKey,
       attestation: '',
-      log: this.logEvidence(row.leaf_index),
+      log: undefined as unknown as LogEvidence,
     };
     if (row.revoked_at !== null) status.revocation = { reason: row.revoked_reason!, revokedAt: row.revoked_at, by: row.revoked_by! };
     else if (signatureVoid)
@@ -247,36 +252,40 @@ export class ReadService {
 
   /**
    * A bundle set (`POST /v1/bundles`): the bundle of every requested version that exists, one
-   * attestation over the active ones, and the versions it does not have. Built in one
-   * synchronous pass, so every inclusion proof is against the same checkpoint.
+   * attestation over the active ones, and the versions it does not have. Every inclusion proof is
+   * against the same checkpoint, read once after the rows, and their nodes are read together.
    */
   async bundleSet(request: BundleSetRequest): Promise<string> {
-    const bundles: string[] = [];
+    const found: { record: CachedRecord; status: VersionStatus; row: VersionRow }[] = [];
     const attested: AttestedVersion[] = [];
     const missing: BundleSet['missing'] = [];
     const latest: BundleSet['latest'] = [];
     const seen = new Set<string>();
-    // up to 256 inclusion proofs of one tree: their upper nodes are read once
-    this.ctx.store.log.shareNodes(() => {
-      for (const { toolId, version: asked } of request.versions) {
-        let parts: { record: CachedRecord; status: VersionStatus; row: VersionRow; permissions: string[] };
-        try {
-          const version = this.resolveVersion(toolId, asked);
-          parts = { record: this.record(toolId, version), ...this.statusOf(toolId, version) };
-        } catch (error) {
-          if (error instanceof RegistryError && (error.code === 'TOOL_NOT_FOUND' || error.code === 'VERSION_NOT_FOUND')) {
-            missing.push({ toolId, version: asked, code: error.code });
-            continue;
-          }
-          throw error;
+    for (const { toolId, version: asked } of request.versions) {
+      let parts: { record: CachedRecord; status: VersionStatus; row: VersionRow; permissions: string[] };
+      try {
+        const version = await this.resolveVersion(toolId, asked);
+        parts = { record: await this.record(toolId, version), ...(await this.statusOf(toolId, version)) };
+      } catch (error) {
+        if (error instanceof RegistryError && (error.code === 'TOOL_NOT_FOUND' || error.code === 'VERSION_NOT_FOUND')) {
+          missing.push({ toolId, version: asked, code: error.code });
+          continue;
         }
-        const { record, status, row, permissions } = parts;
-        if (asked === 'latest' && !latest.some((l) => l.toolId === toolId)) latest.push({ toolId, version: row.version });
-        if (seen.has(`${toolId}@${row.version}`)) continue; // `latest` and its version named together
-        seen.add(`${toolId}@${row.version}`);
-        bundles.push(`{"type":"etdi.bundle/v1","record":${record.body.toString('utf8')},"status":${JSON.stringify(status)}}`);
-        if (status.status === 'active') attested.push(attestedVersion(row, permissions));
+        throw error;
       }
+      const { record, status, row, permissions } = parts;
+      if (asked === 'latest' && !latest.some((l) => l.toolId === toolId)) latest.push({ toolId, version: row.version });
+      if (seen.has(`${toolId}@${row.version}`)) continue; // `latest` and its version named together
+      seen.add(`${toolId}@${row.version}`);
+      found.push({ record, status, row });
+      if (status.status === 'active') attested.push(attestedVersion(row, permissions));
+    }
+    // read after the rows: every committed row's leaf is in the checkpoint its transaction signed
+    const checkpoint = await this.ctx.log.latestCheckpoint();
+    const proofs = await this.ctx.log.inclusionProofs(found.map((f) => f.row.leaf_index), checkpoint.size);
+    const bundles = found.map(({ record, status, row }, i) => {
+      status.log = evidenceOf(row.leaf_index, checkpoint, proofs[i]!);
+      return `{"type":"etdi.bundle/v1","record":${record.body.toString('utf8')},"status":${JSON.stringify(status)}}`;
     });
     const attestation = attested.length === 0 ? '' : await this.sign({ tools: attested }, ATTESTATION_SET_JWT_TYPE, undefined);
     return `{"type":"${BUNDLE_SET_TYPE}","attestation":${JSON.stringify(attestation)},"bundles":[${bundles.join(',')}],"latest":${JSON.stringify(latest)},"missing":${JSON.stringify(missing)}}`;
@@ -313,10 +322,10 @@ export class ReadService {
    * `definitionDigest` when given. An index range of `limit` rows (versions are published in
    * semver order, so leaf order is version order); the cursor is the last leaf index served.
    */
-  versions(toolId: string, options: { definitionDigest?: string; cursor?: string; limit: number }): VersionListResponse {
-    this.requireTool(toolId);
+  async versions(toolId: string, options: { definitionDigest?: string; cursor?: string; limit: number }): Promise<VersionListResponse> {
+    await this.requireTool(toolId);
     const before = options.cursor === undefined || options.cursor === '' ? Number.MAX_SAFE_INTEGER : decodeLeafCursor(options.cursor);
-    const rows = this.ctx.store.versionsPage(toolId, before, options.limit + 1, options.definitionDigest);
+    const rows = await this.ctx.store.versionsPage(toolId, before, options.limit + 1, options.definitionDigest);
     const page = rows.slice(0, options.limit);
     const versions = page.map((r) => ({
       version: r.version,
@@ -330,14 +339,14 @@ export class ReadService {
   }
 
   /** Cursor pagination over tool ids (the cursor is the last id, base64url: opaque to clients). */
-  tools(query: string | undefined, cursor: string | undefined, limit: number): ToolListResponse {
+  async tools(query: string | undefined, cursor: string | undefined, limit: number): Promise<ToolListResponse> {
     let after = '';
     if (cursor !== undefined && cursor !== '') {
       after = Buffer.from(cursor, 'base64url').toString('utf8');
       if (Buffer.from(after, 'utf8').toString('base64url') !== cursor)
         throw new RegistryError('BAD_REQUEST', 'cursor is not one this registry issued');
     }
-    const rows = this.ctx.store.listTools(after, limit + 1, query);
+    const rows = await this.ctx.store.listTools(after, limit + 1, query);
     const page = rows.slice(0, limit);
     const items = page.map((r) => {
       const item: ToolListResponse['items'][number] = {

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { generateKeyPair, parseStrictJson, toPublicJwk } from '@etdi/protocol';
 import type { Ed25519PrivateJwk, Jwks } from '@etdi/schemas';
 import type { RegistryConfig } from '../config.js';
-import type { RegistryStore } from '../store/store.js';
+import type { Store, StoreTx } from '../store/types.js';
 import type { WriteQueue } from './write-queue.js';
 
 interface LoadedKey {
@@ -19,26 +19,51 @@ interface LoadedKey {
  * The registry's JWT signing keys (attestation and publisher tokens), persisted in the store.
  * Rotation: the new key signs from now on; a retired key stays in the JWKS (and keeps verifying
  * publisher tokens) until the last token it signed has expired, so rotation invalidates nothing.
+ *
+ * Several registry processes on one database share these rows: each holds them in memory and
+ * reloads them every `config.registryKeyRefreshSeconds` (and at once after its own rotation or
+ * revocation), so a rotation or an emergency revocation made through one process reaches the
+ * others within that interval (docs/OPERATIONS.md, "Several processes").
  */
 export class RegistrySigningKeys {
   private keys: LoadedKey[] = [];
+  private timer: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly store: RegistryStore,
+  private constructor(
+    private readonly store: Store,
     private readonly config: RegistryConfig,
     private readonly nowSeconds: () => number,
-  ) {
-    this.reload();
-    if (this.keys.every((k) => k.retiredAt !== null)) {
-      // the first start: no server is running yet, so nothing else writes
+  ) {}
+
+  /** The keys in `store`; on the first start, a first key (once, whatever the number of processes starting). */
+  static async open(store: Store, config: RegistryConfig, nowSeconds: () => number): Promise<RegistrySigningKeys> {
+    const keys = new RegistrySigningKeys(store, config, nowSeconds);
+    await keys.reload();
+    if (keys.keys.every((k) => k.retiredAt !== null)) {
       const fresh = generateKeyPair().privateJwk;
-      this.store.transaction(() => this.writeRotation(fresh, this.nowSeconds()));
-      this.reload();
+      // re-read under the store's lock: another process starting now may have made the first key
+      await store.transaction(async (tx) => {
+        if ((await tx.registryKeys('jwt')).every((k) => k.retired_at !== null)) await keys.writeRotation(tx, fresh, nowSeconds());
+      });
+      await keys.reload();
     }
+    return keys;
   }
 
-  private reload(): void {
-    this.keys = this.store.registryKeys('jwt').map((row) => {
+  /** Reloads the keys every `seconds` (other processes' rotations and revocations); stop() ends it. */
+  refreshEvery(seconds: number): void {
+    this.stop();
+    this.timer = setInterval(() => void this.reload().catch(() => undefined), seconds * 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  async reload(): Promise<void> {
+    this.keys = (await this.store.registryKeys('jwt')).map((row) => {
       const jwk = parseStrictJson(row.private_jwk) as Ed25519PrivateJwk;
       return {
         kid: row.kid,
@@ -91,8 +116,8 @@ export class RegistrySigningKeys {
    */
   async rotate(queue: WriteQueue): Promise<{ kid: string; previous: string[] }> {
     const fresh = generateKeyPair().privateJwk;
-    await queue.submit(() => this.writeRotation(fresh, this.nowSeconds()));
-    this.reload();
+    await queue.submit((tx) => this.writeRotation(tx, fresh, this.nowSeconds()));
+    await this.reload();
     return { kid: fresh.kid!, previous: this.live().filter((k) => k.kid !== fresh.kid).map((k) => k.kid) };
   }
 
@@ -104,21 +129,22 @@ export class RegistrySigningKeys {
    */
   async revoke(queue: WriteQueue, kid: string): Promise<{ kid: string; revoked: string; previous: string[] } | undefined> {
     const fresh = generateKeyPair().privateJwk;
-    const revoked = await queue.submit(() => {
+    const revoked = await queue.submit(async (tx) => {
       const now = this.nowSeconds();
-      const signingNow = this.current().kid;
-      if (!this.store.revokeRegistryKey(kid, now)) return false;
-      if (kid === signingNow) this.writeRotation(fresh, now);
+      const active = (await tx.registryKeys('jwt')).filter((k) => k.retired_at === null);
+      const signingNow = active[active.length - 1]?.kid;
+      if (!(await tx.revokeRegistryKey(kid, now))) return false;
+      if (kid === signingNow) await this.writeRotation(tx, fresh, now);
       return true;
     });
-    this.reload();
+    await this.reload();
     if (!revoked) return undefined;
     const signing = this.current().kid;
     return { kid: signing, revoked: kid, previous: this.live().filter((k) => k.kid !== signing).map((k) => k.kid) };
   }
 
-  private writeRotation(fresh: Ed25519PrivateJwk, now: number): void {
-    this.store.insertRegistryKey('jwt', fresh, now);
-    this.store.retireRegistryKeys('jwt', fresh.kid!, now);
+  private async writeRotation(tx: StoreTx, fresh: Ed25519PrivateJwk, now: number): Promise<void> {
+    await tx.insertRegistryKey({ kid: fresh.kid!, purpose: 'jwt', private_jwk: JSON.stringify(fresh), created_at: now });
+    await tx.retireRegistryKeys('jwt', fresh.kid!, now);
   }
 }

@@ -1,6 +1,7 @@
 import { canonicalBytes, sha256Digest, verifyBytes } from '@etdi/protocol';
 import type { Ed25519PublicJwk } from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
+import type { StoreTx } from '../store/types.js';
 import type { RegistryContext } from './context.js';
 
 interface StatementLike {
@@ -41,9 +42,9 @@ export async function verifyStatementSignature(
 }
 
 /** Inside a write job: marks the statement used; STATEMENT_REPLAYED when it was used before. */
-export function consumeStatement(ctx: RegistryContext, statement: object): void {
+export async function consumeStatement(tx: StoreTx, ctx: RegistryContext, statement: object): Promise<void> {
   const nowS = Math.floor(ctx.now() / 1000);
   const expires = nowS + 2 * ctx.config.maxClockSkewSeconds;
-  if (!ctx.store.useStatement(sha256Digest(canonicalBytes(statement)), expires, nowS))
+  if (!(await tx.useStatement(sha256Digest(canonicalBytes(statement)), expires, nowS)))
     throw new RegistryError('STATEMENT_REPLAYED', 'this signed statement was already used');
 }

@@ -3,13 +3,15 @@ import { fileURLToPath } from 'node:url';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { RegistryError } from '../errors.js';
-import type { RegistryStore } from '../store/store.js';
+import type { TransparencyLog } from '../log/transparency-log.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { Store, StoreTx } from '../store/types.js';
 import { applyPublish, type PublishJob, type PublishResult } from './publish-job.js';
-import { fromWireError, runBatch, type Outcome } from './write-batch.js';
+import { fromWireError, runBatch, type Outcome, type WriteJob } from './write-batch.js';
 import type { WorkerReply, WorkerRequest, WriteWorkerData } from './write-worker.js';
 
 type Job =
-  | { kind: 'local'; run: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }
+  | { kind: 'local'; run: WriteJob; resolve: (value: unknown) => void; reject: (error: unknown) => void }
   | { kind: 'publish'; job: PublishJob; resolve: (value: PublishResult) => void; reject: (error: unknown) => void };
 
 export interface WriteQueueStats {
@@ -18,7 +20,7 @@ export interface WriteQueueStats {
   largestBatch: number;
   /** Wall time spent in batch transactions (checks, writes, checkpoint, COMMIT and its fsync). */
   transactionMs: number;
-  /** Where publish batches commit: a worker thread's connection, or the event loop's. */
+  /** Where publish batches commit: a worker thread's SQLite connection, or the event loop's store. */
   writer: 'worker' | 'main-thread';
   /** The publish connection's PRAGMA journal_mode and synchronous (2 = FULL), once known. */
   journalMode?: string;
@@ -69,6 +71,8 @@ export class WriteQueue {
   private scheduled = false;
   /** Publish batches sent to the worker and not answered yet. */
   private inFlight = 0;
+  /** True while a batch of local jobs commits on the event loop's store. */
+  private localRunning = false;
   private idleWaiters: (() => void)[] = [];
   private worker: WorkerHandle | undefined;
   private closed = false;
@@ -81,26 +85,27 @@ export class WriteQueue {
   readonly stats: WriteQueueStats;
 
   constructor(
-    private readonly store: RegistryStore,
-    /** Runs last inside each batch transaction (the log signs its checkpoint); a throw aborts the batch. */
-    private readonly beforeCommit: () => void,
+    private readonly store: Store,
+    /** Signs each batch's checkpoint, last inside its transaction; a throw aborts the batch. */
+    private readonly log: TransparencyLog,
     private readonly options: WriteQueueOptions = {},
   ) {
     this.now = options.now ?? Date.now;
     this.stats = { batches: 0, jobs: 0, largestBatch: 0, transactionMs: 0, writer: options.workerUrl ? 'worker' : 'main-thread' };
-    if (!options.workerUrl) {
-      this.stats.journalMode = store.db.pragma('journal_mode', { simple: true }) as string;
-      this.stats.synchronous = store.db.pragma('synchronous', { simple: true }) as number;
+    if (options.workerUrl !== undefined && !(store instanceof SqliteStore)) throw new RangeError('the write worker commits on a SQLite file only');
+    if (!options.workerUrl && store instanceof SqliteStore) {
+      this.stats.journalMode = store.writeConnection.pragma('journal_mode', { simple: true }) as string;
+      this.stats.synchronous = store.writeConnection.pragma('synchronous', { simple: true }) as number;
     }
     // started now: loading its modules and opening its connection take a few hundred ms, which
     // the first publish after a (re)start would otherwise wait for
     if (options.workerUrl) this.worker = this.startWorker(options.workerUrl);
     // the worker's connection closes with the store's (tests and the server close the store)
-    store.onClose(() => this.close());
+    if (store instanceof SqliteStore) store.onClose(() => this.close());
   }
 
-  /** A synchronous job on the event loop's connection. */
-  submit<T>(run: () => T): Promise<T> {
+  /** A job on the event loop's store: its checks and writes, on the batch's transaction. */
+  submit<T>(run: (tx: StoreTx) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(storeClosed());
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ kind: 'local', run, resolve: resolve as (v: unknown) => void, reject });
@@ -110,7 +115,7 @@ export class WriteQueue {
 
   /** A verified publish: checked against the state and written in the next batch. */
   submitPublish(job: PublishJob): Promise<PublishResult> {
-    if (this.options.workerUrl === undefined) return this.submit(() => applyPublish(this.store, job, this.now()));
+    if (this.options.workerUrl === undefined) return this.submit((tx) => applyPublish(tx, this.log, job, this.now()));
     if (this.closed) return Promise.reject(storeClosed());
     if (this.writerDown !== undefined) return Promise.reject(writerUnavailable(this.writerDown));
     return new Promise<PublishResult>((resolve, reject) => {
@@ -134,12 +139,23 @@ export class WriteQueue {
    */
   flush(): void {
     this.scheduled = false;
+    if (this.localRunning) return; // its end flushes again
     const hasLocal = this.pending.some((j) => j.kind === 'local');
     if (hasLocal && this.inFlight > 0) return; // the last reply flushes again
-    const jobs = this.pending;
+    if (hasLocal) {
+      // the local batch first; the publishes pending now go to the worker after it
+      const local = this.pending.filter((j) => j.kind === 'local');
+      this.pending = this.pending.filter((j) => j.kind !== 'local');
+      this.localRunning = true;
+      void this.runLocal(local).finally(() => {
+        this.localRunning = false;
+        if (this.pending.length > 0) this.flush();
+        else this.notifyIdle();
+      });
+      return;
+    }
+    const publishes = this.pending as Extract<Job, { kind: 'publish' }>[];
     this.pending = [];
-    if (hasLocal) this.runLocal(jobs.filter((j) => j.kind === 'local'));
-    const publishes = hasLocal ? jobs.filter((j) => j.kind === 'publish') : (jobs as Extract<Job, { kind: 'publish' }>[]);
     if (publishes.length > 0) this.sendToWorker(publishes);
     this.notifyIdle();
   }
@@ -160,7 +176,7 @@ export class WriteQueue {
   }
 
   private startWorker(url: URL): WorkerHandle {
-    return new WorkerHandle(url, this.store, this.stats, (error) => this.onWorkerDeath(url, error));
+    return new WorkerHandle(url, { path: (this.store as SqliteStore).path, logOrigin: this.log.origin }, this.stats, (error) => this.onWorkerDeath(url, error));
   }
 
   /**
@@ -193,7 +209,7 @@ export class WriteQueue {
 
   /**
    * Closes the worker's connection (synchronously: when this returns, only the event loop's
-   * connection is open). Jobs still pending are refused. Called by RegistryStore.close().
+   * connections are open). Jobs still pending are refused. Called by SqliteStore.close().
    */
   close(): void {
     if (this.closed) return;
@@ -213,11 +229,11 @@ export class WriteQueue {
     return this.worker?.utilization(previous);
   }
 
-  private runLocal(jobs: Extract<Job, { kind: 'local' }>[]): void {
+  private async runLocal(jobs: Extract<Job, { kind: 'local' }>[]): Promise<void> {
     let outcomes: Outcome[];
     const started = performance.now();
     try {
-      outcomes = runBatch(this.store, jobs.map((j) => j.run), this.beforeCommit);
+      outcomes = await runBatch(this.store, jobs.map((j) => j.run), (tx) => this.log.signCheckpoint(tx));
     } catch (error) {
       for (const job of jobs) job.reject(error);
       return;
@@ -265,7 +281,7 @@ export class WriteQueue {
   }
 
   private isIdle(): boolean {
-    return this.pending.length === 0 && !this.scheduled && this.inFlight === 0;
+    return this.pending.length === 0 && !this.scheduled && this.inFlight === 0 && !this.localRunning;
   }
 
   private notifyIdle(): void {
@@ -306,8 +322,8 @@ class WorkerHandle {
   /** True once the worker has opened its connection. */
   ready = false;
 
-  constructor(url: URL, store: RegistryStore, stats: WriteQueueStats, onDeath: (error: Error) => void) {
-    const data: WriteWorkerData = { path: store.path, logOrigin: store.logOrigin, closed: this.closed.buffer as SharedArrayBuffer };
+  constructor(url: URL, where: { path: string; logOrigin: string }, stats: WriteQueueStats, onDeath: (error: Error) => void) {
+    const data: WriteWorkerData = { ...where, closed: this.closed.buffer as SharedArrayBuffer };
     this.worker = new Worker(url, { workerData: data });
     // the worker never keeps the process alive: shutdown closes it through the store
     this.worker.unref();

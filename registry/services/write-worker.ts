@@ -3,7 +3,7 @@
  * runs the publish batches the event loop's WriteQueue sends it (write-queue.ts). It exists so
  * that the commit's fsync and the batch's SQL run on the other core while the event loop parses,
  * authenticates and verifies the next publishes. Durability is the event loop's: WAL with
- * `synchronous = FULL` (RegistryStore.open), one transaction per batch (write-batch.ts).
+ * `synchronous = FULL` (SqliteStore.open), one transaction per batch (write-batch.ts).
  *
  * Messages in:  { type: 'batch', id, atMs, jobs: PublishJob[] } | { type: 'close' }
  * Messages out: { type: 'ready', journalMode, synchronous } | { type: 'done', id, outcomes }
@@ -12,7 +12,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { RegistryStore } from '../store/store.js';
+import { TransparencyLog } from '../log/transparency-log.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { PublishJob, PublishResult } from './publish-job.js';
 import { runPublishBatch, toWireError, type Outcome, type WireError } from './write-batch.js';
 
@@ -40,22 +41,37 @@ const port = parentPort;
 if (port === null) throw new Error('write-worker.js runs only as a worker thread (see write-queue.ts)');
 const data = workerData as WriteWorkerData;
 const closed = new Int32Array(data.closed);
-const store = RegistryStore.open({ path: data.path, logOrigin: data.logOrigin });
+const store = SqliteStore.open({ path: data.path });
+const log = await TransparencyLog.open(store, { origin: data.logOrigin });
 const reply = (m: WorkerReply): void => port.postMessage(m);
 reply({
   type: 'ready',
-  journalMode: store.db.pragma('journal_mode', { simple: true }) as string,
-  synchronous: store.db.pragma('synchronous', { simple: true }) as number,
+  journalMode: store.writeConnection.pragma('journal_mode', { simple: true }) as string,
+  synchronous: store.writeConnection.pragma('synchronous', { simple: true }) as number,
 });
 
 /** Jobs per transaction at most: a bound on one commit's time, whatever the backlog. */
 const MAX_BATCH_JOBS = 512;
 
-const take = (): WorkerRequest | undefined => receiveMessageOnPort(port)?.message as WorkerRequest | undefined;
+/** True while a commit runs: messages arriving then wait in the port for the next transaction. */
+let busy = false;
 
 port.on('message', (first: WorkerRequest) => {
+  if (busy) {
+    backlog.push(first);
+    return;
+  }
+  busy = true;
+  void drain(first).finally(() => (busy = false));
+});
+
+/** Messages that arrived through 'message' while a commit ran (the rest wait in the port). */
+const backlog: WorkerRequest[] = [];
+
+async function drain(first: WorkerRequest): Promise<void> {
   // group commit across messages: the batches the event loop sent while the previous commit
   // ran are waiting in the port; they go into one transaction (up to MAX_BATCH_JOBS jobs)
+  const take = (): WorkerRequest | undefined => backlog.shift() ?? (receiveMessageOnPort(port!)?.message as WorkerRequest | undefined);
   let queued: WorkerRequest | undefined = first;
   while (queued !== undefined) {
     const batches: Extract<WorkerRequest, { type: 'batch' }>[] = [];
@@ -69,17 +85,17 @@ port.on('message', (first: WorkerRequest) => {
       }
       queued = jobs < MAX_BATCH_JOBS && !close ? take() : undefined;
     }
-    if (batches.length > 0) commit(batches, jobs);
+    if (batches.length > 0) await commit(batches, jobs);
     if (close) {
-      store.close();
+      await store.close();
       Atomics.store(closed, 0, 1);
       Atomics.notify(closed, 0);
-      port.close();
+      port!.close();
       return;
     }
     queued = take(); // what arrived during this commit
   }
-});
+}
 
 /**
  * A new version's row goes back without its signed manifest (the event loop sent it and puts it
@@ -89,14 +105,14 @@ const lean = (result: PublishResult): PublishResult =>
   result.created ? { created: true, row: { ...result.row, signed_manifest: '' } } : result;
 
 /** One transaction for the jobs of `batches`; one reply per batch, the first carrying the size. */
-function commit(batches: Extract<WorkerRequest, { type: 'batch' }>[], size: number): void {
+async function commit(batches: Extract<WorkerRequest, { type: 'batch' }>[], size: number): Promise<void> {
   let outcomes: Outcome[];
   const started = performance.now();
   try {
-    outcomes = runPublishBatch(
+    outcomes = await runPublishBatch(
       store,
+      log,
       batches.flatMap((b) => b.jobs.map((job) => ({ job, atMs: b.atMs }))),
-      () => void store.log.checkpoint(),
     );
   } catch (error) {
     const wire = toWireError(error);

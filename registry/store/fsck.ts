@@ -1,42 +1,40 @@
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { canonicalManifest, canonicalize, parseStrictJson, sha256Digest } from '@etdi/protocol';
 import type { SignedManifest } from '@etdi/schemas';
-import { fsckLog, LOG_TABLES, missingTables, tablesMissingReport, type FsckEntry, type FsckOptions, type FsckReport } from '../log/fsck.js';
+import { fsckLog, tablesMissingReport, type FsckEntry, type FsckOptions, type FsckReport } from '../log/fsck.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
+import { LOG_TABLES } from './sqlite/tree.js';
 
 /** The registry's state tables (migrations.ts), which fsck cross-checks against the log. */
 const REGISTRY_TABLES = ['namespaces', 'keys', 'tools', 'versions', 'audit', 'used_statements', 'registry_keys'] as const;
-import type { KeyRow, NamespaceRow, RegistryStore, VersionRow } from './store.js';
+import type { StoreReader } from './types.js';
 
 /**
  * The registry's half of fsck: every log leaf must be exactly the audit row at its index and
  * must point at the state row it created (namespace, key, version with that leaf index); a
  * published version's stored manifest must still hash to the digests its leaf and row name, so a
  * manifest rewritten in the database is found even where the digest columns were left alone.
- * Plain SELECTs on the connection given: a read-only one is enough (`etdi log verify`).
+ * Reads only: a read-only connection is enough (`etdi log verify`).
  */
-export function registryEntryCheck(db: Database.Database): (entry: FsckEntry) => void {
-  const audit = db.prepare<[number], { event: string }>('SELECT event FROM audit WHERE leaf_index = ?');
-  const namespace = db.prepare<[string], NamespaceRow>('SELECT * FROM namespaces WHERE namespace = ?');
-  const key = db.prepare<[string, string], KeyRow>('SELECT * FROM keys WHERE namespace = ? AND key_id = ?');
-  const version = db.prepare<[string, string], VersionRow>('SELECT * FROM versions WHERE tool_id = ? AND version = ?');
-  return (entry) => {
-    const row = audit.get(entry.index);
+export function registryEntryCheck(store: StoreReader): (entry: FsckEntry) => Promise<void> {
+  return async (entry) => {
+    const [row] = await store.auditRange(entry.index, entry.index + 1);
     if (row === undefined) throw new Error(`leaf ${entry.index} has no audit row`);
     if (entry.event === undefined) throw new Error(`leaf ${entry.index} is not a log event`);
     if (row.event !== canonicalize(entry.event)) throw new Error(`leaf ${entry.index} differs from its audit row`);
     const e = entry.event;
     switch (e.kind) {
       case 'namespace.registered':
-        if (namespace.get(e.namespace)?.leaf_index !== entry.index) throw new Error(`namespace ${e.namespace} does not point at leaf ${entry.index}`);
+        if ((await store.getNamespace(e.namespace))?.leaf_index !== entry.index) throw new Error(`namespace ${e.namespace} does not point at leaf ${entry.index}`);
         break;
       case 'key.added':
-        if (key.get(e.namespace, e.keyId)?.leaf_index !== entry.index) throw new Error(`key ${e.keyId} does not point at leaf ${entry.index}`);
+        if ((await store.getKey(e.namespace, e.keyId))?.leaf_index !== entry.index) throw new Error(`key ${e.keyId} does not point at leaf ${entry.index}`);
         break;
       case 'key.revoked':
-        if (key.get(e.namespace, e.keyId)?.revoked_from !== e.revokedFrom) throw new Error(`key ${e.keyId} is not revoked as leaf ${entry.index} says`);
+        if ((await store.getKey(e.namespace, e.keyId))?.revoked_from !== e.revokedFrom) throw new Error(`key ${e.keyId} is not revoked as leaf ${entry.index} says`);
         break;
       case 'version.published': {
-        const v = version.get(e.toolId, e.version);
+        const v = await store.getVersion(e.toolId, e.version);
         if (v?.leaf_index !== entry.index || v.manifest_digest !== e.manifestDigest || v.definition_digest !== e.definitionDigest || v.signer_key_id !== e.signerKeyId)
           throw new Error(`${e.toolId}@${e.version} does not match leaf ${entry.index}`);
         const stored = storedManifestDigests(v.signed_manifest);
@@ -45,7 +43,7 @@ export function registryEntryCheck(db: Database.Database): (entry: FsckEntry) =>
         break;
       }
       case 'version.revoked':
-        if (version.get(e.toolId, e.version)?.revoked_reason !== e.reason) throw new Error(`${e.toolId}@${e.version} is not revoked as leaf ${entry.index} says`);
+        if ((await store.getVersion(e.toolId, e.version))?.revoked_reason !== e.reason) throw new Error(`${e.toolId}@${e.version} is not revoked as leaf ${entry.index} says`);
         break;
     }
   };
@@ -63,23 +61,35 @@ function storedManifestDigests(text: string): { manifest: string; definition: st
 }
 
 /**
- * fsckLog plus, where the database holds the registry's tables, the cross-check against them and
- * audit rows without leaves. Read-only SQL: `etdi log verify` runs it on a read-only connection.
+ * fsckLog plus the cross-check of every leaf against the registry's state, and audit rows
+ * without leaves. Reads only, through the store interface: the same check on either store.
  */
-export async function fsckRegistryDatabase(db: Database.Database, options: Omit<FsckOptions, 'onEntry'> = {}): Promise<FsckReport> {
-  const hasAudit = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit'").get() !== undefined;
-  if (!hasAudit) return fsckLog(db, options);
-  // a registry database: its log and state tables must all be there
-  const missing = missingTables(db, [...LOG_TABLES, ...REGISTRY_TABLES]);
-  if (missing.length > 0) return tablesMissingReport(missing, 'complete registry state');
-  const report = await fsckLog(db, { ...options, onEntry: registryEntryCheck(db) });
-  const orphans = db.prepare<[number], { leaf_index: number }>('SELECT leaf_index FROM audit WHERE leaf_index >= ? LIMIT 10').all(report.size);
+export async function fsckRegistry(store: StoreReader, options: Omit<FsckOptions, 'onEntry'> = {}): Promise<FsckReport> {
+  const report = await fsckLog(store.tree, { ...options, onEntry: registryEntryCheck(store) });
+  const orphans = await store.auditRange(report.size, report.size + 10);
   for (const o of orphans) report.problems.push({ code: 'ENTRY_REJECTED', message: `audit row ${o.leaf_index} has no log leaf`, index: o.leaf_index });
   report.ok = report.ok && orphans.length === 0;
   return report;
 }
 
-/** fsckRegistryDatabase on a running registry's store, with its log origin. */
-export function fsckRegistry(store: RegistryStore): Promise<FsckReport> {
-  return fsckRegistryDatabase(store.db, { origin: store.logOrigin });
+/**
+ * fsckRegistry on a SQLite file, opened read-only (a backup, or a stopped registry's database);
+ * a file that lacks the registry's tables is reported as TABLES_MISSING, in plain words.
+ */
+export async function fsckSqliteFile(path: string, options: Omit<FsckOptions, 'onEntry'> = {}): Promise<FsckReport> {
+  const probe = new Database(path, { readonly: true, fileMustExist: true });
+  let missing: string[];
+  try {
+    const has = probe.prepare<[string], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?");
+    missing = [...LOG_TABLES, ...REGISTRY_TABLES].filter((t) => has.get(t)!.n === 0);
+  } finally {
+    probe.close();
+  }
+  if (missing.length > 0) return tablesMissingReport(missing, 'complete registry state');
+  const store = SqliteStore.open({ path, readonly: true });
+  try {
+    return await fsckRegistry(store, options);
+  } finally {
+    await store.close();
+  }
 }

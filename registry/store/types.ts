@@ -127,6 +127,8 @@ export interface TreeReader {
   size(): Promise<number>;
   /** The stored hashes at these coordinates, in order (undefined where none is stored): one round trip. */
   nodes(coordinates: readonly (readonly [level: number, idx: number])[]): Promise<(Uint8Array | undefined)[]>;
+  /** How many subtree hashes are stored (fsck: a tree of n leaves has 2n - popcount(n)). */
+  nodeCount(): Promise<number>;
   /** The index of the first leaf whose leaf hash (level-0 node) is `leafHash`. */
   leafIndexOf(leafHash: Uint8Array): Promise<number | undefined>;
   /** Leaves [start, end) with their data, by index. */

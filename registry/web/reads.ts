@@ -5,7 +5,9 @@ import { isRevokedAt } from '../services/auth.js';
 import type { RegistryContext } from '../services/context.js';
 import { getNamespaceInfo, listNamespaceKeys } from '../services/namespaces.js';
 import type { ReadService } from '../services/reads.js';
-import type { ToolRow, VersionRow } from '../store/store.js';
+import type { AuditRow, ToolRow, VersionRow } from '../store/types.js';
+
+const decoded = (rows: AuditRow[]) => rows.map((r) => ({ leafIndex: r.leaf_index, event: JSON.parse(r.event) as LogEvent }));
 
 /** What the home page shows. */
 export interface HomeSummary {
@@ -44,36 +46,34 @@ export class WebReads {
     private readonly reads: ReadService,
   ) {}
 
-  home(limit = 10): HomeSummary {
-    const c = this.ctx.store.counts();
+  async home(limit = 10): Promise<HomeSummary> {
+    const c = await this.ctx.store.counts();
     return {
-      counts: { namespaces: c.namespaces, tools: c.tools, versions: c.versions, revokedVersions: c.revokedVersions, logSize: this.ctx.store.log.size },
-      publishes: this.ctx.store.auditTailOf(['version.published'], limit) as HomeSummary['publishes'],
-      revocations: this.ctx.store.auditTailOf(['version.revoked', 'key.revoked'], limit) as HomeSummary['revocations'],
+      counts: { namespaces: c.namespaces, tools: c.tools, versions: c.versions, revokedVersions: c.revokedVersions, logSize: await this.ctx.log.size() },
+      publishes: decoded(await this.ctx.store.auditTail(limit, ['version.published'])) as HomeSummary['publishes'],
+      revocations: decoded(await this.ctx.store.auditTail(limit, ['version.revoked', 'key.revoked'])) as HomeSummary['revocations'],
     };
   }
 
-  search(query: string | undefined, cursor: string | undefined, limit = 50): ToolListResponse {
+  search(query: string | undefined, cursor: string | undefined, limit = 50): Promise<ToolListResponse> {
     return this.reads.tools(query, cursor, limit);
   }
 
-  tool(toolId: string): ToolRow {
-    const row = this.ctx.store.getTool(toolId);
+  async tool(toolId: string): Promise<ToolRow> {
+    const row = await this.ctx.store.getTool(toolId);
     if (row === undefined) throw new RegistryError('TOOL_NOT_FOUND', `tool ${toolId} is not published`);
     return row;
   }
 
   /** Every version, newest first, with its status as the API serves it. */
-  versions(toolId: string): VersionSummary[] {
-    this.tool(toolId);
-    return this.ctx.store
-      .listVersions(toolId)
-      .sort((a, b) => semver.rcompare(a.version, b.version))
-      .map((row) => this.summary(row));
+  async versions(toolId: string): Promise<VersionSummary[]> {
+    await this.tool(toolId);
+    const rows = (await this.ctx.store.listVersions(toolId)).sort((a, b) => semver.rcompare(a.version, b.version));
+    return Promise.all(rows.map((row) => this.summary(row)));
   }
 
-  private summary(row: VersionRow): VersionSummary {
-    const key = this.ctx.store.getKey(row.namespace, row.signer_key_id);
+  private async summary(row: VersionRow): Promise<VersionSummary> {
+    const key = await this.ctx.store.getKey(row.namespace, row.signer_key_id);
     // the API's rule (services/reads.ts statusOf): void when the key was revoked at or before the manifest's time
     const issuedAt = Date.parse((JSON.parse(row.signed_manifest) as SignedManifest).manifest.issuedAt);
     const revokedByKey = key !== undefined && isRevokedAt(key, issuedAt);
@@ -90,36 +90,40 @@ export class WebReads {
   }
 
   /** `latest` resolves as the API does (the highest version not revoked). */
-  version(toolId: string, version: string): VersionDetail {
-    const resolved = this.reads.resolveVersion(toolId, version);
-    const row = this.ctx.store.getVersion(toolId, resolved);
+  async version(toolId: string, version: string): Promise<VersionDetail> {
+    const resolved = await this.reads.resolveVersion(toolId, version);
+    const row = await this.ctx.store.getVersion(toolId, resolved);
     if (row === undefined) {
-      this.tool(toolId);
+      await this.tool(toolId);
       throw new RegistryError('VERSION_NOT_FOUND', `${toolId}@${resolved} is not published`);
     }
-    const key = this.ctx.store.getKey(row.namespace, row.signer_key_id)!;
+    const key = (await this.ctx.store.getKey(row.namespace, row.signer_key_id))!;
     return {
-      ...this.summary(row),
+      ...(await this.summary(row)),
       toolId,
       provider: row.namespace,
       // stored as the JCS of what was strictly parsed (see services/reads.ts toVersionRecord)
       signedManifest: JSON.parse(row.signed_manifest) as SignedManifest,
       definitionDigest: row.definition_digest,
       manifestDigest: row.manifest_digest,
-      signerKey: listNamespaceKeys(this.ctx, row.namespace).find((k) => k.keyId === key.key_id)!,
+      signerKey: (await listNamespaceKeys(this.ctx, row.namespace)).find((k) => k.keyId === key.key_id)!,
     };
   }
 
-  namespace(namespace: string, toolLimit = 200): { info: NamespaceInfo; keys: KeyStatus[]; tools: ToolRow[] } {
-    return { info: getNamespaceInfo(this.ctx, namespace), keys: listNamespaceKeys(this.ctx, namespace), tools: this.ctx.store.toolsOf(namespace, toolLimit) };
+  async namespace(namespace: string, toolLimit = 200): Promise<{ info: NamespaceInfo; keys: KeyStatus[]; tools: ToolRow[] }> {
+    return {
+      info: await getNamespaceInfo(this.ctx, namespace),
+      keys: await listNamespaceKeys(this.ctx, namespace),
+      tools: await this.ctx.store.toolsOf(namespace, toolLimit),
+    };
   }
 
   /** The log's latest checkpoint and a page of entries (newest first when `start` is absent). */
-  log(start: number | undefined, pageSize = 25): { checkpoint: { size: number; note: string }; start: number; entries: { index: number; data: string }[] } {
-    const log = this.ctx.store.log;
-    const { size, note } = log.latestCheckpoint();
+  async log(start: number | undefined, pageSize = 25): Promise<{ checkpoint: { size: number; note: string }; start: number; entries: { index: number; data: string }[] }> {
+    const log = this.ctx.log;
+    const { size, note } = await log.latestCheckpoint();
     const from = Math.max(0, Math.min(start ?? size - pageSize, size));
-    const entries = log.entries(from, Math.min(from + pageSize, size)).map((e) => ({ index: e.index, data: Buffer.from(e.data).toString('utf8') }));
+    const entries = (await log.entries(from, Math.min(from + pageSize, size))).map((e) => ({ index: e.index, data: Buffer.from(e.data).toString('utf8') }));
     return { checkpoint: { size, note }, start: from, entries };
   }
 }

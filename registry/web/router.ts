@@ -95,10 +95,10 @@ export function createWebRouter(services: Services, options: WebRouterOptions): 
 
   // Errors become an HTML page with the same status and stable code as the API's problem documents.
   const route =
-    (fn: (req: Request, res: Response) => void): RequestHandler =>
-    (req, res) => {
+    (fn: (req: Request, res: Response) => Promise<void>): RequestHandler =>
+    async (req, res) => {
       try {
-        fn(req, res);
+        await fn(req, res);
       } catch (error) {
         // a bad proof request is the log's 4xx; a log integrity failure stays the app's opaque 500
         const known = error instanceof LogError && error.status < 500 ? new RegistryError('BAD_REQUEST', error.message) : toRegistryError(error);
@@ -123,53 +123,53 @@ export function createWebRouter(services: Services, options: WebRouterOptions): 
 
   router.get(
     '/',
-    route((req, res) => {
+    route(async (req, res) => {
       const q = str(req.query.q);
       const cursor = str(req.query.cursor);
       if (q !== undefined && q.length > 128) throw new RegistryError('BAD_REQUEST', 'the search text must be at most 128 characters');
-      const results = q !== undefined || cursor !== undefined ? web.search(q, cursor) : web.search(undefined, undefined, 50);
-      sendPage(res, 200, homePage(web.home(), q, results));
+      const results = q !== undefined || cursor !== undefined ? await web.search(q, cursor) : await web.search(undefined, undefined, 50);
+      sendPage(res, 200, homePage(await web.home(), q, results));
     }),
   );
 
   router.get(
     '/ui/tools/:namespace/:name',
-    route((req, res) => {
+    route(async (req, res) => {
       const id = toolId(req);
-      sendPage(res, 200, toolPage(web.tool(id), web.versions(id), web.version(id, 'latest')));
+      sendPage(res, 200, toolPage(await web.tool(id), await web.versions(id), await web.version(id, 'latest')));
     }),
   );
 
   router.get(
     '/ui/tools/:namespace/:name/versions/:version',
-    route((req, res) => sendPage(res, 200, versionPage(web.version(toolId(req), String(req.params.version)), trust))),
+    route(async (req, res) => sendPage(res, 200, versionPage(await web.version(toolId(req), String(req.params.version)), trust))),
   );
 
   router.get(
     '/ui/tools/:namespace/:name/compare',
-    route((req, res) => {
+    route(async (req, res) => {
       const id = toolId(req);
       const from = str(req.query.from);
       const to = str(req.query.to);
       if (from === undefined || to === undefined) throw new RegistryError('BAD_REQUEST', 'give the two versions to compare: ?from=<version>&to=<version>');
-      sendPage(res, 200, comparePage(web.version(id, from), web.version(id, to)));
+      sendPage(res, 200, comparePage(await web.version(id, from), await web.version(id, to)));
     }),
   );
 
   router.get(
     '/ui/namespaces/:namespace',
-    route((req, res) => {
-      const { info, keys, tools } = web.namespace(String(req.params.namespace));
+    route(async (req, res) => {
+      const { info, keys, tools } = await web.namespace(String(req.params.namespace));
       sendPage(res, 200, namespacePage(info, keys, tools));
     }),
   );
 
   router.get(
     '/ui/log',
-    route((req, res) => {
-      const log = ctx.store.log;
+    route(async (req, res) => {
+      const log = ctx.log;
       const pageSize = 25;
-      const data = web.log(intQuery(req, 'start'), pageSize);
+      const data = await web.log(intQuery(req, 'start'), pageSize);
       const size = data.checkpoint.size;
       const inclusion = intQuery(req, 'inclusion');
       const from = intQuery(req, 'from');
@@ -183,8 +183,8 @@ export function createWebRouter(services: Services, options: WebRouterOptions): 
           ...data,
           pageSize,
           verifierKey: log.verifierKey(),
-          ...(inclusion === undefined ? {} : { inclusion: { index: inclusion, treeSize: size, hashes: log.inclusionProof(inclusion, size) } }),
-          ...(from === undefined ? {} : { consistency: { from, to, hashes: log.consistencyProof(from, to), fromRoot: log.rootHash(from), toRoot: log.rootHash(to) } }),
+          ...(inclusion === undefined ? {} : { inclusion: { index: inclusion, treeSize: size, hashes: await log.inclusionProof(inclusion, size) } }),
+          ...(from === undefined ? {} : { consistency: { from, to, hashes: await log.consistencyProof(from, to), fromRoot: await log.rootHash(from), toRoot: await log.rootHash(to) } }),
         }),
       );
     }),
@@ -192,7 +192,7 @@ export function createWebRouter(services: Services, options: WebRouterOptions): 
 
   router.get(
     '/ui/lockfile',
-    route((_req, res) => sendPage(res, 200, lockfilePage(trust))),
+    route(async (_req, res) => sendPage(res, 200, lockfilePage(trust))),
   );
 
   return router;

@@ -1,6 +1,6 @@
 import { jwkThumbprint } from '@etdi/protocol';
 import type { KeyStatus, NamespaceInfo } from '@etdi/schemas';
-import type { ToolRow } from '../../store/store.js';
+import type { ToolRow } from '../../store/types.js';
 import { html, providerText } from '../html.js';
 import { page } from '../layout.js';
 import { logEntryHref, time, toolLink } from './links.js';

@@ -1,4 +1,4 @@
-import type { ToolRow } from '../../store/store.js';
+import type { ToolRow } from '../../store/types.js';
 import { html, providerText } from '../html.js';
 import { page } from '../layout.js';
 import type { VersionDetail, VersionSummary } from '../reads.js';
