@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { RegistryStore, startServer } from '@etdi/registry';
+import { SqliteStore, startServer } from '@etdi/registry';
 import { DEMO_UPGRADE, seedDemo } from './serve.js';
 
 const CHROMIUM = process.env.ETDI_CHROMIUM ?? '/usr/bin/chromium';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const data = mkdtempSync(join(tmpdir(), 'etdi-screenshots-'));
   const profile = mkdtempSync(join(tmpdir(), 'etdi-screenshots-profile-'));
-  const store = RegistryStore.open({ path: join(data, 'registry.db'), logOrigin: 'etdi-registry.local/log' });
+  const store = SqliteStore.open({ path: join(data, 'registry.db') });
   const running = await startServer({ store, port: 0, config: { requestLog: false, writeWorker: 'off' } });
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1000, height: 1100 } });
   try {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canonicalBytes, generateKeyPair, registrationRequest, signManifest } from '@etdi/protocol';
 import { readPrivateKeyFile, writePrivateKeyFile } from '@etdi/protocol/node';
-import { configFromEnv, DataDirLockedError, lockDataDir, publish, registerNamespace, RegistryStore, startServer, type DataLock, type Principal, type RunningRegistry } from '@etdi/registry';
+import { configFromEnv, DataDirLockedError, lockDataDir, publish, registerNamespace, SqliteStore, startServer, type DataLock, type Principal, type RunningRegistry } from '@etdi/registry';
 import { MANIFEST_TYPE, type Ed25519PrivateJwk, type ToolDefinition } from '@etdi/schemas';
 import { optional, parse } from './cli-support/args.js';
 import type { Command } from './cli-support/command.js';
@@ -206,16 +206,17 @@ export const serveCommand: Command = {
         env.adminToken = made.token;
         adminTokenPath = made.path;
       }
-      const store = RegistryStore.open({ path: join(dataDir, 'registry.db'), logOrigin: optional(values, 'log-origin') ?? 'etdi-registry.local/log' });
+      const store = SqliteStore.open({ path: join(dataDir, 'registry.db') });
+      const logOrigin = optional(values, 'log-origin');
       try {
         running = await startServer({
           store,
           host,
           port,
-          config: { ...env, origin: optional(values, 'origin') ?? env.origin ?? `http://${host}:${port}` },
+          config: { ...env, ...(logOrigin === undefined ? {} : { logOrigin }), origin: optional(values, 'origin') ?? env.origin ?? `http://${host}:${port}` },
         });
       } catch (cause) {
-        store.close();
+        await store.close();
         throw new CliError('OPERATIONAL', `cannot start the registry: ${(cause as Error).message}`, {}, { cause });
       }
     } catch (error) {

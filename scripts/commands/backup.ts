@@ -40,7 +40,7 @@ export const backupCommand: Command = {
     if (!existsSync(path)) throw new CliError('OPERATIONAL', `no database at ${path}`, { path });
     if (existsSync(target)) throw usage('backup', `${target} exists; choose a new file (a backup never overwrites)`);
     const { default: Sqlite } = await import('better-sqlite3');
-    const { fsckRegistryDatabase } = await import('@etdi/registry');
+    const { fsckSqliteFile } = await import('@etdi/registry');
     let source: Database.Database;
     try {
       // read-only: the backup reads pages, the running registry keeps writing through the WAL
@@ -62,13 +62,7 @@ export const backupCommand: Command = {
     } finally {
       source.close();
     }
-    let report: FsckReport;
-    const copy = new Sqlite(target, { readonly: true, fileMustExist: true });
-    try {
-      report = await fsckRegistryDatabase(copy);
-    } finally {
-      copy.close();
-    }
+    const report: FsckReport = await fsckSqliteFile(target);
     out.result({ ok: report.ok, out: target, pages, size: report.size, checkpoints: report.checkpoints, problems: report.problems });
     out.line(
       `${report.ok ? out.paint('green', 'backed up') : out.paint('red', 'COPY HAS PROBLEMS')}: ${target} (${pages} pages), log of ${report.size} entries, ${report.checkpoints} signed checkpoint(s)`,

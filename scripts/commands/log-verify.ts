@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import type Database from 'better-sqlite3';
 import type { FsckReport } from '@etdi/registry';
 import { optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
@@ -39,23 +38,14 @@ export const logCommand: Command = {
     if (positionals[0] !== 'verify' || positionals.length !== 1) throw usage('log', 'the only action is "log verify"');
     const path = required('log', values, 'db');
     if (!existsSync(path)) throw new CliError('OPERATIONAL', `no database at ${path}`, { path });
-    const { default: Sqlite } = await import('better-sqlite3');
-    const { fsckRegistryDatabase } = await import('@etdi/registry');
-    let db: Database.Database;
-    try {
-      db = new Sqlite(path, { readonly: true, fileMustExist: true });
-    } catch (cause) {
-      throw new CliError('OPERATIONAL', `cannot open ${path}: ${(cause as Error).message}`, { path }, { cause });
-    }
+    const { fsckSqliteFile } = await import('@etdi/registry');
     let report: FsckReport;
     try {
       const origin = optional(values, 'origin');
       const verifierKey = optional(values, 'log-key');
-      report = await fsckRegistryDatabase(db, { ...(origin ? { origin } : {}), ...(verifierKey ? { verifierKey } : {}) });
+      report = await fsckSqliteFile(path, { ...(origin ? { origin } : {}), ...(verifierKey ? { verifierKey } : {}) });
     } catch (cause) {
       throw new CliError('OPERATIONAL', `cannot check the log in ${path}: ${(cause as Error).message}`, { path }, { cause });
-    } finally {
-      db.close();
     }
     out.result(report);
     out.line(`${report.ok ? out.paint('green', 'consistent') : out.paint('red', 'PROBLEMS')}: ${report.size} entries, root ${report.rootHash}, ${report.checkpoints} signed checkpoint(s), newest at size ${report.newestCheckpointSize ?? '-'}`);

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import { ProtocolError, generateKeyPair, jwkThumbprint, sha256, toHex, utf8 } from '../../protocol/index.js';
-import type { Ed25519PrivateJwk, LogEvent } from '../../schemas/index.js';
+import type { LogEvent } from '../../schemas/index.js';
 import { TransparencyLog, toLeafData } from '../../registry/log/index.js';
+import { SqliteStore } from '../../registry/store/sqlite/sqlite-store.js';
 
 export const ORIGIN = 'registry.test/log';
 
@@ -15,17 +15,11 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function openDb(file: string): Database.Database {
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  return db;
+/** A registry store on a SQLite file and the log kept in it (its key made on the first open). */
+export async function openLog(file: string, origin = ORIGIN): Promise<{ store: SqliteStore; log: TransparencyLog }> {
+  const store = SqliteStore.open({ path: file });
+  return { store, log: await TransparencyLog.open(store, { origin }) };
 }
-
-export function openLog(db: Database.Database, key: Ed25519PrivateJwk, origin = ORIGIN): TransparencyLog {
-  return TransparencyLog.open(db, { origin, signingKey: key, keyName: origin });
-}
-
-export const logKey = (): Ed25519PrivateJwk => generateKeyPair().privateJwk;
 
 /** A real registry event: version `1.0.<i>` of a tool published. */
 export function publishEvent(i: number, tag = 'a'): LogEvent {
@@ -44,9 +38,14 @@ export function publishEvent(i: number, tag = 'a'): LogEvent {
   };
 }
 
-/** Appends leaves in one transaction, the way the registry batches them. */
-export function appendAll(db: Database.Database, log: TransparencyLog, leaves: Uint8Array[]): number[] {
-  return db.transaction(() => leaves.map((l) => log.append(l)))();
+/** Appends leaves in one transaction and signs its checkpoint, the way the registry batches them. */
+export function appendAll(store: SqliteStore, log: TransparencyLog, leaves: Uint8Array[]): Promise<number[]> {
+  return store.transaction(async (tx) => {
+    const indexes: number[] = [];
+    for (const leaf of leaves) indexes.push(await log.append(tx, leaf));
+    await log.signCheckpoint(tx);
+    return indexes;
+  });
 }
 
 export const eventLeaf = (i: number, tag = 'a'): Uint8Array => toLeafData(publishEvent(i, tag));

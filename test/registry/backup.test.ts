@@ -27,8 +27,8 @@ async function etdi(args: string[]): Promise<Run> {
 const tools = realTools('filesystem');
 let h: Harness | undefined;
 let dir = '';
-afterEach(() => {
-  h?.close();
+afterEach(async () => {
+  await h?.close();
   h = undefined;
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
   dir = '';
@@ -36,7 +36,7 @@ afterEach(() => {
 
 describe('etdi backup', () => {
   it('takes a consistent copy during a publish load: the copy passes fsck and holds one committed state', async () => {
-    h = harness({ writeWorker: bundledWriteWorker() });
+    h = await harness({ writeWorker: bundledWriteWorker() });
     dir = mkdtempSync(join(tmpdir(), 'etdi-backup-'));
     const acme = await provider(h, 'com.acme');
     let published = 0;
@@ -81,7 +81,7 @@ describe('etdi backup', () => {
   });
 
   it('never overwrites an existing file (exit 2, the file untouched)', async () => {
-    h = harness();
+    h = await harness();
     dir = mkdtempSync(join(tmpdir(), 'etdi-backup-'));
     const out = join(dir, 'copy.db');
     expect((await etdi(['backup', '--db', join(h.dir, 'registry.db'), '--out', out])).code).toBe(0);
@@ -102,7 +102,7 @@ describe('etdi log verify on a database that lacks tables', () => {
     const path = join(dir, 'some.db');
     if (drop.length === 0) new Database(path).close();
     else {
-      h = harness();
+      h = await harness();
       const run = await etdi(['backup', '--db', join(h.dir, 'registry.db'), '--out', path]);
       expect(run.code).toBe(0);
       const db = new Database(path);

@@ -13,7 +13,7 @@ function deadPid(): number {
 
 describe('the data directory lock', () => {
   let dir: string;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'etdi-lock-'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));

@@ -23,8 +23,8 @@ const wellKnownRegistration = (h: Harness, namespace: string): Promise<request.R
 
 let h: Harness | undefined;
 let server: Server | undefined;
-afterEach(() => {
-  h?.close();
+afterEach(async () => {
+  await h?.close();
   h = undefined;
   server?.closeAllConnections();
   server?.close();
@@ -43,8 +43,8 @@ describe('the domain-control proof', () => {
       ['a numeric top-level label no parser takes as a name', '2130706433.com', 'com.2130706433'],
     ])('refuses %s at registration, before any lookup or fetch (NAMESPACE_IS_ADDRESS)', async (_attack, namespace, address) => {
       const asked: string[] = [];
-      h = harness({ wellKnown: { resolve: async (host) => (asked.push(host), [{ address: '127.0.0.1', family: 4 }]) } });
-      const before = snapshot(h);
+      h = await harness({ wellKnown: { resolve: async (host) => (asked.push(host), [{ address: '127.0.0.1', family: 4 }]) } });
+      const before = await snapshot(h);
       for (const verification of ['well-known', 'admin-grant'] as const) {
         const body = await registrationBody(h, namespace, generateKeyPair(), { verification });
         const res = await request(h.app).post('/v1/namespaces').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send(body);
@@ -52,7 +52,7 @@ describe('the domain-control proof', () => {
         expect(res.body).toMatchObject({ namespace, address });
       }
       expect(asked).toEqual([]);
-      expect(snapshot(h)).toEqual(before);
+      expect(await snapshot(h)).toEqual(before);
     });
   });
 
@@ -72,13 +72,13 @@ describe('the domain-control proof', () => {
       ]],
     ])('refuses %s after resolution, without connecting (DOMAIN_NOT_VERIFIED)', async (_attack, answer) => {
       const asked: string[] = [];
-      h = harness({ wellKnown: { resolve: async (host) => (asked.push(host), answer) } });
-      const before = snapshot(h);
+      h = await harness({ wellKnown: { resolve: async (host) => (asked.push(host), answer) } });
+      const before = await snapshot(h);
       const res = await wellKnownRegistration(h, 'com.acme');
       expect([res.status, res.body.code]).toEqual([403, 'DOMAIN_NOT_VERIFIED']);
       expect(res.body.detail).toMatch(/acme\.com does not resolve to public addresses only/);
       expect(asked).toEqual(['acme.com']); // resolved once: the connection would use this answer
-      expect(snapshot(h)).toEqual(before);
+      expect(await snapshot(h)).toEqual(before);
     });
   });
 
@@ -88,7 +88,7 @@ describe('the domain-control proof', () => {
         res.writeHead(401, { 'www-authenticate': 'Basic realm="internal-admin-console"' }).end('internal secret: db-password=hunter2');
       });
       server = domain.server;
-      h = harness({ wellKnown: { allowHttpLoopback: true, hostOverrides: { 'acme.com': domain.hostPort } } });
+      h = await harness({ wellKnown: { allowHttpLoopback: true, hostOverrides: { 'acme.com': domain.hostPort } } });
       const res = await wellKnownRegistration(h, 'com.acme');
       expect([res.status, res.body.code]).toEqual([403, 'DOMAIN_NOT_VERIFIED']);
       const text = JSON.stringify(res.body);
@@ -111,7 +111,7 @@ describe('the domain-control proof', () => {
         pump();
       });
       server = domain.server;
-      h = harness({ wellKnown: { allowHttpLoopback: true, hostOverrides: { 'acme.com': domain.hostPort }, timeoutMs: 60_000 } });
+      h = await harness({ wellKnown: { allowHttpLoopback: true, hostOverrides: { 'acme.com': domain.hostPort }, timeoutMs: 60_000 } });
       const res = await wellKnownRegistration(h, 'com.acme');
       expect([res.status, res.body.code]).toEqual([403, 'DOMAIN_NOT_VERIFIED']);
       await waitUntil(() => closed);
@@ -135,7 +135,7 @@ describe('the domain-control proof', () => {
         pump();
       });
       server = domain.server;
-      h = harness({ wellKnown: { allowHttpLoopback: true, hostOverrides: { 'acme.com': domain.hostPort }, timeoutMs: 60_000 } });
+      h = await harness({ wellKnown: { allowHttpLoopback: true, hostOverrides: { 'acme.com': domain.hostPort }, timeoutMs: 60_000 } });
       const heapBefore = process.memoryUsage().heapUsed;
       const res = await wellKnownRegistration(h, 'com.acme');
       expect([res.status, res.body.code]).toEqual([403, 'DOMAIN_NOT_VERIFIED']);
@@ -160,7 +160,7 @@ describe('the domain-control proof', () => {
 
     it('bounds one client to maxConcurrentPerClient fetches in flight (429, no socket opened)', async () => {
       const domain = await silentDomain();
-      h = harness({ wellKnown: { allowHttpLoopback: true, hostOverrides: overrides(domain.hostPort, 3), timeoutMs: 2_000, maxConcurrentPerClient: 2 } });
+      h = await harness({ wellKnown: { allowHttpLoopback: true, hostOverrides: overrides(domain.hostPort, 3), timeoutMs: 2_000, maxConcurrentPerClient: 2 } });
       const slow = [wellKnownRegistration(h, 'example.d0'), wellKnownRegistration(h, 'example.d1')];
       await waitUntil(() => domain.requests() === 2);
       const third = await wellKnownRegistration(h, 'example.d2');
@@ -171,7 +171,7 @@ describe('the domain-control proof', () => {
 
     it('bounds all clients together to maxConcurrent fetches in flight (503 OVERLOADED)', async () => {
       const domain = await silentDomain();
-      h = harness({ wellKnown: { allowHttpLoopback: true, hostOverrides: overrides(domain.hostPort, 3), timeoutMs: 2_000, maxConcurrent: 2, maxConcurrentPerClient: 5 } });
+      h = await harness({ wellKnown: { allowHttpLoopback: true, hostOverrides: overrides(domain.hostPort, 3), timeoutMs: 2_000, maxConcurrent: 2, maxConcurrentPerClient: 5 } });
       const slow = [wellKnownRegistration(h, 'example.d0'), wellKnownRegistration(h, 'example.d1')];
       await waitUntil(() => domain.requests() === 2);
       const third = await wellKnownRegistration(h, 'example.d2');

@@ -13,17 +13,17 @@ describe('hardening', () => {
     let h: Harness;
     let token: string;
     beforeAll(async () => {
-      h = harness({ maxBodyBytes: 4096 });
+      h = await harness({ maxBodyBytes: 4096 });
       token = (await provider(h, 'com.acme')).token;
     });
     afterAll(() => h.close());
 
     it('refuses a declared Content-Length over the limit with 413 before parsing', async () => {
-      const before = snapshot(h);
+      const before = await snapshot(h);
       const res = await publishReq(h, token, `{"x":"${'a'.repeat(10_000)}", dup keys are never parsed`);
       expect(res.status).toBe(413);
       expect(res.body.code).toBe('PAYLOAD_TOO_LARGE');
-      expect(snapshot(h)).toEqual(before);
+      expect(await snapshot(h)).toEqual(before);
     });
     it('refuses a chunked body that grows past the limit', async () => {
       const app = h.app;
@@ -51,7 +51,7 @@ describe('hardening', () => {
 
   describe('when a client sends too many requests', () => {
     it('answers 429 with Retry-After', async () => {
-      const h = harness({ rateLimit: { capacity: 3, refillPerSecond: 0.5 } });
+      const h = await harness({ rateLimit: { capacity: 3, refillPerSecond: 0.5 } });
       try {
         const statuses = [];
         for (let i = 0; i < 5; i++) statuses.push(await request(h.app).get('/v1/tools'));
@@ -59,12 +59,12 @@ describe('hardening', () => {
         expect(statuses[3]!.headers['retry-after']).toBe('2');
         expect(statuses[3]!.body.code).toBe('RATE_LIMITED');
       } finally {
-        h.close();
+        await h.close();
       }
     });
 
     it('charges a bundle set one token per version it names (one request cannot do the work of hundreds for free)', async () => {
-      const h = harness({ rateLimit: { capacity: 10, refillPerSecond: 0.5 } });
+      const h = await harness({ rateLimit: { capacity: 10, refillPerSecond: 0.5 } });
       const versions = (n: number) => Array.from({ length: n }, (_, i) => ({ toolId: `com.acme/t${i}`, version: 'latest' }));
       try {
         expect((await request(h.app).post('/v1/bundles').send({ versions: versions(4) })).status).toBe(200);
@@ -77,7 +77,7 @@ describe('hardening', () => {
         expect((await request(h.app).post('/v1/bundles').send({ versions: versions(5) })).status).toBe(200);
         expect((await request(h.app).get('/v1/tools')).status).toBe(429);
       } finally {
-        h.close();
+        await h.close();
       }
     });
   });
@@ -109,7 +109,7 @@ describe('hardening', () => {
       ['one version over the bucket', 11],
       ['the schema maximum, far over a small bucket', MAX_BUNDLE_SET],
     ])('refuses it at once with 413 BUNDLE_SET_TOO_LARGE naming the maximum, never a retry (%s)', async (_name, n) => {
-      const h = harness({ rateLimit: { capacity: 10, refillPerSecond: 0.5 } });
+      const h = await harness({ rateLimit: { capacity: 10, refillPerSecond: 0.5 } });
       const versions = Array.from({ length: n }, (_, i) => ({ toolId: `com.acme/t${i}`, version: 'latest' }));
       try {
         const res = await request(h.app).post('/v1/bundles').send({ versions });
@@ -119,7 +119,7 @@ describe('hardening', () => {
         // it cost its entry token only: a set that fits still passes
         expect((await request(h.app).post('/v1/bundles').send({ versions: versions.slice(0, 9) })).status).toBe(200);
       } finally {
-        h.close();
+        await h.close();
       }
     });
 
@@ -132,32 +132,32 @@ describe('hardening', () => {
   describe('when an unexpected error happens', () => {
     it('logs it and answers an opaque 500 problem', async () => {
       const logged: string[] = [];
-      const h = harness({ errorLog: (l) => logged.push(l) });
+      const h = await harness({ errorLog: (l) => logged.push(l) });
       h.store.db.exec('DROP TABLE tools'); // a broken store: SqliteError inside a read
       const res = await request(h.app).get('/v1/tools');
       expect(res.status).toBe(500);
       expect(res.body).toEqual({ type: 'urn:etdi:problem:internal', title: 'Internal Server Error', status: 500, detail: 'internal error', code: 'INTERNAL' });
       expect(JSON.stringify(res.body)).not.toMatch(/tools|sqlite/i);
       expect(logged.join('\n')).toMatch(/no such table: tools/);
-      h.close();
+      await h.close();
     });
   });
 
   describe('every error', () => {
     it('is an RFC 9457 problem document', async () => {
-      const h = harness();
+      const h = await harness();
       const res = await request(h.app).get('/nope');
       expect(res.status).toBe(404);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(ProblemSchema.parse(res.body).code).toBe('NOT_FOUND');
-      h.close();
+      await h.close();
     });
   });
 
   describe('request logs', () => {
     it('write one JSON line per request without the Authorization header', async () => {
       const lines: string[] = [];
-      const h = harness({ requestLog: (l) => lines.push(l) });
+      const h = await harness({ requestLog: (l) => lines.push(l) });
       const { token } = await provider(h, 'com.acme');
       lines.length = 0;
       await request(h.app).get('/v1/tools?q=secret-query').set('Authorization', `Bearer ${token}`);
@@ -166,7 +166,7 @@ describe('hardening', () => {
       expect(line).toMatchObject({ method: 'GET', path: '/v1/tools', status: 200 });
       expect(lines[0]).not.toContain(token);
       expect(lines[0]).not.toContain('secret-query');
-      h.close();
+      await h.close();
     });
   });
 
@@ -176,7 +176,7 @@ describe('hardening', () => {
       ['its path with a query string', '/v1/tools?via=query'],
     ])('logs, rate-limits, refuses while closing and answers errors as every route does: %s', async (_name, path) => {
       const lines: string[] = [];
-      const h = harness({ requestLog: (l) => lines.push(l), rateLimit: { capacity: 20, refillPerSecond: 0.01 } });
+      const h = await harness({ requestLog: (l) => lines.push(l), rateLimit: { capacity: 20, refillPerSecond: 0.01 } });
       try {
         const acme = await provider(h, 'com.acme');
         const post = (body: unknown, token = acme.token): request.Test =>
@@ -203,23 +203,23 @@ describe('hardening', () => {
         expect(limited?.body.code).toBe('RATE_LIMITED');
         expect(limited?.headers['retry-after']).toBeDefined();
       } finally {
-        h.close();
+        await h.close();
       }
     });
   });
 
   describe('/openapi.json', () => {
     it('is generated from the route table and the zod schemas', async () => {
-      const h = harness();
+      const h = await harness();
       const res = await request(h.app).get('/openapi.json');
       expect(res.body.openapi).toBe('3.1.0');
       for (const r of ROUTES) expect(res.body.paths[r.path][r.method]).toBeDefined();
       expect(res.body.paths['/v1/tools'].post.requestBody.content['application/json'].schema.properties.manifest).toBeDefined();
-      h.close();
+      await h.close();
     });
 
     it('describes each log route with its parameters, and each answer matches its documented schema', async () => {
-      const h = harness();
+      const h = await harness();
       try {
         await provider(h, 'com.acme'); // one leaf, one signed checkpoint
         await provider(h, 'com.globex');
@@ -242,14 +242,14 @@ describe('hardening', () => {
           else expect(res.text).toMatch(/^registry\.test\/log\n\d+\n/);
         }
       } finally {
-        h.close();
+        await h.close();
       }
     });
   });
 
   describe('the audit trail and the log', () => {
     it('agree entry by entry (fsck cross-check)', async () => {
-      const h = harness();
+      const h = await harness();
       const { key, token } = await provider(h, 'com.acme');
       const def = realTools('memory')[0]!;
       await publishReq(h, token, await signed(key, manifestOf('com.acme', def, '1.0.0')));
@@ -257,7 +257,7 @@ describe('hardening', () => {
       expect(report.problems).toEqual([]);
       expect(report.ok).toBe(true);
       expect(report.size).toBe(2);
-      h.close();
+      await h.close();
     });
 
     // Someone with write access to the database file, not to the provider's key or the log.
@@ -266,20 +266,20 @@ describe('hardening', () => {
       ['a version row pointed at another definition digest', `UPDATE versions SET definition_digest = 'sha256:${'0'.repeat(64)}'`],
       ['a version row naming another signer key', `UPDATE versions SET signer_key_id = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'`],
     ])('finds %s (fsck: ENTRY_REJECTED at its leaf)', async (_name, sql) => {
-      const h = harness();
+      const h = await harness();
       const { key, token } = await provider(h, 'com.acme');
       await publishReq(h, token, await signed(key, manifestOf('com.acme', realTools('memory')[0]!, '1.0.0')));
       expect(h.store.db.prepare(sql).run().changes).toBe(1);
       const report = await fsckRegistry(h.store);
       expect(report.ok).toBe(false);
       expect(report.problems).toEqual([expect.objectContaining({ code: 'ENTRY_REJECTED', index: 1 })]);
-      h.close();
+      await h.close();
     });
   });
 
   describe('graceful shutdown', () => {
     it('finishes in-flight publishes, refuses new connections and closes the store', async () => {
-      const h = harness();
+      const h = await harness();
       h.store.close();
       const store = RegistryStore.open({ path: join(h.dir, 'registry.db'), logOrigin: 'registry.test/log' });
       const running = await startServer({ store, port: 0, config: { origin: 'https://registry.test', adminToken: 'admin-token-0123456789abcdef', requestLog: false } });

@@ -21,7 +21,7 @@ import {
   type ToolDefinition,
   type ToolManifest,
 } from '../../schemas/index.js';
-import { createApp, RegistryStore, type RegistryApp, type RegistryConfigInput, type StoreCounts } from '../../registry/index.js';
+import { createApp, SqliteStore, type RegistryApp, type RegistryConfigInput, type Store, type StoreCounts, type TransparencyLog } from '../../registry/index.js';
 
 export const ORIGIN = 'https://registry.test';
 export const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
@@ -31,29 +31,39 @@ export const realTools = (server: string): ToolDefinition[] =>
 
 export interface Harness {
   app: RegistryApp;
-  store: RegistryStore;
+  store: Store;
+  log: TransparencyLog;
   dir: string;
   clock: { now: number };
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** A registry app on a real SQLite file in a fresh temp dir. */
-export function harness(config: RegistryConfigInput = {}): Harness {
+export async function harness(config: RegistryConfigInput = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'etdi-registry-'));
-  const store = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: 'registry.test/log' });
+  const store = SqliteStore.open({ path: join(dir, 'registry.db') });
   const clock = { now: Date.now() };
-  const app = createApp({
+  const app = await createApp({
     store,
     now: () => clock.now,
-    config: { origin: ORIGIN, adminToken: ADMIN_TOKEN, requestLog: false, rateLimit: false, errorLog: process.env.ETDI_TEST_ERRORS ? (l) => console.error(l) : () => undefined, ...config },
+    config: {
+      origin: ORIGIN,
+      logOrigin: 'registry.test/log',
+      adminToken: ADMIN_TOKEN,
+      requestLog: false,
+      rateLimit: false,
+      errorLog: process.env.ETDI_TEST_ERRORS ? (l) => console.error(l) : () => undefined,
+      ...config,
+    },
   });
   return {
     app,
     store,
+    log: app.registry.ctx.log,
     dir,
     clock,
-    close: () => {
-      store.close();
+    close: async () => {
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -97,9 +107,8 @@ export const WRITERS = [
 ] as const;
 
 /** Everything a refused request must leave as it was. */
-export function snapshot(h: Harness): { counts: StoreCounts; logSize: number; root: string } {
-  const log = h.store.log;
-  return { counts: h.store.counts(), logSize: log.size, root: toHex(log.rootHash()) };
+export async function snapshot(h: Harness): Promise<{ counts: StoreCounts; logSize: number; root: string }> {
+  return { counts: await h.store.counts(), logSize: await h.log.size(), root: toHex(await h.log.rootHash()) };
 }
 
 export async function registrationBody(

@@ -26,7 +26,7 @@ describe('keys', () => {
   let acme: { key: GeneratedKeyPair; token: string };
   let globex: { key: GeneratedKeyPair; token: string };
   beforeAll(async () => {
-    h = harness();
+    h = await harness();
     acme = await provider(h, 'com.acme');
     globex = await provider(h, 'com.globex');
   });
@@ -35,11 +35,11 @@ describe('keys', () => {
   describe('when an active key authorises a new key', () => {
     it('adds it (key.added event, listed active) and the new key can publish', async () => {
       const fresh = generateKeyPair();
-      const before = snapshot(h);
+      const before = await snapshot(h);
       const res = await request(h.app).post('/v1/namespaces/com.acme/keys').set('Authorization', `Bearer ${acme.token}`).send(await keyAddBody(h, 'com.acme', acme.key, fresh));
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       expect(res.body).toMatchObject({ keyId: fresh.keyId, status: 'active' });
-      expect(snapshot(h).logSize).toBe(before.logSize + 1);
+      expect(await snapshot(h).logSize).toBe(before.logSize + 1);
       expect(h.store.auditTail(1)[0]!.event).toMatchObject({ kind: 'key.added', authorizedBy: acme.key.keyId });
       const token = await publisherToken(h, 'com.acme', fresh);
       expect((await publishReq(h, token, await signed(fresh, manifestOf('com.acme', def, '1.0.0')))).status).toBe(201);
@@ -60,11 +60,11 @@ describe('keys', () => {
     ];
     it.each(cases)('refuses %s, store and log unchanged', async (_n, make, status, code) => {
       const { body, token } = await make();
-      const before = snapshot(h);
+      const before = await snapshot(h);
       const res = await request(h.app).post('/v1/namespaces/com.acme/keys').set('Authorization', `Bearer ${token}`).send(body as object);
       expect(res.status, JSON.stringify(res.body)).toBe(status);
       expect(res.body.code).toBe(code);
-      expect(snapshot(h)).toEqual(before);
+      expect(await snapshot(h)).toEqual(before);
     });
   });
 
@@ -83,11 +83,11 @@ describe('keys', () => {
       expect(res.body).toMatchObject({ status: 'revoked', revokedFrom, reason: 'key leaked' });
       expect(h.store.auditTail(1)[0]!.event).toMatchObject({ kind: 'key.revoked', revokedFrom });
 
-      const before = snapshot(h);
+      const before = await snapshot(h);
       const refused = await publishReq(h, ADMIN_TOKEN, late);
       expect(refused.status).toBe(403);
       expect(refused.body.code).toBe('KEY_REVOKED');
-      expect(snapshot(h)).toEqual(before);
+      expect(await snapshot(h)).toEqual(before);
 
       const status = await request(h.app).get(`/v1/tools/com.initech/${def.name}/versions/1.0.0/status`);
       expect(status.body).toMatchObject({ status: 'revoked', signerKey: { status: 'revoked', revokedFrom }, attestation: '' });
@@ -100,14 +100,14 @@ describe('keys', () => {
       ['unknown key', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', { reason: 'x' }, 404, 'KEY_NOT_FOUND'],
       ['no reason', undefined, {}, 422, 'SCHEMA_INVALID'],
     ])('refuses revoking an %s, store and log unchanged', async (_n, keyId, body, status, code) => {
-      const before = snapshot(h);
+      const before = await snapshot(h);
       const res = await request(h.app)
         .post(`/v1/namespaces/com.acme/keys/${keyId ?? acme.key.keyId}/revoke`)
         .set('Authorization', `Bearer ${acme.token}`)
         .send(body);
       expect(res.status).toBe(status);
       expect(res.body.code).toBe(code);
-      expect(snapshot(h)).toEqual(before);
+      expect(await snapshot(h)).toEqual(before);
     });
   });
 });
@@ -117,7 +117,7 @@ describe('publisher tokens', () => {
   let acme: { key: GeneratedKeyPair; token: string };
   let registryKey: Ed25519PrivateJwk;
   beforeAll(async () => {
-    h = harness();
+    h = await harness();
     acme = await provider(h, 'com.acme');
     await provider(h, 'com.globex');
     registryKey = JSON.parse(h.store.registryKeys('jwt')[0]!.private_jwk) as Ed25519PrivateJwk;
@@ -148,11 +148,11 @@ describe('publisher tokens', () => {
     ['key of another namespace', () => tokenBody(h, 'com.globex', acme.key), 403, 'UNTRUSTED_SIGNER'],
   ])('refuses a token request: %s', async (_n, make, status, code) => {
     const body = await make();
-    const before = snapshot(h);
+    const before = await snapshot(h);
     const res = await request(h.app).post('/v1/tokens').send(body);
     expect(res.status).toBe(status);
     expect(res.body.code).toBe(code);
-    expect(snapshot(h).logSize).toBe(before.logSize);
+    expect(await snapshot(h).logSize).toBe(before.logSize);
   });
 
   const attacks: [string, () => Promise<string>, number, string?][] = [
@@ -174,12 +174,12 @@ describe('publisher tokens', () => {
   ];
   it.each(attacks)('refuses a forged token: %s', async (_n, make, status, code = 'UNAUTHENTICATED') => {
     const token = await make();
-    const before = snapshot(h);
+    const before = await snapshot(h);
     const res = await publishReq(h, token, await signed(acme.key, manifestOf('com.acme', def, '9.0.0')));
     expect(res.status).toBe(status);
     expect(res.body.code).toBe(code);
     expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
-    expect(snapshot(h)).toEqual(before);
+    expect(await snapshot(h)).toEqual(before);
   });
 
   describe('when a token was accepted before (verified tokens are remembered until exp)', () => {
@@ -214,18 +214,18 @@ describe('publisher tokens', () => {
 
   it("refuses a genuine token of another namespace for this namespace's write (403)", async () => {
     const hooli = await provider(h, 'org.hooli');
-    const before = snapshot(h);
+    const before = await snapshot(h);
     const res = await publishReq(h, hooli.token, await signed(acme.key, manifestOf('com.acme', def, '9.0.0')));
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('NAMESPACE_MISMATCH');
-    expect(snapshot(h)).toEqual(before);
+    expect(await snapshot(h)).toEqual(before);
   });
 });
 
 describe('the store key cache (publishes and tokens read keys from it)', () => {
   let h: Harness;
-  beforeAll(() => {
-    h = harness();
+  beforeAll(async () => {
+    h = await harness();
   });
   afterAll(() => h.close());
 

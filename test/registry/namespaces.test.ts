@@ -20,14 +20,14 @@ describe('namespace registration', () => {
     });
     await new Promise<void>((r) => wk.listen(0, '127.0.0.1', r));
     wkPort = (wk.address() as AddressInfo).port;
-    h = harness({
+    h = await harness({
       wellKnown: { allowHttpLoopback: true, hostOverrides: { 'acme.com': `127.0.0.1:${wkPort}`, 'globex.com': `127.0.0.1:${wkPort}` } },
     });
     await provider(h, 'io.github.alice');
     await provider(h, 'com.modern');
   });
-  afterAll(() => {
-    h.close();
+  afterAll(async () => {
+    await h.close();
     wk.close();
   });
 
@@ -35,11 +35,11 @@ describe('namespace registration', () => {
     it('registers the namespace with its first key, one audit event and one log leaf', async () => {
       const key = generateKeyPair();
       documents.set('/.well-known/etdi-namespace.json', { namespace: 'com.acme', keys: [key.keyId] });
-      const before = snapshot(h);
+      const before = await snapshot(h);
       const res = await request(h.app).post('/v1/namespaces').send(await registrationBody(h, 'com.acme', key, { verification: 'well-known' }));
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       expect(res.body).toMatchObject({ namespace: 'com.acme', verification: 'well-known', activeKeys: 1, tools: 0 });
-      const after = snapshot(h);
+      const after = await snapshot(h);
       expect(after.counts.namespaces).toBe(before.counts.namespaces + 1);
       expect(after.logSize).toBe(before.logSize + 1);
       const [last] = h.store.auditTail(1);
@@ -94,14 +94,14 @@ describe('namespace registration', () => {
     ];
     it.each(cases)('refuses %s, store and log unchanged', async (_name, make, status, code) => {
       const { body, auth } = await make();
-      const before = snapshot(h);
+      const before = await snapshot(h);
       let req = request(h.app).post('/v1/namespaces');
       if (auth) req = req.set('Authorization', `Bearer ${auth}`);
       const res = await req.send(body);
       expect(res.status, JSON.stringify(res.body)).toBe(status);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.body.code).toBe(code);
-      expect(snapshot(h)).toEqual(before);
+      expect(await snapshot(h)).toEqual(before);
     });
 
     it('names the URL it fetched and the exact document to serve in a DOMAIN_NOT_VERIFIED refusal, and the admin grant', async () => {
@@ -127,7 +127,7 @@ describe('namespace registration', () => {
 
   describe('when an administrator token reaches a registry that has none configured', () => {
     it('refuses it as ADMIN_NOT_CONFIGURED, naming how to configure one, store and log unchanged', async () => {
-      const bare = harness({ adminToken: undefined });
+      const bare = await harness({ adminToken: undefined });
       try {
         const before = snapshot(bare);
         const res = await request(bare.app)

@@ -13,7 +13,7 @@ describe.each(WRITERS)('publish, committed on the %s', (_writer, writerConfig) =
   const def = tools[0]!;
   let v1: SignedManifest;
   beforeAll(async () => {
-    h = harness(writerConfig());
+    h = await harness(writerConfig());
     acme = await provider(h, 'com.acme');
     globex = await provider(h, 'com.globex');
     v1 = await signed(acme.key, manifestOf('com.acme', def, '1.0.0'));
@@ -22,13 +22,13 @@ describe.each(WRITERS)('publish, committed on the %s', (_writer, writerConfig) =
 
   describe('when a valid manifest is published', () => {
     it('stores the version: 201, the record, one audit event and one log leaf', async () => {
-      const before = snapshot(h);
+      const before = await snapshot(h);
       const res = await publishReq(h, acme.token, v1);
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       expect(res.body).toMatchObject({ toolId: `com.acme/${def.name}`, version: '1.0.0', signerKeyId: acme.key.keyId });
       expect(canonicalize(res.body.signedManifest)).toBe(canonicalize(v1));
       expect(res.headers.location).toBe(`/v1/tools/com.acme/${def.name}/versions/1.0.0`);
-      const after = snapshot(h);
+      const after = await snapshot(h);
       expect(after.counts.versions).toBe(before.counts.versions + 1);
       expect(after.counts.audit).toBe(before.counts.audit + 1);
       expect(after.logSize).toBe(before.logSize + 1);
@@ -36,12 +36,12 @@ describe.each(WRITERS)('publish, committed on the %s', (_writer, writerConfig) =
     });
 
     it('answers an identical republish with 200 and the same record, storing nothing', async () => {
-      const before = snapshot(h);
+      const before = await snapshot(h);
       const first = await request(h.app).get(`/v1/tools/com.acme/${def.name}/versions/1.0.0`);
       const res = await publishReq(h, acme.token, v1);
       expect(res.status).toBe(200);
       expect(res.body).toEqual(first.body);
-      expect(snapshot(h)).toEqual(before);
+      expect(await snapshot(h)).toEqual(before);
     });
 
     it('accepts a higher version', async () => {
@@ -80,7 +80,7 @@ describe.each(WRITERS)('publish, committed on the %s', (_writer, writerConfig) =
     ];
     it.each(cases)('refuses %s, store and log unchanged', async (_name, make, status, code) => {
       const { body, token } = await make();
-      const before = snapshot(h);
+      const before = await snapshot(h);
       const req =
         token === null
           ? request(h.app).post('/v1/tools').set('Content-Type', 'application/json').send(JSON.stringify(body))
@@ -89,7 +89,7 @@ describe.each(WRITERS)('publish, committed on the %s', (_writer, writerConfig) =
       expect(res.status, JSON.stringify(res.body)).toBe(status);
       expect(res.body.code).toBe(code);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(snapshot(h)).toEqual(before);
+      expect(await snapshot(h)).toEqual(before);
     });
 
     it('lists the Cedar diagnostics in the problem errors', async () => {
@@ -104,13 +104,13 @@ describe.each(WRITERS)('publish, committed on the %s', (_writer, writerConfig) =
         tools.slice(1, 13).map((d) => signed(acme.key, manifestOf('com.acme', d, '1.0.0'))),
       );
       const bad = await signManifest(manifestOf('com.acme', tools[1]!, '1.0.0', { permissions: ['files:write'] }), [acme.key.privateJwk]);
-      const before = snapshot(h);
+      const before = await snapshot(h);
       const batchesBefore = h.app.registry.ctx.queue.stats.batches;
       const results = await Promise.all([...manifests, bad].map((m) => publishReq(h, acme.token, m)));
       const statuses = results.map((r) => r.status);
       expect(statuses.slice(0, 12)).toEqual(Array(12).fill(201));
       expect(results[12]!.body.code).toBe('VERSION_EXISTS'); // same version as manifests[0], other content
-      const after = snapshot(h);
+      const after = await snapshot(h);
       expect(after.counts.versions).toBe(before.counts.versions + 12);
       expect(after.logSize).toBe(before.logSize + 12);
       expect(h.app.registry.ctx.queue.stats.batches - batchesBefore).toBeLessThan(13);

@@ -13,7 +13,7 @@ describe('reading', () => {
   const def = tools[0]!;
   const base = `/v1/tools/com.acme/${def.name}/versions`;
   beforeAll(async () => {
-    h = harness();
+    h = await harness();
     acme = await provider(h, 'com.acme');
     globex = await provider(h, 'com.globex');
     for (const d of tools) expect((await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', d, '1.0.0')))).status).toBe(201);
@@ -123,11 +123,11 @@ describe('reading', () => {
 
   describe('when a version is revoked', () => {
     it('the provider revokes with a reason: status revoked, no attestation, one log leaf', async () => {
-      const before = snapshot(h);
+      const before = await snapshot(h);
       const res = await request(h.app).post(`${base}/1.0.0/revoke`).set('Authorization', `Bearer ${acme.token}`).send({ reason: 'CVE-2026-0001' });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ status: 'revoked', revocation: { reason: 'CVE-2026-0001', by: `key:${acme.key.keyId}` }, attestation: '' });
-      expect(snapshot(h).logSize).toBe(before.logSize + 1);
+      expect(await snapshot(h).logSize).toBe(before.logSize + 1);
       expect(h.store.auditTail(1)[0]!.event).toMatchObject({ kind: 'version.revoked', reason: 'CVE-2026-0001' });
       const listed = await request(h.app).get(base);
       expect(listed.body.versions[1]).toMatchObject({ version: '1.0.0', status: 'revoked' });
@@ -143,13 +143,13 @@ describe('reading', () => {
       ['by another namespace', () => globex.token, { reason: 'grief' }, 403, 'FORBIDDEN'],
       ['anonymously', () => '', { reason: 'x' }, 401, 'UNAUTHENTICATED'],
     ])('refuses a revocation %s, store and log unchanged', async (_n, token, body, status, code) => {
-      const before = snapshot(h);
+      const before = await snapshot(h);
       let req = request(h.app).post(`${base}/1.2.0/revoke`);
       if (token()) req = req.set('Authorization', `Bearer ${token()}`);
       const res = await req.send(body);
       expect(res.status).toBe(status);
       expect(res.body.code).toBe(code);
-      expect(snapshot(h)).toEqual(before);
+      expect(await snapshot(h)).toEqual(before);
     });
     it('refuses revoking twice', async () => {
       const res = await request(h.app).post(`${base}/1.0.0/revoke`).set('Authorization', `Bearer ${acme.token}`).send({ reason: 'again' });
@@ -189,7 +189,7 @@ describe('reading', () => {
 
 describe.each(WRITERS)('rotating the registry key while publishes commit (%s)', (_name, writer) => {
   it('is one job of the write queue: every publish and the rotation succeed, and what is signed after its answer carries the new key', async () => {
-    const h = harness(writer());
+    const h = await harness(writer());
     try {
       const acme = await provider(h, 'com.acme');
       const tools = realTools('everything');
@@ -206,7 +206,7 @@ describe.each(WRITERS)('rotating the registry key while publishes commit (%s)', 
       const { protectedHeader } = await jwtVerify(status.body.attestation as string, jwks, { issuer: ORIGIN, audience: 'etdi-clients' });
       expect(protectedHeader.kid).toBe(rotated.body.kid);
     } finally {
-      h.close();
+      await h.close();
     }
   });
 });

@@ -15,8 +15,8 @@ import { ADMIN_TOKEN, bundledWriteWorker, harness, manifestOf, ORIGIN, provider,
 
 const def = realTools('filesystem')[0]!;
 let h: Harness | undefined;
-afterEach(() => {
-  h?.close();
+afterEach(async () => {
+  await h?.close();
   h = undefined;
 });
 
@@ -50,7 +50,7 @@ describe('publisher tokens', () => {
     // never valid: its lifetime is longer than any token this registry issues
     ['issued now with a 100-year exp', 0, 100 * 365 * 86400, 'UNAUTHENTICATED'],
   ])('refuses a token signed by the registry key itself past the maximum age: %s', async (_name, iatOffset, lifetime, code) => {
-    h = harness();
+    h = await harness();
     const acme = await provider(h, 'com.acme');
     const nowS = Math.floor(h.clock.now / 1000);
     const token = await mintedToken(h, 'com.acme', acme.key.keyId, nowS + iatOffset, nowS + iatOffset + lifetime);
@@ -62,7 +62,7 @@ describe('publisher tokens', () => {
   });
 
   it('refuses a remembered token once its maximum age has passed, though its exp has not', async () => {
-    h = harness({ publisherTokenTtlSeconds: 60, publisherTokenMaxAgeSeconds: 120 });
+    h = await harness({ publisherTokenTtlSeconds: 60, publisherTokenMaxAgeSeconds: 120 });
     const acme = await provider(h, 'com.acme');
     const nowS = Math.floor(h.clock.now / 1000);
     const token = await mintedToken(h, 'com.acme', acme.key.keyId, nowS, nowS + 100);
@@ -74,7 +74,7 @@ describe('publisher tokens', () => {
 
 describe('an emergency revocation of a registry signing key', () => {
   it('takes the key out of the JWKS and ends its tokens at once (a rotation keeps it for the overlap)', async () => {
-    h = harness();
+    h = await harness();
     const acme = await provider(h, 'com.acme'); // its token is signed, and remembered, with the current key
     expect((await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', def, '1.0.0')))).status).toBe(201);
     const compromised = (await request(h.app).get('/.well-known/jwks.json')).body.keys[0].kid as string;
@@ -96,7 +96,7 @@ describe('an emergency revocation of a registry signing key', () => {
     ['without the administrator token', undefined, 401],
     ['for an unknown key', ADMIN_TOKEN, 404],
   ])('is refused %s', async (_name, token, status) => {
-    h = harness();
+    h = await harness();
     const req = request(h.app).post('/v1/admin/registry-keys/no-such-kid/revoke');
     const res = await (token === undefined ? req : req.set('Authorization', `Bearer ${token}`));
     expect(res.status).toBe(status);
@@ -105,7 +105,7 @@ describe('an emergency revocation of a registry signing key', () => {
 
 describe('the write worker', () => {
   it('is restarted when it dies, and /readyz says ready again (publishes go on)', async () => {
-    h = harness({ writeWorker: bundledWriteWorker() });
+    h = await harness({ writeWorker: bundledWriteWorker() });
     const acme = await provider(h, 'com.acme');
     expect((await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', def, '1.0.0')))).status).toBe(201);
     await h.app.registry.ctx.queue.crashWorkerForDrill();
@@ -116,7 +116,7 @@ describe('the write worker', () => {
   });
 
   it('when it keeps dying, stays down: /readyz is 503 and publishes get 503 WRITER_UNAVAILABLE, not 500', async () => {
-    h = harness({ writeWorker: bundledWriteWorker(), writeWorkerRestartsPerMinute: 0 });
+    h = await harness({ writeWorker: bundledWriteWorker(), writeWorkerRestartsPerMinute: 0 });
     const acme = await provider(h, 'com.acme');
     expect((await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', def, '1.0.0')))).status).toBe(201);
     await h.app.registry.ctx.queue.crashWorkerForDrill();

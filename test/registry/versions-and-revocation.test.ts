@@ -20,8 +20,8 @@ import {
 const def = realTools('filesystem')[0]!;
 const other = realTools('filesystem')[1]!;
 let h: Harness | undefined;
-afterEach(() => {
-  h?.close();
+afterEach(async () => {
+  await h?.close();
   h = undefined;
 });
 
@@ -44,7 +44,7 @@ const latestOf = async (hh: Harness, toolId: string): Promise<string> => (await 
 
 describe('a version whose signer key was revoked from before its publication', () => {
   it('is revoked and unattested even when its issuedAt is back-dated before the revocation (the publication time bounds back-dating)', async () => {
-    h = harness();
+    h = await harness();
     const acme = await provider(h, 'com.acme');
     const toolId = `com.acme/${def.name}`;
     // a thief with the key back-dates issuedAt before the compromise time it expects to be named
@@ -60,7 +60,7 @@ describe('a version whose signer key was revoked from before its publication', (
 
 describe('`latest`', () => {
   it('skips a version voided by its signer key revocation and serves the highest live one', async () => {
-    h = harness();
+    h = await harness();
     const acme = await provider(h, 'com.acme');
     const toolId = `com.acme/${def.name}`;
     expect((await publish(h, 'com.acme', acme.key, acme.token, '1.0.0')).status).toBe(201);
@@ -76,7 +76,7 @@ describe('`latest`', () => {
   });
 
   it('skips a revoked version, and is the highest of all when every version is revoked', async () => {
-    h = harness();
+    h = await harness();
     const acme = await provider(h, 'com.acme');
     const toolId = `com.acme/${def.name}`;
     for (const v of ['1.0.0', '1.1.0', '2.0.0']) expect((await publish(h, 'com.acme', acme.key, acme.token, v)).status).toBe(201);
@@ -92,7 +92,7 @@ describe('`latest`', () => {
 
 describe('the versions list', () => {
   it('is paged with an opaque cursor, newest first, and serves summaries without manifests', async () => {
-    h = harness();
+    h = await harness();
     const acme = await provider(h, 'com.acme');
     const toolId = `com.acme/${def.name}`;
     const all = ['1.0.0', '1.0.1', '1.2.0', '2.0.0-rc.1', '2.0.0'];
@@ -114,7 +114,7 @@ describe('the versions list', () => {
     ['a limit of 0', { limit: '0' }],
     ['a limit over 200', { limit: '201' }],
   ])('refuses %s with 400 BAD_REQUEST', async (_name, query) => {
-    h = harness();
+    h = await harness();
     const acme = await provider(h, 'com.acme');
     expect((await publish(h, 'com.acme', acme.key, acme.token, '1.0.0')).status).toBe(201);
     const res = await request(h.app).get(`/v1/tools/com.acme/${def.name}/versions`).query(query);
@@ -124,42 +124,42 @@ describe('the versions list', () => {
 
 describe('the per-tool and per-namespace limits', () => {
   it('refuses a version beyond limits.versionsPerTool with 409 TOO_MANY_VERSIONS, leaving store and log as they were', async () => {
-    h = harness({ limits: { versionsPerTool: 3 } });
+    h = await harness({ limits: { versionsPerTool: 3 } });
     const acme = await provider(h, 'com.acme');
     for (const v of ['1.0.0', '1.0.1', '1.0.2']) expect((await publish(h, 'com.acme', acme.key, acme.token, v)).status).toBe(201);
-    const before = snapshot(h);
+    const before = await snapshot(h);
     const res = await publish(h, 'com.acme', acme.key, acme.token, '1.0.3');
     expect([res.status, res.body.code]).toEqual([409, 'TOO_MANY_VERSIONS']);
     expect(res.body).toMatchObject({ max: 3, got: 4 });
-    expect(snapshot(h)).toEqual(before);
+    expect(await snapshot(h)).toEqual(before);
   });
 
   it('refuses a tool beyond limits.toolsPerNamespace with 409 TOO_MANY_TOOLS, leaving store and log as they were', async () => {
-    h = harness({ limits: { toolsPerNamespace: 1 } });
+    h = await harness({ limits: { toolsPerNamespace: 1 } });
     const acme = await provider(h, 'com.acme');
     expect((await publish(h, 'com.acme', acme.key, acme.token, '1.0.0')).status).toBe(201);
-    const before = snapshot(h);
+    const before = await snapshot(h);
     const res = await publish(h, 'com.acme', acme.key, acme.token, '1.0.0', undefined, other);
     expect([res.status, res.body.code]).toEqual([409, 'TOO_MANY_TOOLS']);
     expect(res.body).toMatchObject({ max: 1, got: 2 });
-    expect(snapshot(h)).toEqual(before);
+    expect(await snapshot(h)).toEqual(before);
   });
 });
 
 describe('key revocation by a provider key', () => {
   it('refuses a newer key revoking an older one from before the newer key existed (REVOCATION_NEEDS_ADMIN), leaving store and log as they were', async () => {
-    h = harness();
+    h = await harness();
     const first = await provider(h, 'com.acme');
     expect((await publish(h, 'com.acme', first.key, first.token, '1.0.0')).status).toBe(201);
     h.clock.now += 60_000;
     const newcomer = await secondKey(h, 'com.acme', first); // added a minute later
-    const before = snapshot(h);
+    const before = await snapshot(h);
     const res = await request(h.app)
       .post(`/v1/namespaces/com.acme/keys/${first.key.keyId}/revoke`)
       .set('Authorization', `Bearer ${newcomer.token}`)
       .send({ revokedFrom: '2000-01-01T00:00:00.000Z', reason: 'takeover' });
     expect([res.status, res.body.code]).toEqual([403, 'REVOCATION_NEEDS_ADMIN']);
-    expect(snapshot(h)).toEqual(before);
+    expect(await snapshot(h)).toEqual(before);
     expect((await request(h.app).get(`/v1/tools/com.acme/${def.name}/versions/1.0.0/status`)).body.status).toBe('active');
   });
 
@@ -168,7 +168,7 @@ describe('key revocation by a provider key', () => {
     ['an older key, back in time', 'older', 'newer', () => '2000-01-01T00:00:00.000Z'],
     ['a key revoking itself, back in time', 'newer', 'newer', () => '2000-01-01T00:00:00.000Z'],
   ] as const)('allows %s', async (_name, by, target, from) => {
-    h = harness();
+    h = await harness();
     const older = await provider(h, 'com.acme');
     h.clock.now += 60_000;
     const newer = await secondKey(h, 'com.acme', older);
@@ -182,7 +182,7 @@ describe('key revocation by a provider key', () => {
   });
 
   it('lets the administrator revoke any key from any time', async () => {
-    h = harness();
+    h = await harness();
     const first = await provider(h, 'com.acme');
     h.clock.now += 60_000;
     await secondKey(h, 'com.acme', first);

@@ -46,11 +46,11 @@ function copyFiles(h: Harness): { store: RegistryStore; dispose(): void } {
 
 describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) => {
   let h: Harness | undefined;
-  afterEach(() => h?.close());
+  afterEach(() => await h?.close());
 
   describe('when a publish is acknowledged', () => {
     it('is already in the files, with its leaf under the newest checkpoint there', async () => {
-      h = harness(writerConfig());
+      h = await harness(writerConfig());
       const acme = await provider(h, 'com.acme');
       const res = await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', tools[0]!, '1.0.0')));
       expect(res.status).toBe(201);
@@ -69,7 +69,7 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
     });
 
     it('was committed on a WAL connection with synchronous = FULL', async () => {
-      h = harness(writerConfig());
+      h = await harness(writerConfig());
       const acme = await provider(h, 'com.acme');
       expect((await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', tools[0]!, '1.0.0')))).status).toBe(201);
       const stats = h.app.registry.ctx.queue.stats;
@@ -81,7 +81,7 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
 
   describe('when checkpoints are read while many publishes commit', () => {
     it('serves only tree heads whose leaves are committed, each consistent with the last', async () => {
-      h = harness(writerConfig());
+      h = await harness(writerConfig());
       const acme = await provider(h, 'com.acme');
       const bodies = await Promise.all(tools.slice(0, 14).map((d) => signed(acme.key, manifestOf('com.acme', d, '1.0.0'))));
       const seen: { size: number; rootHash: Uint8Array }[] = [];
@@ -110,7 +110,7 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
 
   describe('when a key is revoked while its publishes are in flight', () => {
     it('refuses every publish submitted after the revocation was acknowledged; log and tables agree', async () => {
-      h = harness(writerConfig());
+      h = await harness(writerConfig());
       const acme = await provider(h, 'com.acme');
       const before = await Promise.all(tools.slice(0, 6).map((d) => signed(acme.key, manifestOf('com.acme', d, '1.0.0'))));
       const after = await Promise.all(tools.slice(6, 12).map((d) => signed(acme.key, manifestOf('com.acme', d, '1.0.0'))));
@@ -138,7 +138,7 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
       signatures: sm.signatures.map((s, n) => (n === i ? { ...s, sig: s.sig.slice(0, -2) + (s.sig.at(-2) === 'A' ? 'B' : 'A') + s.sig.at(-1) } : s)),
     });
     it('writes exactly the accepted ones; each refusal has its code and leaves no trace', async () => {
-      h = harness(writerConfig());
+      h = await harness(writerConfig());
       const acme = await provider(h, 'com.acme');
       // a second active key of the namespace, for a manifest signed by both
       const second = generateKeyPair();
@@ -161,12 +161,12 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
         ['lower version', await signed(acme.key, manifestOf('com.acme', tools[0]!, '0.9.0')), 409, 'VERSION_NOT_HIGHER'],
         ['valid, second tool', await signed(acme.key, manifestOf('com.acme', tools[3]!, '1.0.0')), 201, undefined],
       ];
-      const before = snapshot(h);
+      const before = await snapshot(h);
       const results = await Promise.all(cases.map(([, body]) => publishReq(h!, acme.token, body)));
       cases.forEach(([name, , status, code], i) => {
         expect([name, results[i]!.status, results[i]!.body.code]).toEqual([name, status, code]);
       });
-      const after = snapshot(h);
+      const after = await snapshot(h);
       expect(after.counts.versions).toBe(before.counts.versions + 3);
       expect(after.logSize).toBe(before.logSize + 3);
       expect((await fsckRegistry(h.store)).problems).toEqual([]);
@@ -178,7 +178,7 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
     });
 
     it('stores and serves JCS(signed manifest) whatever the received text looked like', async () => {
-      h = harness(writerConfig());
+      h = await harness(writerConfig());
       const acme = await provider(h, 'com.acme');
       const sm = await signed(acme.key, manifestOf('com.acme', tools[1]!, '1.0.0'));
       // whitespace, the signature's members and the envelope's in another order
@@ -194,7 +194,7 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
 
   describe('when the store closes', () => {
     it('closes the writer first: the event loop connection is the last and removes the WAL', async () => {
-      h = harness(writerConfig());
+      h = await harness(writerConfig());
       const acme = await provider(h, 'com.acme');
       expect((await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', tools[0]!, '1.0.0')))).status).toBe(201);
       const { dir } = h;
@@ -206,7 +206,7 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
     });
 
     it('refuses later writes instead of leaving them pending', async () => {
-      h = harness(writerConfig());
+      h = await harness(writerConfig());
       const queue = h.app.registry.ctx.queue;
       h.store.close();
       await expect(queue.submit(() => 1)).rejects.toThrow('the registry store is closed');
@@ -217,12 +217,12 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
 
 describe('the write worker', () => {
   let h: Harness | undefined;
-  afterEach(() => h?.close());
+  afterEach(() => await h?.close());
 
   describe('when it cannot start', () => {
     it('answers the publishes 503 WRITER_UNAVAILABLE without hanging, reports unready, and the store is unchanged', async () => {
       // a deployment whose worker fails to load: a module that throws
-      h = harness({ writeWorker: new URL('data:text/javascript,throw new Error("no write worker here")') });
+      h = await harness({ writeWorker: new URL('data:text/javascript,throw new Error("no write worker here")') });
       const acme = await provider(h, 'com.acme');
       const before = h.store.counts();
       const first = await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', tools[0]!, '1.0.0')));
