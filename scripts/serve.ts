@@ -79,14 +79,14 @@ export async function seedDemo(running: RunningRegistry, dataDir: string): Promi
   const dir = realToolsDir();
   for (const server of DEMO_SERVERS) {
     const namespace = demoNamespace(server);
-    if (ctx.store.getNamespace(namespace) === undefined) {
+    if ((await ctx.store.getNamespace(namespace)) === undefined) {
       await registerNamespace(ctx, admin, await registrationRequest(key, { registry: ctx.config.origin, namespace }, 'admin-grant'));
     }
     const tools = JSON.parse(await readFile(join(dir, `${server}.json`), 'utf8')) as ToolDefinition[];
     for (const definition of tools) {
       const toolId = `${namespace}/${definition.name}`;
       example ||= toolId;
-      if (ctx.store.getVersion(toolId, '1.0.0') !== undefined) {
+      if ((await ctx.store.getVersion(toolId, '1.0.0')) !== undefined) {
         existing++;
         continue;
       }
@@ -138,7 +138,7 @@ export const DEMO_UPGRADE = { toolId: 'dev.etdi.demo.filesystem/read_text_file',
  */
 async function publishDemoUpgrade(ctx: RunningRegistry['app']['registry']['ctx'], admin: Principal, key: Ed25519PrivateJwk, dir: string): Promise<number> {
   const { toolId, to } = DEMO_UPGRADE;
-  if (ctx.store.getVersion(toolId, to) !== undefined) return 0;
+  if ((await ctx.store.getVersion(toolId, to)) !== undefined) return 0;
   const tools = JSON.parse(await readFile(join(dir, 'filesystem.json'), 'utf8')) as ToolDefinition[];
   const base = tools.find((t) => `${demoNamespace('filesystem')}/${t.name}` === toolId)!;
   const schema = base.inputSchema as { properties?: Record<string, unknown>; required?: string[] };

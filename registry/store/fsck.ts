@@ -85,6 +85,11 @@ export async function fsckSqliteFile(path: string, options: Omit<FsckOptions, 'o
   } finally {
     probe.close();
   }
+  // not a registry database at all (no audit trail): name what a log needs first
+  if (missing.includes('audit')) {
+    const log = missing.filter((t) => (LOG_TABLES as readonly string[]).includes(t));
+    if (log.length > 0) return tablesMissingReport(log, 'the transparency log');
+  }
   if (missing.length > 0) return tablesMissingReport(missing, 'complete registry state');
   const store = SqliteStore.open({ path, readonly: true });
   try {

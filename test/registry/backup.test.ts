@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fsckRegistryDatabase } from '../../registry/index.js';
+import { fsckSqliteFile } from '../../registry/index.js';
 import { main } from '../../scripts/cli.js';
 import { bundledWriteWorker, harness, manifestOf, provider, publishReq, realTools, signed, type Harness } from './helpers.js';
 
@@ -66,7 +66,7 @@ describe('etdi backup', () => {
       expect(statSync(out).mode & 0o777).toBe(0o600); // it holds the registry's private keys
       const copy = new Database(out, { readonly: true });
       try {
-        const report = await fsckRegistryDatabase(copy);
+        const report = await fsckSqliteFile(out);
         expect(report.problems).toEqual([]);
         // one committed state: every version row has its leaf, and every leaf of the copy its row
         const versions = (copy.prepare('SELECT count(*) AS n FROM versions').get() as { n: number }).n;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fsckRegistry, RegistryStore, startServer } from '../../registry/index.js';
+import { fsckRegistry, SqliteStore, startServer } from '../../registry/index.js';
 import { seedDemo } from '../../scripts/serve.js';
 
 describe('serve --demo', () => {
@@ -10,7 +10,7 @@ describe('serve --demo', () => {
     it('publishes the real tools once, signed with a 0600 demo key, and the log agrees with the tables', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'etdi-demo-'));
       try {
-        const open = () => RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: 'demo.test/log' });
+        const open = () => SqliteStore.open({ path: join(dir, 'registry.db') });
         const first = await startServer({ store: open(), port: 0, config: { requestLog: false } });
         const seeded = await seedDemo(first, dir);
         expect(seeded.published).toBeGreaterThan(20);

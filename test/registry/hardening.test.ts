@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegistryStore, resolveConfig, ROUTES, startServer } from '../../registry/index.js';
+import { SqliteStore, resolveConfig, ROUTES, startServer } from '../../registry/index.js';
 import { clientKeyOf, TokenBucketLimiter } from '../../registry/http/rate-limit.js';
 import { fsckRegistry } from '../../registry/store/fsck.js';
 import { MAX_BUNDLE_SET, ProblemSchema } from '../../schemas/index.js';
@@ -133,7 +133,7 @@ describe('hardening', () => {
     it('logs it and answers an opaque 500 problem', async () => {
       const logged: string[] = [];
       const h = await harness({ errorLog: (l) => logged.push(l) });
-      h.store.db.exec('DROP TABLE tools'); // a broken store: SqliteError inside a read
+      await h.sql('DROP TABLE tools'); // a broken store: an SQL error inside a read
       const res = await request(h.app).get('/v1/tools');
       expect(res.status).toBe(500);
       expect(res.body).toEqual({ type: 'urn:etdi:problem:internal', title: 'Internal Server Error', status: 500, detail: 'internal error', code: 'INTERNAL' });
@@ -269,7 +269,7 @@ describe('hardening', () => {
       const h = await harness();
       const { key, token } = await provider(h, 'com.acme');
       await publishReq(h, token, await signed(key, manifestOf('com.acme', realTools('memory')[0]!, '1.0.0')));
-      expect(h.store.db.prepare(sql).run().changes).toBe(1);
+      expect(await h.sql(sql)).toBe(1);
       const report = await fsckRegistry(h.store);
       expect(report.ok).toBe(false);
       expect(report.problems).toEqual([expect.objectContaining({ code: 'ENTRY_REJECTED', index: 1 })]);
@@ -280,9 +280,9 @@ describe('hardening', () => {
   describe('graceful shutdown', () => {
     it('finishes in-flight publishes, refuses new connections and closes the store', async () => {
       const h = await harness();
-      h.store.close();
-      const store = RegistryStore.open({ path: join(h.dir, 'registry.db'), logOrigin: 'registry.test/log' });
-      const running = await startServer({ store, port: 0, config: { origin: 'https://registry.test', adminToken: 'admin-token-0123456789abcdef', requestLog: false } });
+      await h.store.close();
+      const store = SqliteStore.open({ path: join(h.dir, 'registry.db') });
+      const running = await startServer({ store, port: 0, config: { origin: 'https://registry.test', logOrigin: 'registry.test/log', adminToken: 'admin-token-0123456789abcdef', requestLog: false } });
       const keyHolder = await provider({ ...h, app: running.app, store }, 'com.acme');
       const def = realTools('memory')[1]!;
       const body = JSON.stringify(await signed(keyHolder.key, manifestOf('com.acme', def, '1.0.0')));
@@ -305,9 +305,9 @@ describe('hardening', () => {
       await closing;
       expect(store.db.open).toBe(false);
       await expect(fetch(`${running.url}/v1/tools`)).rejects.toThrow();
-      const reopened = RegistryStore.open({ path: join(h.dir, 'registry.db'), logOrigin: 'registry.test/log' });
-      expect(reopened.counts().versions).toBe(1);
-      reopened.close();
+      const reopened = SqliteStore.open({ path: join(h.dir, 'registry.db') });
+      expect((await reopened.counts()).versions).toBe(1);
+      await reopened.close();
     });
   });
 });

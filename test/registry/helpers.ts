@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
 import { buildSync } from 'esbuild';
 import request from 'supertest';
 import {
@@ -17,6 +18,7 @@ import {
 } from '../../protocol/index.js';
 import {
   MANIFEST_TYPE,
+  type LogEvent,
   type SignedManifest,
   type ToolDefinition,
   type ToolManifest,
@@ -35,6 +37,8 @@ export interface Harness {
   log: TransparencyLog;
   dir: string;
   clock: { now: number };
+  /** Raw SQL on the store's database, as someone with write access to it (tampering cases); returns rows changed. */
+  sql(statement: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -62,6 +66,14 @@ export async function harness(config: RegistryConfigInput = {}): Promise<Harness
     log: app.registry.ctx.log,
     dir,
     clock,
+    sql: async (statement) => {
+      const db = new Database(store.path);
+      try {
+        return db.prepare(statement).run().changes;
+      } finally {
+        db.close();
+      }
+    },
     close: async () => {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
@@ -176,4 +188,9 @@ export function publishReq(h: Harness, token: string, body: unknown): request.Te
     .set('Authorization', `Bearer ${token}`)
     .set('Content-Type', 'application/json')
     .send(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+/** The newest `n` audit events, newest first, decoded. */
+export async function auditTail(h: Harness, n: number): Promise<{ leafIndex: number; event: LogEvent }[]> {
+  return (await h.store.auditTail(n)).map((r) => ({ leafIndex: r.leaf_index, event: JSON.parse(r.event) as LogEvent }));
 }

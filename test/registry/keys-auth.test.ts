@@ -1,9 +1,9 @@
 import { SignJWT, importJWK } from 'jose';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair, type GeneratedKeyPair } from '../../protocol/index.js';
+import { canonicalize, generateKeyPair, type GeneratedKeyPair } from '../../protocol/index.js';
 import type { Ed25519PrivateJwk } from '../../schemas/index.js';
-import {
+import { auditTail,
   ADMIN_TOKEN,
   ORIGIN,
   harness,
@@ -39,8 +39,8 @@ describe('keys', () => {
       const res = await request(h.app).post('/v1/namespaces/com.acme/keys').set('Authorization', `Bearer ${acme.token}`).send(await keyAddBody(h, 'com.acme', acme.key, fresh));
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       expect(res.body).toMatchObject({ keyId: fresh.keyId, status: 'active' });
-      expect(await snapshot(h).logSize).toBe(before.logSize + 1);
-      expect(h.store.auditTail(1)[0]!.event).toMatchObject({ kind: 'key.added', authorizedBy: acme.key.keyId });
+      expect((await snapshot(h)).logSize).toBe(before.logSize + 1);
+      expect((await auditTail(h, 1))[0]!.event).toMatchObject({ kind: 'key.added', authorizedBy: acme.key.keyId });
       const token = await publisherToken(h, 'com.acme', fresh);
       expect((await publishReq(h, token, await signed(fresh, manifestOf('com.acme', def, '1.0.0')))).status).toBe(201);
     });
@@ -81,7 +81,7 @@ describe('keys', () => {
         .send({ revokedFrom, reason: 'key leaked' });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(res.body).toMatchObject({ status: 'revoked', revokedFrom, reason: 'key leaked' });
-      expect(h.store.auditTail(1)[0]!.event).toMatchObject({ kind: 'key.revoked', revokedFrom });
+      expect((await auditTail(h, 1))[0]!.event).toMatchObject({ kind: 'key.revoked', revokedFrom });
 
       const before = await snapshot(h);
       const refused = await publishReq(h, ADMIN_TOKEN, late);
@@ -120,7 +120,7 @@ describe('publisher tokens', () => {
     h = await harness();
     acme = await provider(h, 'com.acme');
     await provider(h, 'com.globex');
-    registryKey = JSON.parse(h.store.registryKeys('jwt')[0]!.private_jwk) as Ed25519PrivateJwk;
+    registryKey = JSON.parse((await h.store.registryKeys('jwt'))[0]!.private_jwk) as Ed25519PrivateJwk;
   });
   afterAll(() => h.close());
 
@@ -152,7 +152,7 @@ describe('publisher tokens', () => {
     const res = await request(h.app).post('/v1/tokens').send(body);
     expect(res.status).toBe(status);
     expect(res.body.code).toBe(code);
-    expect(await snapshot(h).logSize).toBe(before.logSize);
+    expect((await snapshot(h)).logSize).toBe(before.logSize);
   });
 
   const attacks: [string, () => Promise<string>, number, string?][] = [
@@ -230,31 +230,31 @@ describe('the store key cache (publishes and tokens read keys from it)', () => {
   afterAll(() => h.close());
 
   describe('when a transaction that wrote a key rolls back', () => {
-    it('never serves the rolled-back key, and serves committed changes at once', () => {
+    it('never serves the rolled-back key, and serves committed changes at once', async () => {
       const store = h.store;
       const key = generateKeyPair();
       const at = new Date().toISOString();
-      store.transaction(() =>
-        store.insertNamespace({ namespace: 'com.cache', verification: 'admin-grant', registered_at: at, registered_by: 'test', leaf_index: 0 }),
+      const jwk = canonicalize(key.publicJwk);
+      await store.transaction((tx) =>
+        tx.insertNamespace({ namespace: 'com.cache', skeleton: 'com.cache', verification: 'admin-grant', registered_at: at, registered_by: 'test', leaf_index: 0 }),
       );
-      expect(store.listKeys('com.cache')).toEqual([]); // cached: no keys
-      expect(() =>
-        store.transaction(() => {
-          store.insertKey({ namespace: 'com.cache', key_id: key.keyId, jwk: key.publicJwk, added_at: at, added_by: 'test', leaf_index: 0 });
-          // inside the transaction the row is visible, and the cache is not filled with it
-          expect(store.getKey('com.cache', key.keyId)?.key_id).toBe(key.keyId);
+      expect(await store.listKeys('com.cache')).toEqual([]); // cached: no keys
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.insertKey({ namespace: 'com.cache', key_id: key.keyId, jwk, added_at: at, added_by: 'test', leaf_index: 0 });
+          // inside the transaction the row is visible; a committed read meanwhile does not see it
+          expect((await tx.getKey('com.cache', key.keyId))?.key_id).toBe(key.keyId);
+          expect(await store.getKey('com.cache', key.keyId)).toBeUndefined();
           throw new Error('abort');
         }),
-      ).toThrow('abort');
-      expect(store.getKey('com.cache', key.keyId)).toBeUndefined();
-      expect(store.listKeys('com.cache')).toEqual([]);
-      store.transaction(() =>
-        store.insertKey({ namespace: 'com.cache', key_id: key.keyId, jwk: key.publicJwk, added_at: at, added_by: 'test', leaf_index: 0 }),
-      );
-      expect(store.getKey('com.cache', key.keyId)?.revoked_from).toBeNull();
-      store.transaction(() => store.revokeKey('com.cache', key.keyId, at, at, 'test'));
-      expect(store.getKey('com.cache', key.keyId)?.revoked_from).toBe(at);
-      expect(store.listKeys('com.cache').map((k) => k.revoked_from)).toEqual([at]);
+      ).rejects.toThrow('abort');
+      expect(await store.getKey('com.cache', key.keyId)).toBeUndefined();
+      expect(await store.listKeys('com.cache')).toEqual([]);
+      await store.transaction((tx) => tx.insertKey({ namespace: 'com.cache', key_id: key.keyId, jwk, added_at: at, added_by: 'test', leaf_index: 0 }));
+      expect((await store.getKey('com.cache', key.keyId))?.revoked_from).toBeNull();
+      await store.transaction((tx) => tx.revokeKey('com.cache', key.keyId, at, at, 'test'));
+      expect((await store.getKey('com.cache', key.keyId))?.revoked_from).toBe(at);
+      expect((await store.listKeys('com.cache')).map((k) => k.revoked_from)).toEqual([at]);
     });
   });
 });

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, signBytes, canonicalBytes } from '../../protocol/index.js';
 import { wellKnownUrl, RegistryError } from '../../registry/index.js';
-import { ADMIN_TOKEN, harness, provider, registrationBody, snapshot, type Harness } from './helpers.js';
+import { auditTail, ADMIN_TOKEN, harness, provider, registrationBody, snapshot, type Harness } from './helpers.js';
 
 describe('namespace registration', () => {
   let h: Harness;
@@ -42,7 +42,7 @@ describe('namespace registration', () => {
       const after = await snapshot(h);
       expect(after.counts.namespaces).toBe(before.counts.namespaces + 1);
       expect(after.logSize).toBe(before.logSize + 1);
-      const [last] = h.store.auditTail(1);
+      const [last] = (await auditTail(h, 1));
       expect(last!.event).toMatchObject({ kind: 'namespace.registered', namespace: 'com.acme', keyId: key.keyId, actor: `key:${key.keyId}` });
       const keys = await request(h.app).get('/v1/namespaces/com.acme/keys');
       expect(keys.body).toEqual([expect.objectContaining({ keyId: key.keyId, status: 'active' })]);
@@ -56,7 +56,7 @@ describe('namespace registration', () => {
         .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
         .send(await registrationBody(h, 'org.example', generateKeyPair()));
       expect(res.status).toBe(201);
-      expect(h.store.auditTail(1)[0]!.event).toMatchObject({ actor: 'admin:config', verification: 'admin-grant' });
+      expect((await auditTail(h, 1))[0]!.event).toMatchObject({ actor: 'admin:config', verification: 'admin-grant' });
     });
   });
 
@@ -129,16 +129,16 @@ describe('namespace registration', () => {
     it('refuses it as ADMIN_NOT_CONFIGURED, naming how to configure one, store and log unchanged', async () => {
       const bare = await harness({ adminToken: undefined });
       try {
-        const before = snapshot(bare);
+        const before = await snapshot(bare);
         const res = await request(bare.app)
           .post('/v1/namespaces')
           .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
           .send(await registrationBody(bare, 'org.example', generateKeyPair()));
         expect([res.status, res.body.code]).toEqual([401, 'ADMIN_NOT_CONFIGURED']);
         expect(res.body.detail).toMatch(/ETDI_ADMIN_TOKEN/);
-        expect(snapshot(bare)).toEqual(before);
+        expect(await snapshot(bare)).toEqual(before);
       } finally {
-        bare.close();
+        await bare.close();
       }
     });
   });

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf } from '../../protocol/index.js';
 import { ATTESTATION_JWT_TYPE, VersionBundleSchema, VersionRecordSchema, VersionStatusSchema } from '../../schemas/index.js';
-import { ADMIN_TOKEN, ORIGIN, WRITERS, harness, manifestOf, provider, publishReq, realTools, signed, snapshot, type Harness } from './helpers.js';
+import { auditTail, ADMIN_TOKEN, ORIGIN, WRITERS, harness, manifestOf, provider, publishReq, realTools, signed, snapshot, type Harness } from './helpers.js';
 
 describe('reading', () => {
   let h: Harness;
@@ -127,8 +127,8 @@ describe('reading', () => {
       const res = await request(h.app).post(`${base}/1.0.0/revoke`).set('Authorization', `Bearer ${acme.token}`).send({ reason: 'CVE-2026-0001' });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ status: 'revoked', revocation: { reason: 'CVE-2026-0001', by: `key:${acme.key.keyId}` }, attestation: '' });
-      expect(await snapshot(h).logSize).toBe(before.logSize + 1);
-      expect(h.store.auditTail(1)[0]!.event).toMatchObject({ kind: 'version.revoked', reason: 'CVE-2026-0001' });
+      expect((await snapshot(h)).logSize).toBe(before.logSize + 1);
+      expect((await auditTail(h, 1))[0]!.event).toMatchObject({ kind: 'version.revoked', reason: 'CVE-2026-0001' });
       const listed = await request(h.app).get(base);
       expect(listed.body.versions[1]).toMatchObject({ version: '1.0.0', status: 'revoked' });
     });

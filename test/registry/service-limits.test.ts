@@ -7,7 +7,7 @@ import { SignJWT } from 'jose';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseStrictJson } from '../../protocol/index.js';
-import { RegistryStore, startServer, type RunningRegistry } from '../../registry/index.js';
+import { SqliteStore, startServer, type RunningRegistry } from '../../registry/index.js';
 import { PUBLISHER_JWT_TYPE, ReadinessSchema, type Ed25519PrivateJwk } from '../../schemas/index.js';
 import { ADMIN_TOKEN, bundledWriteWorker, harness, manifestOf, ORIGIN, provider, publishReq, realTools, signed, type Harness } from './helpers.js';
 
@@ -30,7 +30,7 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, ms = 10_00
 
 /** A publisher token for `namespace`, minted directly with the registry's own current signing key. */
 async function mintedToken(hh: Harness, namespace: string, keyId: string, iat: number, exp: number): Promise<string> {
-  const row = hh.store.registryKeys('jwt').find((r) => r.retired_at === null)!;
+  const row = (await hh.store.registryKeys('jwt')).find((r) => r.retired_at === null)!;
   const jwk = parseStrictJson(row.private_jwk) as Ed25519PrivateJwk;
   return new SignJWT({ key_id: keyId })
     .setProtectedHeader({ alg: 'EdDSA', typ: PUBLISHER_JWT_TYPE, kid: row.kid })
@@ -141,7 +141,7 @@ describe('connections', () => {
 
   const start = async (config: Record<string, number>): Promise<RunningRegistry> => {
     dir = mkdtempSync(join(tmpdir(), 'etdi-conn-'));
-    const store = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: 'registry.test/log' });
+    const store = SqliteStore.open({ path: join(dir, 'registry.db') });
     return (running = await startServer({ store, port: 0, config: { requestLog: false, rateLimit: false, errorLog: () => undefined, ...config } }));
   };
   /** A connection that sends half a request line and then nothing (slowloris). */

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bytesEqual, canonicalize, decodeNote, generateKeyPair, parseCheckpoint, signManifest } from '../../protocol/index.js';
 import type { SignedManifest } from '../../schemas/index.js';
-import { createApp, fsckRegistry, RegistryStore } from '../../registry/index.js';
+import { createApp, fsckRegistry, SqliteStore, TransparencyLog } from '../../registry/index.js';
 import {
   ADMIN_TOKEN,
   bundledWriteWorker,
@@ -28,17 +28,18 @@ const LOG_ORIGIN = 'registry.test/log';
  * The files as they are right now (the database and its WAL; SQLite rebuilds the WAL index from
  * the WAL), opened as another registry would open them after a crash of this process.
  */
-function copyFiles(h: Harness): { store: RegistryStore; dispose(): void } {
+async function copyFiles(h: Harness): Promise<{ store: SqliteStore; log: TransparencyLog; dispose(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'etdi-copy-'));
   for (const suffix of ['', '-wal']) {
     const from = join(h.dir, `registry.db${suffix}`);
     if (existsSync(from)) copyFileSync(from, join(dir, `registry.db${suffix}`));
   }
-  const store = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: LOG_ORIGIN });
+  const store = SqliteStore.open({ path: join(dir, 'registry.db') });
   return {
     store,
-    dispose: () => {
-      store.close();
+    log: await TransparencyLog.open(store, { origin: LOG_ORIGIN }),
+    dispose: async () => {
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -46,7 +47,7 @@ function copyFiles(h: Harness): { store: RegistryStore; dispose(): void } {
 
 describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) => {
   let h: Harness | undefined;
-  afterEach(() => await h?.close());
+  afterEach(() => h?.close());
 
   describe('when a publish is acknowledged', () => {
     it('is already in the files, with its leaf under the newest checkpoint there', async () => {
@@ -55,16 +56,16 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
       const res = await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', tools[0]!, '1.0.0')));
       expect(res.status).toBe(201);
       // copied the moment the acknowledgement arrived: what a crash right now would leave
-      const copy = copyFiles(h);
+      const copy = await copyFiles(h);
       try {
-        const row = copy.store.getVersion(res.body.toolId, '1.0.0');
+        const row = await copy.store.getVersion(res.body.toolId, '1.0.0');
         expect(row?.manifest_digest).toBe(res.body.manifestDigest);
         const report = await fsckRegistry(copy.store);
         expect(report.problems).toEqual([]);
         expect(report.newestCheckpointSize).toBe(report.size);
         expect(report.size).toBeGreaterThan(row!.leaf_index);
       } finally {
-        copy.dispose();
+        await copy.dispose();
       }
     });
 
@@ -90,20 +91,19 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
           const res = await request(h!.app).get('/v1/log/checkpoint').expect(200);
           const cp = parseCheckpoint(decodeNote(res.text).text, LOG_ORIGIN);
           // whatever was served is in the files at the moment it arrived
-          const copy = copyFiles(h!);
+          const copy = await copyFiles(h!);
           try {
-            expect(copy.store.log.size).toBeGreaterThanOrEqual(cp.size);
-            expect(bytesEqual(copy.store.log.rootHash(cp.size), cp.rootHash)).toBe(true);
+            expect(await copy.log.size()).toBeGreaterThanOrEqual(cp.size);
+            expect(bytesEqual(await copy.log.rootHash(cp.size), cp.rootHash)).toBe(true);
           } finally {
-            copy.dispose();
+            await copy.dispose();
           }
           seen.push(cp);
         }
       };
       const [results] = await Promise.all([Promise.all(bodies.map((b) => publishReq(h!, acme.token, b))), poll(), poll()]);
       expect(results.map((r) => r.status)).toEqual(Array(14).fill(201));
-      const log = h.store.log;
-      for (const cp of seen) expect(bytesEqual(log.rootHash(cp.size), cp.rootHash)).toBe(true);
+      for (const cp of seen) expect(bytesEqual(await h.log.rootHash(cp.size), cp.rootHash)).toBe(true);
       expect((await fsckRegistry(h.store)).problems).toEqual([]);
     });
   });
@@ -127,7 +127,7 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
       expect(late.map((r) => r.body.code)).toEqual(Array(6).fill('KEY_REVOKED'));
       const report = await fsckRegistry(h.store);
       expect(report.problems).toEqual([]);
-      expect(h.store.counts().versions).toBe(racing.filter((r) => r.status === 201).length);
+      expect((await h.store.counts()).versions).toBe(racing.filter((r) => r.status === 201).length);
     });
   });
 
@@ -171,10 +171,10 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
       expect(after.logSize).toBe(before.logSize + 3);
       expect((await fsckRegistry(h.store)).problems).toEqual([]);
       // the refused versions are nowhere
-      expect(h.store.getVersion(`com.acme/${tools[2]!.name}`, '1.0.0')).toBeUndefined();
-      expect(h.store.getVersion(`com.acme/${tools[6]!.name}`, '1.0.0')).toBeUndefined();
+      expect(await h.store.getVersion(`com.acme/${tools[2]!.name}`, '1.0.0')).toBeUndefined();
+      expect(await h.store.getVersion(`com.acme/${tools[6]!.name}`, '1.0.0')).toBeUndefined();
       // the accepted two-key manifest is stored as JCS(signed manifest), both signatures kept
-      expect(h.store.getVersion(`com.acme/${tools[5]!.name}`, '1.0.0')!.signed_manifest).toBe(canonicalize(twoKeys));
+      expect((await h.store.getVersion(`com.acme/${tools[5]!.name}`, '1.0.0'))!.signed_manifest).toBe(canonicalize(twoKeys));
     });
 
     it('stores and serves JCS(signed manifest) whatever the received text looked like', async () => {
@@ -188,7 +188,7 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
       expect(res.status).toBe(201);
       const record = await request(h.app).get(`/v1/tools/com.acme/${tools[1]!.name}/versions/1.0.0`).expect(200);
       expect(JSON.stringify(JSON.parse(record.text).signedManifest)).toBe(canonicalize(sm));
-      expect(h.store.getVersion(`com.acme/${tools[1]!.name}`, '1.0.0')!.signed_manifest).toBe(canonicalize(sm));
+      expect((await h.store.getVersion(`com.acme/${tools[1]!.name}`, '1.0.0'))!.signed_manifest).toBe(canonicalize(sm));
     });
   });
 
@@ -198,18 +198,18 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
       const acme = await provider(h, 'com.acme');
       expect((await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', tools[0]!, '1.0.0')))).status).toBe(201);
       const { dir } = h;
-      h.store.close();
+      await h.store.close();
       expect(existsSync(join(dir, 'registry.db-wal'))).toBe(false);
-      const reopened = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: LOG_ORIGIN });
-      expect(reopened.counts().versions).toBe(1);
-      reopened.close();
+      const reopened = SqliteStore.open({ path: join(dir, 'registry.db') });
+      expect((await reopened.counts()).versions).toBe(1);
+      await reopened.close();
     });
 
     it('refuses later writes instead of leaving them pending', async () => {
       h = await harness(writerConfig());
       const queue = h.app.registry.ctx.queue;
-      h.store.close();
-      await expect(queue.submit(() => 1)).rejects.toThrow('the registry store is closed');
+      await h.store.close();
+      await expect(queue.submit(async () => 1)).rejects.toThrow('the registry store is closed');
       await expect(queue.idle()).resolves.toBeUndefined();
     });
   });
@@ -217,31 +217,31 @@ describe.each(WRITERS)('publishes committed on the %s', (writer, writerConfig) =
 
 describe('the write worker', () => {
   let h: Harness | undefined;
-  afterEach(() => await h?.close());
+  afterEach(() => h?.close());
 
   describe('when it cannot start', () => {
     it('answers the publishes 503 WRITER_UNAVAILABLE without hanging, reports unready, and the store is unchanged', async () => {
       // a deployment whose worker fails to load: a module that throws
       h = await harness({ writeWorker: new URL('data:text/javascript,throw new Error("no write worker here")') });
       const acme = await provider(h, 'com.acme');
-      const before = h.store.counts();
+      const before = await h.store.counts();
       const first = await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', tools[0]!, '1.0.0')));
       const second = await publishReq(h, acme.token, await signed(acme.key, manifestOf('com.acme', tools[1]!, '1.0.0')));
       expect([first.status, second.status]).toEqual([503, 503]);
       expect([first.body.code, second.body.code]).toEqual(['WRITER_UNAVAILABLE', 'WRITER_UNAVAILABLE']);
-      expect(h.store.counts()).toEqual(before);
+      expect(await h.store.counts()).toEqual(before);
       // restarted a few times, it keeps failing: it stays down and /readyz says so
       await vi.waitFor(async () => expect((await request(h!.app).get('/readyz')).body.checks.writer).toBe('failed'), { timeout: 10_000 });
     });
   });
 
   describe('when the store is in memory', () => {
-    it('is refused: a second connection to :memory: is another database', () => {
-      const store = RegistryStore.open({ path: ':memory:', logOrigin: LOG_ORIGIN });
+    it('is refused: a second connection to :memory: is another database', async () => {
+      const store = SqliteStore.open({ path: ':memory:' });
       try {
-        expect(() => createApp({ store, config: { writeWorker: bundledWriteWorker() } })).toThrow(RangeError);
+        await expect(createApp({ store, config: { writeWorker: bundledWriteWorker() } })).rejects.toThrow(RangeError);
       } finally {
-        store.close();
+        await store.close();
       }
     });
   });
