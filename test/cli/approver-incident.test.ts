@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { RegistryStore, startServer, type RunningRegistry } from '../../registry/index.js';
+import { SqliteStore, startServer, type RunningRegistry } from '../../registry/index.js';
 import { MANIFEST_META_KEY } from '../../schemas/index.js';
 import { main } from '../../scripts/cli.js';
 
@@ -57,7 +57,7 @@ async function freePort(): Promise<number> {
 
 async function registryOn(path: string, config: Record<string, unknown> = {}): Promise<RunningRegistry> {
   const port = await freePort();
-  return startServer({ store: RegistryStore.open({ path, logOrigin: 'approver.test/log' }), port, config: { adminToken: ADMIN, requestLog: false, origin: `http://127.0.0.1:${port}`, ...config } });
+  return startServer({ store: SqliteStore.open({ path }), port, config: { logOrigin: 'approver.test/log', adminToken: ADMIN, requestLog: false, origin: `http://127.0.0.1:${port}`, ...config } });
 }
 
 /** Signs `tools` as `version` (permissions for all) and publishes them. */

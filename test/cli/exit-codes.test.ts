@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { lockDataDir, RegistryStore, startServer, type RunningRegistry } from '../../registry/index.js';
+import { lockDataDir, SqliteStore, startServer, type RunningRegistry } from '../../registry/index.js';
 import { MANIFEST_META_KEY } from '../../schemas/index.js';
 import { COMMANDS, main } from '../../scripts/cli.js';
 
@@ -101,7 +101,7 @@ function carried(file: string, out: string): string {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'etdi-exit-'));
   const port = await freePort();
-  running = await startServer({ store: RegistryStore.open({ path: p('registry.db'), logOrigin: 'exit-codes.test/log' }), port, config: { adminToken: ADMIN, requestLog: false, origin: `http://127.0.0.1:${port}` } });
+  running = await startServer({ store: SqliteStore.open({ path: p('registry.db') }), port, config: { logOrigin: 'exit-codes.test/log', adminToken: ADMIN, requestLog: false, origin: `http://127.0.0.1:${port}` } });
   R = running.url;
   writeFileSync(p('admin-token'), ADMIN + '\n', { mode: 0o600 });
   writeFileSync(p('tools.json'), JSON.stringify(FILESYSTEM.slice(0, 4)));

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VerificationError, type VerifiedClient } from '../../client-verifier/index.js';
 import { PolicyEngine, type PolicyEngineOptions } from '../../client-verifier/policy/index.js';
 import { generateKeyPair, registrationRequest, signManifest, tokenRequest } from '../../protocol/index.js';
-import { createApp, RegistryStore } from '../../registry/index.js';
+import { createApp, SqliteStore } from '../../registry/index.js';
 import { MANIFEST_META_KEY, MANIFEST_TYPE, type ToolPolicy, type VersionBundle } from '../../schemas/index.js';
 import type { FixtureRegistry } from '../verifier/support/fixture-registry.js';
 import { buildServer, connectVerified, listedDefinitions, type BuiltServer, type ToolSpec } from '../verifier/support/mcp-servers.js';
@@ -56,8 +56,8 @@ beforeAll(async () => {
   }
   server = buildServer(TOOLS, metas);
 });
-afterAll(() => {
-  reg.close();
+afterAll(async () => {
+  await reg.close();
   dir.cleanup();
 });
 
@@ -181,13 +181,13 @@ describe('an invalid policy at publish, through the real registry over HTTP', ()
   const ADMIN = 'admin-token-for-policy-tests-0123456';
   let http: Server;
   let url: string;
-  let store: RegistryStore;
+  let store: SqliteStore;
   let dbDir: string;
 
   beforeAll(async () => {
     dbDir = mkdtempSync(join(tmpdir(), 'etdi-policy-registry-'));
-    store = RegistryStore.open({ path: join(dbDir, 'registry.db'), logOrigin: 'registry.test/log' });
-    const app = createApp({ store, config: { origin: ORIGIN, adminToken: ADMIN, requestLog: false, rateLimit: false, errorLog: () => undefined } });
+    store = SqliteStore.open({ path: join(dbDir, 'registry.db') });
+    const app = await createApp({ store, config: { origin: ORIGIN, logOrigin: 'registry.test/log', adminToken: ADMIN, requestLog: false, rateLimit: false, errorLog: () => undefined } });
     http = await new Promise((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
@@ -195,7 +195,7 @@ describe('an invalid policy at publish, through the real registry over HTTP', ()
   });
   afterAll(async () => {
     await new Promise<void>((resolve) => http.close(() => resolve()));
-    store.close();
+    await store.close();
     rmSync(dbDir, { recursive: true, force: true });
   });
 

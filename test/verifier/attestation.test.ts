@@ -25,8 +25,8 @@ beforeAll(async () => {
     leafIndex: record.leafIndex,
   };
 });
-afterAll(() => {
-  reg.close();
+afterAll(async () => {
+  await reg.close();
   dir.cleanup();
 });
 

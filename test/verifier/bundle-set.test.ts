@@ -34,7 +34,7 @@ beforeAll(async () => {
   acme = await registry.register('com.acme');
   const jwks = await new RegistryClient({ baseUrl: registry.url }).getJwks();
   const keys = jwks.keys.map((k) => Ed25519PublicJwkSchema.parse(k));
-  trust = { issuer: ORIGIN, audience: AUDIENCE, jwks, pinnedKeyIds: keys.map((k) => jwkThumbprint(k)), logKey: registry.store.log.verifierKey() };
+  trust = { issuer: ORIGIN, audience: AUDIENCE, jwks, pinnedKeyIds: keys.map((k) => jwkThumbprint(k)), logKey: registry.log.verifierKey() };
   for (const name of ['set_a', 'set_b', 'set_c']) await registry.publish(acme.token, acme.key, 'com.acme', tool(name), '1.0.0', ['files:read']);
   await registry.publish(acme.token, acme.key, 'com.acme', tool('set_old'), '1.0.0', []);
   await registry.revokeVersion('com.acme/set_old', '1.0.0');

@@ -18,10 +18,10 @@ beforeAll(async () => {
   reg = newRegistry(tmp.dir);
   reg.registerNamespace('com.acme');
   await reg.publish('com.acme', realTools('memory')[0]!, { version: '1.0.0' });
-  note = reg.log.checkpoint();
+  note = await reg.log.checkpoint();
 });
-afterAll(() => {
-  reg.close();
+afterAll(async () => {
+  await reg.close();
   tmp.cleanup();
 });
 

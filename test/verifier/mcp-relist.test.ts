@@ -23,8 +23,8 @@ beforeAll(() => {
   reg = newRegistry(dir.dir);
   reg.registerNamespace(ACME);
 });
-afterAll(() => {
-  reg.close();
+afterAll(async () => {
+  await reg.close();
   dir.cleanup();
 });
 

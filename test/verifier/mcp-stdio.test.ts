@@ -25,7 +25,7 @@ beforeAll(() => {
 });
 afterAll(async () => {
   await Promise.all(open.map((c) => c.close()));
-  reg.close();
+  await reg.close();
   dir.cleanup();
 });
 

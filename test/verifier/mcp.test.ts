@@ -23,8 +23,8 @@ beforeAll(() => {
   reg.registerNamespace('org.evil');
   reg.registerNamespace('c0m.acme');
 });
-afterAll(() => {
-  reg.close();
+afterAll(async () => {
+  await reg.close();
   dir.cleanup();
 });
 
@@ -215,8 +215,8 @@ describe('VerifiedClient over the SDK in-memory transport', () => {
       const cb = await connectVerified(sb.server, verifier);
       expect(withheldCodes(await cb.listTools())).toEqual({ fork_b: 'LOG_INCONSISTENT', fork_c: 'LOG_INCONSISTENT' });
     } finally {
-      a.close();
-      b.close();
+      await a.close();
+      await b.close();
       forkDir.cleanup();
     }
   });

@@ -17,7 +17,7 @@ beforeAll(async () => {
   // Out of band in real life: the host pins the registry's key ids and its log key.
   const jwks = await new RegistryClient({ baseUrl: registry.url }).getJwks();
   const keys = jwks.keys.map((k) => Ed25519PublicJwkSchema.parse(k));
-  trust = { issuer: ORIGIN, audience: 'etdi-clients', jwks, pinnedKeyIds: keys.map((k) => jwkThumbprint(k)), logKey: registry.store.log.verifierKey() };
+  trust = { issuer: ORIGIN, audience: 'etdi-clients', jwks, pinnedKeyIds: keys.map((k) => jwkThumbprint(k)), logKey: registry.log.verifierKey() };
 });
 afterAll(async () => {
   await registry.close();

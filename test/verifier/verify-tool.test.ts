@@ -22,8 +22,8 @@ beforeAll(() => {
   reg.registerNamespace(OTHER);
   [base, other] = realTools() as [Record<string, unknown>, Record<string, unknown>];
 });
-afterAll(() => {
-  reg.close();
+afterAll(async () => {
+  await reg.close();
   dir.cleanup();
 });
 
@@ -185,7 +185,7 @@ describe('verifyTool', () => {
           const def = { ...clone(base), name: 'not_logged' };
           const { bundle, live } = await published(ACME, def, '1.0.0');
           const forged = clone(bundle);
-          forged.status.log = reg.log.evidence(0);
+          forged.status.log = await reg.log.evidence(0);
           forged.status.log.leafIndex = bundle.record.leafIndex;
           forged.status.log.inclusionProof.leafIndex = bundle.record.leafIndex;
           return { v: await newVerifier(reg, [forged]), live };
@@ -211,8 +211,8 @@ describe('verifyTool', () => {
           const shadow = newRegistry(dir.dir);
           shadow.registerNamespace(ACME);
           const forged = clone(bundle);
-          forged.status.log = { ...forged.status.log, checkpoint: shadow.log.checkpoint() };
-          shadow.close();
+          forged.status.log = { ...forged.status.log, checkpoint: await shadow.log.checkpoint() };
+          await shadow.close();
           return { v: await newVerifier(reg, [forged]), live };
         },
       ],
@@ -500,8 +500,8 @@ describe('verifyTool', () => {
         fromB.addBundles([asValidated(await b.bundle(rb.toolId, '1.0.0'))]);
         await expectCode(fromB.verify(carrying(def, rb.signedManifest)), 'LOG_INCONSISTENT');
       } finally {
-        a.close();
-        b.close();
+        await a.close();
+        await b.close();
         forkDir.cleanup();
       }
     });

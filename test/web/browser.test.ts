@@ -275,9 +275,9 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { t
       const r = await demoRegistry();
       try {
         // a checkpoint of a longer, different tree, signed with this log's own key: what a forking log shows someone else
-        const log = r.running.app.registry.ctx.store.log;
-        const current = parseCheckpoint(decodeNote(log.checkpoint()).text);
-        const logKey = JSON.parse((r.running.app.registry.ctx.store.registryKeys('log')[0]!).private_jwk);
+        const log = r.running.app.registry.ctx.log;
+        const current = parseCheckpoint(decodeNote(await log.checkpoint()).text);
+        const logKey = JSON.parse((await r.running.app.registry.ctx.store.registryKeys('log'))[0]!.private_jwk);
         const forked = await signNote(formatCheckpoint({ origin: current.origin, size: current.size + 3, rootHash: new Uint8Array(32).fill(9), extensions: [] }), { name: log.keyName, seed: privateKeySeed(logKey) });
         const lockfile = await lockfileOf(r, [['dev.etdi.demo.filesystem/list_directory', '1.0.0']], { origin: current.origin, treeSize: current.size + 3, note: forked });
         const { rows, page } = await review(r, lockfile);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalBytes, generateKeyPair, registrationRequest, signManifest, type GeneratedKeyPair } from '../../protocol/index.js';
-import { RegistryStore, startServer, type RunningRegistry } from '../../registry/index.js';
+import { SqliteStore, startServer, type RunningRegistry } from '../../registry/index.js';
 import { buildWebBundle } from '../../registry/web/browser/build.js';
 import { registerNamespace } from '../../registry/services/namespaces.js';
 import { publish } from '../../registry/services/publish.js';
@@ -39,8 +39,8 @@ export interface DemoRegistry {
 export async function demoRegistry(options: { port?: number; dir?: string; seed?: boolean } = {}): Promise<DemoRegistry> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'etdi-web-'));
   const dbPath = join(dir, 'registry.db');
-  const store = RegistryStore.open({ path: dbPath, logOrigin: 'web.test/log' });
-  const running = await startServer({ store, port: options.port ?? 0, config: { requestLog: false, webAssetsDir: await webAssets(), writeWorker: 'off' } });
+  const store = SqliteStore.open({ path: dbPath });
+  const running = await startServer({ store, port: options.port ?? 0, config: { logOrigin: 'web.test/log', requestLog: false, webAssetsDir: await webAssets(), writeWorker: 'off' } });
   if (options.seed !== false) await seedDemo(running, dir);
   return {
     running,

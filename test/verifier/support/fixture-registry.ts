@@ -4,7 +4,6 @@
  * a temp dir (the log helper's code), and attestation JWTs signed with jose. Nothing here
  * mocks a check the verifier performs: it produces the documents the registry serves.
  */
-import Database from 'better-sqlite3';
 import { SignJWT, importJWK } from 'jose';
 import { join } from 'node:path';
 import {
@@ -21,8 +20,9 @@ import {
   type VersionBundle,
   type VersionRecord,
 } from '../../../schemas/index.js';
-import { canonicalBytes, generateKeyPair, signManifest, verifyManifestSignature, type GeneratedKeyPair } from '../../../protocol/index.js';
+import { canonicalBytes, formatVerifierKey, generateKeyPair, privateKeySeed, publicKeyOf, signManifest, verifyManifestSignature, type GeneratedKeyPair } from '../../../protocol/index.js';
 import { TransparencyLog } from '../../../registry/log/transparency-log.js';
+import { SqliteStore } from '../../../registry/store/sqlite/sqlite-store.js';
 import type { TrustRootConfig } from '../../../client-verifier/index.js';
 
 export const ISSUER = 'https://registry.test';
@@ -53,25 +53,44 @@ export interface FixtureRegistryOptions {
   now?: () => number;
 }
 
+const LOG_ORIGIN = 'registry.test/log';
+
 export class FixtureRegistry {
-  readonly log: TransparencyLog;
   readonly attestationKey: GeneratedKeyPair;
   readonly logSigningKey: Ed25519PrivateJwk;
-  private readonly db: Database.Database;
+  private readonly store: SqliteStore;
+  /** The real log, opened with `logSigningKey` (written into the store first). */
+  private readonly opened: Promise<TransparencyLog>;
+  /** Events of the synchronous methods (registerNamespace, revokeKey, revokeVersion), appended in order before any read of the log. */
+  private pending: LogEvent[] = [];
+  private readonly vkey: string;
+  /** The log as the verifier's tests reach it: its key at once, the rest once the pending events are appended. */
+  readonly log = {
+    verifierKey: (): string => this.vkey,
+    checkpoint: async (): Promise<string> => (await this.flushed()).checkpoint(),
+    evidence: async (leafIndex: number) => (await this.flushed()).evidence(leafIndex),
+    consistencyProof: async (from: number, to: number) => (await this.flushed()).consistencyProof(from, to),
+  };
   private readonly keys = new Map<string, { pair: GeneratedKeyPair; status: KeyStatus }[]>();
   private readonly versions = new Map<string, VersionState>();
   private readonly now: () => number;
 
   constructor(options: FixtureRegistryOptions) {
-    this.db = new Database(join(options.dir, `registry-${Math.random().toString(36).slice(2)}.db`));
+    this.store = SqliteStore.open({ path: join(options.dir, `registry-${Math.random().toString(36).slice(2)}.db`) });
     this.logSigningKey = options.logKey ?? generateKeyPair().privateJwk;
-    this.log = TransparencyLog.open(this.db, { origin: 'registry.test/log', signingKey: this.logSigningKey, keyName: 'registry.test/log' });
+    this.vkey = formatVerifierKey(LOG_ORIGIN, publicKeyOf(privateKeySeed(this.logSigningKey)));
+    const key = this.logSigningKey;
+    // the log takes the key it finds in the store: a shared key builds a fork (split view)
+    this.opened = this.store
+      .transaction((tx) => tx.insertRegistryKey({ kid: key.kid ?? 'log', purpose: 'log', private_jwk: JSON.stringify(key), created_at: 0 }))
+      .then(() => TransparencyLog.open(this.store, { origin: LOG_ORIGIN }));
     this.attestationKey = options.attestationKey ?? generateKeyPair();
     this.now = options.now ?? (() => Date.now());
   }
 
-  close(): void {
-    this.db.close();
+  async close(): Promise<void> {
+    await this.opened.catch(() => undefined);
+    await this.store.close();
   }
 
   trustRootConfig(): TrustRootConfig {
@@ -80,12 +99,32 @@ export class FixtureRegistry {
       audience: AUDIENCE,
       jwks: { keys: [this.attestationKey.publicJwk] },
       pinnedKeyIds: [this.attestationKey.keyId],
-      logKey: this.log.verifierKey(),
+      logKey: this.vkey,
     };
   }
 
-  private append(event: LogEvent): number {
-    return this.db.transaction(() => this.log.append(canonicalBytes(event)))();
+  /** Queues an event; the next read of the log appends it, in order. */
+  private append(event: LogEvent): void {
+    this.pending.push(event);
+  }
+
+  /** Appends the queued events (and `event`, last, returning its index) in one transaction, signing its checkpoint. */
+  private async appendNow(event?: LogEvent): Promise<number> {
+    const log = await this.opened;
+    const events = this.pending.splice(0);
+    if (event !== undefined) events.push(event);
+    if (events.length === 0) return -1;
+    return this.store.transaction(async (tx) => {
+      let index = -1;
+      for (const e of events) index = await log.append(tx, canonicalBytes(e));
+      await log.signCheckpoint(tx);
+      return index;
+    });
+  }
+
+  private async flushed(): Promise<TransparencyLog> {
+    await this.appendNow();
+    return this.opened;
   }
 
   /** Registers a namespace with a fresh key (a `namespace.registered` leaf). */
@@ -141,7 +180,7 @@ export class FixtureRegistry {
     const v = await verifyManifestSignature(signed, (kid) => (kid === signer.pair.keyId ? signer.pair.publicJwk : undefined));
     const publishedAt = iso(this.now());
     const m = signed.manifest;
-    const leafIndex = this.append({
+    const leafIndex = await this.appendNow({
       type: LOG_EVENT_TYPE,
       kind: 'version.published',
       at: publishedAt,
@@ -207,7 +246,7 @@ export class FixtureRegistry {
         ...(state.revocation ? { revocation: state.revocation } : {}),
         signerKey,
         attestation: await this.attestation(record, attestation),
-        log: this.log.evidence(record.leafIndex),
+        log: await this.log.evidence(record.leafIndex),
       },
     };
   }

@@ -1,5 +1,5 @@
 /**
- * The project's real registry (createApp over a RegistryStore on a temp SQLite file) served on
+ * The project's real registry (createApp over a SqliteStore on a temp SQLite file) served on
  * 127.0.0.1:0, and the few provider actions the verifier's end-to-end tests need.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,14 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, registrationRequest, signManifest, tokenRequest, type GeneratedKeyPair } from '../../../protocol/index.js';
 import { MANIFEST_TYPE, type SignedManifest, type ToolManifest } from '../../../schemas/index.js';
-import { createApp, RegistryStore } from '../../../registry/index.js';
+import { createApp, SqliteStore, type TransparencyLog } from '../../../registry/index.js';
 
 export const ORIGIN = 'https://registry.test';
 const ADMIN = 'admin-token-for-verifier-tests-0123';
 
 export interface RunningRegistry {
   url: string;
-  store: RegistryStore;
+  store: SqliteStore;
+  log: TransparencyLog;
   close(): Promise<void>;
   register(namespace: string): Promise<{ key: GeneratedKeyPair; token: string }>;
   /** `token: 'admin'` publishes with the administrator token (log actor `admin:config`). */
@@ -38,8 +39,8 @@ async function call(url: string, method: string, path: string, body: unknown, to
 
 export async function startRegistry(): Promise<RunningRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'etdi-verifier-registry-'));
-  const store = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: 'registry.test/log' });
-  const app = createApp({ store, config: { origin: ORIGIN, adminToken: ADMIN, requestLog: false, rateLimit: false, errorLog: () => undefined } });
+  const store = SqliteStore.open({ path: join(dir, 'registry.db') });
+  const app = await createApp({ store, config: { origin: ORIGIN, logOrigin: 'registry.test/log', adminToken: ADMIN, requestLog: false, rateLimit: false, errorLog: () => undefined } });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -48,9 +49,10 @@ export async function startRegistry(): Promise<RunningRegistry> {
   return {
     url,
     store,
+    log: app.registry.ctx.log,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
     async register(namespace) {
