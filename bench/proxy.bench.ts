@@ -49,9 +49,9 @@ const echo = (client: Client, i: number): Promise<unknown> => client.request({ m
 
 export async function run(): Promise<BenchReport> {
   const dir = mkdtempSync(join(tmpdir(), 'etdi-bench-proxy-'));
-  const { RegistryStore, createApp } = await import('@etdi/registry');
-  const store = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: 'bench.registry/log' });
-  const app = createApp({ store, config: { origin: ORIGIN, adminToken: ADMIN, rateLimit: false, requestLog: false, errorLog: () => undefined } });
+  const { SqliteStore, createApp } = await import('@etdi/registry');
+  const store = SqliteStore.open({ path: join(dir, 'registry.db') });
+  const app = await createApp({ store, config: { origin: ORIGIN, logOrigin: 'bench.registry/log', adminToken: ADMIN, rateLimit: false, requestLog: false, errorLog: () => undefined } });
   const http = await new Promise<ReturnType<typeof app.listen>>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -121,7 +121,7 @@ export async function run(): Promise<BenchReport> {
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     await new Promise<void>((resolve) => http.close(() => resolve()));
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

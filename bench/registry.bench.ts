@@ -56,17 +56,17 @@ const DEFINITION: ToolDefinition = {
 async function childMain(role: string): Promise<void> {
   const send = (m: unknown): void => void process.send!(m);
   if (role === 'registry') {
-    const { RegistryStore, createApp } = await import('@etdi/registry');
+    const { SqliteStore, createApp } = await import('@etdi/registry');
     const { batchedLines } = await import('@etdi/registry');
     const dir = process.env.ETDI_BENCH_DIR!;
-    const store = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: 'bench.registry/log' });
+    const store = SqliteStore.open({ path: join(dir, 'registry.db') });
     // the request log as the registry's default writes it (batchedLines into process.stdout.write)
     // when stdout is a file: one synchronous write of each event-loop turn's lines
     const log = openSync(join(dir, 'requests.log'), 'a');
-    const app = createApp({
+    const app = await createApp({
       store,
       // the publish load is 20,000 new tools of one namespace: above the default per-namespace limit
-      config: { origin: ORIGIN, adminToken: ADMIN, rateLimit: false, limits: { toolsPerNamespace: 1_000_000 }, requestLog: batchedLines((chunk) => void writeSync(log, chunk)) },
+      config: { origin: ORIGIN, logOrigin: 'bench.registry/log', adminToken: ADMIN, rateLimit: false, limits: { toolsPerNamespace: 1_000_000 }, requestLog: batchedLines((chunk) => void writeSync(log, chunk)) },
     });
     const server = app.listen(0, '127.0.0.1', () => send({ port: (server.address() as AddressInfo).port }));
     // the CPU split: this process's CPU time (main thread + libuv threadpool) and how busy its
@@ -78,16 +78,16 @@ async function childMain(role: string): Promise<void> {
     // writes both profiles
     if (process.env.ETDI_BENCH_PROF)
       process.once('SIGTERM', () => {
-        store.close();
-        process.exit(0);
+        void store.close().finally(() => process.exit(0));
       });
     process.on('message', (m: { stats?: boolean; mark?: boolean }) => {
       if (m.mark) mark = { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization(), writer: queue.workerUtilization(), t: performance.now() };
       if (m.stats) {
         const reply = {
           stats: app.registry.ctx.queue.stats,
-          wal: store.db.pragma('journal_mode', { simple: true }),
-          sync: store.db.pragma('synchronous', { simple: true }),
+          // the write connection's settings: the one every commit goes through
+          wal: store.writeConnection.pragma('journal_mode', { simple: true }),
+          sync: store.writeConnection.pragma('synchronous', { simple: true }),
           cpu: process.cpuUsage(mark.cpu),
           elu: performance.eventLoopUtilization(mark.elu).utilization,
           // started before the window by the set-up publish
@@ -206,13 +206,13 @@ async function getLoad(url: string, seconds: number): Promise<autocannon.Result>
  * versions are submitted in version order, which is the order their batch checks them in.
  */
 async function perToolCost(): Promise<Pick<BenchReport, 'rows' | 'checks'>> {
-  const { RegistryStore, createApp, publish, registerNamespace } = await import('@etdi/registry');
+  const { SqliteStore, createApp, publish, registerNamespace } = await import('@etdi/registry');
   const { Agent, get } = await import('node:http');
   const MANY = 10_000;
   const dir = mkdtempSync(join(tmpdir(), 'etdi-bench-cost-'));
-  const store = RegistryStore.open({ path: join(dir, 'registry.db'), logOrigin: 'bench.registry/log' });
+  const store = SqliteStore.open({ path: join(dir, 'registry.db') });
   try {
-    const app = createApp({ store, config: { origin: ORIGIN, adminToken: ADMIN, rateLimit: false, requestLog: false, writeWorker: 'off' } });
+    const app = await createApp({ store, config: { origin: ORIGIN, logOrigin: 'bench.registry/log', adminToken: ADMIN, rateLimit: false, requestLog: false, writeWorker: 'off' } });
     const ctx = app.registry.ctx;
     const key = generateKeyPair();
     const namespace = 'com.bench';
@@ -271,7 +271,7 @@ async function perToolCost(): Promise<Pick<BenchReport, 'rows' | 'checks'>> {
     await new Promise<void>((r) => server.close(() => r()));
     return { rows, checks };
   } finally {
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

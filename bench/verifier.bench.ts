@@ -9,7 +9,6 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Database from 'better-sqlite3';
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { SignJWT, importJWK } from 'jose';
@@ -24,7 +23,7 @@ import {
   type VersionBundle,
 } from '@etdi/schemas';
 import { canonicalBytes, fromBase64Url, generateKeyPair, signManifest, verifyManifestSignature } from '@etdi/protocol';
-import { TransparencyLog } from '@etdi/registry';
+import { SqliteStore, TransparencyLog } from '@etdi/registry';
 import { RegistryClient, ToolVerifier, createLogChecker, createTrustRoot, decodeBundle, decodeBundleSet, expectedAttestation, verifyAttestation, versionPublishedLeaf, type TrustRootConfig } from '@etdi/client';
 import { realToolsFixture } from './fixtures.js';
 import type { BenchReport } from './report.js';
@@ -50,9 +49,8 @@ interface Fixture {
 /** 100 distinct ~2 KB tools from the real server-filesystem/memory definitions, signed, logged and attested. */
 export async function buildFixture(): Promise<Fixture> {
   const seeds = [...realToolsFixture('filesystem'), ...realToolsFixture('memory')] as Record<string, unknown>[];
-  const db = new Database(':memory:');
-  const logKey = generateKeyPair();
-  const log = TransparencyLog.open(db, { origin: 'registry.bench/log', signingKey: logKey.privateJwk, keyName: 'registry.bench/log' });
+  const store = SqliteStore.open({ path: ':memory:' });
+  const log = await TransparencyLog.open(store, { origin: 'registry.bench/log' });
   const registryKey = generateKeyPair();
   const provider = generateKeyPair();
   const signingKey = await importJWK(registryKey.privateJwk, 'EdDSA');
@@ -60,7 +58,7 @@ export async function buildFixture(): Promise<Fixture> {
   const records = [];
   const live: Record<string, unknown>[] = [];
   const bare: Fixture['bare'] = [];
-  const append = db.transaction((data: Uint8Array) => log.append(data));
+  const append = (data: Uint8Array): Promise<number> => store.transaction((tx) => log.append(tx, data));
   for (let i = 0; i < TOOLS; i++) {
     const seed = seeds[i % seeds.length]!;
     const definition = {
@@ -81,7 +79,7 @@ export async function buildFixture(): Promise<Fixture> {
     const signed = await signManifest(manifest, [provider.privateJwk]);
     const v = await verifyManifestSignature(signed, () => provider.publicJwk);
     const publishedAt = iso(now - 30_000);
-    const leafIndex = append(
+    const leafIndex = await append(
       canonicalBytes({
         type: LOG_EVENT_TYPE,
         kind: 'version.published',
@@ -99,6 +97,8 @@ export async function buildFixture(): Promise<Fixture> {
     live.push(definition);
     bare.push({ bytes: canonicalBytes(manifest), sig: fromBase64Url(signed.signatures[0]!.sig) });
   }
+  // the checkpoint over the 100 leaves, which every bundle's evidence proves against
+  await store.transaction((tx) => log.signCheckpoint(tx));
   const bundles: VersionBundle[] = [];
   for (const record of records) {
     const attestation = await new SignJWT({
@@ -125,7 +125,7 @@ export async function buildFixture(): Promise<Fixture> {
         status: 'active',
         signerKey: { keyId: provider.keyId, jwk: provider.publicJwk, status: 'active', addedAt: iso(now - 3600_000) },
         attestation,
-        log: log.evidence(record.leafIndex),
+        log: await log.evidence(record.leafIndex),
       },
     });
   }
@@ -154,7 +154,7 @@ export async function buildFixture(): Promise<Fixture> {
     missing: [],
   };
   const trust: TrustRootConfig = { issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [registryKey.publicJwk] }, pinnedKeyIds: [registryKey.keyId], logKey: log.verifierKey() };
-  db.close();
+  await store.close();
   return { trust, bundles, set, live, bare, signerX: provider.publicJwk.x };
 }
 

@@ -14,7 +14,7 @@ import { stateDigest } from './support/state-digest.js';
 const count = numberFlag('count', 100_000);
 const h = await startHarness();
 const world = await setupWorld(h.send, { origin: ORIGIN, adminToken: ADMIN_TOKEN, now: Date.now, registryKey: h.running.app.registry.ctx.keys.current() });
-const before = stateDigest(h.store.db, h.store.log);
+const before = await stateDigest(h.store, h.log);
 const stats = await runFuzz(world, h.send, {
   count,
   seed: numberFlag('seed', 1),
@@ -23,7 +23,7 @@ const stats = await runFuzz(world, h.send, {
     if (done % 10_000 === 0) console.error(`${done} requests`);
   },
 });
-const after = stateDigest(h.store.db, h.store.log);
+const after = await stateDigest(h.store, h.log);
 const unchanged = isDeepStrictEqual(before, after);
 await h.close();
 console.log(

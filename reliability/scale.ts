@@ -13,11 +13,9 @@ import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { percentile } from '../bench/report.js';
 import { generateKeyPair, type GeneratedKeyPair } from '@etdi/protocol';
-import { createApp, RegistryStore } from '@etdi/registry';
-import { MerkleTreeStore } from '@etdi/registry';
+import { createApp, SqliteStore, TransparencyLog } from '@etdi/registry';
 import { registerNamespace } from '@etdi/registry';
 import { publish } from '@etdi/registry';
 import type { Principal } from '@etdi/registry';
@@ -58,8 +56,8 @@ interface Result {
 async function load(dbPath: string, versions: number): Promise<{ providers: number; tools: number; seconds: number }> {
   const tools = Math.max(1, Math.round(versions / versionsPerTool));
   const providerCount = Math.max(1, Math.round(tools / toolsPerProvider));
-  const store = RegistryStore.open({ path: dbPath, logOrigin: LOG_ORIGIN });
-  const app = createApp({ store, config: { origin: ORIGIN, adminToken: ADMIN_TOKEN, requestLog: false, rateLimit: false } });
+  const store = SqliteStore.open({ path: dbPath });
+  const app = await createApp({ store, config: { origin: ORIGIN, logOrigin: LOG_ORIGIN, adminToken: ADMIN_TOKEN, requestLog: false, rateLimit: false } });
   const ctx = app.registry.ctx;
   const started = performance.now();
   const keys: GeneratedKeyPair[] = [];
@@ -99,7 +97,7 @@ async function load(dbPath: string, versions: number): Promise<{ providers: numb
   }
   await ctx.queue.idle();
   const seconds = (performance.now() - started) / 1000;
-  store.close();
+  await store.close();
   return { providers: providerCount, tools, seconds };
 }
 
@@ -151,22 +149,22 @@ async function measure(dbPath: string, versions: number, shape: { providers: num
   const rss = rssMb(child.process.pid!);
   const peak = peakRssMb(child.process.pid!);
   // proofs on the log's own store (read-only connection beside the serving process)
-  const db = new Database(dbPath, { readonly: true });
-  const tree = new MerkleTreeStore(db);
-  const size = tree.size;
+  const reader = SqliteStore.open({ path: dbPath, readonly: true });
+  const log = await TransparencyLog.open(reader, { origin: LOG_ORIGIN });
+  const size = await log.size();
   const inclusion: number[] = [];
   const consistency: number[] = [];
   for (let i = 0; i < 2000; i++) {
     const leaf = Math.floor(Math.random() * size);
     let t = performance.now();
-    tree.inclusionProof(leaf, size);
+    await log.inclusionProof(leaf, size);
     inclusion.push(performance.now() - t);
     const m = 1 + Math.floor(Math.random() * size);
     t = performance.now();
-    tree.consistencyProof(m, size);
+    await log.consistencyProof(m, size);
     consistency.push(performance.now() - t);
   }
-  db.close();
+  await reader.close();
   inclusion.sort((a, b) => a - b);
   consistency.sort((a, b) => a - b);
   child.process.kill('SIGTERM');

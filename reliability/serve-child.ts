@@ -4,7 +4,7 @@
  * Prints `READY <url>` on stdout once it listens. Same store and server as registry/server.ts;
  * request logs off (they would measure the terminal, not the registry).
  */
-import { RegistryStore, startServer } from '@etdi/registry';
+import { SqliteStore, startServer } from '@etdi/registry';
 import { ADMIN_TOKEN, LOG_ORIGIN, ORIGIN } from './support/harness.js';
 
 const args = process.argv.slice(2);
@@ -17,12 +17,13 @@ if (db === undefined) {
   process.stderr.write('usage: serve-child --db <file> [--port n] [--rate-limit]\n');
   process.exit(2);
 }
-const store = RegistryStore.open({ path: db, logOrigin: LOG_ORIGIN });
+const store = SqliteStore.open({ path: db });
 const running = await startServer({
   store,
   port: Number(flag('port') ?? 0),
   config: {
     origin: ORIGIN,
+    logOrigin: LOG_ORIGIN,
     adminToken: ADMIN_TOKEN,
     requestLog: false,
     // the default per-address bucket, or none: every load client shares 127.0.0.1

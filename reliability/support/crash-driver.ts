@@ -3,7 +3,8 @@
  * is SIGKILLed at random moments, then restarted. After every kill, with the process dead:
  * - every publish that was acknowledged (2xx received) is in the store with the acknowledged digest;
  * - fsckLog rebuilds the tree from the leaves: every stored node and checkpoint agrees, and the
- *   newest signed checkpoint is of the whole tree (its root is the rebuilt root);
+ *   newest signed checkpoint is of the whole tree (its root is the rebuilt root); every leaf
+ *   passes the registry's own cross-check (registryEntryCheck, what fsckRegistry runs);
  * - every checkpoint ever signed (the log's own table) or observed over HTTP is consistent with
  *   every other, checked by the client verifier's CheckpointStore with RFC 9162 proofs;
  * - the store and the log agree: one version.published leaf per version row (same tool, version,
@@ -15,8 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointStore } from '@etdi/client';
 import { generateKeyPair } from '@etdi/protocol';
-import { fsckLog, MerkleTreeStore } from '@etdi/registry';
-import { RegistryStore } from '@etdi/registry';
+import { fsckLog, registryEntryCheck, SqliteStore, TransparencyLog } from '@etdi/registry';
 import { manifestOf, registrationBody, signed, syntheticDefinition, tokenBody, versionOf, type Provider } from './actors.js';
 import { startChild, type ChildRegistry } from './child.js';
 import type { FuzzRequest, FuzzResponse } from './fuzz-cases.js';
@@ -150,16 +150,20 @@ export async function runCrash(options: CrashOptions): Promise<CrashReport> {
 
     // --- checks, with the process dead --------------------------------------------------------
     const started = performance.now();
-    const store = RegistryStore.open({ path: db, logOrigin: LOG_ORIGIN }); // recovers the WAL, as a restart would
-    verifierKey ??= store.log.verifierKey();
+    const store = SqliteStore.open({ path: db }); // recovers the WAL, as a restart would
+    // the log as the restarted registry opens it (key, origin and checkpoints read back: no write)
+    const logOfStore = await TransparencyLog.open(store, { origin: LOG_ORIGIN });
+    verifierKey ??= logOfStore.verifierKey();
     checkpoints ??= new CheckpointStore(verifierKey, { origin: LOG_ORIGIN });
     const published = new Map<number, { toolId: string; version: string; manifestDigest: string; definitionDigest: string }>();
-    const report = await fsckLog(store.db, {
+    const crossCheck = registryEntryCheck(store);
+    const report = await fsckLog(store.tree, {
       origin: LOG_ORIGIN,
       verifierKey,
-      onEntry: (e) => {
+      onEntry: async (e) => {
         if (e.event?.kind === 'version.published')
           published.set(e.index, { toolId: e.event.toolId, version: e.event.version, manifestDigest: e.event.manifestDigest, definitionDigest: e.event.definitionDigest });
+        await crossCheck(e);
       },
     });
     const fsckMs = performance.now() - started;
@@ -181,7 +185,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashReport> {
       if (ev === undefined || ev.toolId !== row.tool_id || ev.version !== row.version || ev.manifestDigest !== row.manifest_digest || ev.definitionDigest !== row.definition_digest)
         problems.push(`kill ${kill}: version ${row.tool_id}@${row.version} does not match leaf ${row.leaf_index}`);
     }
-    const audit = (store.db.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n;
+    const audit = (await store.counts()).audit;
     if (audit !== report.size) problems.push(`kill ${kill}: ${audit} audit rows for ${report.size} leaves`);
 
     // every acknowledged publish survived, with the acknowledged content
@@ -190,9 +194,8 @@ export async function runCrash(options: CrashOptions): Promise<CrashReport> {
       if (byKey.get(`${a.toolId}@${a.version}`) !== a.manifestDigest) problems.push(`kill ${kill}: acknowledged ${a.toolId}@${a.version} is missing or changed`);
 
     // no two checkpoints ever signed are inconsistent: the log's own table and what clients saw
-    const tree = new MerkleTreeStore(store.db);
-    const fetchProof = async (a: number, b: number): Promise<Uint8Array[]> => tree.consistencyProof(a, b);
-    const notes = [...tree.allCheckpoints().map((c) => c.note), ...observedNotes.splice(0)];
+    const fetchProof = (a: number, b: number): Promise<Uint8Array[]> => logOfStore.consistencyProof(a, b);
+    const notes = [...(await store.tree.allCheckpoints()).map((c) => c.note), ...observedNotes.splice(0)];
     for (const note of notes) {
       try {
         await checkpoints.advance(note, fetchProof);
@@ -201,7 +204,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashReport> {
         problems.push(`kill ${kill}: checkpoint refused: ${String(error)}`);
       }
     }
-    store.close();
+    await store.close();
 
     const restart = performance.now();
     child = await startChild(db);

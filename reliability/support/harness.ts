@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RegistryStore, startServer, type RegistryConfigInput, type RunningRegistry } from '@etdi/registry';
+import { SqliteStore, startServer, type RegistryConfigInput, type RunningRegistry, type TransparencyLog } from '@etdi/registry';
 import type { FuzzRequest, FuzzResponse } from './fuzz-cases.js';
 
 export const ORIGIN = 'https://registry.reliability.test';
@@ -15,7 +15,9 @@ export const ADMIN_TOKEN = 'reliability-admin-token-0123456789';
 
 export interface Harness {
   running: RunningRegistry;
-  store: RegistryStore;
+  store: SqliteStore;
+  /** The running registry's log (kept in `store`). */
+  log: TransparencyLog;
   dir: string;
   dbPath: string;
   /** 500s and other unexpected errors the registry logged (must stay empty). */
@@ -26,18 +28,19 @@ export interface Harness {
 
 export async function startHarness(config: RegistryConfigInput = {}, dir = mkdtempSync(join(tmpdir(), 'etdi-reliability-'))): Promise<Harness> {
   const dbPath = join(dir, 'registry.db');
-  const store = RegistryStore.open({ path: dbPath, logOrigin: LOG_ORIGIN });
+  const store = SqliteStore.open({ path: dbPath });
   const errors: string[] = [];
   const running = await startServer({
     store,
     port: 0,
-    config: { origin: ORIGIN, adminToken: ADMIN_TOKEN, requestLog: false, rateLimit: false, errorLog: (line) => errors.push(line), shutdownGraceMs: 2_000, ...config },
+    config: { origin: ORIGIN, logOrigin: LOG_ORIGIN, adminToken: ADMIN_TOKEN, requestLog: false, rateLimit: false, errorLog: (line) => errors.push(line), shutdownGraceMs: 2_000, ...config },
   });
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const send = httpSender(running.url, agent);
   return {
     running,
     store,
+    log: running.app.registry.ctx.log,
     dir,
     dbPath,
     errors,

@@ -4,7 +4,7 @@
  * log are byte-identical (the hostile-input fuzzer's "nothing changed" check).
  */
 import { createHash } from 'node:crypto';
-import type Database from 'better-sqlite3';
+import type { SqliteStore, TransparencyLog } from '@etdi/registry';
 
 export interface StateDigest {
   /** table name -> `rows:<n> sha256:<hex>` */
@@ -20,8 +20,12 @@ function encode(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Reads every user table of `db`. O(size of the database): for the fuzzer's small stores. */
-export function stateDigest(db: Database.Database, log: { size: number; rootHash(size?: number): Uint8Array }): StateDigest {
+/**
+ * Reads every user table of the store's committed state (its read connection). O(size of the
+ * database): for the fuzzer's small stores.
+ */
+export async function stateDigest(store: SqliteStore, log: Pick<TransparencyLog, 'size' | 'rootHash'>): Promise<StateDigest> {
+  const db = store.db;
   const tables = db
     .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
     .all()
@@ -40,5 +44,6 @@ export function stateDigest(db: Database.Database, log: { size: number; rootHash
     }
     out[table] = `rows:${rows} sha256:${hash.digest('hex')}`;
   }
-  return { tables: out, logSize: log.size, logRoot: Buffer.from(log.rootHash(log.size)).toString('hex') };
+  const logSize = await log.size();
+  return { tables: out, logSize, logRoot: Buffer.from(await log.rootHash(logSize)).toString('hex') };
 }

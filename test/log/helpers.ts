@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import { ProtocolError, generateKeyPair, jwkThumbprint, sha256, toHex, utf8 } from '../../protocol/index.js';
 import type { LogEvent } from '../../schemas/index.js';
@@ -59,4 +60,31 @@ export function protocolCode(fn: () => unknown): string {
     return (e as ProtocolError).code;
   }
   return 'NO ERROR';
+}
+
+/**
+ * Runs raw SQL on the SQLite file through its own better-sqlite3 connection, the way a disk
+ * fault, an operator or an attacker changes the database behind the registry's back. WAL mode:
+ * an open store's read connection sees the change at its next read.
+ */
+export function tamper(file: string, sql: string, ...params: unknown[]): void {
+  const db = new Database(file);
+  try {
+    db.pragma('busy_timeout = 5000');
+    db.prepare(sql).run(...params);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Opens a second store at `file` that holds the same log key and origin as `of`: the same log
+ * identity in another database, so what grows there is a fork of `of`'s log, not another log.
+ */
+export async function openFork(file: string, of: SqliteStore, origin = ORIGIN): Promise<{ store: SqliteStore; log: TransparencyLog }> {
+  const store = SqliteStore.open({ path: file });
+  const [key] = await of.registryKeys('log');
+  if (key === undefined) throw new Error('the store has no log key: open its log first');
+  await store.transaction((tx) => tx.insertRegistryKey({ kid: key.kid, purpose: 'log', private_jwk: key.private_jwk, created_at: key.created_at }));
+  return { store, log: await TransparencyLog.open(store, { origin }) };
 }

@@ -5,28 +5,28 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointStore, verifyCheckpoint, verifyInclusion } from '../../client-verifier/log/index.js';
 import { fromBase64, leafHash, toBase64 } from '../../protocol/index.js';
 import { createLogRouter, MAX_ENTRIES_PAGE } from '../../registry/routes/log.js';
-import type Database from 'better-sqlite3';
 import type { TransparencyLog } from '../../registry/log/index.js';
-import { ORIGIN, appendAll, eventLeaf, logKey, openDb, openLog, tempDir } from './helpers.js';
+import type { SqliteStore } from '../../registry/store/sqlite/sqlite-store.js';
+import { ORIGIN, appendAll, eventLeaf, openLog, tamper, tempDir } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
-let db: Database.Database;
+let file: string;
+let store: SqliteStore;
 let log: TransparencyLog;
 let app: express.Express;
 const leaves = Array.from({ length: 300 }, (_, i) => eventLeaf(i));
 
-beforeEach(() => {
+beforeEach(async () => {
   tmp = tempDir();
-  db = openDb(join(tmp.dir, 'log.db'));
-  log = openLog(db, logKey());
-  appendAll(db, log, leaves.slice(0, 100));
-  log.checkpoint();
-  appendAll(db, log, leaves.slice(100));
+  file = join(tmp.dir, 'log.db');
+  ({ store, log } = await openLog(file));
+  await appendAll(store, log, leaves.slice(0, 100)); // signs the checkpoint of size 100
+  await appendAll(store, log, leaves.slice(100)); // and of size 300
   app = express();
   app.use('/v1/log', createLogRouter(log));
 });
-afterEach(() => {
-  db.close();
+afterEach(async () => {
+  await store.close();
   tmp.cleanup();
 });
 
@@ -49,13 +49,13 @@ describe('log routes', () => {
         .expect(200);
       expect(byHash.body).toEqual(byIndex.body); // size defaults to the newest checkpoint
 
-      const store = new CheckpointStore(vkey);
-      await store.advance((await request(app).get('/v1/log/checkpoint')).text, () => Promise.reject(new Error('unused')));
+      const client = new CheckpointStore(vkey);
+      await client.advance((await request(app).get('/v1/log/checkpoint')).text, () => Promise.reject(new Error('unused')));
       const fetchProof = async (from: number, to: number) =>
         ((await request(app).get(`/v1/log/proof/consistency?from=${from}&to=${to}`).expect(200)).body.hashes as string[]).map(fromBase64);
-      const older = db.prepare('SELECT note FROM log_checkpoints WHERE size = 100').get() as { note: string };
-      await expect(store.advance(older.note, fetchProof)).resolves.toMatchObject({ size: 100 });
-      expect(store.current?.size).toBe(300);
+      const older = (await store.tree.allCheckpoints()).find((c) => c.size === 100)!;
+      await expect(client.advance(older.note, fetchProof)).resolves.toMatchObject({ size: 100 });
+      expect(client.current?.size).toBe(300);
     });
 
     it('pages entries as UTF-8 JCS text or base64, clamped to a bounded page', async () => {
@@ -96,10 +96,15 @@ describe('log routes', () => {
       expect(typeof res.body.detail).toBe('string');
     });
 
-    it('answers a corrupted log with an opaque 500 problem', async () => {
-      db.prepare('UPDATE log_nodes SET hash = ? WHERE level = 6 AND idx = 0').run(new Uint8Array(32));
-      const res = await request(app).get('/v1/log/checkpoint').expect(500);
+    // The read path no longer re-checks (or signs) the tree on GET /checkpoint: the checkpoint
+    // is signed in its write transaction. A corrupted log now shows on the reads that need the
+    // damaged rows: a proof through a missing subtree hash is LOG_CORRUPT, served opaquely.
+    it('answers a proof through a corrupted part of the log with an opaque 500 problem', async () => {
+      tamper(file, 'DELETE FROM log_nodes WHERE level = 6 AND idx = 0');
+      const res = await request(app).get('/v1/log/proof/inclusion?index=100&size=300').expect(500).expect('Content-Type', /application\/problem\+json/);
       expect(res.body).toMatchObject({ code: 'LOG_CORRUPT', detail: 'the transparency log failed an integrity check' });
+      expect(JSON.stringify(res.body)).not.toContain('(6, 0)'); // nothing of the damage leaks
+      await request(app).get('/v1/log/proof/inclusion?index=0&size=300').expect(200); // a path around it still serves
     });
   });
 });

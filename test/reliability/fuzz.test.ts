@@ -30,13 +30,13 @@ function supertestSend(server: Server): (r: FuzzRequest) => Promise<FuzzResponse
   };
 }
 
-const digest = (): StateDigest => stateDigest(h.store.db, h.store.log);
+const digest = (): Promise<StateDigest> => stateDigest(h.store, h.log);
 
 beforeAll(async () => {
   h = await startHarness();
   const send = supertestSend(h.running.server);
   world = await setupWorld(send, { origin: h.running.app.registry.ctx.config.origin, adminToken: h.running.app.registry.ctx.config.adminToken!, now: Date.now, registryKey: h.running.app.registry.ctx.keys.current() });
-  before = digest();
+  before = await digest();
 }, 30_000);
 
 afterAll(async () => {
@@ -90,7 +90,7 @@ describe('hostile input', () => {
         { numRuns: RUNS, seed: SEED },
       );
       expect(h.errors).toEqual([]);
-      expect(digest()).toEqual(before);
+      expect(await digest()).toEqual(before);
     }, 120_000);
   });
 });
