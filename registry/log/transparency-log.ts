@@ -218,7 +218,8 @@ export class TransparencyLog {
   /** What the registry serves with a record: its leaf index and inclusion proof against the newest checkpoint. */
   async evidence(leafIndex: number): Promise<LogEvidence> {
     const cp = await this.latestCheckpoint();
-    if (cp.size <= leafIndex) throw new Error(`checkpoint of size ${cp.size} does not cover leaf ${leafIndex}`);
+    // every committed leaf is under the checkpoint its transaction signed: anything else is corruption
+    if (cp.size <= leafIndex) throw new LogError('LOG_CORRUPT', `the newest checkpoint (size ${cp.size}) does not cover leaf ${leafIndex}`);
     // the checkpoint bounds the tree: no size read before the proof's one read
     const hashes = (await rangeHashes(this.store.tree, inclusionRanges(leafIndex, cp.size))).map(toBase64);
     return { leafIndex, inclusionProof: { leafIndex, treeSize: cp.size, hashes }, checkpoint: cp.note };

@@ -4,10 +4,10 @@ import type { SignedManifest } from '@etdi/schemas';
 import { fsckLog, tablesMissingReport, type FsckEntry, type FsckOptions, type FsckReport } from '../log/fsck.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import { LOG_TABLES } from './sqlite/tree.js';
+import type { StoreReader } from './types.js';
 
 /** The registry's state tables (migrations.ts), which fsck cross-checks against the log. */
 const REGISTRY_TABLES = ['namespaces', 'keys', 'tools', 'versions', 'audit', 'used_statements', 'registry_keys'] as const;
-import type { StoreReader } from './types.js';
 
 /**
  * The registry's half of fsck: every log leaf must be exactly the audit row at its index and
