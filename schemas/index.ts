@@ -190,3 +190,10 @@ export {
   type RegistryMetadata,
   type TrustFile,
 } from './trust.js';
+export {
+  MCP_REGISTRY_PUBLISHER_META_KEY,
+  MCP_REGISTRY_PUBLISHER_META_MAX_BYTES,
+  SERVER_JSON_POINTER_KEY,
+  ServerJsonPointerSchema,
+  type ServerJsonPointer,
+} from './server-json.js';
