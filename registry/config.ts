@@ -1,5 +1,6 @@
 import { LIMITS, MAX_BUNDLE_SET } from '@etdi/schemas';
 import { batchedLines } from './http/request-log.js';
+import { checkDnsTxtOptions } from './services/dns-txt.js';
 import { systemResolver, type HostResolver } from './services/well-known.js';
 import { DEFAULT_WEB_ASSETS_DIR } from './web/assets.js';
 
@@ -181,6 +182,7 @@ export function resolveConfig(input: RegistryConfigInput = {}): RegistryConfig {
     throw new RangeError('config.headersTimeoutMs must be positive and at most config.requestTimeoutMs');
   if (config.writeWorker !== 'auto' && config.writeWorker !== 'off' && !(config.writeWorker instanceof URL))
     throw new RangeError("config.writeWorker must be 'auto', 'off' or the URL of a write worker");
+  checkDnsTxtOptions({ servers: config.dnsProofServers, timeoutMs: config.dnsProofTimeoutMs, maxBytes: config.dnsProofMaxBytes }, 'config.dnsProof');
   return config;
 }
 

@@ -10,6 +10,17 @@ export interface DnsTxtOptions {
   maxBytes: number;
 }
 
+/** Refuses DNS proof settings that would fail every lookup (called by resolveConfig, at start). */
+export function checkDnsTxtOptions(options: DnsTxtOptions, prefix: string): void {
+  try {
+    new Resolver().setServers([...options.servers]);
+  } catch (cause) {
+    throw new RangeError(`${prefix}Servers must be IP addresses, with an optional port (1.1.1.1, [2606:4700::1111]:53)`, { cause });
+  }
+  if (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 1) throw new RangeError(`${prefix}TimeoutMs must be a positive integer`);
+  if (!Number.isInteger(options.maxBytes) || options.maxBytes < 1) throw new RangeError(`${prefix}MaxBytes must be a positive integer`);
+}
+
 /** Why a lookup failed. The kind reaches the registrant, never what the DNS server said. */
 export class DnsTxtFailure extends Error {
   constructor(

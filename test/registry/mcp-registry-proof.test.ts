@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromBase64Url, generateKeyPair, mcpRegistryProof, mcpRegistryRecord, registrationRequest, toBase64, type GeneratedKeyPair } from '../../protocol/index.js';
+import { resolveConfig } from '../../registry/index.js';
 import { startDnsTxtServer, type DnsTxtServer } from '../support/dns-txt-server.js';
 import { harness, ORIGIN, snapshot, type Harness } from './helpers.js';
 
@@ -219,6 +220,19 @@ describe('namespace registration with an MCP Registry proof', () => {
       expect(res.body.detail).toContain(`publish a TXT record on victim.com`);
       expect(res.body.detail).toContain(expected);
       expect(res.body.detail).toMatch(/administrator token \(admin grant\)/);
+    });
+  });
+
+  describe('when the operator configures DNS proofs', () => {
+    it.each([
+      ['a host name for a DNS server (it would itself need resolving)', { dnsProofServers: ['dns.example'] }],
+      ['a zero timeout', { dnsProofServers: ['1.1.1.1'], dnsProofTimeoutMs: 0 }],
+    ])('refuses %s at start (RangeError), never at the first registration', (_case, config) => {
+      expect(() => resolveConfig(config)).toThrow(RangeError);
+    });
+
+    it('is off by default: no DNS server is asked', () => {
+      expect(resolveConfig({}).dnsProofServers).toEqual([]);
     });
   });
 });
