@@ -89,6 +89,9 @@ export const ERROR_CODES = {
   NAMESPACE_LOOKALIKE: refusal(409),
   DOMAIN_NOT_VERIFIED: refusal(403),
   NAMESPACE_IS_ADDRESS: refusal(422),
+  // a DNS domain proof sent to a registry with no DNS resolver configured (config.dnsProofServers):
+  // prove the domain over HTTP instead, or ask for an admin grant
+  DNS_PROOF_NOT_CONFIGURED: refusal(501),
   REVOCATION_NEEDS_ADMIN: refusal(403),
   KEY_EXISTS: refusal(409),
   KEY_ALREADY_REVOKED: refusal(409),

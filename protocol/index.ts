@@ -86,3 +86,4 @@ export {
 } from './signed-note.js';
 export { formatCheckpoint, parseCheckpoint, type Checkpoint } from './checkpoint.js';
 export { registrationRequest, tokenRequest, keyAddRequest, type StatementFrame } from './statements.js';
+export { MCP_REGISTRY_AUTH_PATH, MCP_REGISTRY_RECORD_PATTERN, mcpRegistryRecord, mcpRegistryProof } from './mcp-registry-proof.js';

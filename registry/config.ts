@@ -1,5 +1,6 @@
 import { LIMITS, MAX_BUNDLE_SET } from '@etdi/schemas';
 import { batchedLines } from './http/request-log.js';
+import { checkDnsTxtOptions } from './services/dns-txt.js';
 import { systemResolver, type HostResolver } from './services/well-known.js';
 import { DEFAULT_WEB_ASSETS_DIR } from './web/assets.js';
 
@@ -85,6 +86,15 @@ export interface RegistryConfig {
   /** Bytes the attestation cache may hold. */
   attestationCacheBytes: number;
   wellKnown: WellKnownConfig;
+  /**
+   * DNS servers asked for the TXT record of an MCP Registry DNS domain proof (`1.1.1.1`,
+   * `[2606:4700::1111]:53`); empty, the default: DNS proofs are refused (DNS_PROOF_NOT_CONFIGURED).
+   */
+  dnsProofServers: readonly string[];
+  /** One DNS proof lookup, retries included, ms. */
+  dnsProofTimeoutMs: number;
+  /** The TXT records of a domain together, bytes: a larger answer is refused. */
+  dnsProofMaxBytes: number;
   /** Where one JSON line per request goes; false disables request logs. */
   requestLog: ((line: string) => void) | false;
   /** Where unexpected errors are logged (one JSON line each). */
@@ -142,6 +152,9 @@ export const DEFAULT_CONFIG: RegistryConfig = {
     maxConcurrent: 16,
     maxConcurrentPerClient: 2,
   },
+  dnsProofServers: [],
+  dnsProofTimeoutMs: 3_000,
+  dnsProofMaxBytes: 4_096,
   requestLog: batchedLines((chunk) => process.stdout.write(chunk)),
   errorLog: (line) => process.stderr.write(line + '\n'),
   shutdownGraceMs: 10_000,
@@ -182,6 +195,7 @@ export function resolveConfig(input: RegistryConfigInput = {}): RegistryConfig {
     throw new RangeError('config.headersTimeoutMs must be positive and at most config.requestTimeoutMs');
   if (config.writeWorker !== 'auto' && config.writeWorker !== 'off' && !(config.writeWorker instanceof URL))
     throw new RangeError("config.writeWorker must be 'auto', 'off' or the URL of a write worker");
+  checkDnsTxtOptions({ servers: config.dnsProofServers, timeoutMs: config.dnsProofTimeoutMs, maxBytes: config.dnsProofMaxBytes }, 'config.dnsProof');
   return config;
 }
 
@@ -194,5 +208,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryCon
   if (env.ETDI_ATTESTATION_TTL) out.attestationTtlSeconds = Number(env.ETDI_ATTESTATION_TTL);
   if (env.ETDI_REQUEST_LOG === 'off') out.requestLog = false;
   if (env.ETDI_WRITE_WORKER === 'off') out.writeWorker = 'off';
+  if (env.ETDI_DNS_PROOF_SERVERS) out.dnsProofServers = env.ETDI_DNS_PROOF_SERVERS.split(',').map((s) => s.trim()).filter((s) => s !== '');
   return out;
 }

@@ -31,6 +31,8 @@ export type RegistryErrorCode =
   | 'NAMESPACE_NOT_FOUND'
   | 'DOMAIN_NOT_VERIFIED'
   | 'NAMESPACE_IS_ADDRESS'
+  /** A DNS domain proof, and no DNS resolver configured (config.dnsProofServers). */
+  | 'DNS_PROOF_NOT_CONFIGURED'
   | 'KEY_EXISTS'
   | 'KEY_NOT_FOUND'
   | 'KEY_REVOKED'

@@ -68,6 +68,7 @@ export {
   StatementSignatureSchema,
   RegistrationStatementSchema,
   RegisterNamespaceRequestSchema,
+  McpRegistryProofSchema,
   NamespaceWellKnownSchema,
   KeyAddStatementSchema,
   AddKeyRequestSchema,
@@ -91,6 +92,7 @@ export {
   type Readiness,
   type RegistrationStatement,
   type RegisterNamespaceRequest,
+  type McpRegistryProof,
   type NamespaceWellKnown,
   type KeyAddStatement,
   type AddKeyRequest,
@@ -188,3 +190,10 @@ export {
   type RegistryMetadata,
   type TrustFile,
 } from './trust.js';
+export {
+  MCP_REGISTRY_PUBLISHER_META_KEY,
+  MCP_REGISTRY_PUBLISHER_META_MAX_BYTES,
+  SERVER_JSON_POINTER_KEY,
+  ServerJsonPointerSchema,
+  type ServerJsonPointer,
+} from './server-json.js';

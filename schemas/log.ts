@@ -51,6 +51,8 @@ export const LogEventSchema = z.discriminatedUnion('kind', [
     keyId: KeyIdSchema,
     jwk: Ed25519PublicJwkSchema,
     verification: z.enum(['well-known', 'admin-grant']),
+    /** Domain control proven by the official MCP Registry's record (its HTTP or DNS method), not etdi-namespace.json. */
+    proof: z.enum(['mcp-registry-http', 'mcp-registry-dns']).optional(),
   }),
   z.strictObject({
     ...EventBase,

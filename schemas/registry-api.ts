@@ -159,14 +159,44 @@ export const RegistrationStatementSchema = z.strictObject({
 });
 export type RegistrationStatement = z.infer<typeof RegistrationStatementSchema>;
 
-/** POST /v1/namespaces. `signature` is Ed25519 by `jwk` over JCS(statement). */
-export const RegisterNamespaceRequestSchema = z.strictObject({
-  statement: RegistrationStatementSchema,
-  jwk: Ed25519PublicJwkSchema,
-  signature: StatementSignatureSchema,
-  /** `well-known`: the registry fetches https://<reversed namespace>/.well-known/etdi-namespace.json; `admin-grant`: admin token required. */
-  verification: z.enum(['well-known', 'admin-grant']),
+/**
+ * Domain control the official MCP Registry's way (github.com/modelcontextprotocol/registry,
+ * POST /v0/auth/http and /v0/auth/dns): the same body, field names included, so that a provider
+ * already on that registry reuses its key and its published record. `signed_timestamp` is the
+ * hex Ed25519 signature of the UTF-8 bytes of `timestamp` (RFC 3339, within 15 s of the
+ * registry's clock), by the key published as `v=MCPv1; k=ed25519; p=<base64>` at
+ * https://<domain>/.well-known/mcp-registry-auth (`http`) or in a TXT record of <domain> (`dns`).
+ */
+export const McpRegistryProofSchema = z.strictObject({
+  method: z.enum(['http', 'dns']),
+  /** Lower-case host name; `http` proves exactly its reverse-DNS namespace, `dns` its subdomains too. */
+  domain: z
+    .string()
+    .max(253)
+    .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/, 'domain must be a lower-case host name (example.com)'),
+  /** RFC 3339 (Go's time.RFC3339, which the official registry parses): seconds, optional fraction, `Z` or an offset. */
+  timestamp: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/, 'timestamp must be RFC 3339 (2025-01-01T00:00:00Z)'),
+  signed_timestamp: z.string().regex(/^[0-9a-fA-F]{128}$/, 'signed_timestamp must be a 64-byte Ed25519 signature, hex'),
 });
+export type McpRegistryProof = z.infer<typeof McpRegistryProofSchema>;
+
+/** POST /v1/namespaces. `signature` is Ed25519 by `jwk` over JCS(statement). */
+export const RegisterNamespaceRequestSchema = z
+  .strictObject({
+    statement: RegistrationStatementSchema,
+    jwk: Ed25519PublicJwkSchema,
+    signature: StatementSignatureSchema,
+    /** `well-known`: the registry fetches https://<reversed namespace>/.well-known/etdi-namespace.json; `admin-grant`: admin token required. */
+    verification: z.enum(['well-known', 'admin-grant']),
+    /** With `well-known` only: domain control proven by the official MCP Registry's record instead of etdi-namespace.json. */
+    mcpRegistryProof: McpRegistryProofSchema.optional(),
+  })
+  .refine((r) => r.mcpRegistryProof === undefined || r.verification === 'well-known', {
+    message: "mcpRegistryProof proves domain control: it goes with verification 'well-known', not an admin grant",
+    path: ['mcpRegistryProof'],
+  });
 export type RegisterNamespaceRequest = z.infer<typeof RegisterNamespaceRequestSchema>;
 
 /** The domain-control document served at https://<domain>/.well-known/etdi-namespace.json. */

@@ -41,7 +41,9 @@ long-running process: it has no --json result).
 
 Environment: ETDI_ADMIN_TOKEN (administrator bearer token, >= 16 chars), ETDI_ORIGIN,
 ETDI_ATTESTATION_AUDIENCE, ETDI_ATTESTATION_TTL (seconds), ETDI_REQUEST_LOG=off,
-ETDI_WRITE_WORKER=off (commit publishes on the event loop instead of the write worker thread).
+ETDI_WRITE_WORKER=off (commit publishes on the event loop instead of the write worker thread),
+ETDI_DNS_PROOF_SERVERS=1.1.1.1,8.8.8.8 (DNS servers for MCP Registry DNS domain proofs; off
+when unset).
 
 Example:
   etdi serve --demo --data ./data --port 8080

@@ -14,6 +14,7 @@ import { appendEvent } from './events.js';
 import { isRevokedAt, requireAdmin, requireWriter } from './auth.js';
 import { isoNow, type Principal, type RegistryContext } from './context.js';
 import { checkStatementFrame, consumeStatement, verifyStatementSignature } from './statements.js';
+import { verifyMcpRegistryProof } from './mcp-registry-proof.js';
 import { refuseAddressNamespace, verifyDomainControl } from './well-known.js';
 
 export function toKeyStatus(row: KeyRow, nowMs: number): KeyStatus {
@@ -57,7 +58,9 @@ export async function registerNamespace(ctx: RegistryContext, principal: Princip
   if (request.verification === 'well-known') {
     const release = ctx.outbound.acquire(client);
     try {
-      await verifyDomainControl(statement.namespace, statement.keyId, ctx.config.wellKnown);
+      // the official MCP Registry's record instead of etdi-namespace.json (mcp-registry-proof.ts)
+      if (request.mcpRegistryProof !== undefined) await verifyMcpRegistryProof(ctx, statement.namespace, jwk, request.mcpRegistryProof);
+      else await verifyDomainControl(statement.namespace, statement.keyId, ctx.config.wellKnown);
     } finally {
       release();
     }
@@ -80,6 +83,7 @@ export async function registerNamespace(ctx: RegistryContext, principal: Princip
         keyId: statement.keyId,
         jwk: publicJwk,
         verification: request.verification,
+        ...(request.mcpRegistryProof !== undefined ? { proof: `mcp-registry-${request.mcpRegistryProof.method}` as const } : {}),
       },
       statement.namespace,
     );

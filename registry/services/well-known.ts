@@ -70,7 +70,7 @@ function notVerifiedFor(namespace: string, keyId: string): (message: string, url
 }
 
 /** Why a fetch failed; only the kind reaches the registrant, never what the remote host said. */
-class FetchFailure extends Error {
+export class FetchFailure extends Error {
   constructor(
     readonly kind: 'address' | 'answer' | 'too-large',
     message: string,
@@ -84,7 +84,7 @@ class FetchFailure extends Error {
  * be public, and the connection goes to the checked address (net connects to what this returns:
  * there is no second resolution for a rebinding DNS server to answer differently).
  */
-function checkedLookup(resolve: HostResolver): LookupFunction {
+export function checkedLookup(resolve: HostResolver): LookupFunction {
   return (hostname, options, callback) => {
     const checked = (addresses: ResolvedAddress[]): ResolvedAddress[] => {
       if (addresses.length === 0) throw new FetchFailure('address', `${hostname} has no address`);
@@ -109,13 +109,13 @@ function checkedLookup(resolve: HostResolver): LookupFunction {
  * connection cut as soon as it passes the cap (a chunked answer has no length to trust). Any
  * status but 200 is a failure, and its body is not read (the connection is destroyed).
  */
-function fetchCapped(url: URL, config: WellKnownConfig, lookup: LookupFunction | undefined): Promise<Uint8Array> {
+export function fetchCapped(url: URL, config: WellKnownConfig, lookup: LookupFunction | undefined, accept = 'application/json'): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const signal = AbortSignal.timeout(config.timeoutMs);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = send(url, {
       method: 'GET',
-      headers: { accept: 'application/json' },
+      headers: { accept },
       signal,
       agent: false, // a fresh connection to the checked address: no pooled socket to another one
       ...(lookup === undefined ? {} : { lookup }),

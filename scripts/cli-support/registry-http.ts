@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import type { Ed25519PrivateJwk } from '@etdi/schemas';
-import { registrationRequest, tokenRequest } from '@etdi/protocol';
+import type { Ed25519PrivateJwk, McpRegistryProof, RegisterNamespaceRequest } from '@etdi/schemas';
+import { mcpRegistryProof, registrationRequest, tokenRequest } from '@etdi/protocol';
 import { readPrivateKeyFile } from '@etdi/protocol/node';
 import { CliError, answerError } from './errors.js';
 
@@ -61,16 +61,22 @@ export async function requestToken(registry: string, namespace: string, key: Ed2
   return { token: body.access_token, expiresIn: typeof body.expires_in === 'number' ? body.expires_in : 0 };
 }
 
-/** Registers a namespace with its first key (proof of possession); admin grant or well-known document. */
+/**
+ * Registers a namespace with its first key (proof of possession); admin grant, well-known
+ * document, or (`mcpRegistry`) the official MCP Registry's domain proof made with the same key.
+ */
 export async function registerNamespace(
   registry: string,
   namespace: string,
   key: Ed25519PrivateJwk,
   verification: 'admin-grant' | 'well-known',
   adminToken?: string,
+  mcpRegistry?: { method: McpRegistryProof['method']; domain: string },
 ): Promise<HttpAnswer> {
   const base = registry.replace(/\/+$/, '');
-  const body = await registrationRequest(key, { registry: await registryOrigin(base), namespace }, verification);
+  const body: RegisterNamespaceRequest = await registrationRequest(key, { registry: await registryOrigin(base), namespace }, verification);
+  // signed last: the registry accepts the timestamp within 15 s only
+  if (mcpRegistry !== undefined) body.mcpRegistryProof = await mcpRegistryProof(key, mcpRegistry.method, mcpRegistry.domain);
   return postJson(`${base}/v1/namespaces`, JSON.stringify(body), adminToken);
 }
 

@@ -19,6 +19,7 @@ export { toolsCommand } from './tools.js';
 export { scanCommand, scanToSarif, type ServerScan } from './scan.js';
 export { protectCommand } from './protect.js';
 export { trustCommand } from './trust.js';
+export { serverJsonCommand } from './server-json.js';
 export { runCommand, type Command } from '../cli-support/command.js';
 export { processIo, type CliIo } from '../cli-support/output.js';
 export { EXIT, CliError, type ExitCode, type CliErrorCode } from '../cli-support/errors.js';

@@ -257,6 +257,20 @@ const CASES: Record<string, Partial<Record<0 | 1 | 2, [string, Case]>>> = {
     }],
     2: ['--undo with no backup', run(() => ['protect', hostConfig('fresh-host.json', 'read_text_file.carried.json'), '--undo'])],
   },
+  'server-json': {
+    0: ['a server.json with no _meta', async () => {
+      writeFileSync(p('server.json'), JSON.stringify({ name: 'com.acme/filesystem', version: '1.0.0' }));
+      return run(() => ['server-json', p('server.json'), '--registry', R])();
+    }],
+    1: ['a server.json with a _meta key the official registry drops', async () => {
+      writeFileSync(p('other-meta.json'), JSON.stringify({ name: 'com.acme/filesystem', _meta: { 'com.acme/build': {} } }));
+      return run(() => ['server-json', p('other-meta.json'), '--registry', R])();
+    }],
+    2: ['a namespace the registry does not know', async () => {
+      writeFileSync(p('unknown-server.json'), JSON.stringify({ name: 'org.unknown/x' }));
+      return run(() => ['server-json', p('unknown-server.json'), '--registry', R])();
+    }],
+  },
   proxy: {
     0: ['the host disconnects', () => spawnCli(['proxy', '--registry', R, '--lockfile', p('clean.lock.json'), '--', process.execPath, SERVER, p('tools.json')]).exited],
     2: ['no --registry', run(() => ['proxy', '--lockfile', p('clean.lock.json'), '--', process.execPath, SERVER])],
