@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mcpRegistryRecord } from '../../protocol/index.js';
 import { readPrivateKeyFile } from '../../protocol/node.js';
-import { RegistryStore, startServer, type RunningRegistry } from '../../registry/index.js';
+import { SqliteStore, startServer, type RunningRegistry } from '../../registry/index.js';
 import { MCP_REGISTRY_PUBLISHER_META_KEY, SERVER_JSON_POINTER_KEY } from '../../schemas/index.js';
 import { main } from '../../scripts/cli.js';
 import { startDnsTxtServer, type DnsTxtServer } from '../support/dns-txt-server.js';
@@ -84,9 +84,10 @@ beforeAll(async () => {
   dns = await startDnsTxtServer();
   const port = await freePort();
   running = await startServer({
-    store: RegistryStore.open({ path: p('registry.db'), logOrigin: 'server-json.test/log' }),
+    store: SqliteStore.open({ path: p('registry.db') }),
     port,
     config: {
+      logOrigin: 'server-json.test/log',
       adminToken: ADMIN,
       requestLog: false,
       origin: `http://127.0.0.1:${port}`,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromBase64Url, generateKeyPair, mcpRegistryProof, mcpRegistryRecord, registrationRequest, toBase64, type GeneratedKeyPair } from '../../protocol/index.js';
 import { resolveConfig } from '../../registry/index.js';
 import { startDnsTxtServer, type DnsTxtServer } from '../support/dns-txt-server.js';
-import { harness, ORIGIN, snapshot, type Harness } from './helpers.js';
+import { auditTail, harness, ORIGIN, snapshot, type Harness } from './helpers.js';
 
 // Domain control the official MCP Registry's way (docs/REST-API.md, "MCP Registry proofs"): a
 // real HTTP server on 127.0.0.1 serves /.well-known/mcp-registry-auth for each domain (the
@@ -42,18 +42,18 @@ describe('namespace registration with an MCP Registry proof', () => {
   beforeAll(async () => {
     dns = await startDnsTxtServer();
     for (const domain of HTTP_DOMAINS) files.set(domain, await serveAuthFile());
-    h = harness({
+    h = await harness({
       wellKnown: { allowHttpLoopback: true, hostOverrides: Object.fromEntries([...files].map(([d, f]) => [d, f.host])) },
       dnsProofServers: [dns.address],
       dnsProofTimeoutMs: 2_000,
       // small, so that an oversized answer still fits one UDP datagram of the test server
       dnsProofMaxBytes: 512,
     });
-    bare = harness({ dnsProofServers: [] });
+    bare = await harness({ dnsProofServers: [] });
   });
   afterAll(async () => {
-    h.close();
-    bare.close();
+    await h.close();
+    await bare.close();
     await dns.close();
     for (const f of files.values()) await new Promise((r) => f.server.close(r));
   });
@@ -78,12 +78,12 @@ describe('namespace registration with an MCP Registry proof', () => {
     it('registers over HTTP: the record at /.well-known/mcp-registry-auth names the registration key', async () => {
       const key = generateKeyPair();
       file('example.com').text = `${mcpRegistryRecord(key.publicJwk)}\n`;
-      const before = snapshot(h);
+      const before = await snapshot(h);
       const res = await post(h, await body(h, 'com.example', key, 'http', 'example.com'));
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       expect(res.body).toMatchObject({ namespace: 'com.example', verification: 'well-known', activeKeys: 1 });
-      expect(snapshot(h).logSize).toBe(before.logSize + 1);
-      expect(h.store.auditTail(1)[0]!.event).toMatchObject({ kind: 'namespace.registered', namespace: 'com.example', keyId: key.keyId, proof: 'mcp-registry-http' });
+      expect((await snapshot(h)).logSize).toBe(before.logSize + 1);
+      expect((await auditTail(h, 1))[0]!.event).toMatchObject({ kind: 'namespace.registered', namespace: 'com.example', keyId: key.keyId, proof: 'mcp-registry-http' });
     });
 
     it('registers in DNS: a TXT record of the domain itself names the key, among other records', async () => {
@@ -91,7 +91,7 @@ describe('namespace registration with an MCP Registry proof', () => {
       dns.zone.set('initech.com', [['v=spf1 -all'], [mcpRegistryRecord(key.publicJwk)]]);
       const res = await post(h, await body(h, 'com.initech', key, 'dns', 'initech.com'));
       expect(res.status, JSON.stringify(res.body)).toBe(201);
-      expect(h.store.auditTail(1)[0]!.event).toMatchObject({ namespace: 'com.initech', proof: 'mcp-registry-dns' });
+      expect((await auditTail(h, 1))[0]!.event).toMatchObject({ namespace: 'com.initech', proof: 'mcp-registry-dns' });
       expect(dns.asked).toContain('initech.com');
     });
 
@@ -203,12 +203,12 @@ describe('namespace registration with an MCP Registry proof', () => {
 
     it.each(cases)('refuses %s, store and log unchanged', async (_attack, make, status, code) => {
       const { target = h, payload } = await make();
-      const before = snapshot(target);
+      const before = await snapshot(target);
       const res = await post(target, payload);
       expect(res.status, JSON.stringify(res.body)).toBe(status);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.body.code).toBe(code);
-      expect(snapshot(target)).toEqual(before);
+      expect(await snapshot(target)).toEqual(before);
     });
 
     it('names the record to publish, where, and the admin grant, in a DOMAIN_NOT_VERIFIED refusal', async () => {
