@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { RegistryError } from '../../errors.js';
+import { toQueryConfig, type Statement } from './query.js';
 
 export interface PoolOptions {
   /** Connections this process may hold (default 10). PostgreSQL's max_connections bounds the sum over processes. */
@@ -98,10 +99,10 @@ export class BoundedPool {
   }
 
   /** One statement on any connection: committed state. */
-  async query<R extends object>(text: string, values?: readonly unknown[]): Promise<R[]> {
+  async query<R extends object>(statement: Statement, values?: readonly unknown[]): Promise<R[]> {
     const client = await this.acquire();
     try {
-      const result = await client.query<R>(text, values as unknown[] | undefined);
+      const result = await client.query<R>(toQueryConfig(statement, values));
       this.release(client);
       return result.rows;
     } catch (error) {

@@ -5,7 +5,7 @@ import { BoundedPool, storeBusy, type PoolOptions } from './pool.js';
 import { applyMigrations, POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { PostgresReader } from './postgres-reads.js';
 import { PostgresTreeWriter } from './postgres-tree.js';
-import type { Query } from './query.js';
+import { named, toQueryConfig, type Query } from './query.js';
 
 /**
  * The key of the transaction-scoped advisory lock every write transaction of every registry
@@ -79,7 +79,7 @@ export class PostgresStore extends PostgresReader implements Store {
   }
 
   private constructor(pool: BoundedPool, location: string, lockTimeoutMs: number) {
-    super((text, values) => pool.query(text, values));
+    super((statement, values) => pool.query(statement, values));
     this.pool = pool;
     this.location = location;
     this.lockTimeoutMs = lockTimeoutMs;
@@ -90,7 +90,7 @@ export class PostgresStore extends PostgresReader implements Store {
   }
 
   async schemaVersion(): Promise<{ current: number; latest: number }> {
-    const [row] = await this.query<{ v: number }>('SELECT coalesce(max(version), 0) AS v FROM schema_migrations');
+    const [row] = await this.query<{ v: number }>(named('store.schemaVersion', 'SELECT coalesce(max(version), 0) AS v FROM schema_migrations'));
     return { current: row?.v ?? 0, latest: POSTGRES_MIGRATIONS.length };
   }
 
@@ -154,10 +154,10 @@ class PostgresTx extends PostgresReader implements StoreTx {
 
   constructor(client: pg.PoolClient) {
     const state = { ended: false };
-    const query: Query = async (text, values) => {
+    const query: Query = async (statement, values) => {
       // a StoreTx kept past its transaction would run on a connection another caller now owns
       if (state.ended) throw new TypeError('this transaction has ended: its StoreTx cannot be used any more');
-      return (await client.query(text, values as unknown[] | undefined)).rows;
+      return (await client.query(toQueryConfig(statement, values))).rows;
     };
     super(query, new PostgresTreeWriter(query));
     this.state = state;
@@ -169,13 +169,13 @@ class PostgresTx extends PostgresReader implements StoreTx {
 
   async insertNamespace(row: Omit<NamespaceRow, 'tool_count'>): Promise<void> {
     await this.query(
-      'INSERT INTO namespaces (namespace, skeleton, verification, registered_at, registered_by, leaf_index) VALUES ($1, $2, $3, $4, $5, $6)',
+      named('tx.insertNamespace', 'INSERT INTO namespaces (namespace, skeleton, verification, registered_at, registered_by, leaf_index) VALUES ($1, $2, $3, $4, $5, $6)'),
       [row.namespace, row.skeleton, row.verification, row.registered_at, row.registered_by, row.leaf_index],
     );
   }
 
   async insertKey(row: Omit<KeyRow, 'revoked_from' | 'revoked_at' | 'revoked_reason'>): Promise<void> {
-    await this.query('INSERT INTO keys (namespace, key_id, jwk, added_at, added_by, leaf_index) VALUES ($1, $2, $3, $4, $5, $6)', [
+    await this.query(named('tx.insertKey', 'INSERT INTO keys (namespace, key_id, jwk, added_at, added_by, leaf_index) VALUES ($1, $2, $3, $4, $5, $6)'), [
       row.namespace,
       row.key_id,
       row.jwk,
@@ -186,7 +186,7 @@ class PostgresTx extends PostgresReader implements StoreTx {
   }
 
   async revokeKey(namespace: string, keyId: string, revokedFrom: string, revokedAt: string, reason: string): Promise<void> {
-    await this.query('UPDATE keys SET revoked_from = $3, revoked_at = $4, revoked_reason = $5 WHERE namespace = $1 AND key_id = $2', [
+    await this.query(named('tx.revokeKey', 'UPDATE keys SET revoked_from = $3, revoked_at = $4, revoked_reason = $5 WHERE namespace = $1 AND key_id = $2'), [
       namespace,
       keyId,
       revokedFrom,
@@ -198,36 +198,36 @@ class PostgresTx extends PostgresReader implements StoreTx {
   /** The manifest's issuedAt is read from the stored signed manifest (json, not jsonb: no re-parsing of numbers). */
   async signedBy(namespace: string, keyId: string): Promise<{ tool_id: string; version: string; issued_at: string; published_at: string }[]> {
     return this.query(
-      `SELECT tool_id, version, signed_manifest::json -> 'manifest' ->> 'issuedAt' AS issued_at, published_at
-       FROM versions WHERE namespace = $1 AND signer_key_id = $2 AND signature_void = 0 ORDER BY leaf_index`,
+      named('tx.signedBy', `SELECT tool_id, version, signed_manifest::json -> 'manifest' ->> 'issuedAt' AS issued_at, published_at
+       FROM versions WHERE namespace = $1 AND signer_key_id = $2 AND signature_void = 0 ORDER BY leaf_index`),
       [namespace, keyId],
     );
   }
 
   async markSignatureVoid(toolId: string, version: string): Promise<void> {
-    await this.query('UPDATE versions SET signature_void = 1 WHERE tool_id = $1 AND version = $2', [toolId, version]);
+    await this.query(named('tx.markSignatureVoid', 'UPDATE versions SET signature_void = 1 WHERE tool_id = $1 AND version = $2'), [toolId, version]);
   }
 
   async insertTool(row: ToolRow): Promise<void> {
     await this.query(
-      `INSERT INTO tools (tool_id, namespace, name, latest_version, version_count, title, description, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      named('tx.insertTool', `INSERT INTO tools (tool_id, namespace, name, latest_version, version_count, title, description, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`),
       [row.tool_id, row.namespace, row.name, row.latest_version, row.version_count, row.title, row.description, row.created_at, row.updated_at],
     );
-    await this.query('UPDATE namespaces SET tool_count = tool_count + 1 WHERE namespace = $1', [row.namespace]);
+    await this.query(named('tx.insertTool.2', 'UPDATE namespaces SET tool_count = tool_count + 1 WHERE namespace = $1'), [row.namespace]);
   }
 
   async updateTool(row: Pick<ToolRow, 'tool_id' | 'latest_version' | 'title' | 'description' | 'updated_at'>): Promise<void> {
     await this.query(
-      'UPDATE tools SET latest_version = $2, version_count = version_count + 1, title = $3, description = $4, updated_at = $5 WHERE tool_id = $1',
+      named('tx.updateTool', 'UPDATE tools SET latest_version = $2, version_count = version_count + 1, title = $3, description = $4, updated_at = $5 WHERE tool_id = $1'),
       [row.tool_id, row.latest_version, row.title, row.description, row.updated_at],
     );
   }
 
   async insertVersion(row: Omit<VersionRow, 'revoked_at' | 'revoked_reason' | 'revoked_by' | 'signature_void'>): Promise<void> {
     await this.query(
-      `INSERT INTO versions (tool_id, version, namespace, signed_manifest, manifest_digest, definition_digest, signer_key_id, published_at, published_by, leaf_index)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      named('tx.insertVersion', `INSERT INTO versions (tool_id, version, namespace, signed_manifest, manifest_digest, definition_digest, signer_key_id, published_at, published_by, leaf_index)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`),
       [
         row.tool_id,
         row.version,
@@ -244,7 +244,7 @@ class PostgresTx extends PostgresReader implements StoreTx {
   }
 
   async revokeVersion(toolId: string, version: string, revokedAt: string, reason: string, by: string): Promise<void> {
-    await this.query('UPDATE versions SET revoked_at = $3, revoked_reason = $4, revoked_by = $5 WHERE tool_id = $1 AND version = $2', [
+    await this.query(named('tx.revokeVersion', 'UPDATE versions SET revoked_at = $3, revoked_reason = $4, revoked_by = $5 WHERE tool_id = $1 AND version = $2'), [
       toolId,
       version,
       revokedAt,
@@ -254,7 +254,7 @@ class PostgresTx extends PostgresReader implements StoreTx {
   }
 
   async insertAudit(row: AuditRow): Promise<void> {
-    await this.query('INSERT INTO audit (leaf_index, at, actor, kind, subject, event) VALUES ($1, $2, $3, $4, $5, $6)', [
+    await this.query(named('tx.insertAudit', 'INSERT INTO audit (leaf_index, at, actor, kind, subject, event) VALUES ($1, $2, $3, $4, $5, $6)'), [
       row.leaf_index,
       row.at,
       row.actor,
@@ -269,8 +269,8 @@ class PostgresTx extends PostgresReader implements StoreTx {
    * present: two statements, since a data-modifying CTE's INSERT would not see its own DELETE.
    */
   async useStatement(digest: string, expiresAtSeconds: number, nowSeconds: number): Promise<boolean> {
-    await this.query('DELETE FROM used_statements WHERE expires_at < $1', [nowSeconds]);
-    const rows = await this.query('INSERT INTO used_statements (digest, expires_at) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING RETURNING 1', [
+    await this.query(named('tx.useStatement', 'DELETE FROM used_statements WHERE expires_at < $1'), [nowSeconds]);
+    const rows = await this.query(named('tx.useStatement.2', 'INSERT INTO used_statements (digest, expires_at) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING RETURNING 1'), [
       digest,
       expiresAtSeconds,
     ]);
@@ -278,7 +278,7 @@ class PostgresTx extends PostgresReader implements StoreTx {
   }
 
   async insertRegistryKey(row: Omit<RegistryKeyRow, 'retired_at' | 'revoked_at'>): Promise<void> {
-    await this.query('INSERT INTO registry_keys (kid, purpose, private_jwk, created_at) VALUES ($1, $2, $3, $4)', [
+    await this.query(named('tx.insertRegistryKey', 'INSERT INTO registry_keys (kid, purpose, private_jwk, created_at) VALUES ($1, $2, $3, $4)'), [
       row.kid,
       row.purpose,
       row.private_jwk,
@@ -287,12 +287,12 @@ class PostgresTx extends PostgresReader implements StoreTx {
   }
 
   async retireRegistryKeys(purpose: 'jwt' | 'log', keepKid: string, atSeconds: number): Promise<void> {
-    await this.query('UPDATE registry_keys SET retired_at = $1 WHERE purpose = $2 AND retired_at IS NULL AND kid <> $3', [atSeconds, purpose, keepKid]);
+    await this.query(named('tx.retireRegistryKeys', 'UPDATE registry_keys SET retired_at = $1 WHERE purpose = $2 AND retired_at IS NULL AND kid <> $3'), [atSeconds, purpose, keepKid]);
   }
 
   async revokeRegistryKey(kid: string, atSeconds: number): Promise<boolean> {
     const rows = await this.query(
-      'UPDATE registry_keys SET revoked_at = $2, retired_at = coalesce(retired_at, $2) WHERE kid = $1 AND revoked_at IS NULL RETURNING 1',
+      named('tx.revokeRegistryKey', 'UPDATE registry_keys SET revoked_at = $2, retired_at = coalesce(retired_at, $2) WHERE kid = $1 AND revoked_at IS NULL RETURNING 1'),
       [kid, atSeconds],
     );
     return rows.length === 1;

@@ -1,5 +1,5 @@
 import type { StoredCheckpoint, TreeNode, TreeReader, TreeWriter } from '../types.js';
-import { asBytes, type Query } from './query.js';
+import { asBytes, named, type Query } from './query.js';
 
 /**
  * The log's rows in PostgreSQL (see log/tree-store.ts for what each table holds). No Merkle
@@ -11,7 +11,7 @@ export class PostgresTreeReader implements TreeReader {
 
   async size(): Promise<number> {
     // max(idx) is the last entry of the primary key index: one lookup at any size
-    const [row] = await this.query<{ n: number | null }>('SELECT max(idx) AS n FROM log_leaves');
+    const [row] = await this.query<{ n: number | null }>(named('tree.size', 'SELECT max(idx) AS n FROM log_leaves'));
     return row?.n === null || row?.n === undefined ? 0 : row.n + 1;
   }
 
@@ -25,31 +25,31 @@ export class PostgresTreeReader implements TreeReader {
     const levels = coordinates.map(([level]) => level);
     const indexes = coordinates.map(([, idx]) => idx);
     const rows = await this.query<{ hash: Buffer | null }>(
-      `SELECT n.hash FROM unnest($1::integer[], $2::bigint[]) WITH ORDINALITY AS c(level, idx, ord)
+      named('tree.nodes', `SELECT n.hash FROM unnest($1::integer[], $2::bigint[]) WITH ORDINALITY AS c(level, idx, ord)
        LEFT JOIN log_nodes n ON n.level = c.level AND n.idx = c.idx
-       ORDER BY c.ord`,
+       ORDER BY c.ord`),
       [levels, indexes],
     );
     return rows.map((r) => (r.hash === null ? undefined : asBytes(r.hash)));
   }
 
   async leafIndexOf(leafHash: Uint8Array): Promise<number | undefined> {
-    const [row] = await this.query<{ idx: number }>('SELECT idx FROM log_nodes WHERE level = 0 AND hash = $1 ORDER BY idx LIMIT 1', [leafHash]);
+    const [row] = await this.query<{ idx: number }>(named('tree.leafIndexOf', 'SELECT idx FROM log_nodes WHERE level = 0 AND hash = $1 ORDER BY idx LIMIT 1'), [leafHash]);
     return row?.idx;
   }
 
   async entries(start: number, end: number): Promise<{ index: number; data: Uint8Array }[]> {
-    const rows = await this.query<{ idx: number; data: Buffer }>('SELECT idx, data FROM log_leaves WHERE idx >= $1 AND idx < $2 ORDER BY idx', [start, end]);
+    const rows = await this.query<{ idx: number; data: Buffer }>(named('tree.entries', 'SELECT idx, data FROM log_leaves WHERE idx >= $1 AND idx < $2 ORDER BY idx'), [start, end]);
     return rows.map((r) => ({ index: r.idx, data: asBytes(r.data) }));
   }
 
   async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
-    const [row] = await this.query<CheckpointRow>('SELECT size, root, note FROM log_checkpoints ORDER BY size DESC LIMIT 1');
+    const [row] = await this.query<CheckpointRow>(named('tree.latestCheckpoint', 'SELECT size, root, note FROM log_checkpoints ORDER BY size DESC LIMIT 1'));
     return row === undefined ? undefined : toCheckpoint(row);
   }
 
   async allCheckpoints(): Promise<StoredCheckpoint[]> {
-    return (await this.query<CheckpointRow>('SELECT size, root, note FROM log_checkpoints ORDER BY size')).map(toCheckpoint);
+    return (await this.query<CheckpointRow>(named('tree.allCheckpoints', 'SELECT size, root, note FROM log_checkpoints ORDER BY size'))).map(toCheckpoint);
   }
 
   async origin(): Promise<string | undefined> {
@@ -68,7 +68,7 @@ export class PostgresTreeWriter extends PostgresTreeReader implements TreeWriter
     if (!Number.isSafeInteger(index) || index < 0) throw new RangeError('index must be a non-negative integer');
     if (!(data instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array');
     const rows = await this.query<{ idx: number }>(
-      'INSERT INTO log_leaves (idx, data) SELECT $1::bigint, $2 WHERE $1::bigint = (SELECT coalesce(max(idx) + 1, 0) FROM log_leaves) RETURNING idx',
+      named('tree.insertLeaf', 'INSERT INTO log_leaves (idx, data) SELECT $1::bigint, $2 WHERE $1::bigint = (SELECT coalesce(max(idx) + 1, 0) FROM log_leaves) RETURNING idx'),
       [index, data],
     );
     if (rows.length !== 1) throw new RangeError(`leaf index ${index} is not the tree size ${await this.size()}`);
@@ -78,13 +78,13 @@ export class PostgresTreeWriter extends PostgresTreeReader implements TreeWriter
   async insertNodes(nodes: readonly TreeNode[]): Promise<void> {
     if (nodes.length === 0) return;
     await this.query(
-      'INSERT INTO log_nodes (level, idx, hash) SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bytea[])',
+      named('tree.insertNodes', 'INSERT INTO log_nodes (level, idx, hash) SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bytea[])'),
       [nodes.map((n) => n.level), nodes.map((n) => n.idx), nodes.map((n) => n.hash)],
     );
   }
 
   async insertCheckpoint(checkpoint: StoredCheckpoint, createdAt: Date): Promise<void> {
-    await this.query('INSERT INTO log_checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4)', [
+    await this.query(named('tree.insertCheckpoint', 'INSERT INTO log_checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4)'), [
       checkpoint.size,
       checkpoint.rootHash,
       checkpoint.note,
