@@ -110,6 +110,43 @@ describe('PostgresStore', () => {
     });
   });
 
+  describe('atomicity, table by table', () => {
+    /** Every table of the schema, every row, in a fixed order: what dumpStore cannot reach through the interface too. */
+    async function dumpTables(): Promise<Record<string, unknown[]>> {
+      const tables = await sql<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename");
+      const dump: Record<string, unknown[]> = {};
+      for (const { name } of tables) dump[name] = await sql(`SELECT * FROM ${name} ORDER BY 1, 2`);
+      return dump;
+    }
+
+    it('a transaction that wrote to every table and threw leaves every table as it was', async () => {
+      const store = await open();
+      await store.transaction(async (tx) => {
+        await tx.insertNamespace({ namespace: 'acme', skeleton: 'acme', verification: 'well-known', registered_at: 't', registered_by: 'p', leaf_index: 0 });
+        await tx.useStatement('s1', 100, 0);
+        await tx.tree.insertLeaf(0, new Uint8Array([1]));
+      });
+      const before = await dumpTables();
+      expect(Object.keys(before)).toHaveLength(12); // 11 of the store and schema_migrations
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.insertNamespace({ namespace: 'other', skeleton: 'other', verification: 'admin-grant', registered_at: 't', registered_by: 'p', leaf_index: 1 });
+          await tx.insertKey({ namespace: 'acme', key_id: 'k1', jwk: '{}', added_at: 't', added_by: 'p', leaf_index: 1 });
+          await tx.insertTool({ tool_id: 'acme/t', namespace: 'acme', name: 't', latest_version: '1.0.0', version_count: 1, title: null, description: null, created_at: 't', updated_at: 't' });
+          await tx.insertVersion({ tool_id: 'acme/t', version: '1.0.0', namespace: 'acme', signed_manifest: '{}', manifest_digest: 'm', definition_digest: 'd', signer_key_id: 'k1', published_at: 't', published_by: 'p', leaf_index: 1 });
+          await tx.insertAudit({ leaf_index: 1, at: 't', actor: 'p', kind: 'version.published', subject: 's', event: '{}' });
+          await tx.useStatement('s2', 500, 200); // purges s1
+          await tx.insertRegistryKey({ kid: 'j1', purpose: 'jwt', private_jwk: '{}', created_at: 1 });
+          await tx.tree.insertLeaf(1, new Uint8Array([2]));
+          await tx.tree.insertNodes([{ level: 0, idx: 1, hash: new Uint8Array(32) }]);
+          await tx.tree.insertCheckpoint({ size: 2, rootHash: new Uint8Array(32), note: 'n' }, new Date(0));
+          throw new Error('refused');
+        }),
+      ).rejects.toThrow('refused');
+      expect(await dumpTables()).toStrictEqual(before);
+    });
+  });
+
   describe('bounded waiting: STORE_BUSY instead of an unbounded queue', () => {
     it('refuses at once when the queue is full, and after acquireTimeoutMs when waiting', async () => {
       const store = await open({ pool: { max: 1, queueLimit: 1, acquireTimeoutMs: 300 } });

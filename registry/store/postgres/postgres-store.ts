@@ -43,6 +43,10 @@ export interface PostgresStoreOptions {
  *   transaction's StoreTx use its connection and see its own writes.
  * - Bounded: at most `pool.max` connections per process, a bounded wait for one, a bounded wait
  *   for the lock; past them STORE_BUSY (503, Retry-After).
+ *
+ * Never await `store.transaction` inside a transaction's callback: it waits for the lock its
+ * caller holds (STORE_BUSY after lockTimeoutMs). Use the StoreTx, and tx.savepoint to recover
+ * from a failed statement: in PostgreSQL a failed statement aborts the whole transaction.
  */
 export class PostgresStore extends PostgresReader implements Store {
   readonly kind = 'postgres';
