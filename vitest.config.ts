@@ -13,5 +13,7 @@ export default defineConfig({
     exclude: ['**/dist/**', 'node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // one throwaway PostgreSQL per run for the PostgreSQL store's tests (ETDI_TEST_DATABASE_URL: use that server)
+    globalSetup: ['test/support/postgres-global-setup.ts'],
   },
 });
