@@ -1,9 +1,13 @@
 // The Store contract (registry/store/types.ts): one suite, run against every store. A store
 // passes it or it is not a store: rows come back with the exact types, transactions are atomic
 // and serialised, savepoints roll back alone, committed reads never see open transactions.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogEvent } from '@etdi/schemas';
 import { PostgresStore } from '../../registry/store/postgres/index.js';
+import { SqliteStore } from '../../registry/store/sqlite/sqlite-store.js';
 import type { AuditRow, KeyRow, NamespaceRow, RegistryKeyRow, Store, StoreTx, ToolRow, VersionRow } from '../../registry/store/types.js';
 import { LogError } from '../../registry/log/errors.js';
 import { freshDatabase } from '../support/postgres.js';
@@ -46,10 +50,28 @@ const postgres: StoreFactory = {
   },
 };
 
-const FACTORIES: StoreFactory[] = [
-  postgres,
-  // the SQLite store joins here
-];
+const sqlite: StoreFactory = {
+  name: 'sqlite',
+  async create(logOrigin) {
+    const dir = mkdtempSync(join(tmpdir(), 'etdi-contract-'));
+    const opened: Store[] = [];
+    const open = async (origin: string): Promise<Store> => {
+      const store = SqliteStore.open({ path: join(dir, 'registry.db'), logOrigin: origin });
+      opened.push(store);
+      return store;
+    };
+    return {
+      store: await open(logOrigin),
+      reopen: open,
+      async cleanup() {
+        await Promise.all(opened.map((s) => s.close()));
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+const FACTORIES: StoreFactory[] = [sqlite, postgres];
 
 // --- rows ---------------------------------------------------------------------------------------
 

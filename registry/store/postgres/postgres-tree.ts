@@ -2,7 +2,7 @@ import type { StoredCheckpoint, TreeNode, TreeReader, TreeWriter } from '../type
 import { asBytes, named, type Query } from './query.js';
 
 /**
- * The log's rows in PostgreSQL (see log/tree-store.ts for what each table holds). No Merkle
+ * The log's rows in PostgreSQL (see store/sqlite/tree.ts for what each table holds). No Merkle
  * logic here: the log computes, the store keeps. Reads go through `query`: the pool (committed
  * state) or the transaction's connection (its own view).
  */
@@ -31,6 +31,11 @@ export class PostgresTreeReader implements TreeReader {
       [levels, indexes],
     );
     return rows.map((r) => (r.hash === null ? undefined : asBytes(r.hash)));
+  }
+
+  async nodeCount(): Promise<number> {
+    const [row] = await this.query<{ n: number }>(named('tree.nodeCount', 'SELECT count(*)::bigint AS n FROM log_nodes'));
+    return row!.n;
   }
 
   async leafIndexOf(leafHash: Uint8Array): Promise<number | undefined> {

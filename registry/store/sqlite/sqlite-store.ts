@@ -14,8 +14,9 @@ import type {
   VersionRow,
   VersionSummaryRow,
 } from '../types.js';
+import { LogError } from '../../log/errors.js';
 import { migrate, MIGRATIONS } from './migrations.js';
-import { LOG_SCHEMA, SqliteTree } from './tree.js';
+import { LOG_SCHEMA, SqliteTree, treeStatements, type TreeStatements } from './tree.js';
 
 export const DEFAULT_DB_PATH = './data/registry.db';
 
@@ -24,7 +25,35 @@ export interface OpenSqliteOptions {
   path?: string;
   /** Open read-only, without migrating (`etdi log verify` on a copy). */
   readonly?: boolean;
+  /**
+   * The log's C2SP origin line: recorded in a new database, and a database holding another
+   * log's origin is refused (LOG_CONFIG), as the PostgreSQL store does. TransparencyLog.open
+   * checks it too; giving it here refuses the wrong file before anything else runs.
+   */
+  logOrigin?: string;
 }
+
+/** Records `origin` in a new database; LOG_CONFIG when the database holds another log. */
+function checkOrigin(db: Database.Database, origin: string, path: string): void {
+  const row = db.prepare<[], { value: string }>("SELECT value FROM log_meta WHERE name = 'origin'").get();
+  if (row === undefined) db.prepare("INSERT INTO log_meta (name, value) VALUES ('origin', ?)").run(origin);
+  else if (row.value !== origin) {
+    db.close();
+    throw new LogError('LOG_CONFIG', `the database ${path} holds the log "${row.value}", not "${origin}"`);
+  }
+}
+
+/** Stands for the statements of a transaction that ended: any use throws. */
+const ended = new Proxy(
+  {},
+  {
+    get: () => {
+      throw new Error('this StoreTx belongs to a transaction that has ended; use the one the current transaction gives');
+    },
+  },
+);
+
+type Statements = ReturnType<typeof statements>;
 
 /** Prepared statements of one connection: the reads and writes of store/types.ts. */
 function statements(db: Database.Database) {
@@ -112,16 +141,22 @@ function statements(db: Database.Database) {
  */
 class SqliteView implements StoreTx {
   readonly tree: SqliteTree;
-  private readonly s: ReturnType<typeof statements>;
   private savepoints = 0;
 
   constructor(
     private readonly db: Database.Database,
+    private s: Statements,
+    tree: TreeStatements,
     /** Called when a write changes a namespace's keys (the committed-read cache forgets them). */
     private readonly onKeysWritten: () => void = () => undefined,
   ) {
-    this.s = statements(db);
-    this.tree = new SqliteTree(db);
+    this.tree = new SqliteTree(tree);
+  }
+
+  /** A transaction's view, once it ended: every later call fails instead of writing outside it. */
+  end(): void {
+    this.s = ended as Statements;
+    this.tree.end(ended as TreeStatements);
   }
 
   async getNamespace(namespace: string) {
@@ -260,7 +295,8 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly writeDb: Database.Database;
   private readonly reader: SqliteView;
-  private readonly writer: SqliteView;
+  /** The write connection's statements: each transaction gets its own view over them. */
+  private readonly writeStatements: { s: Statements; tree: TreeStatements };
   private chain: Promise<unknown> = Promise.resolve();
   private keysWritten = false;
   private readonly closeHooks: (() => void | Promise<void>)[] = [];
@@ -293,13 +329,14 @@ export class SqliteStore implements Store {
       this.writeDb.pragma('busy_timeout = 5000');
       migrate(this.writeDb);
       this.writeDb.exec(LOG_SCHEMA);
+      if (options.logOrigin !== undefined) checkOrigin(this.writeDb, options.logOrigin, this.path);
     }
     // a second connection to ':memory:' would be another, empty database: one connection there
     // (tests only), where a read during a transaction can see its rows
     this.db = memory || options.readonly ? this.writeDb : new Database(this.path, { readonly: true });
     if (this.db !== this.writeDb) this.db.pragma('busy_timeout = 5000');
-    this.reader = new SqliteView(this.db);
-    this.writer = new SqliteView(this.writeDb, () => (this.keysWritten = true));
+    this.reader = new SqliteView(this.db, statements(this.db), treeStatements(this.db));
+    this.writeStatements = { s: statements(this.writeDb), tree: treeStatements(this.writeDb) };
   }
 
   get tree() {
@@ -315,14 +352,16 @@ export class SqliteStore implements Store {
     const run = async (): Promise<T> => {
       // IMMEDIATE: the write lock now, not at the first write (no upgrade deadlock with the worker)
       this.writeDb.exec('BEGIN IMMEDIATE');
+      const tx = new SqliteView(this.writeDb, this.writeStatements.s, this.writeStatements.tree, () => (this.keysWritten = true));
       try {
-        const value = await fn(this.writer);
+        const value = await fn(tx);
         this.writeDb.exec('COMMIT');
         return value;
       } catch (error) {
         if (this.writeDb.inTransaction) this.writeDb.exec('ROLLBACK');
         throw error;
       } finally {
+        tx.end();
         if (this.keysWritten) {
           this.keysWritten = false;
           this.keyCache.clear();

@@ -36,24 +36,48 @@ const toCheckpoint = (row: { size: number; root: Buffer; note: string }): Stored
  * (log/transparency-log.ts), this keeps. Synchronous underneath; the async surface is the
  * store interface's, which PostgreSQL needs.
  */
-export class SqliteTree implements TreeWriter {
-  private readonly stmt;
+type Stmt<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
-  constructor(db: Database.Database) {
-    this.stmt = {
-      size: db.prepare<[], { n: number | null }>('SELECT MAX(idx) AS n FROM log_leaves'),
-      node: db.prepare<[number, number], { hash: Buffer }>('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?'),
-      insertLeaf: db.prepare<[number, Uint8Array]>('INSERT INTO log_leaves (idx, data) VALUES (?, ?)'),
-      insertNode: db.prepare<[number, number, Uint8Array]>('INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)'),
-      leafByHash: db.prepare<[Uint8Array], { idx: number }>('SELECT idx FROM log_nodes WHERE level = 0 AND hash = ? ORDER BY idx LIMIT 1'),
-      entries: db.prepare<[number, number], { idx: number; data: Buffer }>('SELECT idx, data FROM log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx'),
-      latest: db.prepare<[], { size: number; root: Buffer; note: string }>('SELECT size, root, note FROM log_checkpoints ORDER BY size DESC LIMIT 1'),
-      checkpoints: db.prepare<[], { size: number; root: Buffer; note: string }>('SELECT size, root, note FROM log_checkpoints ORDER BY size'),
-      insertCheckpoint: db.prepare<[number, Uint8Array, string, string]>('INSERT INTO log_checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)'),
-      nodeCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM log_nodes'),
-      origin: db.prepare<[], { value: string }>("SELECT value FROM log_meta WHERE name = 'origin'"),
-      setOrigin: db.prepare<[string]>("INSERT INTO log_meta (name, value) VALUES ('origin', ?)"),
-    };
+export interface TreeStatements {
+  size: Stmt<[], { n: number | null }>;
+  node: Stmt<[number, number], { hash: Buffer }>;
+  insertNode: Stmt<[number, number, Uint8Array]>;
+  leafByHash: Stmt<[Uint8Array], { idx: number }>;
+  entries: Stmt<[number, number], { idx: number; data: Buffer }>;
+  latest: Stmt<[], { size: number; root: Buffer; note: string }>;
+  checkpoints: Stmt<[], { size: number; root: Buffer; note: string }>;
+  insertCheckpoint: Stmt<[number, Uint8Array, string, string]>;
+  nodeCount: Stmt<[], { n: number }>;
+  origin: Stmt<[], { value: string }>;
+  setOrigin: Stmt<[string]>;
+  insertLeafAtSize: Stmt<[number, Uint8Array, number]>;
+}
+
+/** The log tables' prepared statements on one connection (prepared once, shared by its views). */
+export function treeStatements(db: Database.Database): TreeStatements {
+  return {
+    size: db.prepare<[], { n: number | null }>('SELECT MAX(idx) AS n FROM log_leaves'),
+    node: db.prepare<[number, number], { hash: Buffer }>('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?'),
+    insertNode: db.prepare<[number, number, Uint8Array]>('INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)'),
+    leafByHash: db.prepare<[Uint8Array], { idx: number }>('SELECT idx FROM log_nodes WHERE level = 0 AND hash = ? ORDER BY idx LIMIT 1'),
+    entries: db.prepare<[number, number], { idx: number; data: Buffer }>('SELECT idx, data FROM log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx'),
+    latest: db.prepare<[], { size: number; root: Buffer; note: string }>('SELECT size, root, note FROM log_checkpoints ORDER BY size DESC LIMIT 1'),
+    checkpoints: db.prepare<[], { size: number; root: Buffer; note: string }>('SELECT size, root, note FROM log_checkpoints ORDER BY size'),
+    insertCheckpoint: db.prepare<[number, Uint8Array, string, string]>('INSERT INTO log_checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)'),
+    nodeCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM log_nodes'),
+    origin: db.prepare<[], { value: string }>("SELECT value FROM log_meta WHERE name = 'origin'"),
+    setOrigin: db.prepare<[string]>("INSERT INTO log_meta (name, value) VALUES ('origin', ?)"),
+    // the next index only: a leaf at any other index is refused (the log has no gaps)
+    insertLeafAtSize: db.prepare<[number, Uint8Array, number]>('INSERT INTO log_leaves (idx, data) SELECT ?, ? WHERE ? = (SELECT COALESCE(MAX(idx) + 1, 0) FROM log_leaves)'),
+  };
+}
+
+export class SqliteTree implements TreeWriter {
+  constructor(private stmt: TreeStatements) {}
+
+  /** Makes every later call fail (a transaction's view, once it ended). */
+  end(dead: TreeStatements): void {
+    this.stmt = dead;
   }
 
   async size(): Promise<number> {
@@ -95,7 +119,7 @@ export class SqliteTree implements TreeWriter {
   }
 
   async insertLeaf(index: number, data: Uint8Array): Promise<void> {
-    this.stmt.insertLeaf.run(index, data);
+    if (this.stmt.insertLeafAtSize.run(index, data, index).changes !== 1) throw new RangeError(`leaf index ${index} is not the tree size ${await this.size()}`);
   }
 
   async insertNodes(nodes: readonly TreeNode[]): Promise<void> {
