@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { buildSync } from 'esbuild';
 import request from 'supertest';
 import {
@@ -23,6 +24,8 @@ import {
   type ToolDefinition,
   type ToolManifest,
 } from '../../schemas/index.js';
+import { PostgresStore } from '../../registry/store/postgres/index.js';
+import { freshDatabase } from '../support/postgres.js';
 import { createApp, SqliteStore, type RegistryApp, type RegistryConfigInput, type Store, type StoreCounts, type TransparencyLog } from '../../registry/index.js';
 
 export const ORIGIN = 'https://registry.test';
@@ -42,17 +45,56 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** A registry app on a real SQLite file in a fresh temp dir. */
+/** Which store the registry tests run on: vitest.config.ts runs them once on each. */
+export const TEST_STORE: 'sqlite' | 'postgres' = process.env.ETDI_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+
+/** A store for one registry: a real SQLite file in `dir`, or a fresh database on the test PostgreSQL. */
+async function openTestStore(dir: string): Promise<{ store: Store; sql(statement: string): Promise<number>; drop(): Promise<void> }> {
+  if (TEST_STORE === 'postgres') {
+    const db = await freshDatabase();
+    const store = await PostgresStore.open({ url: db.url, logOrigin: LOG_ORIGIN });
+    return {
+      store,
+      sql: async (statement) => {
+        const client = new pg.Client({ connectionString: db.url });
+        await client.connect();
+        try {
+          return (await client.query(statement)).rowCount ?? 0;
+        } finally {
+          await client.end();
+        }
+      },
+      drop: () => db.drop(),
+    };
+  }
+  const store = SqliteStore.open({ path: join(dir, 'registry.db'), logOrigin: LOG_ORIGIN });
+  return {
+    store,
+    sql: async (statement) => {
+      const db = new Database(store.path);
+      try {
+        return db.prepare(statement).run().changes;
+      } finally {
+        db.close();
+      }
+    },
+    drop: async () => undefined,
+  };
+}
+
+const LOG_ORIGIN = 'registry.test/log';
+
+/** A registry app on a fresh store of the store under test (TEST_STORE), with a temp dir. */
 export async function harness(config: RegistryConfigInput = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'etdi-registry-'));
-  const store = SqliteStore.open({ path: join(dir, 'registry.db') });
+  const { store, sql, drop } = await openTestStore(dir);
   const clock = { now: Date.now() };
   const app = await createApp({
     store,
     now: () => clock.now,
     config: {
       origin: ORIGIN,
-      logOrigin: 'registry.test/log',
+      logOrigin: LOG_ORIGIN,
       adminToken: ADMIN_TOKEN,
       requestLog: false,
       rateLimit: false,
@@ -66,16 +108,10 @@ export async function harness(config: RegistryConfigInput = {}): Promise<Harness
     log: app.registry.ctx.log,
     dir,
     clock,
-    sql: async (statement) => {
-      const db = new Database(store.path);
-      try {
-        return db.prepare(statement).run().changes;
-      } finally {
-        db.close();
-      }
-    },
+    sql,
     close: async () => {
       await store.close();
+      await drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -112,11 +148,16 @@ export function bundledWriteWorker(): URL {
   return workerBundle;
 }
 
-/** Both writers: publishes committed on the event loop's connection, and on the write worker's. */
-export const WRITERS = [
-  ['event loop', (): RegistryConfigInput => ({ writeWorker: 'off' })],
-  ['write worker', (): RegistryConfigInput => ({ writeWorker: bundledWriteWorker() })],
-] as const;
+/**
+ * Both writers of the SQLite store: publishes committed on the event loop's connection, and on
+ * the write worker's. PostgreSQL has one (its commits run in the server's processes).
+ */
+export const WRITERS = (
+  [
+    ['event loop', (): RegistryConfigInput => ({ writeWorker: 'off' })],
+    ['write worker', (): RegistryConfigInput => ({ writeWorker: bundledWriteWorker() })],
+  ] as const
+).filter(([writer]) => TEST_STORE === 'sqlite' || writer === 'event loop');
 
 /** Everything a refused request must leave as it was. */
 export async function snapshot(h: Harness): Promise<{ counts: StoreCounts; logSize: number; root: string }> {

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseStrictJson } from '../../protocol/index.js';
 import { SqliteStore, startServer, type RunningRegistry } from '../../registry/index.js';
 import { PUBLISHER_JWT_TYPE, ReadinessSchema, type Ed25519PrivateJwk } from '../../schemas/index.js';
-import { ADMIN_TOKEN, bundledWriteWorker, harness, manifestOf, ORIGIN, provider, publishReq, realTools, signed, type Harness } from './helpers.js';
+import { ADMIN_TOKEN, TEST_STORE, bundledWriteWorker, harness, manifestOf, ORIGIN, provider, publishReq, realTools, signed, type Harness } from './helpers.js';
 
 /** Issue 17, item 5: the limits a public service needs. */
 
@@ -103,7 +103,7 @@ describe('an emergency revocation of a registry signing key', () => {
   });
 });
 
-describe('the write worker', () => {
+describe.skipIf(TEST_STORE === 'postgres')('the write worker', () => {
   it('is restarted when it dies, and /readyz says ready again (publishes go on)', async () => {
     h = await harness({ writeWorker: bundledWriteWorker() });
     const acme = await provider(h, 'com.acme');
