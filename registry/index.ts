@@ -12,6 +12,8 @@ export {
 } from './config.js';
 export { RegistryError, toRegistryError, type RegistryErrorCode, type RegistryErrorOptions } from './errors.js';
 export { SqliteStore, DEFAULT_DB_PATH, type OpenSqliteOptions } from './store/sqlite/sqlite-store.js';
+export { PostgresStore, WRITE_LOCK_KEY, POOL_DEFAULTS, type PostgresStoreOptions, type PoolOptions } from './store/postgres/index.js';
+export { openStore, isPostgresUrl, databaseForDisplay, type OpenStoreOptions } from './store/open-store.js';
 export type {
   Store,
   StoreReader,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canonicalBytes, generateKeyPair, registrationRequest, signManifest } from '@etdi/protocol';
 import { readPrivateKeyFile, writePrivateKeyFile } from '@etdi/protocol/node';
-import { configFromEnv, DataDirLockedError, lockDataDir, publish, registerNamespace, SqliteStore, startServer, type DataLock, type Principal, type RunningRegistry } from '@etdi/registry';
+import { configFromEnv, DataDirLockedError, databaseForDisplay, DEFAULT_CONFIG, isPostgresUrl, lockDataDir, openStore, publish, registerNamespace, startServer, type DataLock, type Principal, type RunningRegistry, type Store } from '@etdi/registry';
 import { MANIFEST_TYPE, type Ed25519PrivateJwk, type ToolDefinition } from '@etdi/schemas';
 import { optional, parse } from './cli-support/args.js';
 import type { Command } from './cli-support/command.js';
@@ -13,13 +13,18 @@ import { CliError, EXIT, usage, type ExitCode } from './cli-support/errors.js';
 import type { CliIo } from './cli-support/output.js';
 import { readAdminToken } from './cli-support/registry-http.js';
 
-const help = `etdi serve [--demo] [--port <n>] [--host <addr>] [--data <dir>] [--origin <url>]
-           [--log-origin <name>] [--admin-token-file <file>]
+const help = `etdi serve [--demo] [--port <n>] [--host <addr>] [--data <dir>] [--database <url>]
+           [--origin <url>] [--log-origin <name>] [--admin-token-file <file>]
 
-Starts the registry (Express over SQLite, WAL, synchronous=FULL) on 127.0.0.1. Ctrl-C shuts it
-down gracefully (in-flight requests and writes finish, the database is closed). The data
-directory is locked while the registry runs (<dir>/registry.lock names its pid): a second
-registry on the same directory exits 2; a lock left by a process that died is taken over.
+Starts the registry on 127.0.0.1. Ctrl-C shuts it down gracefully (in-flight requests and
+writes finish, the database is closed).
+
+Its store is SQLite by default (<data dir>/registry.db, WAL, synchronous=FULL): one registry
+process; the data directory is locked while it runs (<dir>/registry.lock names its pid), a
+second registry on the same directory exits 2, a lock left by a process that died is taken over.
+With --database postgres://... (or ETDI_DATABASE_URL) the store is that PostgreSQL database:
+start as many registry processes on it as you need, behind a load balancer; they serve one log
+(docs/OPERATIONS.md, "Several registry processes").
 
   --demo                  on first start, register demo namespaces (administrator grant), sign
                           the real MCP tools in test/fixtures/real-tools with a demo key (0600
@@ -31,7 +36,10 @@ registry on the same directory exits 2; a lock left by a process that died is ta
                           that uses it.
   --port <n>              default 8080 (env PORT)
   --host <addr>           default 127.0.0.1
-  --data <dir>            default ./data (the database is <dir>/registry.db)
+  --data <dir>            default ./data (the SQLite database is <dir>/registry.db; with
+                          --demo, the demo key and admin token are kept here on either store)
+  --database <url>        a postgres:// URL (or a SQLite file path); default ETDI_DATABASE_URL,
+                          else <data dir>/registry.db
   --origin <url>          the registry's origin (JWT iss, statements' registry); default http://<host>:<port>
   --log-origin <name>     the transparency log's checkpoint origin; default etdi-registry.local/log
   --admin-token-file <f>  read the administrator token from this file (first line, >= 16 chars)
@@ -39,7 +47,7 @@ registry on the same directory exits 2; a lock left by a process that died is ta
 Output: start-up lines on stderr, one JSON request-log line per request on stdout (serve is a
 long-running process: it has no --json result).
 
-Environment: ETDI_ADMIN_TOKEN (administrator bearer token, >= 16 chars), ETDI_ORIGIN,
+Environment: ETDI_DATABASE_URL, ETDI_ADMIN_TOKEN (administrator bearer token, >= 16 chars), ETDI_ORIGIN,
 ETDI_ATTESTATION_AUDIENCE, ETDI_ATTESTATION_TTL (seconds), ETDI_REQUEST_LOG=off,
 ETDI_WRITE_WORKER=off (commit publishes on the event loop instead of the write worker thread),
 ETDI_DNS_PROOF_SERVERS=1.1.1.1,8.8.8.8 (DNS servers for MCP Registry DNS domain proofs; off
@@ -176,6 +184,7 @@ export const serveCommand: Command = {
         port: { type: 'string' },
         host: { type: 'string' },
         data: { type: 'string' },
+        database: { type: 'string' },
         origin: { type: 'string' },
         'log-origin': { type: 'string' },
         'admin-token-file': { type: 'string' },
@@ -191,8 +200,10 @@ export const serveCommand: Command = {
     const env = configFromEnv(io.env);
     const say = (line: string): void => void io.stderr.write(line + '\n');
 
-    let lock: DataLock;
-    try {
+    const database = optional(values, 'database') ?? (io.env.ETDI_DATABASE_URL || join(dataDir, 'registry.db'));
+    // a SQLite file has one registry process; a PostgreSQL database has any number (no lock)
+    let lock: Pick<DataLock, 'release'> = { release: () => undefined };
+    if (!isPostgresUrl(database)) try {
       lock = lockDataDir(dataDir);
     } catch (cause) {
       if (cause instanceof DataDirLockedError) throw new CliError('OPERATIONAL', cause.message, { path: cause.path, holder: cause.holder }, { cause });
@@ -208,8 +219,13 @@ export const serveCommand: Command = {
         env.adminToken = made.token;
         adminTokenPath = made.path;
       }
-      const store = SqliteStore.open({ path: join(dataDir, 'registry.db') });
       const logOrigin = optional(values, 'log-origin');
+      let store: Store;
+      try {
+        store = await openStore({ database, logOrigin: logOrigin ?? env.logOrigin ?? DEFAULT_CONFIG.logOrigin });
+      } catch (cause) {
+        throw new CliError('OPERATIONAL', `cannot open the registry's database ${databaseForDisplay(database)}: ${(cause as Error).message}`, { database: databaseForDisplay(database) }, { cause });
+      }
       try {
         running = await startServer({
           store,

@@ -24,8 +24,11 @@ const LOCK_TIMEOUT_MS = 10_000;
 export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/database (any libpq-style URL node-postgres accepts). */
   url: string;
-  /** The log's C2SP origin line: a database holding another log's origin is refused (LOG_CONFIG). */
-  logOrigin: string;
+  /**
+   * The log's C2SP origin line: recorded in a new database, and a database holding another log's
+   * origin is refused (LOG_CONFIG). Without it (`etdi log verify`) the origin is neither set nor checked.
+   */
+  logOrigin?: string;
   pool?: PoolOptions & {
     /** How long a transaction waits for the write lock held by another transaction, in ms (default 10000); then STORE_BUSY. */
     lockTimeoutMs?: number;
@@ -61,7 +64,7 @@ export class PostgresStore extends PostgresReader implements Store {
    */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     if (typeof options.url !== 'string' || options.url === '') throw new TypeError('url must be a PostgreSQL URL');
-    if (typeof options.logOrigin !== 'string' || options.logOrigin === '') throw new TypeError('logOrigin must be a non-empty string');
+    if (options.logOrigin !== undefined && (typeof options.logOrigin !== 'string' || options.logOrigin === '')) throw new TypeError('logOrigin must be a non-empty string');
     const lockTimeoutMs = options.pool?.lockTimeoutMs ?? LOCK_TIMEOUT_MS;
     if (!Number.isSafeInteger(lockTimeoutMs) || lockTimeoutMs < 1) throw new RangeError('pool.lockTimeoutMs must be a positive integer');
     const pool = new BoundedPool(options.url, options.pool);
@@ -70,6 +73,7 @@ export class PostgresStore extends PostgresReader implements Store {
       await store.checkDurability();
       await store.withTransaction(async (client, tx) => {
         await applyMigrations(client);
+        if (options.logOrigin === undefined) return;
         const origin = await tx.tree.origin();
         if (origin === undefined) await tx.tree.setOrigin(options.logOrigin);
         else if (origin !== options.logOrigin)
@@ -324,7 +328,8 @@ class PostgresTx extends PostgresReader implements StoreTx {
 }
 
 /** The URL without its password, for messages and `location`. */
-function redactPassword(url: string): string {
+/** The URL without its password (messages, `location`). */
+export function redactPassword(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password !== '') parsed.password = '';
