@@ -32,6 +32,7 @@ export type {
 export { lockDataDir, DataDirLockedError, DATA_LOCK_FILE, type DataLock, type DataLockHolder } from './store/data-lock.js';
 export { MIGRATIONS } from './store/sqlite/migrations.js';
 export { fsckRegistry, fsckSqliteFile, registryEntryCheck } from './store/fsck.js';
+export { copySqliteToPostgres, CopyRefused, type CopyReport } from './store/copy-to-postgres.js';
 export { WriteQueue, type WriteQueueStats, type WriterHealth } from './services/write-queue.js';
 export { ROUTES, buildOpenApi, type RouteSpec } from './openapi.js';
 export { problemType, toProblem } from './http/problem.js';

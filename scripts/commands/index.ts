@@ -11,6 +11,7 @@ export { auditCommand, toSarif, type AuditFinding } from './audit.js';
 export { diffCommand } from './diff.js';
 export { logCommand } from './log-verify.js';
 export { backupCommand } from './backup.js';
+export { migrateCommand } from './migrate.js';
 export { proxyCommand, withheldError } from './proxy.js';
 export { revokeCommand } from './revoke.js';
 export { keysCommand } from './keys.js';

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { lockDataDir, SqliteStore, startServer, type RunningRegistry } from '../../registry/index.js';
 import { MANIFEST_META_KEY } from '../../schemas/index.js';
 import { COMMANDS, main } from '../../scripts/cli.js';
+import { freshDatabase, type TestDatabase } from '../support/postgres.js';
 
 // docs/CLI.md's "Exit codes of each verb" table, checked against the code: every verb is in the
 // table, its --help names the same codes, and every code the table gives a verb is produced by
@@ -50,6 +51,8 @@ const TABLE = documentedExitCodes(readFileSync(join(ROOT, 'docs/CLI.md'), 'utf8'
 let dir: string;
 let running: RunningRegistry;
 let R: string;
+/** PostgreSQL databases the migrate cases created. */
+const databases: TestDatabase[] = [];
 const p = (name: string): string => join(dir, name);
 
 const baseEnv = (): NodeJS.ProcessEnv => {
@@ -134,6 +137,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await running?.close();
+  await Promise.all(databases.map((d) => d.drop()));
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -233,6 +237,19 @@ const CASES: Record<string, Partial<Record<0 | 1 | 2, [string, Case]>>> = {
     0: ['a consistent database', run(() => ['backup', '--db', p('registry.db'), '--out', p('backup-ok.db')])],
     1: ['a manifest rewritten in the database', run(() => ['backup', '--db', p('tampered.db'), '--out', p('backup-tampered.db')])],
     2: ['no database', run(() => ['backup', '--db', p('missing.db'), '--out', p('backup-missing.db')])],
+  },
+  migrate: {
+    0: ['a consistent registry into an empty PostgreSQL database', async () => {
+      const target = await freshDatabase();
+      databases.push(target);
+      return run(() => ['migrate', '--from', p('registry.db'), '--to', target.url])();
+    }],
+    2: ['into a database that already holds a registry', async () => {
+      const target = await freshDatabase();
+      databases.push(target);
+      await ok(['migrate', '--from', p('registry.db'), '--to', target.url]);
+      return run(() => ['migrate', '--from', p('registry.db'), '--to', target.url])();
+    }],
   },
   tools: {
     0: ['a server that lists its tools', run(() => ['tools', '--', process.execPath, SERVER, p('tools.json')])],

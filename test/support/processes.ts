@@ -45,7 +45,10 @@ export function freePort(): Promise<number> {
 
 export interface RegistryProcess {
   url: string;
+  pid: number;
   stop(): Promise<void>;
+  /** SIGKILL: the process dies at once, mid-request, mid-transaction (a crash). */
+  kill(): Promise<void>;
 }
 
 /** `etdi serve` on 127.0.0.1 (a free port unless given) with its data in `data`; resolves when it listens. */
@@ -72,15 +75,13 @@ export async function startRegistry(data: string, cwd: string, options: { args?:
     child.stderr!.on('data', onData);
     child.on('exit', (code) => reject(new Error(`registry exited ${code}: ${out}`)));
   });
-  return {
-    url,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
+  const signal = async (name: NodeJS.Signals): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(name);
+    await exited;
   };
+  return { url, pid: child.pid!, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
 }
 
 /** One of the real filesystem server's tools (test/fixtures/real-tools), by name. */
