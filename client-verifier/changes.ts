@@ -1,5 +1,6 @@
 import type { PinnedHints, ToolManifest } from '@etdi/schemas';
 import { canonicalize } from '@etdi/protocol';
+import { compareTrustLabels, decodeTrustLabels, type TrustLabelChange } from './sep3140/trust-labels.js';
 
 export type HintName = 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint';
 
@@ -45,16 +46,29 @@ export interface ToolChanges {
   inputSchemaChanged: boolean;
   descriptionChanged: boolean;
   titleChanged: boolean;
+  iconsChanged: boolean;
   outputSchemaChanged: boolean;
+  /**
+   * SEP-3140 trust labels whose effective value (absent or unknown: most restrictive) moved to
+   * the more restrictive side, or to the less restrictive one. Compared with the definitions.
+   */
+  riskierTrustLabels: TrustLabelChange[];
+  saferTrustLabels: TrustLabelChange[];
   /** Top-level definition fields (other than the above) that were added, removed or changed. */
   otherFieldsChanged: string[];
   policyChanged: boolean;
   /**
    * What docs/THREAT-MODEL.md lists under permission escalation: more permissions, riskier
-   * annotations, new or newly required input parameters, a changed policy. Needs re-approval
-   * as PERMISSION_ESCALATION (also under `newVersion: 'allow'`).
+   * annotations or trust labels, new or newly required input parameters, a changed policy.
+   * Needs re-approval as PERMISSION_ESCALATION (also under `newVersion: 'allow'`).
    */
   escalation: boolean;
+  /**
+   * Nothing but cosmetic fields changed (SEP-3140, "Change semantics": a change to `title` or
+   * `icons` is not material; everything else is): the approved definition was compared and
+   * only its title or icons differ, with the same permissions, hints, labels and policy.
+   */
+  cosmeticOnly: boolean;
 }
 
 /** What the classifier needs about the approved version: the pin always has these. */
@@ -87,7 +101,7 @@ function schemaParts(schema: unknown): { props: Set<string>; required: Set<strin
   return { props, required };
 }
 
-const KNOWN_FIELDS = new Set(['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations']);
+const KNOWN_FIELDS = new Set(['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations', 'icons', 'trust']);
 
 /**
  * Classifies the change from an approved version to `next`. The input parameters and the policy
@@ -130,6 +144,19 @@ export function classifyChanges(previous: PreviousVersion, next: Pick<ToolManife
   if (annotationsChanged && riskierAnnotations.length === 0 && saferAnnotations.length === 0) otherFieldsChanged.push('annotations');
   // A policy restricts what a call may do: any change to it (added, removed, rewritten) may relax it.
   const policyChanged = prev !== undefined && !same(previous.policy, next.policy);
+  const trust = prev !== undefined ? compareTrustLabels(decodeTrustLabels(prev.trust).labels, decodeTrustLabels(def.trust).labels) : { riskier: [], safer: [] };
+  // Labels are compared by their effective reading; a block rewritten to the same reading is still a material change.
+  if (prev !== undefined && trust.riskier.length === 0 && trust.safer.length === 0 && !same(prev.trust, def.trust)) otherFieldsChanged.push('trust');
+  const inputSchemaChanged = prev !== undefined && !same(prev.inputSchema, def.inputSchema);
+  const descriptionChanged = prev !== undefined && prev.description !== def.description;
+  const outputSchemaChanged = prev !== undefined && !same(prev.outputSchema, def.outputSchema);
+  const escalation =
+    permissionsAdded.length > 0 ||
+    riskierAnnotations.length > 0 ||
+    trust.riskier.length > 0 ||
+    inputParamsAdded.length > 0 ||
+    inputParamsNewlyRequired.length > 0 ||
+    policyChanged;
 
   return {
     permissionsAdded,
@@ -140,14 +167,27 @@ export function classifyChanges(previous: PreviousVersion, next: Pick<ToolManife
     inputParamsAdded,
     inputParamsRemoved,
     inputParamsNewlyRequired,
-    inputSchemaChanged: prev !== undefined && !same(prev.inputSchema, def.inputSchema),
-    descriptionChanged: prev !== undefined && prev.description !== def.description,
+    inputSchemaChanged,
+    descriptionChanged,
     titleChanged: prev !== undefined && prev.title !== def.title,
-    outputSchemaChanged: prev !== undefined && !same(prev.outputSchema, def.outputSchema),
+    iconsChanged: prev !== undefined && !same(prev.icons, def.icons),
+    outputSchemaChanged,
+    riskierTrustLabels: trust.riskier,
+    saferTrustLabels: trust.safer,
     otherFieldsChanged,
     policyChanged,
-    escalation:
-      permissionsAdded.length > 0 || riskierAnnotations.length > 0 || inputParamsAdded.length > 0 || inputParamsNewlyRequired.length > 0 || policyChanged,
+    escalation,
+    cosmeticOnly:
+      prev !== undefined &&
+      !escalation &&
+      permissionsRemoved.length === 0 &&
+      saferAnnotations.length === 0 &&
+      trust.safer.length === 0 &&
+      inputParamsRemoved.length === 0 &&
+      !inputSchemaChanged &&
+      !descriptionChanged &&
+      !outputSchemaChanged &&
+      otherFieldsChanged.length === 0,
   };
 }
 
@@ -156,6 +196,7 @@ export function describeEscalation(changes: ToolChanges): string[] {
   return [
     ...changes.permissionsAdded.map((p) => `permission ${p} added`),
     ...changes.riskierAnnotations.map((h) => `${h.hint} ${h.from} -> ${h.to}`),
+    ...changes.riskierTrustLabels.map((t) => `trust ${t.label} ${String(t.from)} -> ${String(t.to)}`),
     ...changes.inputParamsAdded.map((p) => `input parameter ${p} added`),
     ...changes.inputParamsNewlyRequired.filter((p) => !changes.inputParamsAdded.includes(p)).map((p) => `input parameter ${p} now required`),
     ...(changes.policyChanged ? ['policy changed'] : []),
@@ -169,6 +210,8 @@ export function describeChanges(changes: ToolChanges, texts?: { before?: string;
   for (const p of changes.permissionsRemoved) lines.push(`- permission ${p}`);
   for (const h of changes.riskierAnnotations) lines.push(`! ${h.hint}: ${h.from} -> ${h.to} (riskier)`);
   for (const h of changes.saferAnnotations) lines.push(`  ${h.hint}: ${h.from} -> ${h.to} (safer)`);
+  for (const t of changes.riskierTrustLabels) lines.push(`! trust ${t.label}: ${String(t.from)} -> ${String(t.to)} (riskier)`);
+  for (const t of changes.saferTrustLabels) lines.push(`  trust ${t.label}: ${String(t.from)} -> ${String(t.to)} (safer)`);
   if (changes.definitionCompared) {
     for (const p of changes.inputParamsAdded) lines.push(`+ input parameter "${p}"`);
     for (const p of changes.inputParamsRemoved) lines.push(`- input parameter "${p}"`);
@@ -176,7 +219,8 @@ export function describeChanges(changes: ToolChanges, texts?: { before?: string;
     if (changes.inputSchemaChanged && changes.inputParamsAdded.length + changes.inputParamsRemoved.length + changes.inputParamsNewlyRequired.length === 0)
       lines.push('~ input schema changed (types, formats or constraints)');
     if (changes.outputSchemaChanged) lines.push('~ output schema changed');
-    if (changes.titleChanged) lines.push('~ title changed');
+    if (changes.titleChanged) lines.push('~ title changed (cosmetic)');
+    if (changes.iconsChanged) lines.push('~ icons changed (cosmetic)');
     if (changes.descriptionChanged) {
       lines.push(texts ? '~ description changed (what the model reads):' : '~ description changed (what the model reads)');
       if (texts?.before !== undefined) lines.push(...texts.before.split('\n').map((l) => `    - ${l}`));

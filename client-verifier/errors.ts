@@ -33,7 +33,16 @@ export type VerificationErrorCode =
   | 'POLICY_DENIED'
   // trust bootstrap: the registry's keys are not the ones the host expected (fetchTrust)
   | 'TRUST_MISMATCH'
+  // SEP-3140 capability manifests (docs/VERIFIER.md, "SEP-3140 servers")
+  | 'UNKNOWN_SIGNER'
+  | 'ISSUED_IN_FUTURE'
+  | 'WRONG_SERVER'
+  | 'MANIFEST_EXPIRED'
+  | 'SIGNER_CHANGED'
+  | 'DISCOVERY_REFUSED'
+  | 'UNKNOWN_TRUST_LABEL'
   // operational
+  | 'DISCOVERY_FAILED'
   | 'REGISTRY_UNAVAILABLE'
   | 'RESPONSE_TOO_LARGE'
   | 'LOCKFILE_CORRUPT'

@@ -1,6 +1,6 @@
 import semverCompare from 'semver/functions/compare.js';
 import type { Lockfile, LockfilePin, ToolManifest } from '@etdi/schemas';
-import { confusableKeys } from '@etdi/protocol';
+import { confusableKeys, digestOf } from '@etdi/protocol';
 import { classifyChanges, describeEscalation, hintsOf, type ToolChanges } from './changes.js';
 import { VerificationError } from './errors.js';
 
@@ -12,11 +12,24 @@ export interface PinContext {
    * accepts it (the host then re-pins it with the already approved permissions).
    */
   newVersion?: 'reapprove' | 'allow';
+  /**
+   * A newer signed version whose only changes are cosmetic (title, icons: SEP-3140 "Change
+   * semantics"): `ask` (default) treats it as any new version; `allow` accepts it and the host
+   * re-pins it. Cosmetic is proven by the approved definition, or by the pin's `materialDigest`.
+   */
+  cosmeticUpdates?: 'ask' | 'allow';
   /** The approved manifest of a pin when known (cache or registry): enables the field-level diff. */
-  approvedManifest?: (toolId: string, version: string) => ToolManifest | undefined;
+  approvedManifest?: (toolId: string, version: string) => SignedTerms | undefined;
   /** The look-alike keys of names already computed (ToolVerifier owns one map); computed afresh without it. */
   lookalikeKeys?: Map<string, string[]>;
 }
+
+/**
+ * What a signature vouches for about one tool, as the pin rows compare it: the definition, the
+ * permissions and the policy. An ETDI manifest is one; a SEP-3140 tool's are its declaration
+ * (without `version` and `contentHash`), no permissions and no policy.
+ */
+export type SignedTerms = Pick<ToolManifest, 'definition' | 'permissions' | 'policy'>;
 
 /** The subset of verified evidence the pin rows read. */
 export interface PinSubject {
@@ -26,14 +39,30 @@ export interface PinSubject {
   provider: string;
   definitionDigest: string;
   manifestDigest: string;
-  manifest: ToolManifest;
+  manifest: SignedTerms;
+}
+
+/**
+ * `sha256:` digest of everything material about a tool: its definition less the cosmetic fields
+ * (title, icons), its permissions (as a set) and its policy. Two versions with the same material
+ * digest differ only cosmetically; a pin keeps it so that this is known without the old definition.
+ */
+export function materialDigestOf(terms: SignedTerms): string {
+  const { title: _title, icons: _icons, ...material } = terms.definition as Record<string, unknown>;
+  return digestOf({ definition: material, permissions: [...new Set(terms.permissions)].sort(), ...(terms.policy !== undefined ? { policy: terms.policy } : {}) });
 }
 
 /** Outcomes that are not errors but still not an allow: the host must ask the user. */
 export type ApprovalCode = 'NEEDS_APPROVAL' | 'NEW_VERSION' | 'PERMISSION_ESCALATION';
 
 export type PinDecision =
-  | { status: 'approved'; pin: LockfilePin; upgrade?: { from: string; changes: ToolChanges } }
+  | {
+      status: 'approved';
+      pin: LockfilePin;
+      upgrade?: { from: string; changes: ToolChanges };
+      /** Approved by the host's risk-graduated approval (SEP-3140 trust labels), not by a person. */
+      auto?: 'risk-tier';
+    }
   | { status: 'needs-approval'; code: ApprovalCode; message: string; pin?: LockfilePin; changes?: ToolChanges; grew?: string[] };
 
 const toolNameOf = (toolId: string): string => toolId.slice(toolId.indexOf('/') + 1);
@@ -152,13 +181,17 @@ export function decidePin(subject: PinSubject, ctx: PinContext): PinDecision {
       grew,
     };
   }
+  // Cosmetic only: proven by the compared definitions, or by the pin's material digest when the
+  // approved definition is not known (a new session: the lockfile is all there is).
+  if (!changes.cosmeticOnly && pin.materialDigest !== undefined && pin.materialDigest === materialDigestOf(subject.manifest)) changes.cosmeticOnly = true;
+  if (ctx.cosmeticUpdates === 'allow' && changes.cosmeticOnly) return { status: 'approved', pin, upgrade: { from: pin.version, changes } };
   // 'allow' takes a newer version only when it is proven to ask for nothing more: without the
   // approved definition the input parameters and the policy cannot be compared, so ask.
   if (ctx.newVersion === 'allow' && changes.definitionCompared) return { status: 'approved', pin, upgrade: { from: pin.version, changes } };
   return {
     status: 'needs-approval',
     code: 'NEW_VERSION',
-    message: `${subject.toolId} ${pin.version} -> ${subject.version} (${changes.definitionCompared ? 'no new permissions, riskier hints, parameters or policy' : 'no new permissions or riskier hints; the approved definition is not known to compare the rest'}); re-approve to use it`,
+    message: `${subject.toolId} ${pin.version} -> ${subject.version} (${changes.cosmeticOnly ? 'only cosmetic changes: title or icons' : changes.definitionCompared ? 'no new permissions, riskier hints, parameters or policy' : 'no new permissions or riskier hints; the approved definition is not known to compare the rest'}); re-approve to use it`,
     pin,
     changes,
   };
@@ -182,6 +215,7 @@ export function toPin(
     permissions: [...subject.manifest.permissions].sort(),
     approvedPermissions: [...new Set(approvedPermissions)].sort(),
     hints: hintsOf(subject.manifest.definition),
+    materialDigest: materialDigestOf(subject.manifest),
     approvedAt: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
   };
 }

@@ -5,7 +5,7 @@ import { defaultBackend, digestOf, manifestDigest, nodeThreadpoolBackend, type E
 import { verifyAttestationSet, type AttestationOptions, type AttestedVersions } from './attestation.js';
 import { VerificationError } from './errors.js';
 import { emptyLockfile } from './lockfile.js';
-import { decidePin, toPin, type PinDecision } from './pins.js';
+import { decidePin, toPin, type PinDecision, type SignedTerms } from './pins.js';
 import type { RegistryClient } from './registry-client.js';
 import { createTrustRoot, type TrustRoot, type TrustRootConfig } from './trust-root.js';
 import { bundleSource, type BundleSource, type ValidatedBundle, type ValidatedBundleSet } from './bundles.js';
@@ -13,6 +13,27 @@ import type { LogChecker, VerifiedEvidence, VerifiedTool, VerifyContext } from '
 import { checkListedTool, deepFreeze, type ListedTool } from './steps/1-listed-tool.js';
 import { bundleTargets } from './steps/2-manifest.js';
 import { verifyListedTool } from './verify-tool.js';
+import { checkDeclaredTool, type DeclaredEvidence, type DeclaredTool } from './sep3140/declared-tool.js';
+import { discoverSigningKeys, type DiscoveredKeys, type DiscoveryFetch } from './sep3140/discovery.js';
+import { riskVerdict, type RiskApprovalRule } from './sep3140/risk-approval.js';
+import type { FirstSeenKeys, PublisherTrustPolicy } from './sep3140/trust-policy.js';
+import { verifyDeclarationsManifest, type TrustedDeclarations } from './sep3140/verify-manifest.js';
+
+/** How the verifier checks servers that negotiate SEP-3140 signed declarations (docs/VERIFIER.md, "SEP-3140 servers"). */
+export interface DeclarationsOptions {
+  /** Which publishers are trusted: pinned keys, allow-listed publishers, trust on first use. */
+  trust: PublisherTrustPolicy;
+  /** Fetches discovery documents with the SSRF protections (`createDiscoveryFetch` from `@etdi/client/node`). */
+  fetch: DiscoveryFetch;
+  /** A trust label outside the vocabulary: `refuse` (default, UNKNOWN_TRUST_LABEL) or `most-restrictive` (read as the SEP says). */
+  unknownTrustLabels?: 'refuse' | 'most-restrictive';
+  /** Risk-graduated approval from the verified trust labels. Default none: every tool is asked about. */
+  riskApproval?: RiskApprovalRule;
+  /** Accepted clock skew for `issuedAt`/`expiresAt`, seconds. Default 60. */
+  clockSkewSec?: number;
+  /** How long discovered keys are used before they are fetched again, ms. Default 300,000; 0 fetches them for every manifest. */
+  discoveryCacheMs?: number;
+}
 
 /** A log checker that also reports the newest checkpoint it verified (for the lockfile). */
 export interface StatefulLogChecker extends LogChecker {
@@ -20,9 +41,13 @@ export interface StatefulLogChecker extends LogChecker {
 }
 
 export interface ToolVerifierOptions {
-  trustRoot: TrustRoot | TrustRootConfig;
+  /**
+   * The registry this host trusts, with `log`. Both may be left out by a host that verifies
+   * only SEP-3140 servers (`declarations`): a tool that needs the registry is then UNSIGNED.
+   */
+  trustRoot?: TrustRoot | TrustRootConfig;
   /** Log inclusion and consistency (createLogChecker in log-check.ts). */
-  log: StatefulLogChecker;
+  log?: StatefulLogChecker;
   /** The approvals. Default: none (every tool needs approval). */
   lockfile?: Lockfile;
   registry?: RegistryClient;
@@ -30,6 +55,10 @@ export interface ToolVerifierOptions {
   bundles?: Iterable<ValidatedBundle>;
   /** A newer version without escalation: ask again (default) or accept it. */
   newVersion?: 'reapprove' | 'allow';
+  /** A newer signed version whose only changes are its title or icons: ask again (default) or accept it (pins.ts). */
+  cosmeticUpdates?: 'ask' | 'allow';
+  /** SEP-3140 servers: how their capability manifests are verified and their tools approved. */
+  declarations?: DeclarationsOptions;
   attestation?: AttestationOptions;
   /** The clock (tests, offline hosts). */
   now?: () => Date;
@@ -59,7 +88,8 @@ const isTrustRoot = (t: TrustRoot | TrustRootConfig): t is TrustRoot => 'attesta
  * JWT), because evidence is cached by the digest of exactly what the server sent.
  */
 export class ToolVerifier {
-  readonly trustRoot: TrustRoot;
+  /** The registry's trust root; undefined for a verifier of SEP-3140 servers only. */
+  readonly trustRoot: TrustRoot | undefined;
   private lock: Lockfile;
   private readonly options: ToolVerifierOptions;
   private readonly offline: ValidatedBundle[] = [];
@@ -87,10 +117,22 @@ export class ToolVerifier {
    */
   private prefetched: { source: BundleSource; until: number }[] = [];
   private readonly attestedVersion = (toolId: string, version: string): AttestationClaims | undefined => this.attested.get(`${toolId}@${version}`);
+  /** SEP-3140: evidence of declared tools, by digest as sent and the manifest that vouched for it. */
+  private readonly declaredCache = new Map<string, DeclaredEvidence>();
+  /** SEP-3140: what each declared version vouched for (toolId@version), for the change classification. */
+  private readonly declaredTerms = new Map<string, SignedTerms>();
+  /** SEP-3140 trust on first use: the key set first seen per publisher, for this verifier only. */
+  private readonly firstSeen: FirstSeenKeys = new Map();
+  /** SEP-3140: discovered keys per canonical server URI, until they are fetched again. */
+  private readonly discovered = new Map<string, { keys: Promise<DiscoveredKeys>; until: number }>();
 
   constructor(options: ToolVerifierOptions) {
+    if ((options.trustRoot === undefined) !== (options.log === undefined))
+      throw new TypeError('ToolVerifier: trustRoot and log go together (give both, or neither for SEP-3140 servers only)');
+    if (options.trustRoot === undefined && options.declarations === undefined)
+      throw new TypeError('ToolVerifier: give a registry (trustRoot and log), SEP-3140 declarations options, or both');
     this.options = options;
-    this.trustRoot = isTrustRoot(options.trustRoot) ? options.trustRoot : createTrustRoot(options.trustRoot);
+    this.trustRoot = options.trustRoot === undefined ? undefined : isTrustRoot(options.trustRoot) ? options.trustRoot : createTrustRoot(options.trustRoot);
     this.lock = options.lockfile ?? emptyLockfile();
     if (options.bundles) this.addBundles(options.bundles);
   }
@@ -173,7 +215,7 @@ export class ToolVerifier {
 
   private async verifySet(set: ValidatedBundleSet): Promise<AttestedVersions> {
     if (set.attestation === '') return new Map();
-    return verifyAttestationSet(set.attestation, this.trustRoot, this.attestationOptions());
+    return verifyAttestationSet(set.attestation, this.registryTrust().trustRoot, this.attestationOptions());
   }
 
   private rememberAttested(versions: AttestedVersions): void {
@@ -198,6 +240,13 @@ export class ToolVerifier {
 
   private now(): Date {
     return this.options.now?.() ?? new Date();
+  }
+
+  /** The registry's trust root and log; a verifier without them refuses what only the registry could vouch for. */
+  private registryTrust(): { trustRoot: TrustRoot; log: StatefulLogChecker } {
+    if (this.trustRoot === undefined || this.options.log === undefined)
+      throw new VerificationError('UNSIGNED', 'this verifier trusts no registry (SEP-3140 servers only): a tool that is not a signed declaration cannot be verified', {});
+    return { trustRoot: this.trustRoot, log: this.options.log };
   }
 
   /**
@@ -230,11 +279,12 @@ export class ToolVerifier {
     return `${this.sentDigestOf(live)}|${options.provider ?? ''}`;
   }
 
-  private decide(evidence: VerifiedEvidence): PinDecision {
+  private decide(evidence: VerifiedEvidence | DeclaredEvidence): PinDecision {
     return decidePin(evidence, {
       lockfile: this.lock,
       newVersion: this.options.newVersion ?? 'reapprove',
-      approvedManifest: (toolId, version) => this.manifests.get(`${toolId}@${version}`),
+      cosmeticUpdates: this.options.cosmeticUpdates ?? 'ask',
+      approvedManifest: (toolId, version) => this.manifests.get(`${toolId}@${version}`) ?? this.declaredTerms.get(`${toolId}@${version}`),
       lookalikeKeys: this.lookalikeKeys,
     });
   }
@@ -262,14 +312,15 @@ export class ToolVerifier {
    * VerificationError for a rejection; returns the tool with its pin decision otherwise.
    */
   async verify(liveDefinition: unknown, options: CheckOptions = {}): Promise<VerifiedTool> {
-    const before = this.options.log.newestCheckpoint()?.treeSize;
+    const { trustRoot, log } = this.registryTrust();
+    const before = log.newestCheckpoint()?.treeSize;
     const prefetched = this.fresh();
     // Step 1, then frozen before it is compared with the signed definition, so the verdict stays true.
     const tool = this.listedTool(liveDefinition);
     const known = this.frozenDigests.get(tool);
     const ctx: VerifyContext = {
-      trustRoot: this.trustRoot,
-      log: this.options.log,
+      trustRoot,
+      log,
       lockfile: this.lock,
       attested: this.attestedVersion,
       backend: this.options.ed25519 ?? nodeThreadpoolBackend ?? defaultBackend,
@@ -290,13 +341,32 @@ export class ToolVerifier {
     this.cachedNames.add(evidence.toolName);
     this.manifests.set(`${evidence.toolId}@${evidence.version}`, evidence.manifest);
     await this.learnApprovedManifest(evidence, prefetched);
-    const newest = this.options.log.newestCheckpoint();
+    const newest = log.newestCheckpoint();
     if (newest !== undefined && newest.treeSize !== before) await this.setLockfile({ ...this.lock, checkpoint: newest });
     return this.withDecision(evidence);
   }
 
-  private async withDecision(evidence: VerifiedEvidence): Promise<VerifiedTool> {
-    const decision = this.decide(evidence);
+  private async withDecision<E extends VerifiedEvidence | DeclaredEvidence>(evidence: E): Promise<E & { decision: PinDecision }> {
+    let decision = this.decide(evidence);
+    const rule = 'declaration' in evidence ? this.options.declarations?.riskApproval : undefined;
+    if (rule !== undefined && 'declaration' in evidence) {
+      const labels = evidence.declaration.trust;
+      const verdict = riskVerdict(decision, labels, rule);
+      if (verdict === 'approve') {
+        // risk-graduated approval: a tool within the host's first-use tier is pinned without asking
+        const pin = toPin(evidence, [], this.now());
+        await this.setLockfile({ ...this.lock, tools: { ...this.lock.tools, [pin.toolId]: pin } });
+        return { ...evidence, decision: { status: 'approved', pin, auto: 'risk-tier' } };
+      }
+      if (verdict === 'ask' && decision.status === 'approved' && decision.upgrade !== undefined)
+        decision = {
+          status: 'needs-approval',
+          code: 'NEW_VERSION',
+          message: `${evidence.toolId} ${decision.pin.version} -> ${evidence.version}: its trust labels (effect ${labels.effect}, egress ${labels.egress}) are outside the tier approved without asking, so every version is asked about; re-approve to use it`,
+          pin: decision.pin,
+          changes: decision.upgrade.changes,
+        };
+    }
     if (decision.status === 'approved' && decision.upgrade !== undefined) {
       // newVersion: 'allow': re-pin the newer version with the permissions already approved.
       const kept = decision.pin.approvedPermissions.filter((p) => evidence.permissions.includes(p));
@@ -335,15 +405,79 @@ export class ToolVerifier {
     return this.recheck(liveDefinition, options) ?? this.verify(liveDefinition, options);
   }
 
+  private declarationsOptions(): DeclarationsOptions {
+    const d = this.options.declarations;
+    if (d === undefined) throw new VerificationError('UNTRUSTED_SIGNER', 'this verifier is not configured for SEP-3140 signed declarations (ToolVerifierOptions.declarations)', {});
+    return d;
+  }
+
+  /** Discovered keys of a server, fetched again after `discoveryCacheMs` (a failure is not kept). */
+  private discoverKeys(serverUri: string): Promise<DiscoveredKeys> {
+    const d = this.declarationsOptions();
+    const ttl = d.discoveryCacheMs ?? 300_000;
+    const now = this.now().getTime();
+    const cached = this.discovered.get(serverUri);
+    if (cached !== undefined && cached.until > now) return cached.keys;
+    const keys = discoverSigningKeys(serverUri, d.fetch);
+    if (ttl > 0) {
+      if (this.discovered.size > 1_000) this.discovered.clear();
+      this.discovered.set(serverUri, { keys, until: now + ttl });
+      keys.catch(() => this.discovered.delete(serverUri));
+    }
+    return keys;
+  }
+
+  /**
+   * SEP-3140 client steps 1, 2 and 4 for a server's `declarations/manifest` result: the detached
+   * JWS by the key its `kid` names in the JWKS discovered from the server's Protected Resource
+   * Metadata, `server` equal to `serverUri`, the time window, and the trust policy. Throws
+   * VerificationError; the result is what `checkDeclared` checks each tool against.
+   */
+  async verifyDeclarations(result: unknown, options: { serverUri: string; provider?: string }): Promise<TrustedDeclarations> {
+    const d = this.declarationsOptions();
+    return verifyDeclarationsManifest(result, {
+      serverUri: options.serverUri,
+      ...(options.provider !== undefined ? { provider: options.provider } : {}),
+      policy: d.trust,
+      pins: this.lock,
+      firstSeen: this.firstSeen,
+      discover: (uri) => this.discoverKeys(uri),
+      now: this.now(),
+      clockSkewSec: d.clockSkewSec ?? 60,
+    });
+  }
+
+  /**
+   * One listed tool of a SEP-3140 server against its verified manifest (step 3: the recomputed
+   * content hash; the trust labels), then the same pin rows as every tool, the host's
+   * risk-graduated approval and the cosmetic option. Throws VerificationError for a refusal.
+   */
+  async checkDeclared(liveDefinition: unknown, trusted: TrustedDeclarations): Promise<DeclaredTool> {
+    const d = this.declarationsOptions();
+    const tool = this.listedTool(liveDefinition);
+    const sentDigest = this.sentDigestOf(tool);
+    const key = `${sentDigest}|${trusted.verified.manifestDigest}|${trusted.serverUri}|${trusted.provider}`;
+    let evidence = this.declaredCache.get(key);
+    if (evidence === undefined || evidence.expiresAt <= this.now().getTime()) {
+      evidence = checkDeclaredTool(tool, trusted, { unknownTrustLabels: d.unknownTrustLabels ?? 'refuse', now: this.now(), clockSkewSec: d.clockSkewSec ?? 60, sentDigest });
+      if (this.declaredCache.size > 10_000) this.declaredCache.clear();
+      this.declaredCache.set(key, evidence);
+      this.declaredTerms.set(`${evidence.toolId}@${evidence.version}`, evidence.manifest);
+    }
+    return this.withDecision(evidence);
+  }
+
   /**
    * Records the user's approval of a verified tool (the host asked them). `permissions`
    * defaults to every declared permission; a subset is allowed. Returns the new pin.
    */
-  async approve(tool: VerifiedTool | VerifiedEvidence, options: { permissions?: readonly string[] } = {}): Promise<LockfilePin> {
-    const cached = [...this.cache.values()].some((e) => e.toolId === tool.toolId && e.manifestDigest === tool.manifestDigest);
+  async approve(tool: VerifiedTool | VerifiedEvidence | DeclaredEvidence, options: { permissions?: readonly string[] } = {}): Promise<LockfilePin> {
+    const seen = (e: { toolId: string; manifestDigest: string; definitionDigest: string }): boolean =>
+      e.toolId === tool.toolId && e.manifestDigest === tool.manifestDigest && e.definitionDigest === tool.definitionDigest;
+    const cached = 'declaration' in tool ? [...this.declaredCache.values()].some(seen) : [...this.cache.values()].some(seen);
     if (!cached) throw new VerificationError('UNKNOWN_TOOL', `approve: ${tool.toolId}@${tool.version} was not verified by this verifier`, { toolId: tool.toolId });
     const pin = toPin(tool, options.permissions ?? tool.permissions, this.now());
-    const checkpoint = this.options.log.newestCheckpoint();
+    const checkpoint = this.options.log?.newestCheckpoint();
     await this.setLockfile({ ...this.lock, tools: { ...this.lock.tools, [pin.toolId]: pin }, ...(checkpoint ? { checkpoint } : {}) });
     return pin;
   }

@@ -69,6 +69,19 @@ export const ERROR_CODES = {
   // names (rows 14-15)
   SQUAT: refusal(409),
   SHADOWED: refusal(409),
+  // SEP-3140 capability manifests (docs/VERIFIER.md, "SEP-3140 servers")
+  // a manifest whose `server` is not the canonical URI of the server it came from (cross-server replay)
+  WRONG_SERVER: refusal(422),
+  // a manifest past its `expiresAt` (clock skew allowed): the server must serve a fresh one
+  MANIFEST_EXPIRED: refusal(422),
+  // trust on first use: the publisher's signing keys are not the ones first seen (an alert, not a rotation to accept silently)
+  SIGNER_CHANGED: refusal(409),
+  // a discovery URL refused before any request (not https, a private address, a redirect to another host)
+  DISCOVERY_REFUSED: refusal(403),
+  // the Protected Resource Metadata or JWKS could not be fetched or read (network, status, size, time)
+  DISCOVERY_FAILED: operational(502),
+  // a trust label value outside SEP-3140's closed vocabulary
+  UNKNOWN_TRUST_LABEL: refusal(422),
   // attestation, policy, trust (rows 16-17; trust bootstrap)
   ATTESTATION_INVALID: refusal(403),
   POLICY_DENIED: refusal(403),

@@ -87,3 +87,14 @@ export {
 export { formatCheckpoint, parseCheckpoint, type Checkpoint } from './checkpoint.js';
 export { registrationRequest, tokenRequest, keyAddRequest, type StatementFrame } from './statements.js';
 export { MCP_REGISTRY_AUTH_PATH, MCP_REGISTRY_RECORD_PATTERN, mcpRegistryRecord, mcpRegistryProof } from './mcp-registry-proof.js';
+export {
+  MAX_DECLARATIONS_MANIFEST_BYTES,
+  contentHashOf,
+  digestOfContentHash,
+  canonicalDeclarationsManifest,
+  decodeSignedDeclarations,
+  signDeclarationsManifest,
+  verifyDeclarationsSignature,
+  type VerifiedDeclarations,
+  type DeclarationsKeyResolver,
+} from './sep3140.js';

@@ -29,6 +29,12 @@ export const LockfilePinSchema = z
     /** What the user granted: a subset of `permissions`. */
     approvedPermissions: z.array(PermissionSchema).max(64),
     hints: PinnedHintsSchema,
+    /**
+     * Digest of what is material about the approved version (its definition less title and
+     * icons, its permissions and policy), so that a newer version whose only changes are
+     * cosmetic is recognised without the old definition. Absent in pins written before it.
+     */
+    materialDigest: DigestSchema.optional(),
     approvedAt: Iso,
   })
   .superRefine((p, ctx) => {
