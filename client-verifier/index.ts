@@ -17,14 +17,32 @@ export { type VerifyContext, type VerifiedEvidence, type VerifiedTool, type LogC
 export { bundleSource, decodeBundle, decodeBundleSet, type BundleSource, type ValidatedBundle, type ValidatedBundleSet } from './bundles.js';
 export { bundleTargets } from './steps/2-manifest.js';
 export { versionPublishedLeaf } from './steps/10-log.js';
-export { decidePin, toPin, type PinDecision, type PinContext, type PinSubject, type ApprovalCode } from './pins.js';
+export { decidePin, toPin, materialDigestOf, type PinDecision, type PinContext, type PinSubject, type SignedTerms, type ApprovalCode } from './pins.js';
 export { classifyChanges, describeChanges, describeEscalation, hintsOf, type ToolChanges, type HintChange, type HintName, type PreviousVersion } from './changes.js';
-export { ToolVerifier, type ToolVerifierOptions, type CheckOptions, type StatefulLogChecker } from './verifier.js';
+export { ToolVerifier, type ToolVerifierOptions, type CheckOptions, type StatefulLogChecker, type DeclarationsOptions } from './verifier.js';
+// SEP-3140 signed capability declarations (docs/VERIFIER.md, "SEP-3140 servers").
+export { canonicalServerUri, protectedResourceMetadataUrl, discoverSigningKeys, type DiscoveryFetch, type DiscoveredKeys } from './sep3140/discovery.js';
+export { publisherNamespace, type PublisherTrustPolicy, type TrustBasis } from './sep3140/trust-policy.js';
+export {
+  decodeTrustLabels,
+  MOST_RESTRICTIVE_TRUST,
+  type EffectiveTrustLabels,
+  type DecodedTrustLabels,
+  type TrustLabelName,
+  type TrustLabelChange,
+  type TrustEffect,
+  type TrustEgress,
+  type TrustDataSensitivity,
+} from './sep3140/trust-labels.js';
+export { isDeclaredTool, toPinVersion, type DeclaredEvidence, type DeclaredTool, type DeclarationFacts } from './sep3140/declared-tool.js';
+export type { TrustedDeclarations } from './sep3140/verify-manifest.js';
+export { isLowRisk, type RiskApprovalRule } from './sep3140/risk-approval.js';
 export { createLogChecker, type LogCheckerOptions } from './log-check.js';
 export { decodeLockfile, serializeLockfile, emptyLockfile, pinsByToolName, MAX_LOCKFILE_BYTES } from './lockfile.js';
 export {
   VerifiedClient,
   VerifiedClientGroup,
+  type CheckedTool,
   type VerifiedClientOptions,
   type VerifiedCallOptions,
   type VerifiedToolList,
@@ -46,4 +64,4 @@ export {
 } from './log/index.js';
 // Cedar is an optional peer dependency: the engine has its own entry point, `@etdi/client/policy`,
 // so a host that uses no policy never installs or loads it. Only the types a call policy sees are here.
-export type { InvocationRequest, PolicyDecision } from './policy/types.js';
+export type { InvocationRequest, PolicyDecision, TrustContext } from './policy/types.js';

@@ -5,3 +5,4 @@ export * from './index.js';
 export { readLockfile, writeLockfile, type ReadLockfileOptions } from './lockfile-file.js';
 export { readTrustFile, writeTrustFile } from './trust-file.js';
 export { openToolVerifier, type OpenToolVerifierOptions } from './open-verifier.js';
+export { createDiscoveryFetch, type DiscoveryFetchOptions } from './sep3140/node-discovery-fetch.js';

@@ -405,6 +405,11 @@ export class ToolVerifier {
     return this.recheck(liveDefinition, options) ?? this.verify(liveDefinition, options);
   }
 
+  /** Whether this verifier checks SEP-3140 signed declarations (ToolVerifierOptions.declarations). */
+  get verifiesDeclarations(): boolean {
+    return this.options.declarations !== undefined;
+  }
+
   private declarationsOptions(): DeclarationsOptions {
     const d = this.options.declarations;
     if (d === undefined) throw new VerificationError('UNTRUSTED_SIGNER', 'this verifier is not configured for SEP-3140 signed declarations (ToolVerifierOptions.declarations)', {});

@@ -1,13 +1,21 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, ErrorCode, McpError, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { AUDIT_EVENT_TYPE, type AuditEvent, type LockfilePin, type PolicyOutcome } from '@etdi/schemas';
+import { AUDIT_EVENT_TYPE, DECLARATIONS_MANIFEST_METHOD, type AuditEvent, type LockfilePin, type PolicyOutcome } from '@etdi/schemas';
 import { ProtocolError, definitionDigest, parseStrictJson, toSignedDefinition } from '@etdi/protocol';
 import { describeChanges } from '../changes.js';
 import { VerificationError, type VerificationErrorCode, type VerificationEvidence } from '../errors.js';
 import type { InvocationRequest, PolicyDecision } from '../policy/index.js';
 import type { ToolVerifier } from '../verifier.js';
 import type { VerifiedTool } from '../evidence.js';
+import type { DeclaredTool } from '../sep3140/declared-tool.js';
+import type { TrustedDeclarations } from '../sep3140/verify-manifest.js';
+
+/** A tool that passed every check: verified against the registry, or a SEP-3140 signed declaration. */
+export type CheckedTool = VerifiedTool | DeclaredTool;
+
+/** The `declarations/manifest` result as sent (decoded and verified by the verifier). */
+const RawResultSchema = z.looseObject({});
 
 /**
  * The tools/list result kept exactly as the server sent it: the SDK's own `listTools()`
@@ -32,7 +40,7 @@ export interface WithheldTool {
   message: string;
   evidence: VerificationEvidence;
   /** For NEEDS_APPROVAL / NEW_VERSION / PERMISSION_ESCALATION: the verified tool to show the user. */
-  verified?: VerifiedTool;
+  verified?: CheckedTool;
 }
 
 export interface VerifiedToolList {
@@ -47,6 +55,13 @@ export interface VerifiedClientOptions {
   serverId?: string;
   /** The namespace this server's tools must come from (NAMESPACE_MISMATCH otherwise). */
   provider?: string;
+  /**
+   * The canonical URI of this server (RFC 8707; for Streamable HTTP, its URL): what a SEP-3140
+   * capability manifest must be bound to, and where its Protected Resource Metadata is. With a
+   * verifier configured for declarations, the server's `declarations/manifest` is asked for; a
+   * server that does not have the method is verified as any other (docs/VERIFIER.md).
+   */
+  serverUri?: string;
   policy?: ToolCallPolicy;
   /** Default principal and session for policy requests. */
   principal?: { id: string; type?: string };
@@ -82,7 +97,7 @@ export type VerifiedCallOptions = Partial<
 
 interface Entry {
   raw: Record<string, unknown>;
-  result: VerifiedTool | VerificationError;
+  result: CheckedTool | VerificationError;
 }
 
 /** What the decision trail last said about a tool: a later listing that says the same writes nothing. */
@@ -163,6 +178,11 @@ export class VerifiedClient {
   private listedAt = -Infinity;
   private readonly reported = new Map<string, Reported>();
   private subscribed = false;
+  /**
+   * The server's verified capability manifest (SEP-3140), the error that refuses it, or
+   * undefined for a server verified against the registry.
+   */
+  private declarations: TrustedDeclarations | VerificationError | undefined;
 
   constructor(client: Client, options: VerifiedClientOptions) {
     const maxAge = options.listingMaxAgeMs ?? DEFAULT_LISTING_MAX_AGE_MS;
@@ -228,16 +248,17 @@ export class VerifiedClient {
       cursor = result.nextCursor;
       if (cursor === undefined) break;
     }
+    this.declarations = await this.fetchDeclarations();
     // One request and one registry signature for the whole list, when a registry is configured.
-    await this.options.verifier.prefetch(raw, this.checkOptions()).catch(() => undefined);
+    if (this.declarations === undefined) await this.options.verifier.prefetch(raw, this.checkOptions()).catch(() => undefined);
     const entries = new Map<string, Entry>();
     const duplicates = new Set<string>();
     await Promise.all(
       raw.map(async (tool) => {
         const name = tool !== null && typeof tool === 'object' && typeof (tool as { name?: unknown }).name === 'string' ? (tool as { name: string }).name : '';
-        let result: VerifiedTool | VerificationError;
+        let result: CheckedTool | VerificationError;
         try {
-          result = await this.options.verifier.check(tool, this.checkOptions());
+          result = await this.checkTool(tool);
         } catch (error) {
           result = asError(error, name);
         }
@@ -252,8 +273,61 @@ export class VerifiedClient {
     }
     this.entries = entries;
     this.listedAt = requestedAt;
+    this.reportAutoApprovals();
     this.reportListing();
     return this.snapshot();
+  }
+
+  /**
+   * SEP-3140: when the verifier is configured for declarations and this server has a URI, its
+   * `declarations/manifest` is fetched and verified (steps 1, 2, 4). The MCP SDK's client drops
+   * capabilities it does not know from the initialize result, so `declarations.signed` cannot be
+   * read there: the method itself is asked for, and only "method not found" means the server
+   * does not sign (it is then verified like any other server; pinned tools are refused).
+   */
+  private async fetchDeclarations(): Promise<TrustedDeclarations | VerificationError | undefined> {
+    const serverUri = this.options.serverUri;
+    if (serverUri === undefined || !this.options.verifier.verifiesDeclarations) return undefined;
+    let result: unknown;
+    try {
+      result = await this.client.request({ method: DECLARATIONS_MANIFEST_METHOD, params: {} }, RawResultSchema);
+    } catch (error) {
+      if (error instanceof McpError && error.code === ErrorCode.MethodNotFound) return undefined;
+      return new VerificationError('UNSIGNED', `server ${this.serverId} did not answer ${DECLARATIONS_MANIFEST_METHOD}: ${(error as Error).message}`, { serverId: this.serverId }, { cause: error });
+    }
+    try {
+      const [value] = toJsonValues([result], this.serverId);
+      return await this.options.verifier.verifyDeclarations(value, { serverUri, ...this.checkOptions() });
+    } catch (error) {
+      return asError(error, DECLARATIONS_MANIFEST_METHOD);
+    }
+  }
+
+  /** One listed tool through the path its server speaks: its signed declaration, or the registry. */
+  private checkTool(tool: unknown): Promise<CheckedTool> {
+    const declarations = this.declarations;
+    if (declarations instanceof VerificationError) return Promise.reject(declarations);
+    if (declarations !== undefined) return this.options.verifier.checkDeclared(tool, declarations);
+    return this.options.verifier.check(tool, this.checkOptions());
+  }
+
+  /** A tool the host's risk-graduated approval pinned is a `tool.approved` event, by that rule. */
+  private reportAutoApprovals(): void {
+    for (const [name, entry] of this.entries) {
+      const result = entry.result;
+      if (result instanceof VerificationError || result.decision.status !== 'approved' || result.decision.auto === undefined) continue;
+      this.emit({
+        ...this.baseEvent(name),
+        event: 'tool.approved',
+        toolId: result.toolId,
+        version: result.version,
+        by: `etdi:${result.decision.auto}`,
+        code: 'NEEDS_APPROVAL',
+        permissions: [...result.decision.pin.approvedPermissions],
+        changes: [],
+        definitionDigest: result.definitionDigest,
+      });
+    }
   }
 
   private emit(event: AuditEvent): void {
@@ -319,13 +393,13 @@ export class VerifiedClient {
       const w = withheldOf(entry, name, this.serverId);
       if (w !== undefined) withheld.push(w);
       // Hand the host exactly the signed definition (what was verified), never the SDK's copy.
-      else tools.push(toSignedDefinition((entry.result as VerifiedTool).definition));
+      else tools.push(toSignedDefinition((entry.result as CheckedTool).definition));
     }
     return { tools, withheld };
   }
 
   /** The current verified tool of a name, or the error that withholds it. */
-  async inspect(name: string): Promise<VerifiedTool> {
+  async inspect(name: string): Promise<CheckedTool> {
     if (this.mustRelist()) await this.refresh();
     const entry = this.entries.get(name);
     if (entry === undefined)
@@ -356,7 +430,7 @@ export class VerifiedClient {
     const entry = this.entries.get(name);
     if (entry !== undefined) {
       try {
-        entry.result = await this.options.verifier.check(entry.raw, this.checkOptions());
+        entry.result = await this.checkTool(entry.raw);
       } catch (error) {
         entry.result = asError(error, name);
       }
@@ -370,8 +444,8 @@ export class VerifiedClient {
    * definition's digest against the cached evidence and the pin, then the policy. Throws
    * VerificationError (RUG_PULL, DEFINITION_MISMATCH, NEEDS_APPROVAL, POLICY_DENIED, ...).
    */
-  async authorize(name: string, args: Record<string, unknown>, options: VerifiedCallOptions = {}): Promise<VerifiedTool> {
-    let tool: VerifiedTool;
+  async authorize(name: string, args: Record<string, unknown>, options: VerifiedCallOptions = {}): Promise<CheckedTool> {
+    let tool: CheckedTool;
     let policy: PolicyOutcome | undefined;
     try {
       ({ tool, policy } = await this.decide(name, args, options));
@@ -394,16 +468,16 @@ export class VerifiedClient {
     return tool;
   }
 
-  private async decide(name: string, args: Record<string, unknown>, options: VerifiedCallOptions): Promise<{ tool: VerifiedTool; policy?: PolicyOutcome }> {
+  private async decide(name: string, args: Record<string, unknown>, options: VerifiedCallOptions): Promise<{ tool: CheckedTool; policy?: PolicyOutcome }> {
     if (this.mustRelist()) await this.refresh();
     const entry = this.entries.get(name);
     if (entry === undefined)
       throw new VerificationError('UNKNOWN_TOOL', `server ${this.serverId} does not list a tool "${name}"`, { toolName: name, serverId: this.serverId });
     if (entry.result instanceof VerificationError) throw entry.result;
     // The re-check: digest of the live definition against the cached verification and the pin.
-    let tool: VerifiedTool;
+    let tool: CheckedTool;
     try {
-      tool = await this.options.verifier.check(entry.raw, this.checkOptions());
+      tool = await this.checkTool(entry.raw);
     } catch (error) {
       entry.result = asError(error, name);
       throw entry.result;
@@ -423,6 +497,7 @@ export class VerifiedClient {
           approvedPermissions: [...d.pin.approvedPermissions],
           ...(annotations ? { annotations } : {}),
           ...(tool.manifest.policy ? { policy: tool.manifest.policy } : {}),
+          ...('declaration' in tool ? { trust: { ...tool.declaration.trust, publisher: tool.declaration.publisher, basis: tool.declaration.trustBasis } } : {}),
         },
         arguments: args,
         session: options.session ?? this.options.session ?? { id: 'default' },

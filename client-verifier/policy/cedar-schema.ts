@@ -24,6 +24,19 @@ export function etdiCedarSchema(argumentsType?: Record<string, unknown>): Record
             openWorldHint: { type: 'Boolean', required: false },
           },
         },
+        // SEP-3140 trust labels of a signed declaration (docs/POLICIES.md, "Trust labels")
+        Trust: {
+          type: 'Record',
+          attributes: {
+            effect: { type: 'String' },
+            egress: { type: 'String' },
+            dataSensitivity: { type: 'String' },
+            reversible: { type: 'Boolean' },
+            idempotent: { type: 'Boolean' },
+            publisher: { type: 'String' },
+            basis: { type: 'String' },
+          },
+        },
         Now: {
           type: 'Record',
           attributes: { epochSeconds: long, year: long, month: long, day: long, hour: long, minute: long, minuteOfDay: long, dayOfWeek: long },
@@ -41,6 +54,7 @@ export function etdiCedarSchema(argumentsType?: Record<string, unknown>): Record
             callerPermissions: stringSet,
             dataLabels: stringSet,
             now: { type: 'Now' },
+            trust: { type: 'Trust', required: false },
           },
         },
       },

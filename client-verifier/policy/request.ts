@@ -178,6 +178,8 @@ export function toCedarRequest(
   }
   if (wants('dataLabels')) context['dataLabels'] = request.dataLabels ?? [];
   if (wants('now')) context['now'] = { ...derived.now };
+  // SEP-3140 trust labels: absent for a tool that has none, so a policy tests `context has trust`
+  if (request.tool.trust !== undefined && wants('trust')) context['trust'] = { ...request.tool.trust };
   const caller = request.callChain[request.callChain.length - 1];
   if (caller !== undefined && wants('caller')) context['caller'] = caller;
 

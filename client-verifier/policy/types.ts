@@ -1,6 +1,18 @@
 import type { HostPolicyConfig, ToolPolicy } from '@etdi/schemas';
 import type { CedarModule } from './cedar.js';
 
+/** The SEP-3140 facts of a tool a policy may read (`context.trust`). */
+export interface TrustContext {
+  effect: string;
+  egress: string;
+  dataSensitivity: string;
+  reversible: boolean;
+  idempotent: boolean;
+  publisher: string;
+  /** `pinned-key`, `allow-listed` or `first-use`. */
+  basis: string;
+}
+
 /** One call the host is about to make, as the policy layer sees it (docs/POLICIES.md). */
 export interface InvocationRequest {
   /** The agent or user on whose behalf the call is made. `type` is `Agent` (default) or `User`. */
@@ -17,6 +29,11 @@ export interface InvocationRequest {
     annotations?: object;
     /** The verified manifest's policy. */
     policy?: ToolPolicy;
+    /**
+     * A SEP-3140 tool's verified trust labels (absent or unknown ones at their most restrictive),
+     * its publisher and why that publisher is trusted. Cedar sees them as `context.trust`.
+     */
+    trust?: TrustContext;
   };
   arguments: Record<string, unknown>;
   session: { id: string };

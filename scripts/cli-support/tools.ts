@@ -1,6 +1,6 @@
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { MANIFEST_META_KEY, type SignedManifest } from '@etdi/schemas';
-import { VerificationError, type VerifiedTool, type WithheldTool } from '@etdi/client';
+import { VerificationError, type CheckedTool, type WithheldTool } from '@etdi/client';
 import { connectTarget, type ConnectedServer } from './server-target.js';
 
 /**
@@ -30,7 +30,7 @@ export interface ToolReport {
   evidence?: unknown;
 }
 
-export function reportOfTool(tool: VerifiedTool): ToolReport {
+export function reportOfTool(tool: CheckedTool): ToolReport {
   const base = {
     name: tool.toolName,
     toolId: tool.toolId,
@@ -38,7 +38,8 @@ export function reportOfTool(tool: VerifiedTool): ToolReport {
     provider: tool.provider,
     signerKeyId: tool.signerKeyId,
     definitionDigest: tool.definitionDigest,
-    manifestSource: tool.manifestSource,
+    // a SEP-3140 tool's signature is its server's capability manifest
+    manifestSource: 'declaration' in tool ? 'sep3140' : tool.manifestSource,
   };
   const d = tool.decision;
   if (d.status === 'approved') return { ...base, status: 'approved', approvedPermissions: d.pin.approvedPermissions };

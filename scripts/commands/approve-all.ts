@@ -1,4 +1,4 @@
-import type { ToolChanges, VerifiedTool } from '@etdi/client';
+import type { CheckedTool, ToolChanges } from '@etdi/client';
 import type { LockfilePin } from '@etdi/schemas';
 import { CliError, EXIT, type ExitCode } from '../cli-support/errors.js';
 import { readJsonFile } from '../cli-support/files.js';
@@ -8,7 +8,7 @@ import type { OpenedVerifier } from '../cli-support/trust.js';
 /** One tool of the plan: pinned on confirmation, or skipped with the reason. */
 interface Candidate {
   name: string;
-  tool: VerifiedTool;
+  tool: CheckedTool;
   previousVersion?: string;
   changes?: ToolChanges;
 }
@@ -35,7 +35,7 @@ export interface ApproveAllInput {
   confirm(question: string): Promise<boolean>;
 }
 
-const fromDecision = (name: string, tool: VerifiedTool): Candidate | 'approved' => {
+const fromDecision = (name: string, tool: CheckedTool): Candidate | 'approved' => {
   const d = tool.decision;
   if (d.status === 'approved') return d.upgrade === undefined ? 'approved' : { name, tool, previousVersion: d.upgrade.from, changes: d.upgrade.changes };
   return { name, tool, ...(d.pin ? { previousVersion: d.pin.version } : {}), ...(d.changes ? { changes: d.changes } : {}) };
