@@ -42,7 +42,10 @@ export function publisherNamespace(publisher: string): string | undefined {
   } catch {
     return undefined;
   }
-  const namespace = host.split('.').reverse().join('.');
+  const labels = host.split('.').reverse();
+  // an IPv4 address is not a domain (no top-level domain is all digits): `1.0.0.127` names no one
+  if (/^\d+$/.test(labels[0] ?? '')) return undefined;
+  const namespace = labels.join('.');
   return NAMESPACE_PATTERN.test(namespace) ? namespace : undefined;
 }
 
