@@ -200,6 +200,13 @@ const ATTACKS: Attack[] = [
     code: 'BAD_SIGNATURE',
   },
   {
+    attack: 'a JWKS that lists a second key under the signing kid (which one is meant?)',
+    arrange: async ({ world }) => {
+      world.jwks = [world.signer, signerOf(generateKeyPair(), world.signer.kid)];
+    },
+    code: 'UNKNOWN_SIGNER',
+  },
+  {
     attack: 'a JWKS that changed since first use (this verifier first saw another key set)',
     arrange: async ({ world, host, server }) => {
       await host.verifier.verifyDeclarations(await manifestNow(world, server.serverUri), { serverUri: server.serverUri });
