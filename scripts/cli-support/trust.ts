@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import type { Lockfile, TrustFile } from '@etdi/schemas';
-import { RegistryClient, ToolVerifier, createLogChecker, emptyLockfile, fetchTrust, logKeyFingerprint, trustRootOf, type TrustRootConfig } from '@etdi/client';
+import { RegistryClient, ToolVerifier, createLogChecker, emptyLockfile, fetchTrust, logKeyFingerprint, trustRootOf, type DeclarationsOptions, type TrustRootConfig } from '@etdi/client';
 import { readLockfile, readTrustFile, writeLockfile, writeTrustFile } from '@etdi/client/node';
 import { CliError } from './errors.js';
 import type { Output } from './output.js';
@@ -52,30 +52,64 @@ export async function loadTrust(options: TrustOptions): Promise<TrustRootConfig>
   return trustRootOf(trust);
 }
 
-export interface OpenedVerifier {
+/** A verifier over a lockfile (with a registry or not). */
+export interface OpenedLockfileVerifier {
   verifier: ToolVerifier;
-  registry: RegistryClient;
+  /** The registry, when the verifier has one (SEP-3140 servers need none). */
+  registry?: RegistryClient;
   /** Whether the lockfile existed (a missing one reads as empty: every tool needs approval). */
   lockfileExists: boolean;
   /** Writes the verifier's current lockfile (approvals, newest checkpoint). */
   save(): Promise<void>;
 }
 
-export interface OpenVerifierOptions extends TrustOptions {
+export interface OpenedVerifier extends OpenedLockfileVerifier {
+  registry: RegistryClient;
+}
+
+interface VerifierChoices {
   /** Missing lockfile reads as empty (never more trust: nothing is approved). Default true. */
   allowMissingLockfile?: boolean;
   /** Persist every lockfile change (newest checkpoint, approvals) as it happens. */
   persist?: boolean;
+  /** SEP-3140 servers (cli-support/declarations.ts). */
+  declarations?: DeclarationsOptions;
+  /** A newer version whose only changes are cosmetic: accept it (`--cosmetic`). */
+  cosmeticUpdates?: 'ask' | 'allow';
+}
+
+export interface OpenVerifierOptions extends TrustOptions, VerifierChoices {}
+
+async function lockfileAt(lockfilePath: string | undefined, allowMissing: boolean | undefined): Promise<{ lockfile: Lockfile; lockfileExists: boolean }> {
+  const lockfileExists = lockfilePath !== undefined && existsSync(lockfilePath);
+  if (lockfilePath !== undefined && !lockfileExists && allowMissing === false)
+    throw new CliError('OPERATIONAL', `the lockfile ${lockfilePath} does not exist (approve a tool first: etdi approve)`, { path: lockfilePath });
+  return { lockfile: lockfileExists ? await readLockfile(lockfilePath) : emptyLockfile(), lockfileExists };
+}
+
+const choices = (options: VerifierChoices): { declarations?: DeclarationsOptions; cosmeticUpdates?: 'ask' | 'allow' } => ({
+  ...(options.declarations ? { declarations: options.declarations } : {}),
+  ...(options.cosmeticUpdates ? { cosmeticUpdates: options.cosmeticUpdates } : {}),
+});
+
+/** A verifier of SEP-3140 servers only: no registry, the lockfile's pins. */
+export async function openDeclarationsVerifier(options: VerifierChoices & { lockfilePath: string; declarations: DeclarationsOptions }): Promise<OpenedLockfileVerifier> {
+  const { lockfilePath } = options;
+  const { lockfile, lockfileExists } = await lockfileAt(lockfilePath, options.allowMissingLockfile);
+  const verifier: ToolVerifier = new ToolVerifier({
+    lockfile,
+    ...choices(options),
+    // a SEP-3140 host's approvals (risk-graduated ones too) are written as they happen
+    ...(options.persist ? { onLockfileChange: (next: Lockfile) => writeLockfile(lockfilePath, next) } : {}),
+  });
+  return { verifier, lockfileExists, save: () => writeLockfile(lockfilePath, verifier.lockfile) };
 }
 
 /** A ToolVerifier over the pinned trust root, the lockfile and the registry. */
 export async function openVerifier(options: OpenVerifierOptions): Promise<OpenedVerifier> {
   const registry = new RegistryClient({ baseUrl: options.registry });
   const lockfilePath = options.lockfilePath;
-  const lockfileExists = lockfilePath !== undefined && existsSync(lockfilePath);
-  if (lockfilePath !== undefined && !lockfileExists && options.allowMissingLockfile === false)
-    throw new CliError('OPERATIONAL', `the lockfile ${lockfilePath} does not exist (approve a tool first: etdi approve)`, { path: lockfilePath });
-  const lockfile: Lockfile = lockfileExists ? await readLockfile(lockfilePath) : emptyLockfile();
+  const { lockfile, lockfileExists } = await lockfileAt(lockfilePath, options.allowMissingLockfile);
   const trustRoot = await loadTrust(options);
   const log = await createLogChecker({
     logKey: trustRoot.logKey,
@@ -88,6 +122,7 @@ export async function openVerifier(options: OpenVerifierOptions): Promise<Opened
     log,
     lockfile,
     registry,
+    ...choices(options),
     ...(options.persist && lockfilePath !== undefined && lockfileExists ? { onLockfileChange: (next: Lockfile) => writeLockfile(lockfilePath, next) } : {}),
   });
   return {

@@ -3,7 +3,7 @@ import type { LockfilePin } from '@etdi/schemas';
 import { CliError, EXIT, type ExitCode } from '../cli-support/errors.js';
 import { readJsonFile } from '../cli-support/files.js';
 import type { Output, CliIo } from '../cli-support/output.js';
-import type { OpenedVerifier } from '../cli-support/trust.js';
+import type { OpenedLockfileVerifier } from '../cli-support/trust.js';
 
 /** One tool of the plan: pinned on confirmation, or skipped with the reason. */
 interface Candidate {
@@ -22,7 +22,7 @@ interface Skipped {
 }
 
 export interface ApproveAllInput {
-  opened: OpenedVerifier;
+  opened: OpenedLockfileVerifier;
   out: Output;
   io: CliIo;
   lockfilePath: string;
@@ -31,6 +31,10 @@ export interface ApproveAllInput {
   /** A `verify --json` report file. */
   report?: string;
   provider?: string;
+  /** The server's canonical URI (SEP-3140 servers). */
+  serverUri?: string;
+  /** Pin only cosmetic-only new versions, without asking; refuse the rest. */
+  cosmetic: boolean;
   yes: boolean;
   confirm(question: string): Promise<boolean>;
 }
@@ -58,7 +62,12 @@ async function fromServer(input: ApproveAllInput, candidates: Candidate[], skipp
   const { VerifiedClient, isVerificationError } = await import('@etdi/client');
   const server = await connectServer(input.command, 'etdi-approve', input.io.env);
   try {
-    const client = new VerifiedClient(server.client, { verifier: input.opened.verifier, serverId: input.command.join(' '), ...(input.provider ? { provider: input.provider } : {}) });
+    const client = new VerifiedClient(server.client, {
+      verifier: input.opened.verifier,
+      serverId: input.command.join(' '),
+      ...(input.provider ? { provider: input.provider } : {}),
+      ...(input.serverUri ? { serverUri: input.serverUri } : {}),
+    });
     const list = await client.listTools();
     const names = [...list.tools.map((t) => t.name as string), ...list.withheld.map((w) => w.name)];
     for (const name of [...new Set(names)].sort()) {
@@ -94,6 +103,8 @@ async function fromReport(input: ApproveAllInput, path: string, candidates: Cand
   if (!Array.isArray(value?.tools)) throw new CliError('USAGE', `${path} is not an etdi verify --json report (no "tools" array)`, { path });
   const { carriedDefinition } = await import('../cli-support/tools.js');
   const { isVerificationError } = await import('@etdi/client');
+  const registry = input.opened.registry;
+  if (registry === undefined) throw new CliError('USAGE', '--report needs --registry: the report\'s tools are verified again from the registry');
   for (const t of value.tools as ReportTool[]) {
     const name = typeof t.name === 'string' ? t.name : '?';
     if (t.status === 'approved') {
@@ -105,7 +116,7 @@ async function fromReport(input: ApproveAllInput, path: string, candidates: Cand
       continue;
     }
     try {
-      const bundle = await input.opened.registry.getBundle(t.toolId, t.version);
+      const bundle = await registry.getBundle(t.toolId, t.version);
       const c = fromDecision(name, await input.opened.verifier.verify(carriedDefinition(bundle.record.signedManifest)));
       if (c === 'approved') approved.push(name);
       else candidates.push(c);
@@ -138,6 +149,13 @@ export async function approveAll(input: ApproveAllInput): Promise<ExitCode> {
   const approved: string[] = [];
   if (input.report !== undefined) await fromReport(input, input.report, candidates, skipped, approved);
   else await fromServer(input, candidates, skipped, approved);
+  if (input.cosmetic) {
+    // --cosmetic approves what a person need not see; everything else is left to one
+    for (const c of candidates.splice(0)) {
+      if (c.changes?.cosmeticOnly === true) candidates.push(c);
+      else skipped.push({ name: c.name, toolId: c.tool.toolId, version: c.tool.version, code: 'REFUSED', message: 'not a cosmetic-only change of an approved version: review it and approve it without --cosmetic' });
+    }
+  }
 
   if (!out.json) {
     if (candidates.length > 0) {
@@ -164,7 +182,7 @@ export async function approveAll(input: ApproveAllInput): Promise<ExitCode> {
   let pinned: { candidate: Candidate; pin: LockfilePin }[] = [];
   let declined = false;
   if (candidates.length > 0) {
-    if (input.io.stdin.isTTY === true && !input.yes && !out.json) declined = !(await input.confirm(`pin these ${candidates.length} tool version(s)? [y/N] `));
+    if (input.io.stdin.isTTY === true && !input.yes && !input.cosmetic && !out.json) declined = !(await input.confirm(`pin these ${candidates.length} tool version(s)? [y/N] `));
     if (!declined) {
       pinned = [];
       for (const candidate of candidates) pinned.push({ candidate, pin: await opened.verifier.approve(candidate.tool) });

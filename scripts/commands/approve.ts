@@ -5,11 +5,13 @@ import type { Command } from '../cli-support/command.js';
 import { CliError, EXIT, usage, type ExitCode } from '../cli-support/errors.js';
 import { splitToolRef } from '../cli-support/refs.js';
 import { Output, type CliIo } from '../cli-support/output.js';
+import { DECLARATIONS_OPTIONS, DECLARATIONS_OPTIONS_HELP, declarationsOf } from '../cli-support/declarations.js';
 
 const help = `etdi approve <toolId>[@version] --registry <url> --lockfile <file>
-             [--permissions a,b] [--yes] [--trust <file>] [--json]
-etdi approve --all --registry <url> --lockfile <file> [--provider <ns>] [--yes] [--trust <file>]
-             [--json] (-- <mcp server command...> | --report <verify.json>)
+             [--permissions a,b] [--yes] [--cosmetic] [--trust <file>] [--json]
+etdi approve --all --registry <url> --lockfile <file> [--provider <ns>] [--yes] [--cosmetic]
+             [--trust <file>] [--json] (-- <mcp server command...> | --report <verify.json>)
+etdi approve --all --lockfile <file> <SEP-3140 flags> [--cosmetic] -- <mcp server command...>
 
 Pins a tool version into the lockfile after verifying it completely against the registry
 (signature, key, revocation, log inclusion, attestation, and the pin rows: a look-alike of a
@@ -26,7 +28,11 @@ confirmed interactively unless --yes; otherwise running the command is the appro
   --provider <ns>     with --all and a server: the namespace its tools must come from
   --permissions a,b   approve only this subset of the declared permissions (not with --all)
   --yes               do not ask
+  --cosmetic          approve only new versions whose only changes since the approved version
+                      are cosmetic (title, icons), without asking; any other approval is
+                      refused (exit 1) and left to a person. Off by default
   --trust <file>      pinned registry keys (default <lockfile>.trust.json, written on first use)
+${DECLARATIONS_OPTIONS_HELP}
   --json              {"ok":true,"toolId","version","previousVersion"?,"changes"?,"escalation":bool,"pin":{...}}
                       --all: {"ok","approved":[{"name","toolId","version","previousVersion"?,
                       "escalation","changes"?,"pin"}],"alreadyApproved":[names],"skipped":[{"name",
@@ -38,8 +44,8 @@ Examples:
   etdi approve --all --registry http://127.0.0.1:8080 --lockfile etdi.lock.json -- npx my-mcp-server
 
 Exit codes: 0 approved (or already approved; --all: every tool is now approved), 1 refused
-(rejected tool, declined; --all: any tool rejected), 2 usage, registry unreachable or corrupt
-lockfile, server failed to start.`;
+(rejected tool, declined, not cosmetic with --cosmetic; --all: any tool rejected), 2 usage,
+registry unreachable or corrupt lockfile, server failed to start.`;
 
 async function confirm(io: CliIo, question: string): Promise<boolean> {
   const rl = createInterface({ input: io.stdin, output: io.stderr });
@@ -64,9 +70,14 @@ export const approveCommand: Command = {
       all: { type: 'boolean' },
       report: { type: 'string' },
       provider: { type: 'string' },
+      cosmetic: { type: 'boolean' },
+      ...DECLARATIONS_OPTIONS,
     });
     const out = new Output(io, values.json === true);
-    const registry = required('approve', values, 'registry');
+    const cosmetic = values.cosmetic === true;
+    const declarations = await declarationsOf('approve', values, command.length > 0 ? { kind: 'command', command } : undefined);
+    if (declarations !== undefined && values.all !== true) throw usage('approve', 'SEP-3140 tools are approved from their server: --all -- <server command>');
+    const registry = declarations !== undefined && values.registry === undefined ? undefined : required('approve', values, 'registry');
     const lockfilePath = required('approve', values, 'lockfile');
     if (values.all === true) {
       const report = optional(values, 'report');
@@ -75,11 +86,29 @@ export const approveCommand: Command = {
       if (values.permissions !== undefined) throw usage('approve', '--permissions approves a subset of one tool; it does not go with --all');
       const trust = optional(values, 'trust');
       const provider = optional(values, 'provider');
-      const { openVerifier } = await import('../cli-support/trust.js');
+      const { openVerifier, openDeclarationsVerifier } = await import('../cli-support/trust.js');
       const { approveAll } = await import('./approve-all.js');
-      const opened = await openVerifier({ registry, lockfilePath, ...(trust ? { trustPath: trust } : {}), save: true, out });
-      return approveAll({ opened, out, io, lockfilePath, command, ...(report ? { report } : {}), ...(provider ? { provider } : {}), yes: values.yes === true, confirm: (q) => confirm(io, q) });
+      // --cosmetic: the verifier takes a cosmetic-only version as an upgrade; approve-all pins only those
+      const choices = { ...(declarations ? { declarations: declarations.options } : {}), ...(cosmetic ? { cosmeticUpdates: 'allow' as const } : {}) };
+      const opened =
+        registry === undefined
+          ? await openDeclarationsVerifier({ lockfilePath, declarations: declarations!.options, ...choices })
+          : await openVerifier({ registry, lockfilePath, ...(trust ? { trustPath: trust } : {}), save: true, out, ...choices });
+      return approveAll({
+        opened,
+        out,
+        io,
+        lockfilePath,
+        command,
+        ...(report ? { report } : {}),
+        ...(provider ? { provider } : {}),
+        ...(declarations ? { serverUri: declarations.serverUri } : {}),
+        cosmetic,
+        yes: values.yes === true,
+        confirm: (q) => confirm(io, q),
+      });
     }
+    if (registry === undefined) throw usage('approve', '--registry is required');
     if (values.report !== undefined || values.provider !== undefined || command.length > 0) throw usage('approve', '--report, --provider and a server command go with --all');
     if (positionals.length !== 1) throw usage('approve', 'give exactly one tool id, or --all');
     const { toolId, version } = splitToolRef('approve', positionals[0]);
@@ -87,7 +116,7 @@ export const approveCommand: Command = {
     const { openVerifier } = await import('../cli-support/trust.js');
     const { carriedDefinition, describeChanges } = await import('../cli-support/tools.js');
     const { isVerificationError } = await import('@etdi/client');
-    const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out });
+    const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out, ...(cosmetic ? { cosmeticUpdates: 'allow' as const } : {}) });
     const { verifier } = opened;
 
     const bundle = await opened.registry.getBundle(toolId, version ?? 'latest');
@@ -113,6 +142,11 @@ export const approveCommand: Command = {
       return EXIT.OK;
     }
     const changes: ToolChanges | undefined = decision.status === 'needs-approval' ? decision.changes : decision.upgrade?.changes;
+    if (cosmetic && changes?.cosmeticOnly !== true) {
+      out.result({ ok: false, toolId, version: tool.version, code: 'REFUSED', message: 'not a cosmetic-only change', ...(changes ? { changes } : {}) });
+      out.line(`${toolId}@${tool.version} is not a cosmetic-only change of an approved version; review it and approve it without --cosmetic`);
+      return EXIT.FINDINGS;
+    }
     const permissions = list(values.permissions);
     if (permissions !== undefined)
       for (const p of permissions)
@@ -126,7 +160,8 @@ export const approveCommand: Command = {
         for (const l of describeChanges(changes, { ...(before !== undefined ? { before } : {}), ...(tool.manifest.definition.description !== undefined ? { after: tool.manifest.definition.description } : {}) })) out.line(`    ${l}`);
       }
     }
-    if (io.stdin.isTTY === true && values.yes !== true && !out.json) {
+    // --cosmetic: the change is cosmetic only (checked above), which the option approves without asking
+    if (io.stdin.isTTY === true && values.yes !== true && !cosmetic && !out.json) {
       if (!(await confirm(io, `approve ${toolId}@${tool.version}? [y/N] `))) {
         out.line('not approved');
         return EXIT.FINDINGS;

@@ -10,6 +10,7 @@ import type { Command } from '../cli-support/command.js';
 import { CliError, EXIT, usage, type ExitCode } from '../cli-support/errors.js';
 import { Output, type CliIo } from '../cli-support/output.js';
 import { SERVER_OPTIONS, SERVER_OPTIONS_HELP, describeTarget, serverTarget } from '../cli-support/server-target.js';
+import { DECLARATIONS_OPTIONS, DECLARATIONS_OPTIONS_HELP, declarationsOf } from '../cli-support/declarations.js';
 
 /** Same bound as client-verifier's MAX_LISTING_MAX_AGE_MS (not imported: it would load the verifier for --help). */
 const MAX_LISTING_MAX_AGE_MS = 3_600_000;
@@ -24,7 +25,8 @@ function describeToolEvent(event: AuditEvent): string | undefined {
 }
 
 const help = `etdi proxy --registry <url> --lockfile <file> [--provider <ns>] [--trust <file>]
-           [--relist-interval <duration>] [--audit-log <file>]
+           [--relist-interval <duration>] [--audit-log <file>] [--cosmetic]
+           [SEP-3140 flags, below: then --registry is optional]
            (-- <mcp server command...> | --url <streamable http url> [--header <n: v>]...)
 
 An MCP proxy in front of any MCP server: an MCP host (desktop assistant, IDE) gets verification
@@ -43,8 +45,10 @@ real server either as a child process (-- <command...>) or over Streamable HTTP 
   - forwards everything else (resources, prompts, completions, logging, notifications) and the
     server's requests to the host (sampling, roots, elicitation): the server is started when the
     host initialises the session, with the host's client capabilities.
-Approvals are made beforehand with etdi approve; the proxy never approves. When the host
-disconnects the proxy stops the server and exits quietly.
+Approvals are made beforehand with etdi approve; the proxy approves nothing by itself, except
+what the host's own rules say: --cosmetic (a new signed version whose only changes are its title
+or icons) and --approve-read-only (SEP-3140 read-only tools on first use), each written to the
+lockfile. When the host disconnects the proxy stops the server and exits quietly.
 
   --registry <url>      the registry's base URL
   --lockfile <file>     the approvals (etdi approve writes them)
@@ -54,7 +58,11 @@ disconnects the proxy stops the server and exits quietly.
                         0 lists before every call (default 5s)
   --audit-log <file>    append every decision as one JSON line (etdi.audit/v1, docs/VERIFIER.md):
                         tools listed or withheld (once per change), calls allowed or refused
+  --cosmetic            accept a new signed version whose only changes are cosmetic (title,
+                        icons) without asking; off by default
 ${SERVER_OPTIONS_HELP}
+
+${DECLARATIONS_OPTIONS_HELP}
 
 Example (an MCP host's server configuration; the real server command goes after --):
   "command": "etdi", "args": ["proxy", "--registry", "https://registry.example",
@@ -121,13 +129,17 @@ export const proxyCommand: Command = {
       trust: { type: 'string' },
       'relist-interval': { type: 'string' },
       'audit-log': { type: 'string' },
+      cosmetic: { type: 'boolean' },
+      ...DECLARATIONS_OPTIONS,
     });
     // stdout is the MCP channel: every human word goes to stderr.
     const out = new Output({ ...io, stdout: io.stderr }, false);
-    const registry = required('proxy', values, 'registry');
     const lockfilePath = required('proxy', values, 'lockfile');
     if (positionals.length > 0) throw usage('proxy', `unexpected argument ${positionals[0]} (put the server command after --)`);
     const target = serverTarget('proxy', values, command);
+    const declarations = await declarationsOf('proxy', values, target);
+    // a SEP-3140 host needs no registry: the server's manifest and its publisher's keys are the evidence
+    const registry = declarations !== undefined && values.registry === undefined ? undefined : required('proxy', values, 'registry');
     const serverId = describeTarget(target);
     const listingMaxAgeMs = parseInterval(optional(values, 'relist-interval') ?? '5s');
     const provider = optional(values, 'provider');
@@ -148,7 +160,12 @@ export const proxyCommand: Command = {
         throw new CliError('OPERATIONAL', `cannot open the audit log ${auditPath}: ${(cause as Error).message}`, { path: auditPath }, { cause });
       }
     }
-    const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out, persist: true });
+    const { openDeclarationsVerifier } = await import('../cli-support/trust.js');
+    const choices = { ...(declarations ? { declarations: declarations.options } : {}), ...(values.cosmetic === true ? { cosmeticUpdates: 'allow' as const } : {}) };
+    const opened =
+      registry === undefined
+        ? await openDeclarationsVerifier({ lockfilePath, declarations: declarations!.options, ...choices, persist: true })
+        : await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out, persist: true, ...choices });
 
     // Everything the server may do is accepted here and narrowed in the answer to initialize:
     // the real server is only started then, so the host's answer is the real server's.
@@ -215,6 +232,7 @@ export const proxyCommand: Command = {
           listingMaxAgeMs,
           onDecision,
           ...(provider ? { provider } : {}),
+          ...(declarations ? { serverUri: declarations.serverUri } : {}),
         });
         // Verify at once, so that problems show in the host's server log when it connects.
         await verified.listTools();

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import valid from 'semver/functions/valid.js';
-import { MANIFEST_TYPE, ToolPermissionsFileSchema, type SignedManifest, type ToolManifest, type ToolPolicy } from '@etdi/schemas';
+import { MANIFEST_TYPE, ToolPermissionsFileSchema, type Ed25519PrivateJwk, type SignedManifest, type ToolManifest, type ToolPolicy } from '@etdi/schemas';
 import { definitionDigest, manifestDigest, signManifest, toSignedDefinition } from '@etdi/protocol';
 import { readPrivateKeyFile } from '@etdi/protocol/node';
 import { list, optional, parse, required } from '../cli-support/args.js';
@@ -56,11 +56,22 @@ async function grantsFor(names: readonly string[], filePath: string | undefined,
   return grants;
 }
 
+async function keyAt(keyPath: string): Promise<Ed25519PrivateJwk> {
+  try {
+    return await readPrivateKeyFile(keyPath);
+  } catch (cause) {
+    throw new CliError('OPERATIONAL', `cannot use the key ${keyPath}: ${(cause as Error).message}`, { path: keyPath }, { cause });
+  }
+}
+
 const help = `etdi sign --key <file> --namespace <ns> --version <semver>
           (--definition <tool.json> | --tools-list <tools-list.json>
            | -- <mcp server command...> | --url <streamable http url>)
           [--permissions-file <file>] [--permissions a,b] [--policy <policy.cedar>]
           [--out <file|dir>] [--json]
+etdi sign --sep3140 --server-uri <uri> --publisher <uri> --key <file> [--kid <kid>]
+          [--version <n|semver>] [--trust-file <file>] [--expires-in <30d>]
+          (--definition | --tools-list | -- <mcp server command...> | --url) [--out <file>] [--json]
 
 Signs tool definitions into signed manifests (etdi.tool-manifest/v1, Ed25519 over RFC 8785
 JCS bytes). The definition is signed exactly as the server lists it (every field; a carried
@@ -92,6 +103,18 @@ ${SERVER_OPTIONS_HELP}
                         of <tool-name>@<version>.signed.json; default stdout
   --json                {"ok":true,"manifests":[{"toolId","version","definitionDigest","manifestDigest","path"?,"signedManifest"?}]}
 
+SEP-3140 (--sep3140): one capability manifest for a server, its declarations/manifest answer
+({"manifest","signature"}: a detached EdDSA JWS over the manifest's RFC 8785 bytes), to serve
+as is (@etdi/provider's addSignedDeclarations({ manifest })). Each tool is declared as listed,
+with its version and trust labels; its contentHash is computed here.
+  --server-uri <uri>    the server's canonical URI: the manifest's audience
+  --publisher <uri>     the publisher's identity (its metadata document)
+  --kid <kid>           the key's name in the publisher's JWKS (default: its RFC 7638 thumbprint)
+  --version <v>         the version of tools that list none: a decimal integer or semver
+  --trust-file <file>   {"tools": {"<name>": {"effect": "read-only", "egress": "none", ...}}}
+  --expires-in <d>      the manifest's lifetime, 1m to 366d (default 30d)
+  --json                {"ok":true,"sep3140":{"server","publisher","expiresAt","tools":[{"name","version","contentHash"}],"path"?,"signedManifest"?}}
+
 Examples:
   etdi sign --key acme.jwk --namespace com.acme --version 1.0.0 \\
     --tools-list tools.json --permissions files:read --out signed/
@@ -120,14 +143,24 @@ export const signCommand: Command = {
         permissions: { type: 'string' },
         policy: { type: 'string' },
         out: { type: 'string' },
+        sep3140: { type: 'boolean' },
+        'server-uri': { type: 'string' },
+        publisher: { type: 'string' },
+        kid: { type: 'string' },
+        'trust-file': { type: 'string' },
+        'expires-in': { type: 'string' },
       },
     );
     if (positionals.length > 0) throw usage('sign', `unexpected argument ${positionals[0]} (put the server command after --)`);
     const out = new Output(io, values.json === true);
     const keyPath = required('sign', values, 'key');
-    const namespace = required('sign', values, 'namespace');
-    const version = required('sign', values, 'version');
-    if (valid(version) !== version) throw usage('sign', `--version ${version} is not a semver version`);
+    const sep3140 = values.sep3140 === true;
+    const own = ['namespace', 'permissions-file', 'permissions', 'policy'];
+    const sepOnly = ['server-uri', 'publisher', 'kid', 'trust-file', 'expires-in'];
+    for (const flag of sep3140 ? own : sepOnly) if (values[flag] !== undefined) throw usage('sign', `--${flag} ${sep3140 ? 'is for etdi manifests, not with --sep3140' : 'goes with --sep3140'}`);
+    const namespace = sep3140 ? '' : required('sign', values, 'namespace');
+    const version = sep3140 ? optional(values, 'version') : required('sign', values, 'version');
+    if (!sep3140 && valid(version) !== version) throw usage('sign', `--version ${version} is not a semver version`);
     const definitionPath = optional(values, 'definition');
     const toolsListPath = optional(values, 'tools-list');
     const fromServer = command.length > 0 || values.url !== undefined;
@@ -148,6 +181,22 @@ export const signCommand: Command = {
       }
     }
     if (definitions.length === 0) throw usage('sign', 'the tools/list output lists no tool');
+    if (sep3140) {
+      const { signSep3140 } = await import('./sign-sep3140.js');
+      return signSep3140({
+        definitions,
+        key: await keyAt(keyPath),
+        serverUri: required('sign', values, 'server-uri'),
+        publisher: required('sign', values, 'publisher'),
+        ...(version !== undefined ? { version } : {}),
+        ...(typeof values.kid === 'string' ? { kid: values.kid } : {}),
+        ...(typeof values['trust-file'] === 'string' ? { trustFile: values['trust-file'] } : {}),
+        expiresIn: optional(values, 'expires-in') ?? '30d',
+        ...(typeof values.out === 'string' ? { outPath: values.out } : {}),
+        out,
+        io,
+      });
+    }
     const nameOf = (raw: unknown): string => {
       const name = (raw as { name?: unknown } | null)?.name;
       return typeof name === 'string' ? name : '(no name)';
@@ -157,12 +206,7 @@ export const signCommand: Command = {
     const fallback: Grant | undefined =
       flagPermissions !== undefined || policyPath !== undefined ? { permissions: flagPermissions ?? [], ...(policyPath !== undefined ? { policy: await readPolicy(policyPath) } : {}) } : undefined;
     const grants = await grantsFor(definitions.map(nameOf), optional(values, 'permissions-file'), fallback);
-    let key;
-    try {
-      key = await readPrivateKeyFile(keyPath);
-    } catch (cause) {
-      throw new CliError('OPERATIONAL', `cannot use the key ${keyPath}: ${(cause as Error).message}`, { path: keyPath }, { cause });
-    }
+    const key = await keyAt(keyPath);
     const issuedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
     const signed: SignedManifest[] = [];
@@ -173,7 +217,7 @@ export const signCommand: Command = {
       const manifest = {
         type: MANIFEST_TYPE,
         toolId: `${namespace}/${name}`,
-        version,
+        version: version!,
         provider: namespace,
         definition,
         permissions,
