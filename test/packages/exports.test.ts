@@ -16,6 +16,7 @@ const ENTRY_POINTS: Record<string, () => Promise<Record<string, unknown>>> = {
   '@etdi/client': () => import('@etdi/client'),
   '@etdi/client/node': () => import('@etdi/client/node'),
   '@etdi/client/policy': () => import('@etdi/client/policy'),
+  '@etdi/provider': () => import('@etdi/provider'),
   '@etdi/registry': () => import('@etdi/registry'),
 };
 
