@@ -13,3 +13,15 @@ describe('docs/REST-API.md problem codes', () => {
     if (isErrorCode(code)) expect(ERROR_CODES[code].status).toBe(status);
   });
 });
+
+// docs/VERIFIER.md's table of the SEP-3140 codes (code, status, kind) agrees with the one code table.
+const verifierDoc = readFileSync(new URL('../../docs/VERIFIER.md', import.meta.url), 'utf8');
+const verifierRows = [...verifierDoc.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \| (refusal|usage|operational) \|/gm)].map((m) => [m[1]!, Number(m[2]), m[3]!] as const);
+
+describe('docs/VERIFIER.md SEP-3140 codes', () => {
+  it('lists the SEP-3140 codes', () => expect(verifierRows.map((r) => r[0]).sort()).toEqual(['DISCOVERY_FAILED', 'DISCOVERY_REFUSED', 'MANIFEST_EXPIRED', 'SIGNER_CHANGED', 'UNKNOWN_TRUST_LABEL', 'WRONG_SERVER']));
+  it.each(verifierRows)('%s is %i, %s, as the code table says', (code, status, kind) => {
+    expect(isErrorCode(code)).toBe(true);
+    if (isErrorCode(code)) expect(ERROR_CODES[code]).toEqual({ status, kind });
+  });
+});
