@@ -393,6 +393,21 @@ describe('verifyTool', () => {
       expect(auto.lockfile.tools[`${ACME}/newer`]).toMatchObject({ version: '1.0.1', approvedPermissions: ['kg:write'] });
     });
 
+    it('re-pins a newer version whose only change is its title under cosmeticUpdates: allow; asks about a description change (material)', async () => {
+      const def = { ...clone(base), name: 'cosmetic', title: 'Cosmetic' };
+      const v1 = await published(ACME, def, '1.0.0');
+      const v2 = await published(ACME, { ...def, title: 'Cosmetic, renamed' }, '1.0.1');
+      const v3 = await published(ACME, { ...def, title: 'Cosmetic, renamed', description: 'new words' }, '1.0.2');
+      const v = await newVerifier(reg, [v1.bundle, v2.bundle, v3.bundle]);
+      await v.approve(await v.verify(v1.live));
+      expect((await v.verify(v2.live)).decision).toMatchObject({ status: 'needs-approval', code: 'NEW_VERSION', changes: { cosmeticOnly: true, titleChanged: true } });
+      // a fresh session with the option: the lockfile's material digest proves it cosmetic
+      const relaxed = await newVerifier(reg, [v2.bundle, v3.bundle], { cosmeticUpdates: 'allow', lockfile: v.lockfile });
+      expect((await relaxed.verify(v2.live)).decision).toMatchObject({ status: 'approved', upgrade: { from: '1.0.0', changes: { cosmeticOnly: true } } });
+      expect(relaxed.lockfile.tools[`${ACME}/cosmetic`]?.version).toBe('1.0.1');
+      expect((await relaxed.verify(v3.live)).decision).toMatchObject({ status: 'needs-approval', code: 'NEW_VERSION', changes: { cosmeticOnly: false, descriptionChanged: true } });
+    });
+
     it.each([
       ['a permission added', { permissions: ['kg:write', 'fs:read'] }, ['permission fs:read added']],
       ['readOnlyHint true -> false', { annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false } }, ['readOnlyHint true -> false']],
