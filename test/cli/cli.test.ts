@@ -340,6 +340,10 @@ describe('etdi', () => {
     });
 
     it('approve shows what changed, re-pins, and audit is then clean (exit 0)', async () => {
+      // --cosmetic approves only a change of title or icons: an escalation is refused (exit 1), nothing pinned
+      const cosmetic = await etdi(['approve', 'com.acme/read_file@1.1.0', '--registry', url, '--lockfile', 'etdi.lock.json', '--cosmetic', '--json']);
+      expect(cosmetic.code).toBe(1);
+      expect(json(cosmetic)).toMatchObject({ ok: false, code: 'REFUSED', changes: { cosmeticOnly: false, escalation: true } });
       const human = await etdi(['approve', 'com.acme/read_file@1.1.0', '--registry', url, '--lockfile', 'etdi.lock.json', '--yes']);
       expect(human.code).toBe(0);
       expect(human.stdout).toMatch(/changes since the approved 1\.0\.0/);
