@@ -169,7 +169,12 @@ export function createDiscoveryFetch(options: DiscoveryFetchOptions = {}): Disco
       const status = response.statusCode ?? 0;
       if (status >= 300 && status < 400 && response.headers.location !== undefined) {
         response.resume();
-        const next = new URL(response.headers.location, url);
+        let next: URL;
+        try {
+          next = new URL(response.headers.location, url);
+        } catch (cause) {
+          throw failed(url, 'a redirect to something that is not a URL', cause);
+        }
         if (next.origin !== url.origin) throw refused(next, `a redirect from ${url.origin} to another origin`);
         if (redirects >= maxRedirects) throw failed(url, `more than ${maxRedirects} redirects`);
         url = next;

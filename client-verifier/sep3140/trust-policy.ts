@@ -49,6 +49,16 @@ export function publisherNamespace(publisher: string): string | undefined {
   return NAMESPACE_PATTERN.test(namespace) ? namespace : undefined;
 }
 
+/** The origin of a URI, or undefined for a string that is not one (a publisher is any string to the schema). */
+function originOf(uri: string): string | undefined {
+  try {
+    const url = new URL(uri);
+    return url.origin === 'null' ? undefined : url.origin;
+  } catch {
+    return undefined;
+  }
+}
+
 /** What the policy reads of one verified manifest. */
 export interface SignerFacts {
   publisher: string;
@@ -81,10 +91,11 @@ export function checkPublisherTrust(facts: SignerFacts, policy: PublisherTrustPo
     });
   }
   if (policy.allowedPublishers?.includes(facts.publisher) === true) {
-    if (new URL(facts.jwksUri).origin === new URL(facts.publisher).origin) return 'allow-listed';
+    const origin = originOf(facts.publisher);
+    if (origin !== undefined && originOf(facts.jwksUri) === origin) return 'allow-listed';
     throw new VerificationError('UNTRUSTED_SIGNER', `the keys of allow-listed publisher ${facts.publisher} must come from its own origin; this server points to ${facts.jwksUri}`, {
       publisher: facts.publisher,
-      expected: new URL(facts.publisher).origin,
+      expected: origin ?? '(the publisher is not a URL)',
       got: facts.jwksUri,
     });
   }

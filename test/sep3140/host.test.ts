@@ -310,6 +310,9 @@ describe('trust policies', () => {
     // an address has no DNS name to derive a namespace from: the host names the provider
     const tool = (await (await connect(server, own, { provider: 'com.example.tools' })).verified.inspect('read_resource')) as DeclaredTool;
     expect(tool).toMatchObject({ toolId: 'com.example.tools/read_resource', declaration: { trustBasis: 'allow-listed' } });
+    world.publisher = 'acme-publisher'; // allow-listed, but no origin to serve keys from
+    const nameOnly = await refusal((await connect(server, newHost({ trust: { allowedPublishers: ['acme-publisher'] } }), { provider: 'com.example.tools' })).verified.inspect('read_resource'));
+    expect(nameOnly.code).toBe('UNTRUSTED_SIGNER');
   });
 
   it('no rule vouches for the publisher (trust on first use off): UNTRUSTED_SIGNER', async () => {
