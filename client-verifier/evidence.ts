@@ -2,7 +2,7 @@ import type { AttestationClaims, LogEvidence, SignedManifest, ToolManifest, Vers
 import type { Ed25519Backend } from '@etdi/protocol';
 import type { AttestationOptions } from './attestation.js';
 import type { BundleSource } from './bundles.js';
-import type { PinContext, PinDecision } from './pins.js';
+import type { PinContext, PinDecision, PinSubject } from './pins.js';
 import type { RegistryClient } from './registry-client.js';
 import type { TrustRoot } from './trust-root.js';
 
@@ -39,27 +39,29 @@ export interface VerifyContext extends PinContext {
   backend?: Ed25519Backend;
 }
 
-/** The cryptographic part of a verification: independent of the lockfile, cacheable until `expiresAt`. */
-export interface VerifiedEvidence {
-  toolId: string;
-  toolName: string;
-  version: string;
-  provider: string;
+/**
+ * What every verified tool carries, whatever vouched for it (a registry manifest, or a SEP-3140
+ * declaration): what the pin rows decide on, and the tool as the server sent it.
+ */
+export interface EvidenceBase extends PinSubject {
   signerKeyId: string;
-  /** `sha256:` digest of JCS(the signed definition): what pins hold and live servers are compared to. */
-  definitionDigest: string;
-  manifestDigest: string;
-  manifest: ToolManifest;
-  signedManifest: SignedManifest;
   permissions: string[];
   /** The definition exactly as the server sent it (including any carried manifest). */
   definition: Record<string, unknown>;
-  /** `sha256:` digest of JCS(the tool exactly as sent, carried manifest included): the re-check's cache key. */
+  /** `sha256:` digest of JCS(the tool exactly as sent): the re-check's cache key. */
   sentDigest: string;
+  /** Milliseconds since the epoch after which the evidence must be verified again. */
+  expiresAt: number;
+}
+
+/** The cryptographic part of a verification: independent of the lockfile, cacheable until `expiresAt` (the attestation's). */
+export interface VerifiedEvidence extends EvidenceBase {
+  /** `sha256:` digest of JCS(the signed definition): what pins hold and live servers are compared to. */
+  definitionDigest: string;
+  manifest: ToolManifest;
+  signedManifest: SignedManifest;
   /** The bundle the evidence came from (record, status, attestation, log proof). */
   bundle: VersionBundle;
-  /** Milliseconds since the epoch at which the attestation expires: re-verify after it. */
-  expiresAt: number;
   /** Whether the manifest came from the tool's `_meta` or was resolved from the registry/bundles. */
   manifestSource: 'meta' | 'registry' | 'bundle';
 }

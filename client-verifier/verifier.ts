@@ -13,7 +13,7 @@ import type { LogChecker, VerifiedEvidence, VerifiedTool, VerifyContext } from '
 import { checkListedTool, deepFreeze, type ListedTool } from './steps/1-listed-tool.js';
 import { bundleTargets } from './steps/2-manifest.js';
 import { verifyListedTool } from './verify-tool.js';
-import { checkDeclaredTool, type DeclaredEvidence, type DeclaredTool } from './sep3140/declared-tool.js';
+import { checkDeclaredTool, isDeclaredTool, type DeclaredEvidence, type DeclaredTool } from './sep3140/declared-tool.js';
 import { discoverSigningKeys, type DiscoveredKeys, type DiscoveryFetch } from './sep3140/discovery.js';
 import { riskVerdict, type RiskApprovalRule } from './sep3140/risk-approval.js';
 import type { FirstSeenKeys, PublisherTrustPolicy } from './sep3140/trust-policy.js';
@@ -348,8 +348,8 @@ export class ToolVerifier {
 
   private async withDecision<E extends VerifiedEvidence | DeclaredEvidence>(evidence: E): Promise<E & { decision: PinDecision }> {
     let decision = this.decide(evidence);
-    const rule = 'declaration' in evidence ? this.options.declarations?.riskApproval : undefined;
-    if (rule !== undefined && 'declaration' in evidence) {
+    const rule = this.options.declarations?.riskApproval;
+    if (rule !== undefined && isDeclaredTool(evidence)) {
       const labels = evidence.declaration.trust;
       const verdict = riskVerdict(decision, labels, rule);
       if (verdict === 'approve') {

@@ -8,6 +8,7 @@ import { DeclarationFieldsSchema, type DeclarationEntry } from '@etdi/schemas';
 import { checkSchema, contentHashOf, digestOfContentHash } from '@etdi/protocol';
 import { VerificationError } from '../errors.js';
 import type { PinDecision, SignedTerms } from '../pins.js';
+import type { EvidenceBase } from '../evidence.js';
 import type { ListedTool } from '../steps/1-listed-tool.js';
 import { decodeTrustLabels, type EffectiveTrustLabels, type TrustLabelName } from './trust-labels.js';
 import type { TrustBasis } from './trust-policy.js';
@@ -35,24 +36,15 @@ export interface DeclarationFacts {
 }
 
 /** The verified evidence of a SEP-3140 tool: the pin rows' subject, and the declaration's facts. */
-export interface DeclaredEvidence {
-  toolId: string;
-  toolName: string;
+export interface DeclaredEvidence extends EvidenceBase {
   /** The declared version in semver form (`"3"` → `"3.0.0"`): what pins compare. */
   version: string;
-  provider: string;
-  signerKeyId: string;
   /** `sha256:` hex of the same bytes as the declaration's `contentHash`. */
   definitionDigest: string;
   /** `sha256:` digest of the tool's entry in the manifest with the publisher (declarationEntryDigest). */
   manifestDigest: string;
   /** What the pin rows compare: the declaration less `version` and `contentHash`; no permissions, no policy. */
   manifest: SignedTerms;
-  permissions: string[];
-  /** The tool exactly as the server sent it. */
-  definition: Record<string, unknown>;
-  /** `sha256:` digest of JCS(the tool as sent): the re-check's cache key. */
-  sentDigest: string;
   /** Milliseconds since the epoch at which the manifest expires (clock skew included): verify again after it. */
   expiresAt: number;
   declaration: DeclarationFacts;

@@ -3,7 +3,6 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -13,6 +12,7 @@ import { MANIFEST_META_KEY, type SignedManifest } from '../../schemas/index.js';
 import { startRegistry, type RunningRegistry } from '../verifier/support/real-registry.js';
 import { buildServer, listedDefinitions, type ToolSpec } from '../verifier/support/mcp-servers.js';
 import { etdi as etdiBinary, type Run } from '../support/processes.js';
+import { cliEnv, etdiInProcess } from '../support/cli-in-process.js';
 
 // `etdi scan` and `etdi protect` on real host configuration files (Claude Desktop, VS Code, Cursor)
 // written here, naming real MCP server processes (test/fixtures/cli/silent-server.mjs) and an
@@ -35,7 +35,7 @@ let filesTools: string;
 /** TOOLS_FILE of the "plain" server: one unsigned tool. */
 let plainTools: string;
 
-const env = (): Record<string, string> => ({ ...(process.env as Record<string, string>), NO_COLOR: '1' });
+const env = (): Record<string, string> => cliEnv();
 const carried = (s: SignedManifest): Record<string, unknown> => ({ ...s.manifest.definition, _meta: { [MANIFEST_META_KEY]: s } });
 function write(name: string, text: string): string {
   const path = join(dir, name);
@@ -43,14 +43,7 @@ function write(name: string, text: string): string {
   return path;
 }
 
-async function etdi(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { main } = await import('../../scripts/cli.js');
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (s: string) => void): NodeJS.WritableStream => new Writable({ write: (chunk, _enc, cb) => (append(String(chunk)), cb()) });
-  const code = await main(args, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), stdin: Readable.from([]), env: env() });
-  return { code, stdout, stderr };
-}
+const etdi = (args: string[]): ReturnType<typeof etdiInProcess> => etdiInProcess(args);
 
 /** The built CLI as its own process (protect writes this etdi's own path into the file). */
 const etdiProcess = (args: string[]): Promise<Run> => etdiBinary(args, dir);

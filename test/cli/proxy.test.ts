@@ -3,7 +3,6 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -14,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuditEventSchema, MANIFEST_META_KEY, type AuditEvent, type SignedManifest } from '../../schemas/index.js';
 import { startRegistry, type RunningRegistry } from '../verifier/support/real-registry.js';
 import { buildServer, listedDefinitions, type ToolSpec } from '../verifier/support/mcp-servers.js';
+import { cliEnv, etdiInProcess } from '../support/cli-in-process.js';
 
 // End to end: `etdi proxy` (the built CLI, a real process) between the SDK's own client and real
 // MCP servers: a stdio server process, and an McpServer behind StreamableHTTPServerTransport on
@@ -35,7 +35,7 @@ let lockfile: string;
 /** read_file and list_directory of server-filesystem, signed and published; read_file approved. */
 const signed = new Map<string, SignedManifest>();
 
-const env = (): Record<string, string> => ({ ...(process.env as Record<string, string>), NO_COLOR: '1' });
+const env = (): Record<string, string> => cliEnv();
 const carried = (s: SignedManifest): Record<string, unknown> => ({ ...s.manifest.definition, _meta: { [MANIFEST_META_KEY]: s } });
 function writeJson(name: string, value: unknown): string {
   const path = join(dir, name);
@@ -43,15 +43,7 @@ function writeJson(name: string, value: unknown): string {
   return path;
 }
 
-/** The dispatcher in this process with captured streams (the servers it starts are real processes). */
-async function etdi(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { main } = await import('../../scripts/cli.js');
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (s: string) => void): NodeJS.WritableStream => new Writable({ write: (chunk, _enc, cb) => (append(String(chunk)), cb()) });
-  const code = await main(args, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), stdin: Readable.from([]), env: { ...env(), ...extraEnv } });
-  return { code, stdout, stderr };
-}
+const etdi = (args: string[], extraEnv: Record<string, string> = {}): ReturnType<typeof etdiInProcess> => etdiInProcess(args, cliEnv(extraEnv));
 
 interface Proxy {
   client: Client;

@@ -8,7 +8,6 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -18,6 +17,7 @@ import { generateKeyPair, verifyDeclarationsSignature } from '../../protocol/ind
 import { LockfileSchema, SignedDeclarationsManifestSchema, type Lockfile } from '../../schemas/index.js';
 import { VerifiedClient, type DeclaredTool } from '../../client-verifier/index.js';
 import { PUBLISHER, PUBLISHER_NS, buildDeclaredServer, newHost, newWorld, signerOf, startSepServer, type DeclaredToolSpec, type RunningSepServer, type Signer, type World } from './support.js';
+import { cliEnv, etdiInProcess } from '../support/cli-in-process.js';
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -43,17 +43,9 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const env = (): Record<string, string> => ({ ...(process.env as Record<string, string>), NO_COLOR: '1' });
+const env = (): Record<string, string> => cliEnv();
 
-/** The dispatcher in this process (the servers it starts are real processes). */
-async function etdi(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { main } = await import('../../scripts/cli.js');
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (s: string) => void): NodeJS.WritableStream => new Writable({ write: (chunk, _enc, cb) => (append(String(chunk)), cb()) });
-  const code = await main(args, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), stdin: Readable.from([]), env: env() });
-  return { code, stdout, stderr };
-}
+const etdi = (args: string[]): ReturnType<typeof etdiInProcess> => etdiInProcess(args);
 
 function keyFile(signer: Signer): string {
   const path = file('publisher.jwk');

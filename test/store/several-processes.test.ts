@@ -38,8 +38,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'etdi-processes-'));
   // the first process creates the schema and the log; the others find them
   for (let i = 0; i < PROCESSES; i++) {
-    const process = await start();
-    slots.push({ port: Number(new URL(process.url).port), process });
+    const registry = await start();
+    slots.push({ port: Number(new URL(registry.url).port), process: registry });
   }
 });
 
@@ -111,9 +111,9 @@ describe('three registry processes on one PostgreSQL, the sequencer killed with 
     // a follower reading the checkpoint from every process, as clients behind a load balancer would
     const follower = (async () => {
       while (!done) {
-        for (const { process } of slots) {
+        for (const { process: registry } of slots) {
           try {
-            const res = await fetch(`${process.url}/v1/log/checkpoint`, { signal: AbortSignal.timeout(5_000) });
+            const res = await fetch(`${registry.url}/v1/log/checkpoint`, { signal: AbortSignal.timeout(5_000) });
             if (res.ok) notes.add(await res.text());
           } catch {
             // a killed process: the next one
