@@ -40,9 +40,10 @@ export class CopyRefused extends Error {
  * One-way copy of a SQLite registry into an empty PostgreSQL database (`etdi migrate`): every
  * row of every table, the log's leaves, subtree hashes and signed checkpoints byte for byte, the
  * registry's keys (so the log key, and the checkpoints clients hold, stay valid). One
- * transaction holding the registry's write lock: a failure leaves the target as it was, and no
- * registry process can write meanwhile. Then fsck on both sides; the copy must have the same log
- * size and root, or CopyRefused. The source should be stopped (or a backup): the copy reads one
+ * transaction holding the registry's write lock: a failure leaves the target with the empty
+ * schema only, and no registry process can write meanwhile. Then fsck on the committed copy; it
+ * must have the source's log size and root, or CopyRefused (the copy is then left in place for
+ * analysis: drop the database before trying again). The source should be stopped (or a backup): the copy reads one
  * snapshot of it.
  */
 export async function copySqliteToPostgres(source: SqliteStore, url: string): Promise<CopyReport> {
