@@ -22,7 +22,8 @@ export { classifyChanges, describeChanges, describeEscalation, hintsOf, type Too
 export { ToolVerifier, type ToolVerifierOptions, type CheckOptions, type StatefulLogChecker, type DeclarationsOptions } from './verifier.js';
 // SEP-3140 signed capability declarations (docs/VERIFIER.md, "SEP-3140 servers").
 export { canonicalServerUri, protectedResourceMetadataUrl, discoverSigningKeys, type DiscoveryFetch, type DiscoveredKeys } from './sep3140/discovery.js';
-export { publisherNamespace, type PublisherTrustPolicy, type TrustBasis } from './sep3140/trust-policy.js';
+export { publisherNamespace, toPinVersion } from '@etdi/protocol';
+export type { PublisherTrustPolicy, TrustBasis } from './sep3140/trust-policy.js';
 export {
   decodeTrustLabels,
   MOST_RESTRICTIVE_TRUST,
@@ -34,7 +35,7 @@ export {
   type TrustEgress,
   type TrustDataSensitivity,
 } from './sep3140/trust-labels.js';
-export { isDeclaredTool, toPinVersion, type DeclaredEvidence, type DeclaredTool, type DeclarationFacts } from './sep3140/declared-tool.js';
+export { isDeclaredTool, type DeclaredEvidence, type DeclaredTool, type DeclarationFacts } from './sep3140/declared-tool.js';
 export type { TrustedDeclarations } from './sep3140/verify-manifest.js';
 export { isLowRisk, type RiskApprovalRule } from './sep3140/risk-approval.js';
 export { createLogChecker, type LogCheckerOptions } from './log-check.js';

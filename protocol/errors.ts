@@ -45,6 +45,8 @@ export type ProtocolErrorCode =
   | 'UNSIGNED'
   | 'UNKNOWN_SIGNER'
   | 'BAD_SIGNATURE'
+  // a SEP-3140 declaration that is not the one its manifest lists
+  | 'DEFINITION_MISMATCH'
   // transparency log (RFC 9162 proofs, C2SP signed-note and tlog-checkpoint)
   | 'BAD_INCLUSION_PROOF'
   | 'BAD_CONSISTENCY_PROOF'

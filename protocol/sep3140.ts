@@ -10,13 +10,16 @@ import {
   DeclarationsJwsHeaderSchema,
   DeclarationsManifestSchema,
   DeclarationsSigningKeySchema,
+  NAMESPACE_PATTERN,
   SignedDeclarationsManifestSchema,
+  type DeclarationEntry,
   type DeclarationsManifest,
   type DeclarationsSigningKey,
   type Ed25519PrivateJwk,
+  type SignedDeclaration,
   type SignedDeclarationsManifest,
 } from '@etdi/schemas';
-import { sha256Digest } from './digest.js';
+import { digestOf, sha256Digest } from './digest.js';
 import { fromBase64Url, fromUtf8, toBase64Url, toHex } from './encoding.js';
 import { ProtocolError } from './errors.js';
 import { sha256 } from './hash.js';
@@ -113,6 +116,11 @@ function decodeHeader(signature: string): { alg: 'EdDSA' | 'Ed25519'; kid: strin
   return header.data;
 }
 
+/** The `kid` of a manifest's JWS (BAD_SIGNATURE for a malformed header): which key to look up. */
+export function declarationsSignatureKid(signature: string): string {
+  return decodeHeader(signature).kid;
+}
+
 /**
  * Verifies the detached JWS of a decoded manifest over JCS(manifest) (SEP-3140 client step 1):
  * - UNKNOWN_SIGNER: the `kid` names no key `resolveKey` knows (a JWS by a key not in the JWKS);
@@ -136,4 +144,50 @@ export async function verifyDeclarationsSignature(signed: SignedDeclarationsMani
     throw new ProtocolError('BAD_SIGNATURE', `the manifest's signature by key "${kid}" does not verify over its JCS bytes (${(cause as { code?: string }).code ?? 'invalid'})`, { cause });
   }
   return { signed, manifest: signed.manifest, kid, keyId: jwkThumbprint(parsedKey.data), manifestDigest: sha256Digest(bytes) };
+}
+
+/**
+ * The namespace of a publisher: its URI's host, reversed (`https://publisher.example/x.json` →
+ * `example.publisher`), as the official MCP Registry names servers by domain. It names the
+ * publisher's tools in pins (`<namespace>/<tool>`). Undefined when the host is not a DNS name
+ * of two labels or more (an address, `localhost`): the host then configures the provider.
+ */
+export function publisherNamespace(publisher: string): string | undefined {
+  let host: string;
+  try {
+    host = new URL(publisher).hostname;
+  } catch {
+    return undefined;
+  }
+  const labels = host.split('.').reverse();
+  // an IPv4 address is not a domain (no top-level domain is all digits): `1.0.0.127` names no one
+  if (/^\d+$/.test(labels[0] ?? '')) return undefined;
+  const namespace = labels.join('.');
+  return NAMESPACE_PATTERN.test(namespace) ? namespace : undefined;
+}
+
+/** `"3"` → `"3.0.0"`; a semver version stays as it is (DeclarationVersionSchema accepts only these two). */
+export function toPinVersion(declared: string): string {
+  return /^\d+$/.test(declared) ? `${declared}.0.0` : declared;
+}
+
+/** `sha256:` digest of what one tool's entry of a manifest says, with its publisher: the pins' `manifestDigest`. */
+export function declarationEntryDigest(publisher: string, entry: { name: string; version: string; contentHash: string }): string {
+  return digestOf({ publisher, name: entry.name, version: entry.version, contentHash: entry.contentHash });
+}
+
+/**
+ * What a tool's signed declaration (SignedDeclarationSchema: a manifest, its JWS, one declaration)
+ * proves about that tool, computed from the declaration itself: its manifest entry (which must
+ * name the declaration's version and the hash of its content), the `definitionDigest` (hex of the
+ * content hash) and the `manifestDigest` (declarationEntryDigest). DEFINITION_MISMATCH when the
+ * declaration is not the one the manifest lists. The JWS is not checked here.
+ */
+export function signedDeclarationDigests(signed: SignedDeclaration): { entry: DeclarationEntry; definitionDigest: string; manifestDigest: string } {
+  const { manifest, declaration } = signed;
+  const contentHash = contentHashOf(declaration);
+  const entry = manifest.tools.find((t) => t.name === declaration.name);
+  if (entry === undefined || entry.contentHash !== contentHash || entry.version !== declaration.version || declaration.contentHash !== contentHash)
+    throw new ProtocolError('DEFINITION_MISMATCH', `declaration "${declaration.name}" is not the one its manifest signs (its content hashes to ${contentHash})`);
+  return { entry, definitionDigest: digestOfContentHash(contentHash), manifestDigest: declarationEntryDigest(manifest.publisher, entry) };
 }

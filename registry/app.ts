@@ -7,7 +7,7 @@ import { requestLog } from './http/request-log.js';
 import { buildOpenApi } from './openapi.js';
 import { createLogRouter } from './routes/log.js';
 import { namespacesRouter } from './routes/namespaces.js';
-import { PUBLISH_PATH, publishHandler } from './routes/publish.js';
+import { DECLARATIONS_PATH, PUBLISH_PATH, declarationsHandler, publishHandler } from './routes/publish.js';
 import type { Services } from './routes/services.js';
 import { RECORD_PATH, recordHandler, toolsRouter } from './routes/tools.js';
 import { authenticate } from './services/auth.js';
@@ -140,6 +140,7 @@ export async function createApp(options: CreateAppOptions): Promise<RegistryApp>
   // the hot read and the publish first, on the app itself (no nested-router dispatch)
   app.get(RECORD_PATH, recordHandler(services));
   app.post(PUBLISH_PATH, publishHandler(services));
+  app.post(DECLARATIONS_PATH, declarationsHandler(services));
   app.use(toolsRouter(services));
   app.use(namespacesRouter(services));
   app.use('/v1/log', createLogRouter(log));

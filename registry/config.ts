@@ -77,6 +77,8 @@ export interface RegistryConfig {
   adminToken: string | undefined;
   /** Request bodies larger than this are refused with 413 before any parsing. */
   maxBodyBytes: number;
+  /** The same bound for a SEP-3140 publish (POST /v1/declarations: a whole server's declarations). */
+  maxDeclarationsBodyBytes: number;
   /** Per-client token bucket (by socket address), or false to disable (benchmarks only). */
   rateLimit: RateLimitConfig | false;
   /** Serialised immutable version records kept in memory (and attestations), at most. */
@@ -138,6 +140,7 @@ export const DEFAULT_CONFIG: RegistryConfig = {
   maxClockSkewSeconds: 300,
   adminToken: undefined,
   maxBodyBytes: LIMITS.maxManifestBytes,
+  maxDeclarationsBodyBytes: 1024 * 1024,
   // the burst holds the largest bundle set (MAX_BUNDLE_SET versions) with room to spare
   rateLimit: { capacity: 2 * MAX_BUNDLE_SET, refillPerSecond: 100, maxClients: 100_000 },
   recordCacheSize: 10_000,
@@ -185,8 +188,8 @@ export function resolveConfig(input: RegistryConfigInput = {}): RegistryConfig {
     throw new RangeError('config.publisherTokenMaxAgeSeconds must be at least config.publisherTokenTtlSeconds');
   if (config.adminToken !== undefined && config.adminToken.length < 16)
     throw new RangeError('config.adminToken must be at least 16 characters');
-  if (!Number.isInteger(config.maxBodyBytes) || config.maxBodyBytes < 1024)
-    throw new RangeError('config.maxBodyBytes must be an integer >= 1024');
+  for (const name of ['maxBodyBytes', 'maxDeclarationsBodyBytes'] as const)
+    if (!Number.isInteger(config[name]) || config[name] < 1024) throw new RangeError(`config.${name} must be an integer >= 1024`);
   if (config.attestationTtlSeconds < 1 || config.publisherTokenTtlSeconds < 1)
     throw new RangeError('token lifetimes must be positive');
   new URL(config.origin); // throws TypeError on a bad origin

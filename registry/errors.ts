@@ -50,6 +50,10 @@ export type RegistryErrorCode =
   | 'TOO_MANY_VERSIONS'
   | 'TOO_MANY_TOOLS'
   | 'POLICY_INVALID'
+  // publishing a SEP-3140 capability manifest (POST /v1/declarations)
+  | 'MANIFEST_EXPIRED'
+  | 'DEFINITION_MISMATCH'
+  | 'UNKNOWN_TRUST_LABEL'
   // reading and revocation
   | 'TOOL_NOT_FOUND'
   | 'VERSION_NOT_FOUND'
@@ -111,6 +115,8 @@ export function toRegistryError(error: unknown): RegistryError | undefined {
         return new RegistryError('UNTRUSTED_SIGNER', error.message, { cause: error });
       case 'BAD_SIGNATURE':
         return new RegistryError('BAD_SIGNATURE', error.message, { cause: error });
+      case 'DEFINITION_MISMATCH':
+        return new RegistryError('DEFINITION_MISMATCH', error.message, { cause: error });
     }
   }
   return undefined;

@@ -129,6 +129,16 @@ export {
   type BundleSet,
   type AttestedVersion,
   type AttestationSetClaims,
+  ManifestRecordSchema,
+  DeclarationRecordSchema,
+  isDeclarationRecord,
+  MAX_DECLARATIONS_PER_PUBLISH,
+  DeclarationsPublishSchema,
+  DeclarationsPublishResultSchema,
+  type ManifestRecord,
+  type DeclarationRecord,
+  type DeclarationsPublish,
+  type DeclarationsPublishResult,
 } from './registry-api.js';
 export {
   LOCKFILE_TYPE,
@@ -229,4 +239,8 @@ export {
   type ProtectedResourceMetadata,
   type DeclarationsJwks,
   type DeclarationsSigningKey,
+  ToolDeclarationSchema,
+  SignedDeclarationSchema,
+  type ToolDeclaration,
+  type SignedDeclaration,
 } from './sep3140.js';

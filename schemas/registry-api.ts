@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Ed25519PublicJwkSchema, KeyIdSchema } from './jwk.js';
 import { LogEvidenceSchema } from './log.js';
 import { DigestSchema, NamespaceSchema, SignedManifestSchema, ToolIdSchema, VersionSchema } from './manifest.js';
+import { DeclarationsSigningKeySchema, SignedDeclarationSchema, SignedDeclarationsManifestSchema, ToolDeclarationSchema } from './sep3140.js';
 
 const Iso = z.iso.datetime({ offset: false });
 
@@ -9,12 +10,12 @@ const Iso = z.iso.datetime({ offset: false });
  * The immutable part of a published version: served with a strong ETag and cached for a long
  * time. Nothing here can change after publication.
  */
-export const VersionRecordSchema = z.strictObject({
+const RECORD_HEAD = {
   toolId: ToolIdSchema,
   version: VersionSchema,
   provider: NamespaceSchema,
-  /** The signed manifest exactly as published. */
-  signedManifest: SignedManifestSchema,
+};
+const RECORD_TAIL = {
   definitionDigest: DigestSchema,
   manifestDigest: DigestSchema,
   signerKeyId: KeyIdSchema,
@@ -22,8 +23,37 @@ export const VersionRecordSchema = z.strictObject({
   /** Who published: the `actor` of the `version.published` log event, so a client can rebuild the leaf. */
   publishedBy: z.string().max(256),
   leafIndex: z.number().int().min(0),
+};
+
+/** A version published as our own signed manifest (POST /v1/tools). */
+export const ManifestRecordSchema = z.strictObject({
+  ...RECORD_HEAD,
+  /** The signed manifest exactly as published. */
+  signedManifest: SignedManifestSchema,
+  ...RECORD_TAIL,
 });
+export type ManifestRecord = z.infer<typeof ManifestRecordSchema>;
+
+/**
+ * A version published as one tool of a SEP-3140 capability manifest (POST /v1/declarations):
+ * `definitionDigest` is the hex form of the declaration's `contentHash` and `manifestDigest` the
+ * digest of `{publisher, name, version, contentHash}` (protocol/sep3140.ts declarationEntryDigest),
+ * the same digests a host's pins hold for a tool it verified from the server itself.
+ */
+export const DeclarationRecordSchema = z.strictObject({
+  ...RECORD_HEAD,
+  /** The capability manifest, its JWS and this tool's declaration, exactly as published. */
+  signedDeclaration: SignedDeclarationSchema,
+  ...RECORD_TAIL,
+});
+export type DeclarationRecord = z.infer<typeof DeclarationRecordSchema>;
+
+/** The immutable record of a published version, in whichever format it was published. */
+export const VersionRecordSchema = z.union([ManifestRecordSchema, DeclarationRecordSchema]);
 export type VersionRecord = z.infer<typeof VersionRecordSchema>;
+
+/** Whether a record is a SEP-3140 declaration (else it is our own signed manifest). */
+export const isDeclarationRecord = (record: VersionRecord): record is DeclarationRecord => 'signedDeclaration' in record;
 
 export const KeyStatusSchema = z.strictObject({
   keyId: KeyIdSchema,
@@ -341,3 +371,37 @@ export const ReadinessSchema = z.strictObject({
   writerRestarts: z.number().int().nonnegative(),
 });
 export type Readiness = z.infer<typeof ReadinessSchema>;
+
+/** Most tools one SEP-3140 publish may carry (each is stored with the whole manifest: this bounds the copies). */
+export const MAX_DECLARATIONS_PER_PUBLISH = MAX_BUNDLE_SET;
+
+/**
+ * `POST /v1/declarations`: a SEP-3140 server's signed capability manifest and the declaration of
+ * every tool it lists. The JWS must verify with a key of the publisher's namespace: `signingKey`
+ * is the entry of the publisher's JWKS that the JWS `kid` names (its RFC 7638 thumbprint must be a
+ * registered key), or, without it, the `kid` must be that thumbprint.
+ */
+export const DeclarationsPublishSchema = z.strictObject({
+  signed: SignedDeclarationsManifestSchema,
+  declarations: z.array(ToolDeclarationSchema).min(1).max(MAX_DECLARATIONS_PER_PUBLISH),
+  signingKey: DeclarationsSigningKeySchema.optional(),
+});
+export type DeclarationsPublish = z.infer<typeof DeclarationsPublishSchema>;
+
+/** The answer to a SEP-3140 publish: each tool's version as stored (`created` false for an identical republish). */
+export const DeclarationsPublishResultSchema = z.strictObject({
+  provider: NamespaceSchema,
+  tools: z
+    .array(
+      z.strictObject({
+        toolId: ToolIdSchema,
+        version: VersionSchema,
+        created: z.boolean(),
+        definitionDigest: DigestSchema,
+        manifestDigest: DigestSchema,
+        leafIndex: z.number().int().min(0),
+      }),
+    )
+    .max(MAX_DECLARATIONS_PER_PUBLISH),
+});
+export type DeclarationsPublishResult = z.infer<typeof DeclarationsPublishResultSchema>;

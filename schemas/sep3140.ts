@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { Ed25519PublicJwkSchema } from './jwk.js';
+import { ToolDefinitionSchema } from './tool-definition.js';
 import { SEMVER_PATTERN, TOOL_NAME_PATTERN } from './limits.js';
 import { isDistinct } from './refinements.js';
 
@@ -168,3 +169,24 @@ export type DeclarationsJwks = z.infer<typeof DeclarationsJwksSchema>;
 /** An Ed25519 signing key as a SEP-3140 JWKS lists it: any `kid` (checked against the JWS header). */
 export const DeclarationsSigningKeySchema = Ed25519PublicJwkSchema.extend({ kid: z.string().min(1).max(256), alg: z.enum(['EdDSA', 'Ed25519']).optional() });
 export type DeclarationsSigningKey = z.infer<typeof DeclarationsSigningKeySchema>;
+
+/**
+ * A tool declaration as a SEP-3140 server lists it: an MCP tool (ToolDefinitionSchema) with the
+ * SEP's `version`, `contentHash` and optional `trust`. Loose like the tool: what a newer
+ * revision adds is kept, and hashed.
+ */
+export const ToolDeclarationSchema = z.intersection(ToolDefinitionSchema, DeclarationFieldsSchema);
+export type ToolDeclaration = z.infer<typeof ToolDeclarationSchema>;
+
+/**
+ * One tool of a SEP-3140 publish as a registry stores and serves it: the signed capability
+ * manifest (the `declarations/manifest` result, as received) and that tool's declaration. With the
+ * publisher's key, anyone re-checks it: the JWS over JCS(manifest), the declaration's
+ * `contentHash`, and the manifest's entry for it.
+ */
+export const SignedDeclarationSchema = z.strictObject({
+  manifest: DeclarationsManifestSchema,
+  signature: SignedDeclarationsManifestSchema.shape.signature,
+  declaration: ToolDeclarationSchema,
+});
+export type SignedDeclaration = z.infer<typeof SignedDeclarationSchema>;

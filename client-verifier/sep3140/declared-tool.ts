@@ -5,14 +5,14 @@
  * decide it (pins.ts) as for the project's own manifests.
  */
 import { DeclarationFieldsSchema, type DeclarationEntry } from '@etdi/schemas';
-import { checkSchema, contentHashOf, digestOfContentHash } from '@etdi/protocol';
+import { checkSchema, contentHashOf, declarationEntryDigest, digestOfContentHash, toPinVersion } from '@etdi/protocol';
 import { VerificationError } from '../errors.js';
 import type { PinDecision, SignedTerms } from '../pins.js';
 import type { EvidenceBase } from '../evidence.js';
 import type { ListedTool } from '../steps/1-listed-tool.js';
 import { decodeTrustLabels, type EffectiveTrustLabels, type TrustLabelName } from './trust-labels.js';
 import type { TrustBasis } from './trust-policy.js';
-import { checkValidityWindow, declarationEntryDigest, type TrustedDeclarations } from './verify-manifest.js';
+import { checkValidityWindow, type TrustedDeclarations } from './verify-manifest.js';
 
 /** What a SEP-3140 tool's verification proved, beyond what the pin rows read. */
 export interface DeclarationFacts {
@@ -66,11 +66,6 @@ export interface DeclaredToolOptions {
   now: Date;
   clockSkewSec: number;
   sentDigest: string;
-}
-
-/** `"3"` → `"3.0.0"`; a semver version stays as it is (DeclarationVersionSchema accepts only these two). */
-export function toPinVersion(declared: string): string {
-  return /^\d+$/.test(declared) ? `${declared}.0.0` : declared;
 }
 
 /** The declaration members SEP-3140 requires when `declarations.signed` is negotiated (SCHEMA_INVALID). */

@@ -4,7 +4,7 @@
  * with an alert when the publisher's keys change. A valid signature is not trust: a publisher
  * none of these vouches for is UNTRUSTED_SIGNER.
  */
-import { NAMESPACE_PATTERN, type Lockfile } from '@etdi/schemas';
+import type { Lockfile } from '@etdi/schemas';
 import { VerificationError } from '../errors.js';
 
 export interface PublisherTrustPolicy {
@@ -28,26 +28,6 @@ export interface PublisherTrustPolicy {
 
 /** Why the publisher is trusted. */
 export type TrustBasis = 'pinned-key' | 'allow-listed' | 'first-use';
-
-/**
- * The namespace of a publisher: its URI's host, reversed (`https://publisher.example/x.json` →
- * `example.publisher`), as the official MCP Registry names servers by domain. It names the
- * publisher's tools in pins (`<namespace>/<tool>`). Undefined when the host is not a DNS name
- * of two labels or more (an address, `localhost`): the host then configures the provider.
- */
-export function publisherNamespace(publisher: string): string | undefined {
-  let host: string;
-  try {
-    host = new URL(publisher).hostname;
-  } catch {
-    return undefined;
-  }
-  const labels = host.split('.').reverse();
-  // an IPv4 address is not a domain (no top-level domain is all digits): `1.0.0.127` names no one
-  if (/^\d+$/.test(labels[0] ?? '')) return undefined;
-  const namespace = labels.join('.');
-  return NAMESPACE_PATTERN.test(namespace) ? namespace : undefined;
-}
 
 /** The origin of a URI, or undefined for a string that is not one (a publisher is any string to the schema). */
 function originOf(uri: string): string | undefined {

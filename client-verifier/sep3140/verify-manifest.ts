@@ -5,10 +5,10 @@
  * policy. (Step 3, each used declaration's `contentHash`, is per tool: declared-tool.ts.)
  */
 import type { Lockfile, SignedDeclarationsManifest } from '@etdi/schemas';
-import { ProtocolError, decodeSignedDeclarations, digestOf, verifyDeclarationsSignature, type VerifiedDeclarations } from '@etdi/protocol';
+import { ProtocolError, decodeSignedDeclarations, publisherNamespace, verifyDeclarationsSignature, type VerifiedDeclarations } from '@etdi/protocol';
 import { VerificationError } from '../errors.js';
 import { canonicalServerUri, sameResource, type DiscoveredKeys } from './discovery.js';
-import { checkPublisherTrust, publisherNamespace, type FirstSeenKeys, type PublisherTrustPolicy, type TrustBasis } from './trust-policy.js';
+import { checkPublisherTrust, type FirstSeenKeys, type PublisherTrustPolicy, type TrustBasis } from './trust-policy.js';
 
 /** A manifest that passed steps 1, 2 and 4: what every declaration of the server is checked against. */
 export interface TrustedDeclarations {
@@ -127,7 +127,3 @@ export async function verifyDeclarationsManifest(result: unknown, ctx: ManifestC
   return Object.freeze({ serverUri, publisher: verified.manifest.publisher, provider, trustBasis, jwksUri: keys.jwksUri, verified, ...window });
 }
 
-/** `sha256:` digest of what one tool's entry of a manifest says, with its publisher: the pins' `manifestDigest`. */
-export function declarationEntryDigest(publisher: string, entry: { name: string; version: string; contentHash: string }): string {
-  return digestOf({ publisher, name: entry.name, version: entry.version, contentHash: entry.contentHash });
-}

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
-import { readRawBody } from '../http/body.js';
+import { readJsonBody, readRawBody } from '../http/body.js';
 import { publish } from '../services/publish.js';
+import { publishDeclarations } from '../services/publish-declarations.js';
 import type { Services } from './services.js';
 
 /** The publish route's path (registered on the app itself, like the record GET: no nested router). */
@@ -26,5 +27,26 @@ export function publishHandler(services: Services): RequestHandler {
         'Cache-Control': 'no-store',
       })
       .end(record.body);
+  };
+}
+
+/** The SEP-3140 publish route's path. */
+export const DECLARATIONS_PATH = '/v1/declarations';
+
+/**
+ * POST /v1/declarations: a SEP-3140 capability manifest and its declarations
+ * (services/publish-declarations.ts); every tool's record primes the read cache.
+ */
+export function declarationsHandler(services: Services): RequestHandler {
+  const { ctx, reads } = services;
+  return async (req, res) => {
+    const principal = await services.authenticate(req);
+    const body = await readJsonBody(req, ctx.config.maxDeclarationsBodyBytes);
+    const result = await publishDeclarations(ctx, principal, body);
+    for (const { row } of result.rows) reads.remember(row);
+    const text = JSON.stringify(result.answer);
+    res
+      .writeHead(result.created ? 201 : 200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' })
+      .end(text);
   };
 }

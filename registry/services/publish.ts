@@ -89,18 +89,31 @@ function decode(raw: Uint8Array): SignedManifest {
   }
 }
 
-/**
- * Step 2: may this principal publish this manifest, and which keys may sign it? The keys of the
- * namespace that are active now and were not revoked at or before the manifest's issue time
- * (a manifest back-dated before a revocation is still refused: the publication time bounds it).
- * A manifest signed only by keys the namespace revoked is KEY_REVOKED; by keys it never had,
- * UNTRUSTED_SIGNER (after the signature check, which tells that apart from an unsigned one).
- */
+/** Step 2: may this principal publish this manifest, and which keys may sign it? (trustedKeysFor) */
 async function authorise(ctx: RegistryContext, principal: Principal, signed: SignedManifest): Promise<Map<string, Ed25519PublicJwk>> {
   const { manifest } = signed;
-  const namespace = manifest.provider; // the schema binds toolId = provider/definition.name
+  // the schema binds toolId = provider/definition.name
+  return trustedKeysFor(ctx, principal, manifest.provider, manifest.toolId, manifest.issuedAt, signed.signatures.map((s) => s.keyId));
+}
+
+/**
+ * The authorisation every publish shares, whatever its format: the principal may write to
+ * `namespace`, which is registered; the document was not issued in the future; and the keys that
+ * may sign it are the namespace's keys active now and not revoked at or before `issuedAt` (a
+ * manifest back-dated before a revocation is still refused: the publication time bounds it).
+ * A document signed only by keys the namespace revoked is KEY_REVOKED; by keys it never had,
+ * UNTRUSTED_SIGNER (the caller's signature check, which tells that apart from an unsigned one).
+ */
+export async function trustedKeysFor(
+  ctx: RegistryContext,
+  principal: Principal,
+  namespace: string,
+  what: string,
+  issuedAtText: string,
+  signers: readonly string[],
+): Promise<Map<string, Ed25519PublicJwk>> {
   if (principal.role === 'publisher' && principal.namespace !== namespace)
-    throw new RegistryError('NAMESPACE_MISMATCH', `a publisher of ${principal.namespace} cannot publish ${manifest.toolId}`, {
+    throw new RegistryError('NAMESPACE_MISMATCH', `a publisher of ${principal.namespace} cannot publish ${what}`, {
       evidence: { tokenNamespace: principal.namespace, toolNamespace: namespace },
     });
   // a registered namespace has at least its first key: one read answers both questions
@@ -108,19 +121,18 @@ async function authorise(ctx: RegistryContext, principal: Principal, signed: Sig
   if (keyRows.length === 0 && (await ctx.store.getNamespace(namespace)) === undefined)
     throw new RegistryError('NAMESPACE_NOT_FOUND', `namespace ${namespace} is not registered`);
   const now = ctx.now();
-  const issuedAt = Date.parse(manifest.issuedAt);
+  const issuedAt = Date.parse(issuedAtText);
   if (issuedAt > now + ctx.config.maxClockSkewSeconds * 1000)
-    throw new RegistryError('ISSUED_IN_FUTURE', `issuedAt ${manifest.issuedAt} is in the future`, {
-      evidence: { issuedAt: manifest.issuedAt, now: new Date(now).toISOString() },
+    throw new RegistryError('ISSUED_IN_FUTURE', `issuedAt ${issuedAtText} is in the future`, {
+      evidence: { issuedAt: issuedAtText, now: new Date(now).toISOString() },
     });
   const trusted = new Map<string, Ed25519PublicJwk>();
   for (const key of keyRows) if (!isRevokedAt(key, now) && !isRevokedAt(key, issuedAt)) trusted.set(key.key_id, publicJwkOf(key));
-  const signers = signed.signatures.map((s) => s.keyId);
   if (signers.length > 0 && !signers.some((keyId) => trusted.has(keyId))) {
     const revoked = keyRows.find((k) => signers.includes(k.key_id));
     if (revoked !== undefined)
-      throw new RegistryError('KEY_REVOKED', `the manifest is signed by ${revoked.key_id}, revoked from ${revoked.revoked_from}`, {
-        evidence: { keyId: revoked.key_id, revokedFrom: revoked.revoked_from, issuedAt: manifest.issuedAt },
+      throw new RegistryError('KEY_REVOKED', `${what} is signed by ${revoked.key_id}, revoked from ${revoked.revoked_from}`, {
+        evidence: { keyId: revoked.key_id, revokedFrom: revoked.revoked_from, issuedAt: issuedAtText },
       });
   }
   return trusted;

@@ -8,7 +8,6 @@ import {
   type BundleSet,
   type BundleSetRequest,
   type LogEvidence,
-  type SignedManifest,
   type ToolListResponse,
   type VersionListResponse,
   type VersionRecord,
@@ -18,6 +17,7 @@ import { RegistryError } from '../errors.js';
 import type { StoredCheckpoint, VersionRow } from '../store/types.js';
 import type { RegistryContext } from './context.js';
 import { toKeyStatus } from './namespaces.js';
+import { recordMemberOf, storedIssuedAt, storedPermissions } from './stored-document.js';
 
 /** The leaf index a versions-list cursor carries (base64url of its decimal digits). */
 function decodeLeafCursor(cursor: string): number {
@@ -89,12 +89,12 @@ const ENTRY_OVERHEAD = 160;
 const weighString = (s: string): number => 2 * s.length;
 
 export function toVersionRecord(row: VersionRow): VersionRecord {
-  return {
+  return <VersionRecord>{
     toolId: row.tool_id,
     version: row.version,
     provider: row.namespace,
     // stored as JCS of what was strictly parsed: JSON.parse gives back exactly those values
-    signedManifest: JSON.parse(row.signed_manifest) as SignedManifest,
+    [recordMemberOf(row.signed_manifest)]: JSON.parse(row.signed_manifest),
     definitionDigest: row.definition_digest,
     manifestDigest: row.manifest_digest,
     signerKeyId: row.signer_key_id,
@@ -112,7 +112,7 @@ export function toVersionRecord(row: VersionRow): VersionRecord {
 export function serialiseRecord(row: VersionRow): CachedRecord {
   const q = JSON.stringify;
   const text =
-    `{"toolId":${q(row.tool_id)},"version":${q(row.version)},"provider":${q(row.namespace)},"signedManifest":${row.signed_manifest},` +
+    `{"toolId":${q(row.tool_id)},"version":${q(row.version)},"provider":${q(row.namespace)},"${recordMemberOf(row.signed_manifest)}":${row.signed_manifest},` +
     `"definitionDigest":${q(row.definition_digest)},"manifestDigest":${q(row.manifest_digest)},"signerKeyId":${q(row.signer_key_id)},` +
     `"publishedAt":${q(row.published_at)},"publishedBy":${q(row.published_by)},"leafIndex":${row.leaf_index}}`;
   // an unpooled buffer: a small Buffer.from(text) is a slice of a shared 8 KiB slab, which a
@@ -232,10 +232,9 @@ export class ReadService {
     const ctx = this.ctx;
     const key = (await ctx.store.getKey(row.namespace, row.signer_key_id))!;
     const signerKey = toKeyStatus(key, ctx.now());
-    const manifest = (JSON.parse(row.signed_manifest) as SignedManifest).manifest;
     // the client verifier's rule (protocol/key-revocation.ts): void if the key was revoked at or
     // before the manifest's issuedAt or its publication here, which bounds a back-dated issuedAt
-    const signatureVoid = isSignatureVoid(key.revoked_from, { issuedAt: manifest.issuedAt, publishedAt: row.published_at });
+    const signatureVoid = isSignatureVoid(key.revoked_from, { issuedAt: storedIssuedAt(row.signed_manifest), publishedAt: row.published_at });
     const status: VersionStatus = {
       toolId,
       version,
@@ -247,7 +246,7 @@ export class ReadService {
     if (row.revoked_at !== null) status.revocation = { reason: row.revoked_reason!, revokedAt: row.revoked_at, by: row.revoked_by! };
     else if (signatureVoid)
       status.revocation = { reason: `signer key revoked from ${key.revoked_from}: ${key.revoked_reason ?? ''}`, revokedAt: key.revoked_at!, by: `key:${key.key_id}` };
-    return { row, status, permissions: manifest.permissions };
+    return { row, status, permissions: storedPermissions(row.signed_manifest) };
   }
 
   /**

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { canonicalManifest, canonicalize, parseStrictJson, sha256Digest } from '@etdi/protocol';
-import type { SignedManifest } from '@etdi/schemas';
+import { canonicalize } from '@etdi/protocol';
+import { storedDigests } from '../services/stored-document.js';
 import { fsckLog, tablesMissingReport, type FsckEntry, type FsckOptions, type FsckReport } from '../log/fsck.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import { LOG_TABLES } from './sqlite/tree.js';
@@ -37,7 +37,7 @@ export function registryEntryCheck(store: StoreReader): (entry: FsckEntry) => Pr
         const v = await store.getVersion(e.toolId, e.version);
         if (v?.leaf_index !== entry.index || v.manifest_digest !== e.manifestDigest || v.definition_digest !== e.definitionDigest || v.signer_key_id !== e.signerKeyId)
           throw new Error(`${e.toolId}@${e.version} does not match leaf ${entry.index}`);
-        const stored = storedManifestDigests(v.signed_manifest);
+        const stored = storedDigests(v.signed_manifest);
         if (stored?.manifest !== e.manifestDigest || stored.definition !== e.definitionDigest)
           throw new Error(`the stored manifest of ${e.toolId}@${e.version} is not the one leaf ${entry.index} logged`);
         break;
@@ -47,17 +47,6 @@ export function registryEntryCheck(store: StoreReader): (entry: FsckEntry) => Pr
         break;
     }
   };
-}
-
-/** The digests of a stored signed manifest, or undefined when it is no longer one. */
-function storedManifestDigests(text: string): { manifest: string; definition: string } | undefined {
-  try {
-    // the bytes the publish path digests: one canonicalisation gives both
-    const { manifestBytes, definitionBytes } = canonicalManifest((parseStrictJson(text) as unknown as SignedManifest).manifest);
-    return { manifest: sha256Digest(manifestBytes), definition: sha256Digest(definitionBytes) };
-  } catch {
-    return undefined;
-  }
 }
 
 /**
