@@ -96,7 +96,7 @@ async function verdicts(name: string, doc: Doc): Promise<Record<string, { code: 
   };
   const text = JSON.stringify(doc);
   const set = structuredClone(validSet);
-  set.bundles[0]!.record.signedManifest = doc as unknown as SignedManifest;
+  (set.bundles[0]!.record as { signedManifest: SignedManifest }).signedManifest = doc as unknown as SignedManifest;
   hostileAnswer = JSON.stringify(set);
   const before = await (await fetch(`${registry.url}/v1/log/checkpoint`)).text();
   const publish = await fetch(`${registry.url}/v1/tools`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${acme.token}` }, body: text });
