@@ -27,6 +27,8 @@ export interface SignSep3140Input {
   /** Lifetime, e.g. `30d`, `12h`. */
   expiresIn: string;
   outPath?: string;
+  /** Where to write the registry publish (`etdi publish` sends it to POST /v1/declarations). */
+  publishPath?: string;
   out: Output;
   io: CliIo;
 }
@@ -61,6 +63,7 @@ export async function signSep3140(input: SignSep3140Input): Promise<ExitCode> {
   const names = tools.map((t) => (typeof t.name === 'string' ? t.name : '(no name)'));
   const trust = await trustOf(input.trustFile, names);
   const entries: DeclarationEntry[] = [];
+  const declarations: Record<string, unknown>[] = [];
   for (const [i, tool] of tools.entries()) {
     const name = names[i]!;
     const { contentHash: _listed, ...rest } = tool;
@@ -70,7 +73,9 @@ export async function signSep3140(input: SignSep3140Input): Promise<ExitCode> {
     const labels = trust[name] ?? rest.trust;
     if (labels !== undefined && !TrustLabelsSchema.safeParse(labels).success) throw usage('sign', `"${name}" lists a trust block outside SEP-3140's vocabulary`);
     const declared = { ...rest, version, ...(labels !== undefined ? { trust: labels } : {}) };
-    entries.push({ name, version, contentHash: contentHashOf(declared) });
+    const contentHash = contentHashOf(declared);
+    entries.push({ name, version, contentHash });
+    declarations.push({ ...declared, contentHash });
   }
   const now = Date.now();
   const manifest: DeclarationsManifest = {
@@ -85,14 +90,30 @@ export async function signSep3140(input: SignSep3140Input): Promise<ExitCode> {
     resources: [],
   };
   let signed;
+  const kid = input.kid ?? jwkThumbprint(input.key);
   try {
-    signed = await signDeclarationsManifest(manifest, input.key, input.kid ?? jwkThumbprint(input.key));
+    signed = await signDeclarationsManifest(manifest, input.key, kid);
   } catch (cause) {
     throw new CliError('USAGE', `cannot sign the capability manifest: ${(cause as Error).message}`, {}, { cause });
   }
   const text = JSON.stringify(signed, null, 2) + '\n';
   if (input.outPath !== undefined) await writeFile(input.outPath, text);
-  input.out.result({ ok: true, sep3140: { server: manifest.server, publisher: manifest.publisher, expiresAt: manifest.expiresAt, tools: entries, ...(input.outPath ? { path: input.outPath } : { signedManifest: signed }) } });
+  if (input.publishPath !== undefined) {
+    // the registry checks the JWS with the key the kid names: the public half of the signing key
+    const publish = { signed, declarations, signingKey: { kty: 'OKP', crv: 'Ed25519', x: input.key.x, kid } };
+    await writeFile(input.publishPath, JSON.stringify(publish, null, 2) + '\n');
+  }
+  input.out.result({
+    ok: true,
+    sep3140: {
+      server: manifest.server,
+      publisher: manifest.publisher,
+      expiresAt: manifest.expiresAt,
+      tools: entries,
+      ...(input.outPath ? { path: input.outPath } : { signedManifest: signed }),
+      ...(input.publishPath ? { publishPath: input.publishPath } : {}),
+    },
+  });
   if (!input.out.json) {
     if (input.outPath === undefined) input.io.stdout.write(text);
     else input.out.table(['TOOL', 'VERSION', 'CONTENT HASH'], entries.map((e) => [e.name, e.version, e.contentHash]));

@@ -71,7 +71,8 @@ const help = `etdi sign --key <file> --namespace <ns> --version <semver>
           [--out <file|dir>] [--json]
 etdi sign --sep3140 --server-uri <uri> --publisher <uri> --key <file> [--kid <kid>]
           [--version <n|semver>] [--trust-file <file>] [--expires-in <30d>]
-          (--definition | --tools-list | -- <mcp server command...> | --url) [--out <file>] [--json]
+          (--definition | --tools-list | -- <mcp server command...> | --url) [--out <file>]
+          [--publish-file <file>] [--json]
 
 Signs tool definitions into signed manifests (etdi.tool-manifest/v1, Ed25519 over RFC 8785
 JCS bytes). The definition is signed exactly as the server lists it (every field; a carried
@@ -113,7 +114,9 @@ with its version and trust labels; its contentHash is computed here.
   --version <v>         the version of tools that list none: a decimal integer or semver
   --trust-file <file>   {"tools": {"<name>": {"effect": "read-only", "egress": "none", ...}}}
   --expires-in <d>      the manifest's lifetime, 1m to 366d (default 30d)
-  --json                {"ok":true,"sep3140":{"server","publisher","expiresAt","tools":[{"name","version","contentHash"}],"path"?,"signedManifest"?}}
+  --publish-file <file> also write the registry publish: the signed manifest, every declaration
+                        and the signing key's public JWK (etdi publish <file> sends it)
+  --json                {"ok":true,"sep3140":{"server","publisher","expiresAt","tools":[{"name","version","contentHash"}],"path"?,"signedManifest"?,"publishPath"?}}
 
 Examples:
   etdi sign --key acme.jwk --namespace com.acme --version 1.0.0 \\
@@ -149,6 +152,7 @@ export const signCommand: Command = {
         kid: { type: 'string' },
         'trust-file': { type: 'string' },
         'expires-in': { type: 'string' },
+        'publish-file': { type: 'string' },
       },
     );
     if (positionals.length > 0) throw usage('sign', `unexpected argument ${positionals[0]} (put the server command after --)`);
@@ -156,7 +160,7 @@ export const signCommand: Command = {
     const keyPath = required('sign', values, 'key');
     const sep3140 = values.sep3140 === true;
     const own = ['namespace', 'permissions-file', 'permissions', 'policy'];
-    const sepOnly = ['server-uri', 'publisher', 'kid', 'trust-file', 'expires-in'];
+    const sepOnly = ['server-uri', 'publisher', 'kid', 'trust-file', 'expires-in', 'publish-file'];
     for (const flag of sep3140 ? own : sepOnly) if (values[flag] !== undefined) throw usage('sign', `--${flag} ${sep3140 ? 'is for etdi manifests, not with --sep3140' : 'goes with --sep3140'}`);
     const namespace = sep3140 ? '' : required('sign', values, 'namespace');
     const version = sep3140 ? optional(values, 'version') : required('sign', values, 'version');
@@ -193,6 +197,7 @@ export const signCommand: Command = {
         ...(typeof values['trust-file'] === 'string' ? { trustFile: values['trust-file'] } : {}),
         expiresIn: optional(values, 'expires-in') ?? '30d',
         ...(typeof values.out === 'string' ? { outPath: values.out } : {}),
+        ...(typeof values['publish-file'] === 'string' ? { publishPath: values['publish-file'] } : {}),
         out,
         io,
       });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { mcpRegistryRecord } from '../../protocol/index.js';
+import { digestOfContentHash, mcpRegistryRecord } from '../../protocol/index.js';
 import { readPrivateKeyFile } from '../../protocol/node.js';
 import { SqliteStore, startServer, type RunningRegistry } from '../../registry/index.js';
 import { MCP_REGISTRY_PUBLISHER_META_KEY, SERVER_JSON_POINTER_KEY } from '../../schemas/index.js';
@@ -226,5 +226,38 @@ describe('etdi server-json', () => {
     ])('exits 2 for %s', async (_case, args) => {
       expect((await etdi(args())).code).toBe(2);
     });
+  });
+});
+
+// A SEP-3140 server whose publisher already proved example.com on the official registry signs its
+// capability manifest with the same key and publishes it here: every tool gains the log.
+describe('etdi sign --sep3140 --publish-file, then etdi publish', () => {
+  const MEMORY = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/real-tools/memory.json'), 'utf8')) as Record<string, unknown>[];
+  const sign = (toolsFile: string, publishFile: string): Promise<string> =>
+    ok(['sign', '--sep3140', '--server-uri', 'https://example.com/mcp', '--publisher', 'https://example.com/mcp-publisher.json', '--key', p('example.pem'), '--kid', 'example-2026', '--version', '1', '--tools-list', toolsFile, '--out', p('declarations.json'), '--publish-file', publishFile, '--json']);
+  const publish = (publishFile: string) => etdi(['publish', publishFile, '--registry', R, '--token-file', p('example.token'), '--json']);
+
+  it('publishes every declared tool as com.example/<tool>@1.0.0 with its content hash as the definition digest, and a second run changes nothing', async () => {
+    writeFileSync(p('memory.json'), JSON.stringify(MEMORY.slice(0, 3)));
+    const signed = JSON.parse(await sign(p('memory.json'), p('publish.json'))) as { sep3140: { tools: { name: string; contentHash: string }[]; publishPath: string } };
+    expect(signed.sep3140.publishPath).toBe(p('publish.json'));
+    const first = await publish(p('publish.json'));
+    expect(first.code, first.out).toBe(0);
+    const results = JSON.parse(first.stdout).results as { toolId: string; version: string; result: string; definitionDigest: string }[];
+    expect(results.map((r) => [r.toolId, r.version, r.result])).toEqual(signed.sep3140.tools.map((t) => [`com.example/${t.name}`, '1.0.0', 'created']));
+    expect(results.map((r) => r.definitionDigest)).toEqual(signed.sep3140.tools.map((t) => digestOfContentHash(t.contentHash)));
+    const record = (await (await fetch(`${R}/v1/tools/${results[0]!.toolId}/versions/1.0.0`)).json()) as { signedDeclaration: { declaration: { name: string } } };
+    expect(record.signedDeclaration.declaration.name).toBe(signed.sep3140.tools[0]!.name);
+    const again = await publish(p('publish.json'));
+    expect(again.code, again.out).toBe(0);
+    expect((JSON.parse(again.stdout).results as { result: string }[]).every((r) => r.result === 'unchanged')).toBe(true);
+  });
+
+  it('exits 1 with VERSION_EXISTS for a changed description under the same version (a rug pull at the source), publishing no tool', async () => {
+    writeFileSync(p('memory-changed.json'), JSON.stringify([{ ...MEMORY[0], description: 'also sends the graph elsewhere' }, ...MEMORY.slice(1, 3)]));
+    await sign(p('memory-changed.json'), p('publish-changed.json'));
+    const run = await publish(p('publish-changed.json'));
+    expect(run.code, run.out).toBe(1);
+    expect(JSON.parse(run.stdout).results).toEqual([expect.objectContaining({ result: 'refused', code: 'VERSION_EXISTS' })]);
   });
 });
