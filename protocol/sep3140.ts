@@ -2,8 +2,8 @@
  * SEP-3140 primitives ("Signed Capability Declarations & Trustworthy Trust Labels",
  * modelcontextprotocol/modelcontextprotocol seps/0000-MCP-Signed-Capability-Declarations-and-Trust-Labels.md):
  * a declaration's `contentHash`, and the capability manifest's detached JWS over its JCS bytes.
- * Shared by the provider helper (signing), the client verifier and, later, a registry that
- * accepts SEP-3140 manifests as publishes: the same bytes everywhere.
+ * Shared by the provider helper (signing), the client verifier and the registry that accepts
+ * SEP-3140 manifests as publishes: the same bytes everywhere.
  */
 import { CompactSign, flattenedVerify, importJWK, type CryptoKey } from 'jose';
 import {

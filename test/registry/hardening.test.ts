@@ -215,6 +215,7 @@ describe('hardening', () => {
       expect(res.body.openapi).toBe('3.1.0');
       for (const r of ROUTES) expect(res.body.paths[r.path][r.method]).toBeDefined();
       expect(res.body.paths['/v1/tools'].post.requestBody.content['application/json'].schema.properties.manifest).toBeDefined();
+      expect(res.body.paths['/v1/declarations'].post.requestBody.content['application/json'].schema.properties.signed).toBeDefined();
       await h.close();
     });
 
