@@ -19,9 +19,13 @@ import {
   type BundleSet,
   LOG_EVENT_TYPE,
   MANIFEST_TYPE,
+  type ManifestRecord,
   type ToolManifest,
   type VersionBundle,
 } from '@etdi/schemas';
+
+/** The bench publishes our own signed manifests only. */
+type ManifestBundle = VersionBundle & { record: ManifestRecord };
 import { canonicalBytes, fromBase64Url, generateKeyPair, signManifest, verifyManifestSignature } from '@etdi/protocol';
 import { SqliteStore, TransparencyLog } from '@etdi/registry';
 import { RegistryClient, ToolVerifier, createLogChecker, createTrustRoot, decodeBundle, decodeBundleSet, expectedAttestation, verifyAttestation, versionPublishedLeaf, type TrustRootConfig } from '@etdi/client';
@@ -37,7 +41,7 @@ const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z
 
 interface Fixture {
   trust: TrustRootConfig;
-  bundles: VersionBundle[];
+  bundles: ManifestBundle[];
   /** The same 100 versions as one bundle set: one attestation set, bundles without their own token. */
   set: BundleSet;
   live: Record<string, unknown>[];
@@ -99,7 +103,7 @@ export async function buildFixture(): Promise<Fixture> {
   }
   // the checkpoint over the 100 leaves, which every bundle's evidence proves against
   await store.transaction((tx) => log.signCheckpoint(tx));
-  const bundles: VersionBundle[] = [];
+  const bundles: ManifestBundle[] = [];
   for (const record of records) {
     const attestation = await new SignJWT({
       tool_version: record.version,

@@ -9,6 +9,7 @@ import {
 } from '@etdi/schemas';
 import { toSchemaIssues } from '@etdi/protocol';
 import { VerificationError } from './errors.js';
+import { recordPermissions } from './signed-version.js';
 import type { TrustRoot } from './trust-root.js';
 
 /** What the token must say: every claim is matched against the verified manifest and its record. */
@@ -30,7 +31,7 @@ export function expectedAttestation(record: VersionRecord): ExpectedAttestation 
     provider: record.provider,
     definitionDigest: record.definitionDigest,
     manifestDigest: record.manifestDigest,
-    permissions: record.signedManifest.manifest.permissions,
+    permissions: recordPermissions(record),
     leafIndex: record.leafIndex,
   };
 }

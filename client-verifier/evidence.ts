@@ -1,8 +1,8 @@
-import type { AttestationClaims, LogEvidence, SignedManifest, ToolManifest, VersionBundle } from '@etdi/schemas';
+import type { AttestationClaims, LogEvidence, SignedDeclaration, SignedManifest, ToolManifest, VersionBundle } from '@etdi/schemas';
 import type { Ed25519Backend } from '@etdi/protocol';
 import type { AttestationOptions } from './attestation.js';
 import type { BundleSource } from './bundles.js';
-import type { PinContext, PinDecision, PinSubject } from './pins.js';
+import type { PinContext, PinDecision, PinSubject, SignedTerms } from './pins.js';
 import type { RegistryClient } from './registry-client.js';
 import type { TrustRoot } from './trust-root.js';
 
@@ -54,19 +54,40 @@ export interface EvidenceBase extends PinSubject {
   expiresAt: number;
 }
 
-/** The cryptographic part of a verification: independent of the lockfile, cacheable until `expiresAt` (the attestation's). */
-export interface VerifiedEvidence extends EvidenceBase {
-  /** `sha256:` digest of JCS(the signed definition): what pins hold and live servers are compared to. */
+/**
+ * What a registry-path verification proved, whatever the record's format: independent of the
+ * lockfile, cacheable until `expiresAt` (the attestation's).
+ */
+interface RegistryEvidence extends EvidenceBase {
+  /** `sha256:` digest of the signed definition (as its format defines it): what pins hold and live servers are compared to. */
   definitionDigest: string;
-  manifest: ToolManifest;
-  signedManifest: SignedManifest;
   /** The bundle the evidence came from (record, status, attestation, log proof). */
   bundle: VersionBundle;
   /** Whether the manifest came from the tool's `_meta` or was resolved from the registry/bundles. */
   manifestSource: 'meta' | 'registry' | 'bundle';
 }
 
-/** A tool that passed every check; `decision` says whether it may be called now. */
-export interface VerifiedTool extends VerifiedEvidence {
-  decision: PinDecision;
+/** A tool vouched for by our own signed manifest (published with POST /v1/tools). */
+export interface ManifestEvidence extends RegistryEvidence {
+  manifest: ToolManifest;
+  signedManifest: SignedManifest;
 }
+
+/**
+ * A SEP-3140 tool vouched for by the registry (its declaration published with POST
+ * /v1/declarations): the namespace key's JWS, the log, revocation and the attestation, as for
+ * our manifests. Tell it apart with `'signedDeclaration' in evidence`; a SEP-3140 tool verified
+ * from its own server instead is a DeclaredEvidence (isDeclaredTool).
+ */
+export interface PublishedDeclarationEvidence extends RegistryEvidence {
+  /** What the pin rows compare: the declaration less `version` and `contentHash`; no permissions, no policy. */
+  manifest: SignedTerms;
+  /** The capability manifest, its JWS and this tool's declaration, as the registry serves them. */
+  signedDeclaration: SignedDeclaration;
+}
+
+/** The cryptographic part of a registry-path verification, in either format. */
+export type VerifiedEvidence = ManifestEvidence | PublishedDeclarationEvidence;
+
+/** A tool that passed every check; `decision` says whether it may be called now. */
+export type VerifiedTool = VerifiedEvidence & { decision: PinDecision };

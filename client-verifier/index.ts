@@ -13,7 +13,15 @@ export {
   type AttestedVersions,
 } from './attestation.js';
 export { verifyTool, verifyEvidence } from './verify-tool.js';
-export { type VerifyContext, type VerifiedEvidence, type VerifiedTool, type LogChecker } from './evidence.js';
+export {
+  type VerifyContext,
+  type VerifiedEvidence,
+  type ManifestEvidence,
+  type PublishedDeclarationEvidence,
+  type VerifiedTool,
+  type LogChecker,
+} from './evidence.js';
+export { toListedTool } from './signed-version.js';
 export { bundleSource, decodeBundle, decodeBundleSet, type BundleSource, type ValidatedBundle, type ValidatedBundleSet } from './bundles.js';
 export { bundleTargets } from './steps/2-manifest.js';
 export { versionPublishedLeaf } from './steps/10-log.js';

@@ -1,13 +1,14 @@
 import semverCompare from 'semver/functions/compare.js';
 import type { CryptoKey } from 'jose';
-import { MAX_BUNDLE_SET, type AttestationClaims, type Lockfile, type LockfileCheckpoint, type LockfilePin, type ToolManifest } from '@etdi/schemas';
-import { defaultBackend, digestOf, manifestDigest, nodeThreadpoolBackend, type Ed25519Backend } from '@etdi/protocol';
+import { MAX_BUNDLE_SET, type AttestationClaims, type Lockfile, type LockfileCheckpoint, type LockfilePin } from '@etdi/schemas';
+import { defaultBackend, digestOf, nodeThreadpoolBackend, type Ed25519Backend } from '@etdi/protocol';
 import { verifyAttestationSet, type AttestationOptions, type AttestedVersions } from './attestation.js';
 import { VerificationError } from './errors.js';
 import { emptyLockfile } from './lockfile.js';
 import { decidePin, toPin, type PinDecision, type SignedTerms } from './pins.js';
 import type { RegistryClient } from './registry-client.js';
 import { createTrustRoot, type TrustRoot, type TrustRootConfig } from './trust-root.js';
+import { decodeRecordTerms } from './signed-version.js';
 import { bundleSource, type BundleSource, type ValidatedBundle, type ValidatedBundleSet } from './bundles.js';
 import type { LogChecker, VerifiedEvidence, VerifiedTool, VerifyContext } from './evidence.js';
 import { checkListedTool, deepFreeze, type ListedTool } from './steps/1-listed-tool.js';
@@ -98,7 +99,8 @@ export class ToolVerifier {
   private readonly cache = new Map<string, VerifiedEvidence>();
   /** The tool names with evidence in `cache`: a tool of another name needs no digest to miss it. */
   private readonly cachedNames = new Set<string>();
-  private readonly manifests = new Map<string, ToolManifest>();
+  /** What each version verified here (or approved, learnApprovedManifest) vouches for, toolId@version. */
+  private readonly manifests = new Map<string, SignedTerms>();
   /** The pinned attestation keys imported for WebCrypto (attestation.ts), for this verifier's trust root. */
   private readonly importedKeys = new Map<string, Promise<CryptoKey>>();
   /** Look-alike keys of the names compared by the pin rows (pins.ts). */
@@ -290,10 +292,10 @@ export class ToolVerifier {
   }
 
   /**
-   * The manifest of the version pinned for `evidence`'s tool when it is another version and this
-   * verifier has not seen it: from the offline bundles, a prefetch or the registry, taken only
-   * when its digest is the pin's `manifestDigest` (the approval names exactly that manifest, so
-   * no signature is needed to trust it). Lets the change classification compare the definition
+   * The signed terms of the version pinned for `evidence`'s tool when it is another version and
+   * this verifier has not seen it: from the offline bundles, a prefetch or the registry, in either
+   * record format, taken only when its recomputed digest is the pin's `manifestDigest` (the
+   * approval names exactly those terms, so no signature is needed to trust them). Lets the change classification compare the definition
    * and the policy; best effort: without it a newer version is asked about (pins.ts).
    */
   private async learnApprovedManifest(evidence: VerifiedEvidence, prefetched: BundleSource | undefined): Promise<void> {
@@ -302,9 +304,9 @@ export class ToolVerifier {
     let bundle = this.source?.get(pin.toolId, pin.version) ?? prefetched?.get(pin.toolId, pin.version);
     if (bundle === undefined && this.options.registry !== undefined)
       bundle = await this.options.registry.getBundle(pin.toolId, pin.version).catch(() => undefined);
-    const manifest = bundle?.record.signedManifest.manifest;
-    if (manifest !== undefined && manifest.toolId === pin.toolId && manifest.version === pin.version && manifestDigest(manifest) === pin.manifestDigest)
-      this.manifests.set(`${pin.toolId}@${pin.version}`, manifest);
+    const approved = bundle === undefined ? undefined : decodeRecordTerms(bundle.record);
+    if (approved !== undefined && approved.toolId === pin.toolId && approved.version === pin.version && approved.manifestDigest === pin.manifestDigest)
+      this.manifests.set(`${pin.toolId}@${pin.version}`, approved.terms);
   }
 
   /**

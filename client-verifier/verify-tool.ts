@@ -5,6 +5,7 @@
 import { sameJson, toSignedDefinition } from '@etdi/protocol';
 import type { VerifiedEvidence, VerifiedTool, VerifyContext } from './evidence.js';
 import { decidePin } from './pins.js';
+import { listedDigestIn, type SignedFormat } from './signed-version.js';
 import { checkListedTool, listedDigestOf, type ListedTool } from './steps/1-listed-tool.js';
 import { locateManifest } from './steps/2-manifest.js';
 import { resolveBundle } from './steps/3-bundle.js';
@@ -46,42 +47,46 @@ export async function verifyListedTool(tool: ListedTool, ctx: VerifyContext, sen
 
 async function verifySteps(tool: ListedTool, ctx: VerifyContext, sentDigest: string | undefined): Promise<VerifiedEvidence> {
   const toolName = tool.name;
-  // The digest of the tool as signed (its carried manifest removed), taken only when a step
-  // needs it: a tool that is the signed definition (sameJson) has the verified digest.
+  // The digests of the tool as each format signs it (its carried manifest removed), each taken
+  // only when a step needs it: a tool that is the signed definition (sameJson) has the verified
+  // digest, and in our format a tool that carries no manifest is digested as sent.
   const signedDefinition = toSignedDefinition(tool);
-  let signedDigest = signedDefinition === tool ? sentDigest : undefined;
-  const listedDigest = (): string => (signedDigest ??= listedDigestOf(signedDefinition, toolName));
+  const digests: Partial<Record<SignedFormat, string>> = {};
+  if (signedDefinition === tool && sentDigest !== undefined) digests.etdi = sentDigest;
+  const listedDigest = (format: SignedFormat): string => (digests[format] ??= listedDigestIn(format, signedDefinition, toolName));
 
   const location = locateManifest(tool, ctx); // 2. the manifest, carried or resolved
   const found = await resolveBundle(location, signedDefinition, listedDigest, ctx); // 3. the bundle
   const { bundle } = found;
   const attestation = startAttestation(bundle, ctx); // 11, started now to overlap 4-10
-  const verified = await verifySignature(location.carried ?? bundle.record.signedManifest, bundle, ctx); // 4. signature
-  const manifest = verified.manifest;
-  checkPublished(verified, bundle, toolName); // 5. the published manifest
-  checkOwnership(manifest, bundle, location.toolId, toolName, ctx); // 6. ownership
-  checkKeyRevocation(manifest, bundle); // 7. key revocation
-  if (signedDigest === undefined && (found.listsSigned ?? sameJson(signedDefinition, manifest.definition))) signedDigest = verified.definitionDigest;
-  checkDefinition(verified, toolName, listedDigest(), ctx.lockfile?.tools[location.toolId]); // 8. rug pull, definition
+  const signed = await verifySignature(location.carried, bundle, ctx); // 4. signature (either format)
+  checkPublished(signed, bundle, toolName); // 5. the published version
+  checkOwnership(signed, bundle, location.toolId, toolName, ctx); // 6. ownership
+  checkKeyRevocation(signed, bundle); // 7. key revocation
+  if (digests[signed.format] === undefined && (found.listsSigned ?? sameJson(signedDefinition, signed.definition))) digests[signed.format] = signed.definitionDigest;
+  checkDefinition(signed, toolName, listedDigest(signed.format), signedDefinition, ctx.lockfile?.tools[location.toolId]); // 8. rug pull, definition
   checkVersionRevocation(bundle); // 9. version revocation
   await checkLogged(bundle, ctx); // 10. log
   const claims = await attestation; // 11. attestation
 
-  return {
+  const manifestSource: VerifiedEvidence['manifestSource'] = location.carried !== undefined ? 'meta' : found.source;
+  const evidence = {
     toolId: location.toolId,
     toolName,
-    version: manifest.version,
-    provider: manifest.provider,
-    signerKeyId: verified.keyId,
-    definitionDigest: verified.definitionDigest,
-    manifestDigest: verified.manifestDigest,
-    manifest,
-    signedManifest: verified.signedManifest,
-    permissions: [...manifest.permissions],
+    version: signed.version,
+    provider: signed.provider,
+    signerKeyId: signed.keyId,
+    definitionDigest: signed.definitionDigest,
+    manifestDigest: signed.manifestDigest,
+    permissions: [...signed.terms.permissions],
     definition: tool,
-    sentDigest: sentDigest ?? (signedDefinition === tool ? listedDigest() : listedDigestOf(tool, toolName)),
+    // in our format the digest of a tool that carries no manifest is the digest as sent
+    sentDigest: sentDigest ?? (signedDefinition === tool ? listedDigest('etdi') : listedDigestOf(tool, toolName)),
     bundle,
     expiresAt: claims.exp * 1000,
-    manifestSource: location.carried !== undefined ? 'meta' : found.source,
+    manifestSource,
   };
+  return signed.format === 'etdi'
+    ? { ...evidence, manifest: signed.manifest, signedManifest: signed.signedManifest }
+    : { ...evidence, manifest: signed.terms, signedDeclaration: signed.signedDeclaration };
 }

@@ -8,6 +8,7 @@ import { DeclarationFieldsSchema, type DeclarationEntry } from '@etdi/schemas';
 import { checkSchema, contentHashOf, declarationEntryDigest, digestOfContentHash, toPinVersion } from '@etdi/protocol';
 import { VerificationError } from '../errors.js';
 import type { PinDecision, SignedTerms } from '../pins.js';
+import { declarationTerms } from '../signed-version.js';
 import type { EvidenceBase } from '../evidence.js';
 import type { ListedTool } from '../steps/1-listed-tool.js';
 import { decodeTrustLabels, type EffectiveTrustLabels, type TrustLabelName } from './trust-labels.js';
@@ -123,12 +124,6 @@ export function checkTrustLabels(tool: ListedTool, trust: unknown, mode: 'refuse
   return decoded;
 }
 
-/** What pins compare of a declaration: everything but `version` and `contentHash`, which change with every version. */
-function signedTermsOf(tool: ListedTool): SignedTerms {
-  const { version: _version, contentHash: _contentHash, ...definition } = tool as Record<string, unknown>;
-  return { definition: definition as SignedTerms['definition'], permissions: [] };
-}
-
 /** Step 3 and the labels for one listed tool of a server whose manifest passed steps 1, 2 and 4. */
 export function checkDeclaredTool(tool: ListedTool, trusted: TrustedDeclarations, options: DeclaredToolOptions): DeclaredEvidence {
   checkValidityWindow(trusted, options.now, options.clockSkewSec); // still valid now (a held manifest expires)
@@ -146,7 +141,7 @@ export function checkDeclaredTool(tool: ListedTool, trusted: TrustedDeclarations
     signerKeyId: verified.keyId,
     definitionDigest: digestOfContentHash(contentHash),
     manifestDigest: declarationEntryDigest(trusted.publisher, entry),
-    manifest: signedTermsOf(tool),
+    manifest: declarationTerms(tool),
     permissions: [],
     definition: tool,
     sentDigest: options.sentDigest,

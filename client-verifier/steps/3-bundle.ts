@@ -4,6 +4,7 @@ import { sameJson } from '@etdi/protocol';
 import { keyOfVersion, type ValidatedBundle } from '../bundles.js';
 import { VerificationError } from '../errors.js';
 import type { VerifyContext } from '../evidence.js';
+import { decodeSignedDefinition, formatOf, type SignedFormat } from '../signed-version.js';
 import type { ManifestLocation } from './2-manifest.js';
 
 /** A bundle and where it came from. */
@@ -61,17 +62,27 @@ async function bundleWithDefinition(ctx: VerifyContext, toolId: string, definiti
  * resolved version's (`latest`): the pinned version (a server still on it while the registry has
  * a newer one: no silent upgrade, no false alarm), else any other with the live definition's
  * digest (an older one after a rollback: the pin rows then say ROLLBACK, not a changed
- * definition). It only selects: the record must name that digest (a registry cannot steer the
- * verdict with another), and the steps after this one verify what it finds in full. Undefined
- * when there is none: the resolved version stays, and with it DEFINITION_MISMATCH or RUG_PULL.
+ * definition). Each record is compared in its own format's digest (listedDigest); the search by
+ * digest uses the resolved version's format. It only selects: the record must name that digest
+ * (a registry cannot steer the verdict with another), and the steps after this one verify what
+ * it finds in full. Undefined when there is none: the resolved version stays, and with it
+ * DEFINITION_MISMATCH or RUG_PULL.
  */
-async function listedVersion(ctx: VerifyContext, toolId: string, resolved: string, pin: LockfilePin | undefined, digest: string): Promise<FoundBundle | undefined> {
-  if (pin !== undefined && pin.version !== resolved) {
+async function listedVersion(
+  ctx: VerifyContext,
+  toolId: string,
+  resolved: FoundBundle,
+  pin: LockfilePin | undefined,
+  listedDigest: (format: SignedFormat) => string,
+): Promise<FoundBundle | undefined> {
+  const resolvedVersion = resolved.bundle.record.version;
+  const lists = (found: FoundBundle | undefined): boolean => found !== undefined && found.bundle.record.definitionDigest === listedDigest(formatOf(found.bundle.record));
+  if (pin !== undefined && pin.version !== resolvedVersion) {
     const pinned = await fetchBundle(ctx, toolId, pin.version);
-    if (pinned?.bundle.record.definitionDigest === digest) return pinned;
+    if (lists(pinned)) return pinned;
   }
-  const other = await bundleWithDefinition(ctx, toolId, digest);
-  return other !== undefined && other.bundle.record.version !== resolved && other.bundle.record.definitionDigest === digest ? other : undefined;
+  const other = await bundleWithDefinition(ctx, toolId, listedDigest(formatOf(resolved.bundle.record)));
+  return other !== undefined && other.bundle.record.version !== resolvedVersion && lists(other) ? other : undefined;
 }
 
 /** The bundle must be the one asked for: an answer for another tool or version is refused. */
@@ -88,12 +99,13 @@ function checkAnswers(bundle: ValidatedBundle, toolId: string, version: string |
  * Step 3: the bundle of the located version (offline bundles first, then the registry), checked
  * to answer for that tool and version; none is UNSIGNED. For a tool that carries no manifest and
  * is not the definition the resolved version signs, the version the server does list
- * (listedVersion). `listedDigest` is the digest of the tool as signed, taken only when needed.
+ * (listedVersion). `listedDigest` is the digest of the tool as a format signs it, taken only
+ * when needed.
  */
 export async function resolveBundle(
   location: ManifestLocation,
   signedDefinition: Record<string, unknown>,
-  listedDigest: () => string,
+  listedDigest: (format: SignedFormat) => string,
   ctx: VerifyContext,
 ): Promise<ResolvedBundle> {
   const { toolId, version, carried } = location;
@@ -106,8 +118,8 @@ export async function resolveBundle(
     );
   checkAnswers(found.bundle, toolId, carried === undefined ? undefined : version);
   if (carried !== undefined) return found;
-  if (sameJson(signedDefinition, found.bundle.record.signedManifest.manifest.definition)) return { ...found, listsSigned: true };
-  const other = await listedVersion(ctx, toolId, found.bundle.record.version, ctx.lockfile?.tools[toolId], listedDigest());
+  if (sameJson(signedDefinition, decodeSignedDefinition(found.bundle.record))) return { ...found, listsSigned: true };
+  const other = await listedVersion(ctx, toolId, found, ctx.lockfile?.tools[toolId], listedDigest);
   if (other === undefined) return { ...found, listsSigned: false };
   checkAnswers(other.bundle, toolId, other.bundle.record.version);
   return other;

@@ -101,8 +101,7 @@ interface ReportTool {
 async function fromReport(input: ApproveAllInput, path: string, candidates: Candidate[], skipped: Skipped[], approved: string[]): Promise<void> {
   const value = (await readJsonFile(path, 'the verify report')) as { tools?: unknown };
   if (!Array.isArray(value?.tools)) throw new CliError('USAGE', `${path} is not an etdi verify --json report (no "tools" array)`, { path });
-  const { carriedDefinition } = await import('../cli-support/tools.js');
-  const { isVerificationError } = await import('@etdi/client');
+  const { isVerificationError, toListedTool } = await import('@etdi/client');
   const registry = input.opened.registry;
   if (registry === undefined) throw new CliError('USAGE', '--report needs --registry: the report\'s tools are verified again from the registry');
   for (const t of value.tools as ReportTool[]) {
@@ -117,7 +116,8 @@ async function fromReport(input: ApproveAllInput, path: string, candidates: Cand
     }
     try {
       const bundle = await registry.getBundle(t.toolId, t.version);
-      const c = fromDecision(name, await input.opened.verifier.verify(carriedDefinition(bundle.record.signedManifest)));
+      // the version as a server lists it, in its namespace (a SEP-3140 declaration names none itself)
+      const c = fromDecision(name, await input.opened.verifier.verify(toListedTool(bundle.record), { provider: t.toolId.slice(0, t.toolId.indexOf('/')) }));
       if (c === 'approved') approved.push(name);
       else candidates.push(c);
     } catch (error) {

@@ -114,8 +114,10 @@ export const approveCommand: Command = {
     const { toolId, version } = splitToolRef('approve', positionals[0]);
     const trustPath = optional(values, 'trust');
     const { openVerifier } = await import('../cli-support/trust.js');
-    const { carriedDefinition, describeChanges } = await import('../cli-support/tools.js');
-    const { isVerificationError } = await import('@etdi/client');
+    const { describeChanges } = await import('../cli-support/tools.js');
+    const { isVerificationError, toListedTool } = await import('@etdi/client');
+    // each registry version verified as a server lists it, in the tool id's namespace (a SEP-3140 declaration names none itself)
+    const inNamespace = { provider: toolId.slice(0, toolId.indexOf('/')) };
     const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out, ...(cosmetic ? { cosmeticUpdates: 'allow' as const } : {}) });
     const { verifier } = opened;
 
@@ -126,14 +128,14 @@ export const approveCommand: Command = {
       // Verify the approved version too, so the diff is field by field (not only permissions).
       try {
         const pinned = await opened.registry.getBundle(toolId, pin.version);
-        const tool = await verifier.verify(carriedDefinition(pinned.record.signedManifest));
+        const tool = await verifier.verify(toListedTool(pinned.record), inNamespace);
         before = tool.manifest.definition.description;
       } catch (error) {
         if (!isVerificationError(error)) throw error;
         out.note(`note: the approved version ${pin.version} no longer verifies (${error.code}); comparing with the lockfile's record only`);
       }
     }
-    const tool: VerifiedTool = await verifier.verify(carriedDefinition(bundle.record.signedManifest));
+    const tool: VerifiedTool = await verifier.verify(toListedTool(bundle.record), inNamespace);
     const decision = tool.decision;
     if (decision.status === 'approved' && decision.upgrade === undefined) {
       out.result({ ok: true, toolId, version: tool.version, escalation: false, alreadyApproved: true, pin: decision.pin });

@@ -89,8 +89,8 @@ export const auditCommand: Command = {
     const lockfilePath = required('audit', values, 'lockfile');
     const trustPath = optional(values, 'trust');
     const { openVerifier } = await import('../cli-support/trust.js');
-    const { carriedDefinition, describeChanges } = await import('../cli-support/tools.js');
-    const { isVerificationError } = await import('@etdi/client');
+    const { describeChanges } = await import('../cli-support/tools.js');
+    const { isVerificationError, toListedTool } = await import('@etdi/client');
     const opened = await openVerifier({ registry, lockfilePath, ...(trustPath ? { trustPath } : {}), save: true, out, allowMissingLockfile: false });
     const { verifier } = opened;
     const pins: LockfilePin[] = Object.values(verifier.lockfile.tools).sort((a, b) => a.toolId.localeCompare(b.toolId));
@@ -117,7 +117,7 @@ export const auditCommand: Command = {
       // 1. The pinned version itself, verified like a live tool against the pin.
       try {
         const pinned = await bundleOf(pin.toolId, pin.version);
-        await verifier.verify(carriedDefinition(pinned.record.signedManifest));
+        await verifier.verify(toListedTool(pinned.record), { provider: pin.provider });
       } catch (error) {
         fromError(error);
       }
@@ -128,7 +128,7 @@ export const auditCommand: Command = {
         latestVersion = latest.record.version;
         if (semverGt(latestVersion, pin.version)) {
           try {
-            const tool = await verifier.verify(carriedDefinition(latest.record.signedManifest));
+            const tool = await verifier.verify(toListedTool(latest.record), { provider: pin.provider });
             const d = tool.decision;
             const changes = d.status === 'needs-approval' ? d.changes : d.upgrade?.changes;
             const escalation = changes?.escalation === true;

@@ -36,8 +36,8 @@ export const diffCommand: Command = {
     const { toolId } = splitToolRef('diff', positionals[0]);
     const [from, to] = [positionals[1]!, positionals[2]!];
     const { defaultTrustPath, openVerifier } = await import('../cli-support/trust.js');
-    const { carriedDefinition, describeChanges } = await import('../cli-support/tools.js');
-    const { classifyChanges, hintsOf } = await import('@etdi/client');
+    const { describeChanges } = await import('../cli-support/tools.js');
+    const { classifyChanges, hintsOf, toListedTool } = await import('@etdi/client');
     const lockfile = optional(values, 'lockfile');
     const trustPath = optional(values, 'trust') ?? (lockfile ? defaultTrustPath(lockfile) : undefined);
     // No lockfile: the diff is about two registry versions, not about what this host approved.
@@ -54,7 +54,8 @@ export const diffCommand: Command = {
           throw new CliError('USAGE', `${toolId}@${version} is not in the registry (etdi diff takes two published versions)`, { toolId, version }, { cause: error });
         throw error;
       }
-      verified.push(await opened.verifier.verify(carriedDefinition(bundle.record.signedManifest)));
+      // as a server lists it, in the tool id's namespace (a SEP-3140 declaration names none itself)
+      verified.push(await opened.verifier.verify(toListedTool(bundle.record), { provider: toolId.slice(0, toolId.indexOf('/')) }));
     }
     const [a, b] = verified as [VerifiedTool, VerifiedTool];
     const changes = classifyChanges(

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { MANIFEST_META_KEY, type ToolPolicy, type VersionBundle } from '../../schemas/index.js';
 import { generateKeyPair } from '../../protocol/index.js';
 import { VerificationError, type RegistryClient, type ToolVerifier, type VerificationErrorCode } from '../../client-verifier/index.js';
-import type { FixtureRegistry } from './support/fixture-registry.js';
+import type { FixtureRegistry, ManifestBundle } from './support/fixture-registry.js';
 import { asValidated, clone, newRegistry, newVerifier, realTools, tempDir } from './support/setup.js';
 
 const ACME = 'com.acme';
@@ -50,7 +50,7 @@ async function published(
   version: string,
   permissions: string[] = ['kg:write'],
   policy?: ToolPolicy,
-): Promise<{ bundle: VersionBundle; live: Record<string, unknown> }> {
+): Promise<{ bundle: ManifestBundle; live: Record<string, unknown> }> {
   const record = await reg.publish(ns, def, { version, permissions, ...(policy ? { policy } : {}) });
   const bundle = await reg.bundle(record.toolId, version);
   return { bundle, live: carrying(def, record.signedManifest) };

@@ -8,6 +8,7 @@ import { SignJWT, importJWK } from 'jose';
 import { join } from 'node:path';
 import {
   ATTESTATION_JWT_TYPE,
+  isDeclarationRecord,
   type AttestedVersion,
   LOG_EVENT_TYPE,
   MANIFEST_TYPE,
@@ -18,6 +19,7 @@ import {
   type ToolManifest,
   type ToolPolicy,
   type VersionBundle,
+  type ManifestRecord,
   type VersionRecord,
 } from '../../../schemas/index.js';
 import { canonicalBytes, formatVerifierKey, generateKeyPair, privateKeySeed, publicKeyOf, signManifest, verifyManifestSignature, type GeneratedKeyPair } from '../../../protocol/index.js';
@@ -40,7 +42,7 @@ export interface PublishOptions {
 }
 
 interface VersionState {
-  record: VersionRecord;
+  record: ManifestRecord;
   revocation?: { reason: string; revokedAt: string; by: string };
 }
 
@@ -54,6 +56,9 @@ export interface FixtureRegistryOptions {
 }
 
 const LOG_ORIGIN = 'registry.test/log';
+
+/** A bundle of this fixture: its records are all our own signed manifests. */
+export type ManifestBundle = VersionBundle & { record: ManifestRecord };
 
 export class FixtureRegistry {
   readonly attestationKey: GeneratedKeyPair;
@@ -169,12 +174,12 @@ export class FixtureRegistry {
   }
 
   /** Signs and publishes a version: the record and its `version.published` leaf. */
-  async publish(namespace: string, definition: Record<string, unknown>, options: PublishOptions): Promise<VersionRecord> {
+  async publish(namespace: string, definition: Record<string, unknown>, options: PublishOptions): Promise<ManifestRecord> {
     const signed = await this.sign(namespace, definition, options);
     return this.publishSigned(namespace, signed);
   }
 
-  async publishSigned(namespace: string, signed: SignedManifest): Promise<VersionRecord> {
+  async publishSigned(namespace: string, signed: SignedManifest): Promise<ManifestRecord> {
     const signer = (this.keys.get(namespace) ?? []).find((k) => signed.signatures.some((s) => s.keyId === k.pair.keyId));
     if (signer === undefined) throw new Error('signer is not a key of the namespace');
     const v = await verifyManifestSignature(signed, (kid) => (kid === signer.pair.keyId ? signer.pair.publicJwk : undefined));
@@ -192,7 +197,7 @@ export class FixtureRegistry {
       definitionDigest: v.definitionDigest,
       signerKeyId: v.keyId,
     });
-    const record: VersionRecord = {
+    const record: ManifestRecord = {
       toolId: m.toolId,
       version: m.version,
       provider: namespace,
@@ -231,7 +236,7 @@ export class FixtureRegistry {
   }
 
   /** The bundle as the registry would serve it now (fresh attestation, proof against the newest checkpoint). */
-  async bundle(toolId: string, version: string, attestation: Parameters<FixtureRegistry['attestation']>[1] = {}): Promise<VersionBundle> {
+  async bundle(toolId: string, version: string, attestation: Parameters<FixtureRegistry['attestation']>[1] = {}): Promise<ManifestBundle> {
     const state = this.versions.get(`${toolId}@${version}`);
     if (state === undefined) throw new Error(`no ${toolId}@${version}`);
     const { record } = state;
@@ -265,7 +270,7 @@ export function attestedVersionOf(record: VersionRecord): AttestedVersion {
     provider: record.provider,
     definition_digest: record.definitionDigest,
     manifest_digest: record.manifestDigest,
-    scope: record.signedManifest.manifest.permissions.join(' '),
+    scope: isDeclarationRecord(record) ? '' : record.signedManifest.manifest.permissions.join(' '),
     log_index: record.leafIndex,
   };
 }
