@@ -16,8 +16,27 @@ import { canonicalize } from './jcs.js';
 import { jwkThumbprint, privateKeySeed, publicKeyBytes } from './jwk.js';
 import { parseStrictJson } from './strict-json.js';
 
+type ZodIssue = z.core.$ZodIssue;
+
+/** The shallowest path among an option's issues: how far the value got into that option. */
+const reach = (issues: readonly ZodIssue[]): number => Math.min(...issues.map((i) => i.path.length));
+
+/**
+ * An issue as what to fix: a union that matched no option (a version record is our manifest or a
+ * SEP-3140 declaration) reports the issues of the option the value got furthest into (the
+ * deepest shallowest issue; then the fewest), not zod's bare "Invalid input" at the union.
+ */
+function flatten(issue: ZodIssue, base: readonly PropertyKey[]): { path: PropertyKey[]; message: string }[] {
+  const path = [...base, ...issue.path];
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const best = issue.errors.reduce((a, b) => (reach(b) > reach(a) || (reach(b) === reach(a) && b.length < a.length) ? b : a));
+    if (best.length > 0) return best.flatMap((inner) => flatten(inner, path));
+  }
+  return [{ path, message: issue.message }];
+}
+
 export function toSchemaIssues(error: z.ZodError): SchemaIssue[] {
-  return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+  return error.issues.flatMap((i) => flatten(i, [])).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
 }
 
 /** Checks `value` against `schema`; SCHEMA_INVALID with every issue otherwise. Returns `value` itself. */
