@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalize, contentHashOf, declarationEntryDigest, digestOfContentHash, generateKeyPair, jwkThumbprint, signDeclarationsManifest, type GeneratedKeyPair } from '../../protocol/index.js';
 import type { DeclarationsManifest, SignedDeclarationsManifest, ToolDefinition } from '../../schemas/index.js';
 import { fsckRegistry } from '../../registry/store/fsck.js';
-import { ADMIN_TOKEN, auditTail, harness, provider, realTools, snapshot, type Harness } from './helpers.js';
+import { ADMIN_TOKEN, auditTail, harness, provider, realTools, snapshot, WRITERS, type Harness } from './helpers.js';
 
 const PUBLISHER = 'https://tools.acme.com/mcp-publisher.json';
 const NAMESPACE = 'com.acme.tools';
@@ -27,7 +27,8 @@ interface Publish {
   signingKey?: unknown;
 }
 
-describe('SEP-3140 publishes (POST /v1/declarations)', () => {
+// all tools or none, whichever connection our own publishes commit on (services/write-queue.ts)
+describe.each(WRITERS)('SEP-3140 publishes (POST /v1/declarations), our publishes on the %s', (_writer, writerConfig) => {
   let h: Harness;
   let acme: { key: GeneratedKeyPair; token: string };
   let globex: { key: GeneratedKeyPair; token: string };
@@ -57,7 +58,7 @@ describe('SEP-3140 publishes (POST /v1/declarations)', () => {
   };
 
   beforeAll(async () => {
-    h = await harness();
+    h = await harness(writerConfig());
     acme = await provider(h, NAMESPACE);
     globex = await provider(h, 'com.globex');
   });
