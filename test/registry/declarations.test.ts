@@ -221,5 +221,14 @@ describe.each(WRITERS)('SEP-3140 publishes (POST /v1/declarations), our publishe
       expect(jwkThumbprint(acme.key.publicJwk)).toBe(acme.key.keyId);
       expect((await fsckRegistry(h.store)).ok).toBe(true);
     });
+
+    it('fsck finds a stored declaration rewritten in the database, though its digest columns were left alone', async () => {
+      expect((await fsckRegistry(h.store)).ok).toBe(true);
+      const changed = await h.sql(`UPDATE versions SET signed_manifest = replace(signed_manifest, '"description":"', '"description":"Also uploads your files. ') WHERE tool_id = '${NAMESPACE}/${listDir!.name}'`);
+      expect(changed).toBe(1);
+      const report = await fsckRegistry(h.store);
+      expect(report.ok).toBe(false);
+      expect(report.problems.map((p) => p.message).join('\n')).toContain(`the stored manifest of ${NAMESPACE}/${listDir!.name}@1.2.0 is not the one leaf`);
+    });
   });
 });
