@@ -1,10 +1,12 @@
 import semver from 'semver';
-import type { KeyStatus, LogEvent, NamespaceInfo, SignedManifest, ToolListResponse, VersionStatus } from '@etdi/schemas';
+import type { KeyStatus, LogEvent, NamespaceInfo, SignedDeclaration, SignedManifest, ToolDefinition, ToolManifest, ToolListResponse, VersionStatus } from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
 import { isRevokedAt } from '../services/auth.js';
 import type { RegistryContext } from '../services/context.js';
 import { getNamespaceInfo, listNamespaceKeys } from '../services/namespaces.js';
 import type { ReadService } from '../services/reads.js';
+import { isStoredDeclaration, storedIssuedAt } from '../services/stored-document.js';
+import { declarationTerms } from './signed-terms.js';
 import type { AuditRow, ToolRow, VersionRow } from '../store/types.js';
 
 const decoded = (rows: AuditRow[]) => rows.map((r) => ({ leafIndex: r.leaf_index, event: JSON.parse(r.event) as LogEvent }));
@@ -26,14 +28,51 @@ export interface VersionSummary {
   leafIndex: number;
 }
 
-/** A version with its signed manifest (read for display: the browser verifies it, not this). */
+/**
+ * A version's signed document in the format it was published in: our own signed manifest
+ * (POST /v1/tools) or one tool of a SEP-3140 capability manifest (POST /v1/declarations).
+ */
+export type SignedDocument = { format: 'manifest'; signedManifest: SignedManifest } | { format: 'sep3140'; signedDeclaration: SignedDeclaration };
+
+/** A version with its signed document (read for display: the browser verifies it, not this). */
 export interface VersionDetail extends VersionSummary {
   toolId: string;
   provider: string;
-  signedManifest: SignedManifest;
+  signed: SignedDocument;
   definitionDigest: string;
   manifestDigest: string;
   signerKey: KeyStatus;
+}
+
+/** The stored document, JCS of what was strictly parsed at publication (see services/reads.ts toVersionRecord). */
+function toSignedDocument(stored: string): SignedDocument {
+  return isStoredDeclaration(stored)
+    ? { format: 'sep3140', signedDeclaration: JSON.parse(stored) as SignedDeclaration }
+    : { format: 'manifest', signedManifest: JSON.parse(stored) as SignedManifest };
+}
+
+/**
+ * What a signed document vouches for about its tool, whatever its format: the definition, the
+ * permissions and the policy (the pin rows' SignedTerms, see signed-terms.ts), and when it was
+ * signed. A SEP-3140 declaration names no permissions and no policy: its `trust` labels (kept in
+ * the definition) say what it does.
+ */
+export interface SignedTerms {
+  definition: ToolDefinition;
+  permissions: readonly string[];
+  policy?: ToolManifest['policy'];
+  issuedAt: string;
+  /** SEP-3140 only: after this a server may no longer present the manifest. */
+  expiresAt?: string;
+}
+
+export function signedTermsOf(signed: SignedDocument): SignedTerms {
+  if (signed.format === 'manifest') {
+    const m = signed.signedManifest.manifest;
+    return { definition: m.definition, permissions: m.permissions, ...(m.policy === undefined ? {} : { policy: m.policy }), issuedAt: m.issuedAt };
+  }
+  const { manifest, declaration } = signed.signedDeclaration;
+  return { ...declarationTerms(declaration), issuedAt: manifest.issuedAt, expiresAt: manifest.expiresAt };
 }
 
 /**
@@ -75,7 +114,7 @@ export class WebReads {
   private async summary(row: VersionRow): Promise<VersionSummary> {
     const key = await this.ctx.store.getKey(row.namespace, row.signer_key_id);
     // the API's rule (services/reads.ts statusOf): void when the key was revoked at or before the manifest's time
-    const issuedAt = Date.parse((JSON.parse(row.signed_manifest) as SignedManifest).manifest.issuedAt);
+    const issuedAt = Date.parse(storedIssuedAt(row.signed_manifest));
     const revokedByKey = key !== undefined && isRevokedAt(key, issuedAt);
     const out: VersionSummary = {
       version: row.version,
@@ -102,8 +141,7 @@ export class WebReads {
       ...(await this.summary(row)),
       toolId,
       provider: row.namespace,
-      // stored as the JCS of what was strictly parsed (see services/reads.ts toVersionRecord)
-      signedManifest: JSON.parse(row.signed_manifest) as SignedManifest,
+      signed: toSignedDocument(row.signed_manifest),
       definitionDigest: row.definition_digest,
       manifestDigest: row.manifest_digest,
       signerKey: (await listNamespaceKeys(this.ctx, row.namespace)).find((k) => k.keyId === key.key_id)!,

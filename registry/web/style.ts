@@ -8,6 +8,7 @@ export const STYLE_CSS = `
 [hidden] { display: none !important; }
 body { margin: 0; font: 16px/1.5 system-ui, sans-serif; color: var(--fg); background: var(--bg); }
 main, header.site nav, footer.site { max-width: 72rem; margin: 0 auto; padding: 0 1rem; }
+main { overflow-wrap: break-word; } /* a provider's long unbroken text (a URL, markup shown as text) wraps instead of widening the page */
 header.site { border-bottom: 1px solid var(--line); }
 header.site nav { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; align-items: center; padding-block: .75rem; }
 header.site ul { display: flex; flex-wrap: wrap; gap: .25rem 1rem; list-style: none; margin: 0; padding: 0; }

@@ -8,9 +8,10 @@ import { readPrivateKeyFile } from '../../protocol/key-file.js';
 import { revokeKey } from '../../registry/services/namespaces.js';
 import { revokeVersion } from '../../registry/services/publish.js';
 import { LOCKFILE_TYPE, type Lockfile, type ToolDefinition, type VersionBundle } from '../../schemas/index.js';
+import { recordTerms } from '../../registry/web/signed-terms.js';
 import { DEMO_UPGRADE } from '../../scripts/serve.js';
 import { CHROMIUM_MISSING, HAS_CHROMIUM, launchBrowser } from './browser.js';
-import { ADMIN, addProvider, demoRegistry, publishVersion, type DemoRegistry } from './fixture.js';
+import { ADMIN, addProvider, demoRegistry, LOOKUP_V1, publishSepTools, publishVersion, PUBLISHER, SEP_NS, type DemoRegistry } from './fixture.js';
 
 const IN_CI = process.env.CI === 'true';
 if (!HAS_CHROMIUM && !IN_CI) console.warn(CHROMIUM_MISSING);
@@ -47,6 +48,7 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { t
 
   beforeAll(async () => {
     demo = await demoRegistry();
+    await publishSepTools(demo);
     browser = await launchBrowser();
   });
   afterAll(async () => {
@@ -97,6 +99,57 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { t
     await page.close();
   });
 
+  describe('a SEP-3140 version', () => {
+    it('its page shows the declaration, its trust labels and its publisher, and the browser verifies its JWS, digests, proof and checkpoint', async () => {
+      const page = await open(`/ui/tools/${SEP_NS}/lookup/versions/1.0.0`);
+      expect(await verdict(page)).toMatchObject({ status: 'verified', text: 'verified' });
+      const checks = (await page.locator('#checks li').allTextContents()).join('\n');
+      expect(checks).toMatch(/detached JWS \(EdDSA\)[\s\S]*"web-test-2026" of https:\/\/web\.example\.com\/publisher\.json[\s\S]*contentHash recomputed[\s\S]*entry #\d+ of the tree[\s\S]*log key you pinned/);
+      expect(await page.locator('#verdict-detail').textContent()).toContain(`is what ${PUBLISHER} signed for https://web.example.com/mcp`);
+      expect(await page.locator('.description').textContent()).toBe(LOOKUP_V1);
+      expect(await page.locator('p.format').textContent()).toContain(`SEP-3140 declaration, signed by ${PUBLISHER} for https://web.example.com/mcp`);
+      const labels = await page.locator('table.trust tbody tr').evaluateAll((trs) => trs.map((tr) => [(tr as HTMLElement).dataset.label, tr.querySelector('td:last-child')!.textContent]));
+      expect(labels).toEqual([
+        ['effect', 'read-only'],
+        ['egress', 'none'],
+        ['dataSensitivity', 'public'],
+        ['reversible', 'false most restrictive'],
+        ['idempotent', 'false most restrictive'],
+      ]);
+      await page.close();
+    });
+
+    it('the comparison of two SEP-3140 versions shows the description change and the riskier label first', async () => {
+      const page = await open(`/ui/tools/${SEP_NS}/lookup/compare?from=1.0.0&to=2.0.0`);
+      expect(await page.locator('.diff ins').first().textContent()).toBe(' and sends it to the vendor');
+      const first = page.locator('ol.changes > li').first();
+      expect(await first.getAttribute('class')).toBe('escalation');
+      expect(await first.textContent()).toContain('Riskier trust label: egress none → external');
+      await page.close();
+    });
+
+    it('a hostile declaration\'s title and description stay text, and the version still verifies', async () => {
+      const page = await browser.context.newPage();
+      let dialogs = 0;
+      page.on('dialog', (d) => {
+        dialogs++;
+        void d.dismiss();
+      });
+      for (const path of [`/ui/tools/${SEP_NS}/hostile_sep`, `/ui/tools/${SEP_NS}/hostile_sep/versions/1.0.0`, '/?q=hostile_sep']) {
+        await page.goto(demo.url + path);
+        if (path.includes('/versions/')) expect((await verdict(page)).status).toBe('verified');
+        await page.hover('main').catch(() => undefined);
+        expect(await page.evaluate(() => (window as { __pwned?: unknown }).__pwned)).toBeUndefined();
+        expect(await page.locator('main script, main img, main [onerror], main [onmouseover]').count()).toBe(0);
+      }
+      await page.goto(`${demo.url}/ui/tools/${SEP_NS}/hostile_sep`);
+      expect(await page.locator('.description').textContent()).toContain('<script>window.__pwned=1</script>');
+      expect(await page.locator('main p', { hasText: 'Title:' }).textContent()).toContain('<img src=x onerror=alert(1)>');
+      expect(dialogs).toBe(0);
+      await page.close();
+    });
+  });
+
   it('the log page checks the checkpoint with the pinned key, an inclusion proof, and that the log only grew since the last visit', async () => {
     const page = await open('/ui/log?inclusion=3');
     expect((await verdict(page)).status).toBe('verified');
@@ -112,7 +165,7 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { t
     const page = await browser.context.newPage();
     await page.setViewportSize({ width: 360, height: 740 });
     const { toolId, from, to } = DEMO_UPGRADE;
-    for (const path of ['/', '/?q=read', `/ui/tools/${toolId}`, `/ui/tools/${toolId}/versions/${to}`, `/ui/tools/${toolId}/compare?from=${from}&to=${to}`, '/ui/namespaces/dev.etdi.demo.filesystem', '/ui/log?inclusion=2&from=1&to=10', '/ui/lockfile']) {
+    for (const path of ['/', '/?q=read', `/ui/tools/${toolId}`, `/ui/tools/${toolId}/versions/${to}`, `/ui/tools/${toolId}/compare?from=${from}&to=${to}`, `/ui/tools/${SEP_NS}/lookup/versions/1.0.0`, `/ui/tools/${SEP_NS}/lookup/compare?from=1.0.0&to=2.0.0`, '/ui/namespaces/dev.etdi.demo.filesystem', '/ui/log?inclusion=2&from=1&to=10', '/ui/lockfile']) {
       await page.goto(demo.url + path);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       expect(overflow, path).toBeLessThanOrEqual(0);
@@ -123,33 +176,37 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { t
   });
 
   describe('against a registry whose store was tampered with', () => {
+    const READ_TEXT = 'dev.etdi.demo.filesystem/read_text_file';
+    const LOOKUP = `${SEP_NS}/lookup`;
+    /** Replaces `from` by `to` in the stored signed document of `toolId@1.0.0`. */
+    const editDocument = (db: Database.Database, toolId: string, from: string, to: string): void => {
+      const row = db.prepare('SELECT signed_manifest FROM versions WHERE tool_id = ? AND version = ?').get(toolId, '1.0.0') as { signed_manifest: string };
+      const edited = row.signed_manifest.replace(from, to);
+      expect(edited).not.toBe(row.signed_manifest);
+      db.prepare('UPDATE versions SET signed_manifest = ? WHERE tool_id = ? AND version = ?').run(edited, toolId, '1.0.0');
+    };
     // One registry per case: its SQLite file is edited while it is stopped, then it serves again.
     it.each([
-      [
-        'stored manifest edited in its SQLite row',
-        'BAD_SIGNATURE',
-        (db: Database.Database, toolId: string) => {
-          const row = db.prepare('SELECT signed_manifest FROM versions WHERE tool_id = ? AND version = ?').get(toolId, '1.0.0') as { signed_manifest: string };
-          const edited = row.signed_manifest.replace('Read the complete contents', 'Read and upload the complete contents');
-          expect(edited).not.toBe(row.signed_manifest);
-          db.prepare('UPDATE versions SET signed_manifest = ? WHERE tool_id = ? AND version = ?').run(edited, toolId, '1.0.0');
-        },
-      ],
+      ['stored manifest edited in its SQLite row', READ_TEXT, 'BAD_SIGNATURE', (db: Database.Database) => editDocument(db, READ_TEXT, 'Read the complete contents', 'Read and upload the complete contents')],
       [
         'inclusion proof: a stored sibling hash of the log tree changed',
+        READ_TEXT,
         'NOT_LOGGED',
-        (db: Database.Database, toolId: string) => {
-          const { leaf_index } = db.prepare('SELECT leaf_index FROM versions WHERE tool_id = ? AND version = ?').get(toolId, '1.0.0') as { leaf_index: number };
+        (db: Database.Database) => {
+          const { leaf_index } = db.prepare('SELECT leaf_index FROM versions WHERE tool_id = ? AND version = ?').get(READ_TEXT, '1.0.0') as { leaf_index: number };
           const changed = db.prepare('UPDATE log_nodes SET hash = ? WHERE level = 0 AND idx = ?').run(Buffer.alloc(32, 7), leaf_index ^ 1);
           expect(changed.changes).toBe(1);
         },
       ],
-    ])('%s: the version page reports %s', async (_name, code, tamper) => {
-      const toolId = 'dev.etdi.demo.filesystem/read_text_file';
+      // the manifest and its JWS intact, the declaration no longer the one its entry hashes
+      ['SEP-3140 declaration edited in its SQLite row', LOOKUP, 'DEFINITION_MISMATCH', (db: Database.Database) => editDocument(db, LOOKUP, LOOKUP_V1, `${LOOKUP_V1} and mails it out`)],
+      ['SEP-3140 capability manifest edited (another server)', LOOKUP, 'BAD_SIGNATURE', (db: Database.Database) => editDocument(db, LOOKUP, 'https://web.example.com/mcp', 'https://evil.example.com/mcp')],
+    ])('%s: the version page of %s reports %s', async (_name, toolId, code, tamper) => {
       const victim = await demoRegistry();
+      await publishSepTools(victim);
       await victim.stop();
       const db = new Database(victim.dbPath);
-      tamper(db, toolId);
+      tamper(db);
       db.close();
       const again = await demoRegistry({ dir: victim.dir, seed: false });
       try {
@@ -202,8 +259,8 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { t
       (await (await fetch(`${r.url}/v1/tools/${toolId}/versions/${version}/bundle`)).json()) as VersionBundle;
     const pinOf = async (r: DemoRegistry, toolId: string, version: string) => {
       const { record } = await bundleOf(r, toolId, version);
-      const m = record.signedManifest.manifest;
-      return toPin({ toolId, toolName: m.definition.name, version, provider: m.provider, definitionDigest: record.definitionDigest, manifestDigest: record.manifestDigest, manifest: m, signerKeyId: record.signerKeyId });
+      const terms = recordTerms(record);
+      return toPin({ toolId, toolName: terms.definition.name, version, provider: record.provider, definitionDigest: record.definitionDigest, manifestDigest: record.manifestDigest, manifest: terms, signerKeyId: record.signerKeyId });
     };
     const lockfileOf = async (r: DemoRegistry, pins: [string, string][], checkpoint?: Lockfile['checkpoint']): Promise<Lockfile> => {
       const tools: Lockfile['tools'] = {};
@@ -232,7 +289,7 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { t
         const { ctx } = r.running.app.registry;
         const demoKey = { privateJwk: await readPrivateKeyFile(join(r.dir, 'demo-key.jwk')) };
         // newer version, no escalation: a reworded description
-        const graph = (await bundleOf(r, 'dev.etdi.demo.memory/read_graph', '1.0.0')).record.signedManifest.manifest;
+        const graph = recordTerms((await bundleOf(r, 'dev.etdi.demo.memory/read_graph', '1.0.0')).record);
         await publishVersion(r, demoKey, 'dev.etdi.demo.memory', { ...graph.definition, description: 'Read the whole knowledge graph' } as ToolDefinition, '1.0.1', { permissions: graph.permissions });
         // revoked: the pinned version withdrawn by its provider
         await revokeVersion(ctx, ADMIN, 'dev.etdi.demo.memory/search_nodes', '1.0.0', 'returns other users’ nodes');
@@ -241,7 +298,11 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { t
         await publishVersion(r, compromised, 'dev.etdi.test.keyrev', { name: 'lookup', description: 'Looks things up', inputSchema: { type: 'object' } }, '1.0.0');
         const before = await pinOf(r, 'dev.etdi.test.keyrev/lookup', '1.0.0');
         await revokeKey(ctx, ADMIN, 'dev.etdi.test.keyrev', compromised.publicJwk.kid ?? before.signerKeyId, { reason: 'key leaked', revokedFrom: '2020-01-01T00:00:00Z' });
+        // SEP-3140 versions: lookup 2.0.0 declares external egress where 1.0.0 said none
+        await publishSepTools(r);
         const lockfile = await lockfileOf(r, [
+          [`${SEP_NS}/lookup`, '1.0.0'],
+          [`${SEP_NS}/hostile_sep`, '1.0.0'],
           ['dev.etdi.demo.filesystem/list_directory', '1.0.0'],
           ['dev.etdi.demo.memory/read_graph', '1.0.0'],
           [DEMO_UPGRADE.toolId, DEMO_UPGRADE.from],
@@ -255,6 +316,8 @@ describe.skipIf(!HAS_CHROMIUM)('web interface in a real browser (Chromium)', { t
           [DEMO_UPGRADE.toolId]: 'escalation',
           'dev.etdi.demo.memory/search_nodes': 'revoked',
           'dev.etdi.test.keyrev/lookup': 'key-revoked',
+          [`${SEP_NS}/lookup`]: 'escalation',
+          [`${SEP_NS}/hostile_sep`]: 'up-to-date',
         });
         expect(posts).toBe(0);
         const escalation = page.locator(`#pins tr[data-tool-id="${DEMO_UPGRADE.toolId}"]`);

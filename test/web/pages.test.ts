@@ -2,14 +2,13 @@ import request from 'supertest';
 import { jwkThumbprint } from '../../protocol/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY, providerText, wordDiff } from '../../registry/web/index.js';
+import { trustLabelsView } from '../../registry/web/pages/definition.js';
 import { DEMO_UPGRADE } from '../../scripts/serve.js';
 import { revokeVersion } from '../../registry/services/publish.js';
 import { revokeKey } from '../../registry/services/namespaces.js';
-import { ADMIN, addProvider, demoRegistry, publishVersion, type DemoRegistry } from './fixture.js';
+import { ADMIN, addProvider, demoRegistry, HOSTILE, LOOKUP_V1, LOOKUP_V2, publishSepTools, publishVersion, PUBLISHER, SEP_NS, type DemoRegistry } from './fixture.js';
 
 const NS = 'dev.etdi.test.hostile';
-const HOSTILE = '<script>window.__pwned=1</script><img src=x onerror=alert(1)>" onmouseover="x';
-
 describe('web interface pages (server-rendered, no browser)', () => {
   let demo: DemoRegistry;
   beforeAll(async () => {
@@ -17,6 +16,7 @@ describe('web interface pages (server-rendered, no browser)', () => {
     const key = await addProvider(demo, NS);
     await revokeVersion(demo.running.app.registry.ctx, ADMIN, 'dev.etdi.demo.memory/search_nodes', '1.0.0', 'leaks <b>other</b> users’ nodes');
     await publishVersion(demo, key, NS, { name: 'hostile', title: HOSTILE, description: `${HOSTILE} javascript:alert(1)`, inputSchema: { type: 'object', properties: { [HOSTILE]: { type: 'string', description: HOSTILE } } } }, '1.0.0');
+    await publishSepTools(demo);
   });
   afterAll(async () => {
     await demo?.stop();
@@ -33,6 +33,11 @@ describe('web interface pages (server-rendered, no browser)', () => {
     ['log', '/ui/log?inclusion=3&from=2&to=20'],
     ['lockfile review', '/ui/lockfile'],
     ['hostile tool', `/ui/tools/${NS}/hostile`],
+    ['SEP-3140 tool', `/ui/tools/${SEP_NS}/lookup`],
+    ['SEP-3140 version', `/ui/tools/${SEP_NS}/lookup/versions/1.0.0`],
+    ['SEP-3140 compare', `/ui/tools/${SEP_NS}/lookup/compare?from=1.0.0&to=2.0.0`],
+    ['hostile SEP-3140 tool', `/ui/tools/${SEP_NS}/hostile_sep`],
+    ['hostile SEP-3140 version', `/ui/tools/${SEP_NS}/hostile_sep/versions/1.0.0`],
   ] as const;
 
   describe.each(PAGES)('the %s page', (_name, path) => {
@@ -105,6 +110,101 @@ describe('web interface pages (server-rendered, no browser)', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-encoding']).toBe('gzip');
     expect((await request(demo.running.app).get('/ui/assets/..%2Fregistry.db')).status).toBe(404);
+  });
+});
+
+describe('SEP-3140 versions on the server-rendered pages', () => {
+  let demo: DemoRegistry;
+  beforeAll(async () => {
+    demo = await demoRegistry({ seed: false });
+    await publishSepTools(demo);
+  });
+  afterAll(async () => {
+    await demo?.stop();
+    demo?.remove();
+  });
+  const get = async (path: string): Promise<string> => {
+    const res = await request(demo.running.app).get(path);
+    expect(res.status, res.text.slice(0, 500)).toBe(200);
+    return res.text;
+  };
+  const untag = (cell: string): string => cell.replace(/<[^>]+>/g, '').replaceAll('&quot;', '"');
+  /** The trust label table's rows: label → [declared, read as]. */
+  const trustRows = (text: string): Record<string, [string, string]> =>
+    Object.fromEntries(
+      [...text.matchAll(/<tr data-label="(\w+)">.*?<\/th><td>(.*?)<\/td><td>(.*?)<\/td><\/tr>/g)].map((m) => [m[1]!, [untag(m[2]!), untag(m[3]!)]]),
+    );
+
+  it('the version page shows the declaration, its format, publisher and server, validity, and no permissions', async () => {
+    const text = await get(`/ui/tools/${SEP_NS}/lookup/versions/1.0.0`);
+    expect(text).toContain(`SEP-3140 declaration, signed by <code class="publisher"><bdi>${PUBLISHER}</bdi></code> for <code class="server"><bdi>https://web.example.com/mcp</bdi></code>`);
+    expect(text).toContain(`<div class="description"><bdi>${LOOKUP_V1}</bdi></div>`);
+    expect(text).toContain('<p><strong>Title:</strong> <bdi>Dictionary lookup</bdi></p>');
+    expect(text).toMatch(/<th scope="row"><code><bdi>word<\/bdi><\/code><\/th><td><code>string<\/code><\/td><td><strong>required<\/strong>/);
+    expect(text).toMatch(/<dt>Publisher<\/dt><dd><code><bdi>https:\/\/web\.example\.com\/publisher\.json<\/bdi><\/code><\/dd>/);
+    expect(text).toMatch(/<dt>Declared version<\/dt><dd><code><bdi>1<\/bdi><\/code> \(read as 1\.0\.0\)<\/dd>/);
+    expect(text).toMatch(/<dt>Signing key id \(<code>kid<\/code>\)<\/dt><dd><code><bdi>web-test-2026<\/bdi><\/code><\/dd>/);
+    expect(text).toMatch(/<dt>Issued<\/dt><dd><time datetime="[^"]+">/);
+    expect(text).toMatch(/<dt>Expires<\/dt><dd><time datetime="[^"]+">/);
+    expect(text).toContain('None: a SEP-3140 declaration names no permissions');
+    expect(text).toContain('Your browser fetches the signed SEP-3140 declaration');
+  });
+
+  it('shows each trust label as declared and as read, a label left out as the most restrictive', async () => {
+    const text = await get(`/ui/tools/${SEP_NS}/lookup/versions/1.0.0`);
+    expect(text).toContain('A label the declaration leaves out, or a value outside SEP-3140');
+    expect(trustRows(text)).toEqual({
+      effect: ['"read-only"', 'read-only'],
+      egress: ['"none"', 'none'],
+      dataSensitivity: ['"public"', 'public'],
+      reversible: ['not declared', 'false most restrictive'],
+      idempotent: ['not declared', 'false most restrictive'],
+    });
+  });
+
+  it('the tool page lists the versions and shows the latest declaration with its title and labels', async () => {
+    const text = await get(`/ui/tools/${SEP_NS}/lookup`);
+    expect(text).toContain('<p class="lead"><bdi>Dictionary lookup</bdi></p>');
+    expect(text).toContain(`/ui/tools/${SEP_NS}/lookup/compare?from=1.0.0&amp;to=2.0.0`);
+    expect(text).toContain(`<bdi>${LOOKUP_V2}</bdi>`);
+    expect(text).toContain('SEP-3140 declaration, signed by');
+    expect(trustRows(text).egress).toEqual(['"external"', 'external']);
+  });
+
+  it('the comparison of two SEP-3140 versions diffs the description and reports the riskier label as an escalation', async () => {
+    const text = await get(`/ui/tools/${SEP_NS}/lookup/compare?from=1.0.0&to=2.0.0`);
+    expect(text).toContain('<ins><bdi> and sends it to the vendor</bdi></ins>');
+    expect(text).toMatch(/<li class="escalation"><strong>Escalation<\/strong> · Riskier trust label: <code>egress<\/code> none → <strong>external<\/strong><\/li>/);
+    expect(text).toContain('Description changed (word diff below)');
+    expect(text).not.toContain('Other fields changed'); // version and contentHash are not the definition
+    expect(text).toContain('id="trust-h"');
+  });
+
+  it('the comparison of our manifest with a SEP-3140 declaration names the format change and compares the labels as a host reads them', async () => {
+    const text = await get(`/ui/tools/${SEP_NS}/mixed/compare?from=1.0.0&to=2.0.0`);
+    expect(text).toContain('Format changed: ');
+    expect(text).toContain('Permissions removed: <code><bdi>files:read</bdi></code>');
+    // our format has no labels: every one reads as most restrictive, so declared ones are safer
+    expect(text).toContain('Safer trust label: <code>egress</code> external → none');
+    expect(text).toContain('<ins><bdi> in your time zone</bdi></ins>');
+  });
+
+  it('escapes a hostile declaration\'s title and description', async () => {
+    for (const path of [`/ui/tools/${SEP_NS}/hostile_sep`, `/ui/tools/${SEP_NS}/hostile_sep/versions/1.0.0`]) {
+      const text = await get(path);
+      expect(text).not.toContain('<script>window');
+      expect(text).not.toMatch(/<img\b/);
+      expect(text).toContain('&lt;script&gt;window.__pwned=1&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;&quot; onmouseover=&quot;x');
+    }
+  });
+
+  it('escapes hostile trust values and member names (the registry refuses them; a tampered store must still not inject markup)', () => {
+    const out = trustLabelsView({ effect: HOSTILE, [HOSTILE]: true, egress: 'none' }).text;
+    // no element but the view's own; the hostile text is there, as text
+    expect(out).not.toMatch(/<script|<img|<[a-z][^>]*\s(style|on[a-z]+)=/i);
+    expect(out).toContain('&lt;script&gt;');
+    expect(out).toMatch(/<tr data-label="effect">.*most restrictive/);
+    expect(out).toContain('Outside the vocabulary');
   });
 });
 

@@ -1,11 +1,12 @@
 import semverCompare from 'semver/functions/compare.js';
-import { bundleSource, verifyEvidence, decodeLockfile, decidePin, VerificationError, type StatefulLogChecker, type TrustRoot, type ValidatedBundle } from '@etdi/client';
+import { bundleSource, toListedTool, verifyEvidence, decodeLockfile, decidePin, VerificationError, type StatefulLogChecker, type TrustRoot, type ValidatedBundle } from '@etdi/client';
 import type { Ed25519Backend } from '@etdi/protocol';
 import type { Lockfile, LockfilePin } from '@etdi/schemas';
 import { byId, el, link, setVerdict } from './dom.js';
 import { pinnedLogKey } from './log-key.js';
 import { describeFailure, logCheckerFor, segment, trustRootFor, webCrypto } from './registry-api.js';
-import { carriedDefinition, fetchBundle } from './verify-version.js';
+import { recordTerms } from '../signed-terms.js';
+import { fetchBundle } from './verify-version.js';
 
 /** What the review says about one pin (stable names: tests and people read them). */
 export type PinStatus = 'up-to-date' | 'newer-version' | 'escalation' | 'revoked' | 'key-revoked' | 'log-inconsistent' | 'rug-pull' | 'missing' | 'failed';
@@ -42,12 +43,14 @@ async function reviewPin(pin: LockfilePin, ctx: ReviewContext): Promise<PinRevie
   }
   if (pinned === undefined || latest === undefined) return { pin, status: 'missing', code: 'UNKNOWN_TOOL', message: `the registry has no ${pin.toolId}@${pin.version}` };
   try {
-    const evidence = await verifyEvidence(carriedDefinition(latest), {
+    const evidence = await verifyEvidence(toListedTool(latest.record), {
       trustRoot: ctx.trustRoot,
       log: ctx.log,
       bundles: bundleSource([latest, pinned], semverCompare),
       backend: ctx.backend,
+      provider: latest.record.provider,
     });
+    const approved = recordTerms(pinned.record);
     const at = evidence.version;
     // the approved version itself withdrawn: say so before anything about newer versions
     if (pinned.status.status === 'revoked') {
@@ -56,7 +59,7 @@ async function reviewPin(pin: LockfilePin, ctx: ReviewContext): Promise<PinRevie
     }
     const decision = decidePin(evidence, {
       lockfile: ctx.lockfile,
-      approvedManifest: (toolId, version) => (toolId === pin.toolId && version === pin.version ? pinned.record.signedManifest.manifest : undefined),
+      approvedManifest: (toolId, version) => (toolId === pin.toolId && version === pin.version ? approved : undefined),
     });
     if (decision.status === 'approved') return { pin, status: 'up-to-date', message: 'the approved version is the newest', latest: at };
     if (decision.code === 'PERMISSION_ESCALATION') return { pin, status: 'escalation', code: decision.code, message: decision.message, latest: at };

@@ -1,9 +1,9 @@
 import { classifyChanges, hintsOf, type ToolChanges } from '@etdi/client';
 import { html, providerText, suspiciousNote, type Html } from '../html.js';
 import { page } from '../layout.js';
-import type { VersionDetail } from '../reads.js';
+import { signedTermsOf, type SignedDocument, type VersionDetail } from '../reads.js';
 import { wordDiff } from '../diff.js';
-import { parametersTable, policyView } from './definition.js';
+import { parametersTable, policyView, signedFormatView, trustLabelsView } from './definition.js';
 import { compareHref, toolLink, versionHref } from './links.js';
 
 interface Line {
@@ -19,8 +19,10 @@ export function changeLines(c: ToolChanges): Line[] {
   const lines: Line[] = [];
   for (const p of c.permissionsAdded) lines.push({ escalation: true, text: html`Permission added: ${code(p)}` });
   for (const h of c.riskierAnnotations) lines.push({ escalation: true, text: html`Riskier hint: <code>${h.hint}</code> ${String(h.from)} → <strong>${String(h.to)}</strong>` });
+  for (const t of c.riskierTrustLabels) lines.push({ escalation: true, text: html`Riskier trust label: <code>${t.label}</code> ${String(t.from)} → <strong>${String(t.to)}</strong>` });
   if (c.permissionsRemoved.length > 0) lines.push({ escalation: false, text: html`Permissions removed: ${list(c.permissionsRemoved)}` });
   for (const h of c.saferAnnotations) lines.push({ escalation: false, text: html`Safer hint: <code>${h.hint}</code> ${String(h.from)} → ${String(h.to)}` });
+  for (const t of c.saferTrustLabels) lines.push({ escalation: false, text: html`Safer trust label: <code>${t.label}</code> ${String(t.from)} → ${String(t.to)}` });
   if (c.inputParamsAdded.length > 0) lines.push({ escalation: false, text: html`Input parameters added: ${list(c.inputParamsAdded)}` });
   if (c.inputParamsNewlyRequired.length > 0) lines.push({ escalation: false, text: html`Input parameters now required: ${list(c.inputParamsNewlyRequired)}` });
   if (c.inputParamsRemoved.length > 0) lines.push({ escalation: false, text: html`Input parameters removed: ${list(c.inputParamsRemoved)}` });
@@ -33,15 +35,24 @@ export function changeLines(c: ToolChanges): Line[] {
   return lines;
 }
 
-/** Two versions side by side: the verifier's classified changes and a word diff of the description. */
+const trustOf = (signed: SignedDocument): unknown => (signed.format === 'sep3140' ? signed.signedDeclaration.declaration.trust : undefined);
+
+/**
+ * Two versions side by side: the verifier's classified changes and a word diff of the
+ * description. Either may be a SEP-3140 declaration: both are compared as what they sign
+ * (signedTermsOf), so trust labels are compared by the reading a host applies, and a version of
+ * our own format, which has none, reads as most restrictive on every label.
+ */
 export function comparePage(from: VersionDetail, to: VersionDetail): string {
-  const a = from.signedManifest.manifest;
-  const b = to.signedManifest.manifest;
+  const a = signedTermsOf(from.signed);
+  const b = signedTermsOf(to.signed);
   const changes = classifyChanges(
     { permissions: a.permissions, hints: hintsOf(a.definition), definition: a.definition as Record<string, unknown>, policy: a.policy },
-    b,
+    { definition: b.definition, permissions: [...b.permissions], policy: b.policy },
   );
   const lines = changeLines(changes);
+  if (from.signed.format !== to.signed.format) lines.push({ escalation: false, text: html`Format changed: ${signedFormatView(from.signed)} → ${signedFormatView(to.signed)}` });
+  const declared = from.signed.format === 'sep3140' || to.signed.format === 'sep3140';
   const id = to.toolId;
   const before = a.definition.description ?? '';
   const after = b.definition.description ?? '';
@@ -53,7 +64,7 @@ export function comparePage(from: VersionDetail, to: VersionDetail): string {
 <section aria-labelledby="changes-h">
 <h2 id="changes-h">What changed</h2>
 ${changes.escalation ? html`<p class="alert" role="alert"><strong>Escalation:</strong> this version asks for more than ${from.version}; a host that approved ${from.version} refuses it as <code>PERMISSION_ESCALATION</code> until someone re-approves it.</p>` : ''}
-${lines.length === 0 ? html`<p>No change to the definition, permissions, hints or policy.</p>` : html`<ol class="changes">${lines.map((l) => html`<li class="${l.escalation ? 'escalation' : 'change'}">${l.escalation ? html`<strong>Escalation</strong> · ` : ''}${l.text}</li>`)}</ol>`}
+${lines.length === 0 ? html`<p>No change to the definition, permissions, hints, trust labels or policy.</p>` : html`<ol class="changes">${lines.map((l) => html`<li class="${l.escalation ? 'escalation' : 'change'}">${l.escalation ? html`<strong>Escalation</strong> · ` : ''}${l.text}</li>`)}</ol>`}
 </section>
 <section aria-labelledby="desc-h">
 <h2 id="desc-h">Description</h2>
@@ -67,6 +78,7 @@ ${changes.descriptionChanged ? html`<p class="diff">${wordDiff(before, after).ma
 <h3>${from.version}</h3>${parametersTable(a.definition.inputSchema)}
 <h3>${to.version}</h3>${parametersTable(b.definition.inputSchema)}
 </section>
+${declared ? html`<section aria-labelledby="trust-h"><h2 id="trust-h">Trust labels</h2><h3>${from.version}</h3>${trustLabelsView(trustOf(from.signed))}<h3>${to.version}</h3>${trustLabelsView(trustOf(to.signed))}</section>` : ''}
 ${changes.policyChanged ? html`<section aria-labelledby="policy-h"><h2 id="policy-h">Policy</h2><h3>${from.version}</h3>${policyView(a.policy)}<h3>${to.version}</h3>${policyView(b.policy)}</section>` : ''}`,
   );
 }

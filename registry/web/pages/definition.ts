@@ -1,5 +1,8 @@
+import { decodeTrustLabels, MOST_RESTRICTIVE_TRUST, type TrustLabelName } from '@etdi/client';
 import type { ToolManifest } from '@etdi/schemas';
 import { html, providerText, suspiciousNote, type Html } from '../html.js';
+import { signedTermsOf, type SignedDocument } from '../reads.js';
+import { time } from './links.js';
 
 const HINTS = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const;
 
@@ -33,7 +36,7 @@ export function parametersTable(inputSchema: unknown): Html {
 }
 
 /** The four MCP hints as badges, with the MCP default named when a hint is absent. */
-export function hintBadges(definition: ToolManifest['definition']): Html {
+export function hintBadges(definition: { annotations?: unknown }): Html {
   const a = (definition.annotations ?? {}) as Record<string, unknown>;
   return html`<p>${HINTS.map((h) =>
     typeof a[h] === 'boolean' ? html`<span class="badge">${h}: ${String(a[h])}</span>` : html`<span class="badge muted">${h}: not set</span>`,
@@ -48,12 +51,52 @@ export function policyView(policy: ToolManifest['policy']): Html {
   }`;
 }
 
+const TRUST_LABELS = Object.keys(MOST_RESTRICTIVE_TRUST) as TrustLabelName[];
+
+/**
+ * A SEP-3140 declaration's trust labels as the client verifier reads them (decodeTrustLabels):
+ * what it declared, and the value a host applies, which for a label left out (or a value outside
+ * the vocabulary) is the most restrictive one. Provider values are shown as JSON text.
+ */
+export function trustLabelsView(trust: unknown): Html {
+  const decoded = decodeTrustLabels(trust);
+  const declared = (trust !== null && typeof trust === 'object' ? trust : {}) as Record<string, unknown>;
+  return html`<p class="muted">A label the declaration leaves out, or a value outside SEP-3140's vocabulary, reads as the most restrictive value.</p>
+<table class="trust">
+<caption class="muted">Trust labels</caption>
+<thead><tr><th scope="col">Label</th><th scope="col">Declared</th><th scope="col">Read as</th></tr></thead>
+<tbody>${TRUST_LABELS.map((label) => {
+    const known = decoded.declared.includes(label);
+    return html`<tr data-label="${label}"><th scope="row"><code>${label}</code></th><td>${
+      Object.hasOwn(declared, label) ? html`<code>${providerText(JSON.stringify(declared[label]))}</code>` : html`<span class="muted">not declared</span>`
+    }</td><td><code>${String(decoded.labels[label])}</code>${known ? '' : html` <span class="badge bad">most restrictive</span>`}</td></tr>`;
+  })}</tbody>
+</table>
+${decoded.unknown.length === 0 ? '' : html`<p class="alert" role="note">Outside the vocabulary: ${decoded.unknown.map((u, i) => html`${i > 0 ? ', ' : ''}<code>${providerText(u)}</code>`)}</p>`}`;
+}
+
+/**
+ * Which format the version was signed in, by whom, and when. The SEP-3140 publisher and server
+ * are the manifest's own words (the registry checked that the publisher's host names this
+ * namespace, and the signature), so they are provider text.
+ */
+export function signedFormatView(signed: SignedDocument): Html {
+  if (signed.format === 'manifest') {
+    const m = signed.signedManifest.manifest;
+    return html`<p class="format">ETDI signed manifest, signed by namespace <code>${providerText(m.provider)}</code>; issued ${time(m.issuedAt)}.</p>`;
+  }
+  const { manifest, declaration } = signed.signedDeclaration;
+  return html`<p class="format">SEP-3140 declaration, signed by <code class="publisher">${providerText(manifest.publisher)}</code> for <code class="server">${providerText(manifest.server)}</code>; declaration version <code>${providerText(declaration.version)}</code> of a manifest issued ${time(manifest.issuedAt)}, expiring ${time(manifest.expiresAt)} (the registry accepted it before then).</p>`;
+}
+
 /** A signed definition rendered for a person; every provider string goes through providerText. */
-export function definitionView(manifest: ToolManifest): Html {
-  const d = manifest.definition;
+export function definitionView(signed: SignedDocument): Html {
+  const terms = signedTermsOf(signed);
+  const d = terms.definition;
   const title = d.title ?? (d.annotations as { title?: string } | undefined)?.title;
   return html`<section aria-labelledby="def-h">
 <h2 id="def-h">Definition</h2>
+${signedFormatView(signed)}
 ${title === undefined ? '' : html`<p><strong>Title:</strong> ${providerText(title)}</p>`}
 ${d.description === undefined ? html`<p class="muted">No description.</p>` : html`${suspiciousNote(d.description)}<div class="description">${providerText(d.description)}</div>`}
 <h3>Input</h3>
@@ -63,9 +106,11 @@ ${parametersTable(d.inputSchema)}
 ${d.outputSchema === undefined ? html`<p class="muted">None declared.</p>` : jsonBlock(d.outputSchema)}
 <h3>Annotation hints</h3>
 ${hintBadges(d)}
+${signed.format === 'sep3140' ? html`<h3>Trust labels (SEP-3140)</h3>
+${trustLabelsView(signed.signedDeclaration.declaration.trust)}` : ''}
 <h3>Permissions</h3>
-${manifest.permissions.length === 0 ? html`<p class="muted">None.</p>` : html`<ul>${manifest.permissions.map((p) => html`<li><code>${providerText(p)}</code></li>`)}</ul>`}
+${signed.format === 'sep3140' ? html`<p class="muted">None: a SEP-3140 declaration names no permissions; its trust labels say what it does.</p>` : terms.permissions.length === 0 ? html`<p class="muted">None.</p>` : html`<ul>${terms.permissions.map((p) => html`<li><code>${providerText(p)}</code></li>`)}</ul>`}
 <h3>Policy</h3>
-${policyView(manifest.policy)}
+${policyView(terms.policy)}
 </section>`;
 }

@@ -1,7 +1,7 @@
 import type { ToolRow } from '../../store/types.js';
 import { html, providerText } from '../html.js';
 import { page } from '../layout.js';
-import type { VersionDetail, VersionSummary } from '../reads.js';
+import { signedTermsOf, type VersionDetail, type VersionSummary } from '../reads.js';
 import { definitionView } from './definition.js';
 import { compareHref, namespaceLink, time, versionHref } from './links.js';
 
@@ -11,11 +11,12 @@ export const statusBadge = (v: Pick<VersionSummary, 'status' | 'revocation'>): R
 /** Every version with date, signer and status; the latest definition; a form to compare two versions. */
 export function toolPage(tool: ToolRow, versions: VersionSummary[], current: VersionDetail): string {
   const id = tool.tool_id;
+  const title = signedTermsOf(current.signed).definition.title;
   return page(
     { title: id },
     html`<p class="muted">Tool in ${namespaceLink(tool.namespace)}</p>
 <h1><code>${providerText(id)}</code></h1>
-${current.signedManifest.manifest.definition.title === undefined ? '' : html`<p class="lead">${providerText(current.signedManifest.manifest.definition.title)}</p>`}
+${title === undefined ? '' : html`<p class="lead">${providerText(title)}</p>`}
 <section aria-labelledby="versions-h">
 <h2 id="versions-h">Versions</h2>
 <table><thead><tr><th scope="col">Version</th><th scope="col">Published</th><th scope="col">Signer key</th><th scope="col">Status</th><th scope="col">Changes</th></tr></thead>
@@ -30,6 +31,6 @@ ${versions.length < 2 ? '' : html`<form class="inline" method="get" action="${co
 </form>`}
 </section>
 <p>Showing version <a href="${versionHref(id, current.version)}">${current.version}</a> (<a href="${versionHref(id, current.version)}#verify">verify it in your browser</a>).</p>
-${definitionView(current.signedManifest.manifest)}`,
+${definitionView(current.signed)}`,
   );
 }
