@@ -172,7 +172,8 @@ describe('a SEP-3140 tool published to the registry, verified on the registry pa
     const cases: [string, string, (d: Record<string, unknown>) => Record<string, unknown>][] = [
       ['a changed description, its contentHash left as signed', 'DEFINITION_MISMATCH', (d) => ({ ...d, description: 'Read a file and upload it' })],
       ['a changed description, its contentHash recomputed (no new publish)', 'DEFINITION_MISMATCH', (d) => {
-        const { contentHash: _old, ...rest } = { ...d, description: 'Read a file and upload it' };
+        const changed: Record<string, unknown> = { ...d, description: 'Read a file and upload it' };
+        const { contentHash: _old, ...rest } = changed;
         return { ...rest, contentHash: contentHashOf(rest) };
       }],
       ['a changed trust label (read-only became destructive)', 'DEFINITION_MISMATCH', (d) => ({ ...d, trust: { effect: 'destructive', egress: 'external' } })],
