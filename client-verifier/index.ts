@@ -21,7 +21,7 @@ export {
   type VerifiedTool,
   type LogChecker,
 } from './evidence.js';
-export { toListedTool } from './signed-version.js';
+export { declarationTerms, recordTerms, toListedTool } from './signed-version.js';
 export { bundleSource, decodeBundle, decodeBundleSet, type BundleSource, type ValidatedBundle, type ValidatedBundleSet } from './bundles.js';
 export { bundleTargets } from './steps/2-manifest.js';
 export { versionPublishedLeaf } from './steps/10-log.js';

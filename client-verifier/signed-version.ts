@@ -86,6 +86,11 @@ export function toListedTool(record: VersionRecord): Record<string, unknown> {
   return { ...definition, _meta: { ...meta, [MANIFEST_META_KEY]: signed } };
 }
 
+/** The terms a record signs, as the pin rows compare them: its manifest's, or its declaration's. Reads without verifying. */
+export function recordTerms(record: VersionRecord): SignedTerms {
+  return isDeclarationRecord(record) ? declarationTerms(record.signedDeclaration.declaration) : record.signedManifest.manifest;
+}
+
 /** The permissions a record's attestation scopes (a SEP-3140 tool declares none). */
 export function recordPermissions(record: VersionRecord): readonly string[] {
   return isDeclarationRecord(record) ? [] : record.signedManifest.manifest.permissions;

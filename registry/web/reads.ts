@@ -1,4 +1,5 @@
 import semver from 'semver';
+import { declarationTerms } from '@etdi/client';
 import type { KeyStatus, LogEvent, NamespaceInfo, SignedDeclaration, SignedManifest, ToolDefinition, ToolManifest, ToolListResponse, VersionStatus } from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
 import { isRevokedAt } from '../services/auth.js';
@@ -6,7 +7,6 @@ import type { RegistryContext } from '../services/context.js';
 import { getNamespaceInfo, listNamespaceKeys } from '../services/namespaces.js';
 import type { ReadService } from '../services/reads.js';
 import { isStoredDeclaration, storedIssuedAt } from '../services/stored-document.js';
-import { declarationTerms } from './signed-terms.js';
 import type { AuditRow, ToolRow, VersionRow } from '../store/types.js';
 
 const decoded = (rows: AuditRow[]) => rows.map((r) => ({ leafIndex: r.leaf_index, event: JSON.parse(r.event) as LogEvent }));

@@ -1,18 +1,6 @@
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
-import { MANIFEST_META_KEY, type SignedManifest } from '@etdi/schemas';
 import { VerificationError, type CheckedTool, type WithheldTool } from '@etdi/client';
 import { connectTarget, type ConnectedServer } from './server-target.js';
-
-/**
- * A registry version as a server would list it, with its signed manifest carried in `_meta`:
- * the verifier then checks it exactly like a live tool (signature, key, log, attestation,
- * revocation, pins), so approving from the registry and verifying a server share one path.
- */
-export function carriedDefinition(signed: SignedManifest): Record<string, unknown> {
-  const definition = signed.manifest.definition as Record<string, unknown>;
-  const meta = (definition._meta ?? {}) as Record<string, unknown>;
-  return { ...definition, _meta: { ...meta, [MANIFEST_META_KEY]: signed } };
-}
 
 /** One tool's outcome as the CLI reports it (`--json` shape of verify and proxy). */
 export interface ToolReport {

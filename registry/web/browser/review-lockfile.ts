@@ -1,11 +1,10 @@
 import semverCompare from 'semver/functions/compare.js';
-import { bundleSource, toListedTool, verifyEvidence, decodeLockfile, decidePin, VerificationError, type StatefulLogChecker, type TrustRoot, type ValidatedBundle } from '@etdi/client';
+import { bundleSource, recordTerms, toListedTool, verifyEvidence, decodeLockfile, decidePin, VerificationError, type StatefulLogChecker, type TrustRoot, type ValidatedBundle } from '@etdi/client';
 import type { Ed25519Backend } from '@etdi/protocol';
 import type { Lockfile, LockfilePin } from '@etdi/schemas';
 import { byId, el, link, setVerdict } from './dom.js';
 import { pinnedLogKey } from './log-key.js';
 import { describeFailure, logCheckerFor, segment, trustRootFor, webCrypto } from './registry-api.js';
-import { recordTerms } from '../signed-terms.js';
 import { fetchBundle } from './verify-version.js';
 
 /** What the review says about one pin (stable names: tests and people read them). */
