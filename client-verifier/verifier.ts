@@ -14,9 +14,10 @@ import type { LogChecker, VerifiedEvidence, VerifiedTool, VerifyContext } from '
 import { checkListedTool, deepFreeze, type ListedTool } from './steps/1-listed-tool.js';
 import { bundleTargets } from './steps/2-manifest.js';
 import { verifyListedTool } from './verify-tool.js';
-import { checkDeclaredTool, isDeclaredTool, type DeclaredEvidence, type DeclaredTool } from './sep3140/declared-tool.js';
+import { checkDeclaredTool, type DeclaredEvidence, type DeclaredTool } from './sep3140/declared-tool.js';
 import { discoverSigningKeys, type DiscoveredKeys, type DiscoveryFetch } from './sep3140/discovery.js';
 import { riskVerdict, type RiskApprovalRule } from './sep3140/risk-approval.js';
+import { toolTrust } from './sep3140/tool-trust.js';
 import type { FirstSeenKeys, PublisherTrustPolicy } from './sep3140/trust-policy.js';
 import { verifyDeclarationsManifest, type TrustedDeclarations } from './sep3140/verify-manifest.js';
 
@@ -351,8 +352,9 @@ export class ToolVerifier {
   private async withDecision<E extends VerifiedEvidence | DeclaredEvidence>(evidence: E): Promise<E & { decision: PinDecision }> {
     let decision = this.decide(evidence);
     const rule = this.options.declarations?.riskApproval;
-    if (rule !== undefined && isDeclaredTool(evidence)) {
-      const labels = evidence.declaration.trust;
+    const trust = rule === undefined ? undefined : toolTrust(evidence);
+    if (rule !== undefined && trust !== undefined) {
+      const labels = trust.labels;
       const verdict = riskVerdict(decision, labels, rule);
       if (verdict === 'approve') {
         // risk-graduated approval: a tool within the host's first-use tier is pinned without asking

@@ -9,6 +9,7 @@ import type { InvocationRequest, PolicyDecision } from '../policy/index.js';
 import type { ToolVerifier } from '../verifier.js';
 import type { VerifiedTool } from '../evidence.js';
 import type { DeclaredTool } from '../sep3140/declared-tool.js';
+import { toolTrust } from '../sep3140/tool-trust.js';
 import type { TrustedDeclarations } from '../sep3140/verify-manifest.js';
 
 /** A tool that passed every check: verified against the registry, or a SEP-3140 signed declaration. */
@@ -487,6 +488,7 @@ export class VerifiedClient {
     if (d.status !== 'approved') throw new VerificationError(d.code, d.message, { toolId: tool.toolId, version: tool.version, ...(d.grew ? { grew: d.grew } : {}) });
     if (this.options.policy !== undefined) {
       const annotations = tool.manifest.definition.annotations;
+      const trust = toolTrust(tool);
       const decision = await this.options.policy.authorize({
         principal: options.principal ?? this.options.principal ?? { id: 'agent' },
         tool: {
@@ -497,7 +499,7 @@ export class VerifiedClient {
           approvedPermissions: [...d.pin.approvedPermissions],
           ...(annotations ? { annotations } : {}),
           ...(tool.manifest.policy ? { policy: tool.manifest.policy } : {}),
-          ...('declaration' in tool ? { trust: { ...tool.declaration.trust, publisher: tool.declaration.publisher, basis: tool.declaration.trustBasis } } : {}),
+          ...(trust !== undefined ? { trust: { ...trust.labels, publisher: trust.publisher, basis: trust.basis } } : {}),
         },
         arguments: args,
         session: options.session ?? this.options.session ?? { id: 'default' },

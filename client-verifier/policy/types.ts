@@ -9,7 +9,7 @@ export interface TrustContext {
   reversible: boolean;
   idempotent: boolean;
   publisher: string;
-  /** `pinned-key`, `allow-listed` or `first-use`. */
+  /** `pinned-key`, `allow-listed` or `first-use` (the host's publisher policy), or `registry` (a declaration verified from the registry). */
   basis: string;
 }
 

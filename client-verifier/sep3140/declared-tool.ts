@@ -56,7 +56,7 @@ export interface DeclaredTool extends DeclaredEvidence {
   decision: PinDecision;
 }
 
-/** True for a SEP-3140 tool's evidence (a registry-verified tool has no `declaration`). */
+/** True for a SEP-3140 tool verified from its own server (a registry-verified one has `signedDeclaration`, no `declaration`). */
 export function isDeclaredTool<T extends object>(tool: T): tool is T & DeclaredEvidence {
   return 'declaration' in tool;
 }
