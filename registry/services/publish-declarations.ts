@@ -72,7 +72,6 @@ export async function publishDeclarations(ctx: RegistryContext, principal: Princ
     for (const job of jobs) results.push(await applyPublish(tx, ctx.log, job, atMs));
     return results;
   });
-  if (rows.some((r) => r.created)) ctx.invalidate();
   return {
     created: rows.some((r) => r.created),
     rows,
