@@ -49,6 +49,7 @@ export { validateManifestPolicy } from './services/publish.js';
 export type { Principal, RegistryContext } from './services/context.js';
 export { registerNamespace } from './services/namespaces.js';
 export { publish } from './services/publish.js';
+export { publishDeclarations } from './services/publish-declarations.js';
 export { batchedLines, requestLog } from './http/request-log.js';
 export {
   LogError,

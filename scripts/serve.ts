@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { canonicalBytes, generateKeyPair, registrationRequest, signManifest } from '@etdi/protocol';
+import { canonicalBytes, contentHashOf, generateKeyPair, jwkThumbprint, registrationRequest, signDeclarationsManifest, signManifest, toBase64Url } from '@etdi/protocol';
 import { readPrivateKeyFile, writePrivateKeyFile } from '@etdi/protocol/node';
-import { configFromEnv, DataDirLockedError, databaseForDisplay, DEFAULT_CONFIG, isPostgresUrl, lockDataDir, openStore, publish, registerNamespace, startServer, type DataLock, type Principal, type RunningRegistry, type Store } from '@etdi/registry';
+import { configFromEnv, DataDirLockedError, databaseForDisplay, DEFAULT_CONFIG, isPostgresUrl, lockDataDir, openStore, publish, publishDeclarations, registerNamespace, startServer, type DataLock, type Principal, type RunningRegistry, type Store } from '@etdi/registry';
 import { MANIFEST_TYPE, type Ed25519PrivateJwk, type ToolDefinition } from '@etdi/schemas';
 import { optional, parse } from './cli-support/args.js';
 import type { Command } from './cli-support/command.js';
@@ -29,7 +29,9 @@ start as many registry processes on it as you need, behind a load balancer; they
   --demo                  on first start, register demo namespaces (administrator grant), sign
                           the real MCP tools in test/fixtures/real-tools with a demo key (0600
                           file in the data dir) and publish them, plus a 1.1.0 of read_text_file
-                          that asks for more (an escalation to compare in the web interface);
+                          that asks for more (an escalation to compare in the web interface),
+                          and the everything server's tools as a SEP-3140 capability manifest
+                          (dev.etdi.demo.sep3140, trust labels from their annotations);
                           on restart, say what is there.
                           Without ETDI_ADMIN_TOKEN or --admin-token-file, creates an administrator
                           token in <dir>/admin-token (0600) and prints the etdi register command
@@ -119,7 +121,10 @@ export async function seedDemo(running: RunningRegistry, dataDir: string): Promi
   }
   if ((await publishDemoUpgrade(ctx, admin, key, dir)) === 1) published++;
   else existing++;
-  return { published, existing, namespaces: DEMO_SERVERS.map(demoNamespace), example };
+  const declared = await publishDemoDeclarations(ctx, admin, key, dir);
+  published += declared.published;
+  existing += declared.existing;
+  return { published, existing, namespaces: [...DEMO_SERVERS.map(demoNamespace), DEMO_SEP3140.namespace], example };
 }
 
 /** The demo's administrator token file: created once (0600), reused on restart. */
@@ -169,6 +174,56 @@ async function publishDemoUpgrade(ctx: RunningRegistry['app']['registry']['ctx']
   );
   await publish(ctx, admin, canonicalBytes(manifest));
   return 1;
+}
+
+/** The demo's SEP-3140 server: the reference `everything` server's tools, as its publisher would sign them. */
+export const DEMO_SEP3140 = {
+  namespace: 'dev.etdi.demo.sep3140',
+  publisher: 'https://sep3140.demo.etdi.dev/mcp-publisher.json',
+  server: 'https://sep3140.demo.etdi.dev/mcp',
+} as const;
+
+/**
+ * The trust labels a publisher would declare for a tool, read from its MCP annotations (a
+ * publisher's own claim either way: the labels are signed, not proven).
+ */
+function labelsOf(definition: ToolDefinition): Record<string, unknown> {
+  const a = definition.annotations ?? {};
+  return {
+    effect: a.readOnlyHint === true ? 'read-only' : a.destructiveHint === true ? 'destructive' : 'writes-data',
+    egress: a.openWorldHint === true ? 'external' : 'none',
+    idempotent: a.idempotentHint === true,
+  };
+}
+
+/**
+ * The SEP-3140 side of the demo: a capability manifest for the `everything` server's tools, signed
+ * with the demo key and published through POST /v1/declarations' own service, so the web
+ * interface shows both formats. Once: a restart finds the versions (an identical republish).
+ */
+async function publishDemoDeclarations(ctx: RunningRegistry['app']['registry']['ctx'], admin: Principal, key: Ed25519PrivateJwk, dir: string): Promise<{ published: number; existing: number }> {
+  const { namespace, publisher, server } = DEMO_SEP3140;
+  if ((await ctx.store.getNamespace(namespace)) === undefined)
+    await registerNamespace(ctx, admin, await registrationRequest(key, { registry: ctx.config.origin, namespace }, 'admin-grant'));
+  const tools = JSON.parse(await readFile(join(dir, 'everything.json'), 'utf8')) as ToolDefinition[];
+  const declarations = tools.map((definition) => {
+    const declared = { ...definition, version: '1', trust: labelsOf(definition) };
+    return { ...declared, contentHash: contentHashOf(declared) };
+  });
+  const now = Date.now();
+  const manifest = {
+    server,
+    publisher,
+    specVersion: '2025-11-25',
+    issuedAt: new Date(now - 1000).toISOString(),
+    expiresAt: new Date(now + 30 * 86_400_000).toISOString(),
+    nonce: toBase64Url(randomBytes(16)),
+    tools: declarations.map((d) => ({ name: d.name, version: d.version, contentHash: d.contentHash })),
+  };
+  const signed = await signDeclarationsManifest(manifest, key, jwkThumbprint(key));
+  const result = await publishDeclarations(ctx, admin, { signed, declarations });
+  const created = result.rows.filter((r) => r.created).length;
+  return { published: created, existing: result.rows.length - created };
 }
 
 export const serveCommand: Command = {
