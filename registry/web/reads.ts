@@ -53,7 +53,7 @@ function toSignedDocument(stored: string): SignedDocument {
 
 /**
  * What a signed document vouches for about its tool, whatever its format: the definition, the
- * permissions and the policy (the pin rows' SignedTerms, see signed-terms.ts), and when it was
+ * permissions and the policy (the client's SignedTerms, @etdi/client recordTerms), and when it was
  * signed. A SEP-3140 declaration names no permissions and no policy: its `trust` labels (kept in
  * the definition) say what it does.
  */
