@@ -2,3 +2,4 @@
 // `export *` on purpose (as in @etdi/client/node): this entry is defined as a superset of index.ts.
 export * from './index.js';
 export { readPrivateKeyFile, writePrivateKeyFile } from './key-file.js';
+export { isPublicAddress, addressOfHost, type AddressAllowance } from './outbound-address.js';

@@ -44,7 +44,7 @@ export {
   type HostResolver,
   type ResolvedAddress,
 } from './services/well-known.js';
-export { isPublicAddress, addressOfHost } from './services/outbound-address.js';
+export { isPublicAddress, addressOfHost } from '@etdi/protocol/node';
 export { validateManifestPolicy } from './services/publish.js';
 export type { Principal, RegistryContext } from './services/context.js';
 export { registerNamespace } from './services/namespaces.js';

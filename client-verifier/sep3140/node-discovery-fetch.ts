@@ -10,8 +10,9 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { parseStrictJson } from '@etdi/protocol';
+import { isPublicAddress } from '@etdi/protocol/node';
 import { VerificationError } from '../errors.js';
 import type { DiscoveryFetch } from './discovery.js';
 
@@ -33,49 +34,6 @@ export interface DiscoveryFetchOptions {
   lookup?: typeof dnsLookup;
 }
 
-// Never contacted: "this network", multicast, reserved, documentation and benchmarking ranges.
-const ALWAYS_BLOCKED_V4 = ['0.0.0.0/8', '192.0.0.0/24', '192.0.2.0/24', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '224.0.0.0/4', '240.0.0.0/4'];
-const ALWAYS_BLOCKED_V6 = ['::/128', '100::/64', '2001:db8::/32', 'ff00::/8', '64:ff9b::/96'];
-// Blocked unless the host allows private addresses: RFC 1918, CGNAT, link-local, unique-local.
-const PRIVATE_V4 = ['10.0.0.0/8', '100.64.0.0/10', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16'];
-const PRIVATE_V6 = ['fc00::/7', 'fe80::/10'];
-const LOOPBACK_V4 = ['127.0.0.0/8'];
-const LOOPBACK_V6 = ['::1/128'];
-
-function blockList(options: DiscoveryFetchOptions): BlockList {
-  const list = new BlockList();
-  const add = (cidrs: string[], type: 'ipv4' | 'ipv6'): void => {
-    for (const cidr of cidrs) {
-      const [net, prefix] = cidr.split('/');
-      list.addSubnet(net!, Number(prefix), type);
-    }
-  };
-  add(ALWAYS_BLOCKED_V4, 'ipv4');
-  add(ALWAYS_BLOCKED_V6, 'ipv6');
-  if (options.allowPrivateAddresses !== true) {
-    add(PRIVATE_V4, 'ipv4');
-    add(PRIVATE_V6, 'ipv6');
-  }
-  if (options.allowLoopback !== true) {
-    add(LOOPBACK_V4, 'ipv4');
-    add(LOOPBACK_V6, 'ipv6');
-  }
-  return list;
-}
-
-/** An IPv4-mapped IPv6 address (`::ffff:127.0.0.1`, `::ffff:7f00:1`) as the IPv4 address it is. */
-function unmapped(address: string): { address: string; type: 'ipv4' | 'ipv6' } {
-  const dotted = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
-  if (dotted) return { address: dotted[1]!, type: 'ipv4' };
-  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
-  if (hex) {
-    const hi = parseInt(hex[1]!, 16);
-    const lo = parseInt(hex[2]!, 16);
-    return { address: `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`, type: 'ipv4' };
-  }
-  return { address, type: isIP(address) === 4 ? 'ipv4' : 'ipv6' };
-}
-
 const isLoopbackName = (host: string): boolean => host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 
 const refused = (url: URL, why: string): VerificationError =>
@@ -94,12 +52,10 @@ export function createDiscoveryFetch(options: DiscoveryFetchOptions = {}): Disco
   const maxBytes = options.maxBytes ?? 64 * 1024;
   const maxRedirects = options.maxRedirects ?? 3;
   if (!(timeoutMs > 0) || !(maxBytes > 0) || !(maxRedirects >= 0)) throw new RangeError('createDiscoveryFetch: timeoutMs and maxBytes must be positive, maxRedirects at least 0');
-  const blocked = blockList(options);
   const resolve = options.lookup ?? dnsLookup;
-  const allowedAddress = (address: string): boolean => {
-    const a = unmapped(address);
-    return !blocked.check(a.address, a.type);
-  };
+  // the registry's own address policy (@etdi/protocol/node), with this host's allowances
+  const allowance = { private: options.allowPrivateAddresses === true, loopback: options.allowLoopback === true };
+  const allowedAddress = (address: string): boolean => isPublicAddress(address, allowance);
 
   function checkUrl(url: URL): void {
     if (url.username !== '' || url.password !== '') throw refused(url, 'credentials in a discovery URL');

@@ -46,7 +46,7 @@ export function declarationsHandler(services: Services): RequestHandler {
     for (const { row } of result.rows) reads.remember(row);
     const text = JSON.stringify(result.answer);
     res
-      .writeHead(result.created ? 201 : 200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' })
+      .writeHead(result.rows.some((r) => r.created) ? 201 : 200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' })
       .end(text);
   };
 }

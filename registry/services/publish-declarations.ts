@@ -8,12 +8,10 @@
 import {
   canonicalize,
   checkSchema,
-  contentHashOf,
-  declarationEntryDigest,
   declarationsSignatureKid,
-  digestOfContentHash,
   jwkThumbprint,
   publisherNamespace,
+  signedDeclarationDigests,
   toPinVersion,
   verifyDeclarationsSignature,
   type VerifiedDeclarations,
@@ -48,7 +46,7 @@ function asRegistryError<T>(run: () => T): T {
  * JWS over JCS(manifest); check every declaration against its entry; then commit every tool in
  * ONE job of the write queue: all of them or, on any refusal, none.
  */
-export async function publishDeclarations(ctx: RegistryContext, principal: Principal, body: unknown): Promise<{ created: boolean; rows: PublishResult[]; answer: DeclarationsPublishResult }> {
+export async function publishDeclarations(ctx: RegistryContext, principal: Principal, body: unknown): Promise<{ rows: PublishResult[]; answer: DeclarationsPublishResult }> {
   if (principal.role === 'anonymous') requireWriter(principal, '');
   const request = asRegistryError(() => checkSchema(DeclarationsPublishSchema, body, 'SEP-3140 publish'));
   const { manifest } = request.signed;
@@ -73,7 +71,6 @@ export async function publishDeclarations(ctx: RegistryContext, principal: Princ
     return results;
   });
   return {
-    created: rows.some((r) => r.created),
     rows,
     answer: {
       provider: namespace,
@@ -116,21 +113,6 @@ async function verifySigner(ctx: RegistryContext, principal: Principal, namespac
   }
 }
 
-/** The manifest's entry of a declaration, which must be that declaration's version and hash. */
-function entryOf(verified: VerifiedDeclarations, declaration: ToolDeclaration): DeclarationEntry {
-  const entry = verified.manifest.tools.find((t) => t.name === declaration.name);
-  if (entry === undefined)
-    throw new RegistryError('SCHEMA_INVALID', `declaration "${declaration.name}" is not listed in the signed manifest: sign a manifest that lists it`, {
-      errors: [{ path: 'declarations', message: `"${declaration.name}" has no entry in signed.manifest.tools` }],
-    });
-  const computed = contentHashOf(declaration);
-  if (declaration.contentHash !== computed || entry.contentHash !== computed || entry.version !== declaration.version)
-    throw new RegistryError('DEFINITION_MISMATCH', `declaration "${declaration.name}" is not the one the manifest signs (its content hashes to ${computed}): sign the declarations as they are listed`, {
-      evidence: { tool: declaration.name, computed, declared: declaration.contentHash, signed: entry.contentHash, version: declaration.version, signedVersion: entry.version },
-    });
-  return entry;
-}
-
 /** Every tool the manifest lists must come with its declaration (the registry serves it), each once. */
 function checkEveryToolDeclared(entries: readonly DeclarationEntry[], declarations: readonly ToolDeclaration[]): void {
   const declared = new Set(declarations.map((d) => d.name));
@@ -143,7 +125,6 @@ function checkEveryToolDeclared(entries: readonly DeclarationEntry[], declaratio
 
 /** One tool of the manifest as a publish job: the same job, checks and writes as our own format's. */
 function toJob(namespace: string, verified: VerifiedDeclarations, declaration: ToolDeclaration, principal: Principal, ctx: RegistryContext): PublishJob {
-  const entry = entryOf(verified, declaration);
   // the registry logs nothing a client must refuse: the trust labels are SEP-3140's closed vocabulary
   if (declaration.trust !== undefined) {
     const labels = TrustLabelsSchema.safeParse(declaration.trust);
@@ -153,6 +134,9 @@ function toJob(namespace: string, verified: VerifiedDeclarations, declaration: T
       });
   }
   const { manifest, signed } = verified;
+  const document = { manifest, signature: signed.signature, declaration };
+  // the declaration must be the one the manifest lists (its recomputed hash, the entry's version): DEFINITION_MISMATCH
+  const { entry, definitionDigest, manifestDigest } = asRegistryError(() => signedDeclarationDigests(document));
   return {
     namespace,
     toolId: `${namespace}/${declaration.name}`,
@@ -162,10 +146,10 @@ function toJob(namespace: string, verified: VerifiedDeclarations, declaration: T
     description: typeof declaration.description === 'string' ? declaration.description : null,
     keyId: verified.keyId,
     issuedAtMs: Date.parse(manifest.issuedAt),
-    manifestDigest: declarationEntryDigest(manifest.publisher, entry),
-    definitionDigest: digestOfContentHash(entry.contentHash),
+    manifestDigest,
+    definitionDigest,
     // what is stored and served (SignedDeclarationSchema): JCS of the values as received
-    signedManifest: canonicalize({ manifest, signature: signed.signature, declaration }),
+    signedManifest: canonicalize(document),
     actor: principal.actor,
     limits: ctx.config.limits,
   };

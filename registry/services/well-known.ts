@@ -6,7 +6,7 @@ import { parseStrictJson } from '@etdi/protocol';
 import { NamespaceWellKnownSchema } from '@etdi/schemas';
 import type { WellKnownConfig } from '../config.js';
 import { RegistryError } from '../errors.js';
-import { addressOfHost, isPublicAddress } from './outbound-address.js';
+import { addressOfHost, isPublicAddress } from '@etdi/protocol/node';
 
 export const WELL_KNOWN_PATH = '/.well-known/etdi-namespace.json';
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)(:\d{1,5})?$/;

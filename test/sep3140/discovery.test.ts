@@ -91,6 +91,10 @@ describe('refused before any connection (DISCOVERY_REFUSED)', () => {
     ['a name that resolves to loopback', ['127.0.0.1']],
     ['a name with a public and a private address (DNS rebinding)', ['93.184.215.14', '192.168.1.1']],
     ['a name that resolves to the link-local metadata service', ['169.254.169.254']],
+    // the registry's address policy, shared: ranges that carry an IPv4 address inside IPv6
+    ['a name that resolves to a 6to4 address (2002::/16 carries any IPv4 address)', ['2002:a00:1::1']],
+    ['a name that resolves to a Teredo address (2001::/32)', ['2001:0:4136:e378::1']],
+    ['a name that resolves to a hex IPv4-mapped loopback address', ['::ffff:7f00:1']],
   ])('%s: the addresses are checked where the connection is made (DNS pinning)', async (_name, addresses) => {
     const fetchJson = createDiscoveryFetch({ lookup: resolvingTo(...addresses) });
     expect(await codeOf(fetchJson(new URL('https://keys.example/jwks.json')))).toBe('DISCOVERY_REFUSED');
