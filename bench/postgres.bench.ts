@@ -135,8 +135,11 @@ export async function run(): Promise<BenchReport> {
     const database = async (name: string): Promise<string> => {
       const admin = new pg.Client({ connectionString: server.url });
       await admin.connect();
-      await admin.query(`CREATE DATABASE ${name}`);
-      await admin.end();
+      try {
+        await admin.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await admin.end();
+      }
       const url = new URL(server.url);
       url.pathname = `/${name}`;
       return url.toString();

@@ -9,7 +9,7 @@ import {
 } from '@etdi/schemas';
 import { toSchemaIssues } from '@etdi/protocol';
 import { VerificationError } from './errors.js';
-import { recordPermissions } from './signed-version.js';
+import { recordTerms } from './signed-version.js';
 import type { TrustRoot } from './trust-root.js';
 
 /** What the token must say: every claim is matched against the verified manifest and its record. */
@@ -31,7 +31,7 @@ export function expectedAttestation(record: VersionRecord): ExpectedAttestation 
     provider: record.provider,
     definitionDigest: record.definitionDigest,
     manifestDigest: record.manifestDigest,
-    permissions: recordPermissions(record),
+    permissions: recordTerms(record).permissions,
     leafIndex: record.leafIndex,
   };
 }

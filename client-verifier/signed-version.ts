@@ -91,11 +91,6 @@ export function recordTerms(record: VersionRecord): SignedTerms {
   return isDeclarationRecord(record) ? declarationTerms(record.signedDeclaration.declaration) : record.signedManifest.manifest;
 }
 
-/** The permissions a record's attestation scopes (a SEP-3140 tool declares none). */
-export function recordPermissions(record: VersionRecord): readonly string[] {
-  return isDeclarationRecord(record) ? [] : record.signedManifest.manifest.permissions;
-}
-
 /**
  * The tool id, version, manifest digest and terms of a record, read and recomputed WITHOUT
  * verifying its signature: for a pin's approved version, whose `manifestDigest` the caller

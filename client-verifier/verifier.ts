@@ -14,7 +14,7 @@ import type { LogChecker, VerifiedEvidence, VerifiedTool, VerifyContext } from '
 import { checkListedTool, deepFreeze, type ListedTool } from './steps/1-listed-tool.js';
 import { bundleTargets } from './steps/2-manifest.js';
 import { verifyListedTool } from './verify-tool.js';
-import { checkDeclaredTool, type DeclaredEvidence, type DeclaredTool } from './sep3140/declared-tool.js';
+import { checkDeclaredTool, isDeclaredTool, type DeclaredEvidence, type DeclaredTool } from './sep3140/declared-tool.js';
 import { discoverSigningKeys, type DiscoveredKeys, type DiscoveryFetch } from './sep3140/discovery.js';
 import { riskVerdict, type RiskApprovalRule } from './sep3140/risk-approval.js';
 import { toolTrust } from './sep3140/tool-trust.js';
@@ -122,8 +122,6 @@ export class ToolVerifier {
   private readonly attestedVersion = (toolId: string, version: string): AttestationClaims | undefined => this.attested.get(`${toolId}@${version}`);
   /** SEP-3140: evidence of declared tools, by digest as sent and the manifest that vouched for it. */
   private readonly declaredCache = new Map<string, DeclaredEvidence>();
-  /** SEP-3140: what each declared version vouched for (toolId@version), for the change classification. */
-  private readonly declaredTerms = new Map<string, SignedTerms>();
   /** SEP-3140 trust on first use: the key set first seen per publisher, for this verifier only. */
   private readonly firstSeen: FirstSeenKeys = new Map();
   /** SEP-3140: discovered keys per canonical server URI, until they are fetched again. */
@@ -287,7 +285,7 @@ export class ToolVerifier {
       lockfile: this.lock,
       newVersion: this.options.newVersion ?? 'reapprove',
       cosmeticUpdates: this.options.cosmeticUpdates ?? 'ask',
-      approvedManifest: (toolId, version) => this.manifests.get(`${toolId}@${version}`) ?? this.declaredTerms.get(`${toolId}@${version}`),
+      approvedManifest: (toolId, version) => this.manifests.get(`${toolId}@${version}`),
       lookalikeKeys: this.lookalikeKeys,
     });
   }
@@ -471,7 +469,7 @@ export class ToolVerifier {
       evidence = checkDeclaredTool(tool, trusted, { unknownTrustLabels: d.unknownTrustLabels ?? 'refuse', now: this.now(), clockSkewSec: d.clockSkewSec ?? 60, sentDigest });
       if (this.declaredCache.size > 10_000) this.declaredCache.clear();
       this.declaredCache.set(key, evidence);
-      this.declaredTerms.set(`${evidence.toolId}@${evidence.version}`, evidence.manifest);
+      this.manifests.set(`${evidence.toolId}@${evidence.version}`, evidence.manifest);
     }
     return this.withDecision(evidence);
   }
@@ -483,7 +481,7 @@ export class ToolVerifier {
   async approve(tool: VerifiedTool | VerifiedEvidence | DeclaredEvidence, options: { permissions?: readonly string[] } = {}): Promise<LockfilePin> {
     const seen = (e: { toolId: string; manifestDigest: string; definitionDigest: string }): boolean =>
       e.toolId === tool.toolId && e.manifestDigest === tool.manifestDigest && e.definitionDigest === tool.definitionDigest;
-    const cached = 'declaration' in tool ? [...this.declaredCache.values()].some(seen) : [...this.cache.values()].some(seen);
+    const cached = isDeclaredTool(tool) ? [...this.declaredCache.values()].some(seen) : [...this.cache.values()].some(seen);
     if (!cached) throw new VerificationError('UNKNOWN_TOOL', `approve: ${tool.toolId}@${tool.version} was not verified by this verifier`, { toolId: tool.toolId });
     const pin = toPin(tool, options.permissions ?? tool.permissions, this.now());
     const checkpoint = this.options.log?.newestCheckpoint();

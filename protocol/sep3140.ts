@@ -7,6 +7,7 @@
  */
 import { CompactSign, flattenedVerify, importJWK, type CryptoKey } from 'jose';
 import {
+  CONTENT_HASH_PATTERN,
   DeclarationsJwsHeaderSchema,
   DeclarationsManifestSchema,
   DeclarationsSigningKeySchema,
@@ -51,7 +52,7 @@ export function contentHashOf(declaration: object): string {
  * string that is not a SEP-3140 content hash.
  */
 export function digestOfContentHash(contentHash: string): string {
-  if (!/^sha256-[A-Za-z0-9_-]{43}$/.test(contentHash)) throw new RangeError(`digestOfContentHash: "${contentHash}" is not sha256-<base64url>`);
+  if (!CONTENT_HASH_PATTERN.test(contentHash)) throw new RangeError(`digestOfContentHash: "${contentHash}" is not sha256-<base64url>`);
   return `sha256:${toHex(fromBase64Url(contentHash.slice('sha256-'.length)))}`;
 }
 

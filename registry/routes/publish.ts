@@ -3,6 +3,7 @@ import { readJsonBody, readRawBody } from '../http/body.js';
 import { publish } from '../services/publish.js';
 import { publishDeclarations } from '../services/publish-declarations.js';
 import type { Services } from './services.js';
+import { sendJson } from './tools.js';
 
 /** The publish route's path (registered on the app itself, like the record GET: no nested router). */
 export const PUBLISH_PATH = '/v1/tools';
@@ -44,9 +45,6 @@ export function declarationsHandler(services: Services): RequestHandler {
     const body = await readJsonBody(req, ctx.config.maxDeclarationsBodyBytes);
     const result = await publishDeclarations(ctx, principal, body);
     for (const { row } of result.rows) reads.remember(row);
-    const text = JSON.stringify(result.answer);
-    res
-      .writeHead(result.rows.some((r) => r.created) ? 201 : 200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' })
-      .end(text);
+    sendJson(res, result.rows.some((r) => r.created) ? 201 : 200, result.answer);
   };
 }

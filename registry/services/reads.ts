@@ -17,7 +17,7 @@ import { RegistryError } from '../errors.js';
 import type { StoredCheckpoint, VersionRow } from '../store/types.js';
 import type { RegistryContext } from './context.js';
 import { toKeyStatus } from './namespaces.js';
-import { recordMemberOf, storedIssuedAt, storedPermissions } from './stored-document.js';
+import { recordMemberOf, storedTerms } from './stored-document.js';
 
 /** The leaf index a versions-list cursor carries (base64url of its decimal digits). */
 function decodeLeafCursor(cursor: string): number {
@@ -234,7 +234,8 @@ export class ReadService {
     const signerKey = toKeyStatus(key, ctx.now());
     // the client verifier's rule (protocol/key-revocation.ts): void if the key was revoked at or
     // before the manifest's issuedAt or its publication here, which bounds a back-dated issuedAt
-    const signatureVoid = isSignatureVoid(key.revoked_from, { issuedAt: storedIssuedAt(row.signed_manifest), publishedAt: row.published_at });
+    const terms = storedTerms(row.signed_manifest);
+    const signatureVoid = isSignatureVoid(key.revoked_from, { issuedAt: terms.issuedAt, publishedAt: row.published_at });
     const status: VersionStatus = {
       toolId,
       version,
@@ -246,7 +247,7 @@ export class ReadService {
     if (row.revoked_at !== null) status.revocation = { reason: row.revoked_reason!, revokedAt: row.revoked_at, by: row.revoked_by! };
     else if (signatureVoid)
       status.revocation = { reason: `signer key revoked from ${key.revoked_from}: ${key.revoked_reason ?? ''}`, revokedAt: key.revoked_at!, by: `key:${key.key_id}` };
-    return { row, status, permissions: storedPermissions(row.signed_manifest) };
+    return { row, status, permissions: terms.permissions };
   }
 
   /**

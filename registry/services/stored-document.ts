@@ -14,14 +14,14 @@ export function recordMemberOf(stored: string): 'signedManifest' | 'signedDeclar
   return isStoredDeclaration(stored) ? 'signedDeclaration' : 'signedManifest';
 }
 
-/** What every stored document has: a manifest with an `issuedAt` (key revocation compares it). */
-export function storedIssuedAt(stored: string): string {
-  return (JSON.parse(stored) as { manifest: { issuedAt: string } }).manifest.issuedAt;
-}
-
-/** The permissions a version's attestation names: the manifest's, none for a SEP-3140 declaration. */
-export function storedPermissions(stored: string): string[] {
-  return isStoredDeclaration(stored) ? [] : (JSON.parse(stored) as SignedManifest).manifest.permissions;
+/**
+ * What a version's status reads of its stored document, in one parse: the signing time (every
+ * format's manifest has an `issuedAt`: key revocation compares it) and the permissions its
+ * attestation names (the manifest's; none for a SEP-3140 declaration).
+ */
+export function storedTerms(stored: string): { issuedAt: string; permissions: string[] } {
+  const { manifest } = JSON.parse(stored) as { manifest: { issuedAt: string; permissions?: string[] } };
+  return { issuedAt: manifest.issuedAt, permissions: isStoredDeclaration(stored) ? [] : manifest.permissions! };
 }
 
 /**

@@ -1,12 +1,12 @@
 import semver from 'semver';
-import { declarationTerms } from '@etdi/client';
-import type { KeyStatus, LogEvent, NamespaceInfo, SignedDeclaration, SignedManifest, ToolDefinition, ToolManifest, ToolListResponse, VersionStatus } from '@etdi/schemas';
+import { declarationTerms, type SignedTerms } from '@etdi/client';
+import type { KeyStatus, LogEvent, NamespaceInfo, SignedDeclaration, SignedManifest, ToolListResponse, VersionStatus } from '@etdi/schemas';
 import { RegistryError } from '../errors.js';
 import { isRevokedAt } from '../services/auth.js';
 import type { RegistryContext } from '../services/context.js';
 import { getNamespaceInfo, listNamespaceKeys } from '../services/namespaces.js';
 import type { ReadService } from '../services/reads.js';
-import { isStoredDeclaration, storedIssuedAt } from '../services/stored-document.js';
+import { isStoredDeclaration, storedTerms } from '../services/stored-document.js';
 import type { AuditRow, ToolRow, VersionRow } from '../store/types.js';
 
 const decoded = (rows: AuditRow[]) => rows.map((r) => ({ leafIndex: r.leaf_index, event: JSON.parse(r.event) as LogEvent }));
@@ -51,28 +51,9 @@ function toSignedDocument(stored: string): SignedDocument {
     : { format: 'manifest', signedManifest: JSON.parse(stored) as SignedManifest };
 }
 
-/**
- * What a signed document vouches for about its tool, whatever its format: the definition, the
- * permissions and the policy (the client's SignedTerms, @etdi/client recordTerms), and when it was
- * signed. A SEP-3140 declaration names no permissions and no policy: its `trust` labels (kept in
- * the definition) say what it does.
- */
-export interface SignedTerms {
-  definition: ToolDefinition;
-  permissions: readonly string[];
-  policy?: ToolManifest['policy'];
-  issuedAt: string;
-  /** SEP-3140 only: after this a server may no longer present the manifest. */
-  expiresAt?: string;
-}
-
+/** What a signed document vouches for about its tool, whatever its format: the client's terms (what the pin rows compare). */
 export function signedTermsOf(signed: SignedDocument): SignedTerms {
-  if (signed.format === 'manifest') {
-    const m = signed.signedManifest.manifest;
-    return { definition: m.definition, permissions: m.permissions, ...(m.policy === undefined ? {} : { policy: m.policy }), issuedAt: m.issuedAt };
-  }
-  const { manifest, declaration } = signed.signedDeclaration;
-  return { ...declarationTerms(declaration), issuedAt: manifest.issuedAt, expiresAt: manifest.expiresAt };
+  return signed.format === 'manifest' ? signed.signedManifest.manifest : declarationTerms(signed.signedDeclaration.declaration);
 }
 
 /**
@@ -114,7 +95,7 @@ export class WebReads {
   private async summary(row: VersionRow): Promise<VersionSummary> {
     const key = await this.ctx.store.getKey(row.namespace, row.signer_key_id);
     // the API's rule (services/reads.ts statusOf): void when the key was revoked at or before the manifest's time
-    const issuedAt = Date.parse(storedIssuedAt(row.signed_manifest));
+    const issuedAt = Date.parse(storedTerms(row.signed_manifest).issuedAt);
     const revokedByKey = key !== undefined && isRevokedAt(key, issuedAt);
     const out: VersionSummary = {
       version: row.version,

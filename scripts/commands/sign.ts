@@ -2,14 +2,14 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import valid from 'semver/functions/valid.js';
-import { MANIFEST_TYPE, ToolPermissionsFileSchema, type Ed25519PrivateJwk, type SignedManifest, type ToolManifest, type ToolPolicy } from '@etdi/schemas';
+import { MANIFEST_TYPE, ToolPermissionsFileSchema, type SignedManifest, type ToolManifest, type ToolPolicy } from '@etdi/schemas';
 import { definitionDigest, manifestDigest, signManifest, toSignedDefinition } from '@etdi/protocol';
-import { readPrivateKeyFile } from '@etdi/protocol/node';
 import { list, optional, parse, required } from '../cli-support/args.js';
 import type { Command } from '../cli-support/command.js';
 import { CliError, EXIT, usage, type ExitCode } from '../cli-support/errors.js';
 import { readJsonFile, toolsOf } from '../cli-support/files.js';
 import { Output, type CliIo } from '../cli-support/output.js';
+import { readKeyFor } from '../cli-support/registry-http.js';
 import { SERVER_OPTIONS, SERVER_OPTIONS_HELP, serverTarget } from '../cli-support/server-target.js';
 
 /** What one tool is signed with. */
@@ -56,13 +56,6 @@ async function grantsFor(names: readonly string[], filePath: string | undefined,
   return grants;
 }
 
-async function keyAt(keyPath: string): Promise<Ed25519PrivateJwk> {
-  try {
-    return await readPrivateKeyFile(keyPath);
-  } catch (cause) {
-    throw new CliError('OPERATIONAL', `cannot use the key ${keyPath}: ${(cause as Error).message}`, { path: keyPath }, { cause });
-  }
-}
 
 const help = `etdi sign --key <file> --namespace <ns> --version <semver>
           (--definition <tool.json> | --tools-list <tools-list.json>
@@ -189,7 +182,7 @@ export const signCommand: Command = {
       const { signSep3140 } = await import('./sign-sep3140.js');
       return signSep3140({
         definitions,
-        key: await keyAt(keyPath),
+        key: await readKeyFor(keyPath),
         serverUri: required('sign', values, 'server-uri'),
         publisher: required('sign', values, 'publisher'),
         ...(version !== undefined ? { version } : {}),
@@ -211,7 +204,7 @@ export const signCommand: Command = {
     const fallback: Grant | undefined =
       flagPermissions !== undefined || policyPath !== undefined ? { permissions: flagPermissions ?? [], ...(policyPath !== undefined ? { policy: await readPolicy(policyPath) } : {}) } : undefined;
     const grants = await grantsFor(definitions.map(nameOf), optional(values, 'permissions-file'), fallback);
-    const key = await keyAt(keyPath);
+    const key = await readKeyFor(keyPath);
     const issuedAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
     const signed: SignedManifest[] = [];
